@@ -1,0 +1,1 @@
+//! A Burn backend on MLX.

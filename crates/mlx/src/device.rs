@@ -1,0 +1,287 @@
+//! Devices and streams, and which one ops run on.
+//!
+//! Every op runs on a stream. Unless a scope says otherwise ([`with_stream`], [`with_device`]),
+//! that is the default stream of the default device ([`Device::default`]). The default streams
+//! are shared by all threads of the process: this crate serializes graph construction and
+//! evaluation, so one stream per device is enough and work submitted from several threads
+//! lands in one queue.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::sync::Mutex;
+
+use mlx_sys as sys;
+
+use crate::error::{Result, check};
+
+/// CPU or GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceType {
+    /// The CPU.
+    Cpu,
+    /// The GPU: Metal on macOS, CUDA on Linux with MLX's CUDA build.
+    Gpu,
+}
+
+/// A device MLX can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Device {
+    /// CPU or GPU.
+    pub kind: DeviceType,
+    /// Index among the devices of that kind.
+    pub index: i32,
+}
+
+/// The GPU backend of the MLX in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GpuBackend {
+    /// Apple's Metal (macOS).
+    Metal,
+    /// NVIDIA CUDA (Linux, MLX's CUDA build).
+    Cuda,
+}
+
+/// The GPU backend this MLX was built with and can use, if any.
+pub fn gpu_backend() -> Option<GpuBackend> {
+    // SAFETY: no arguments; never fails.
+    let kind = unsafe { sys::mlxc_gpu_backend_kind() };
+    match kind {
+        sys::mlxc_gpu_backend::MLXC_GPU_METAL => Some(GpuBackend::Metal),
+        sys::mlxc_gpu_backend::MLXC_GPU_CUDA => Some(GpuBackend::Cuda),
+        _ => None,
+    }
+}
+
+static DEFAULT_DEVICE: Mutex<Option<Device>> = Mutex::new(None);
+static DEFAULT_STREAMS: Mutex<Option<HashMap<Device, Stream>>> = Mutex::new(None);
+
+thread_local! {
+    /// Streams selected by `with_stream` / `with_device` scopes on this thread, innermost last.
+    static SCOPES: RefCell<Vec<Stream>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Device {
+    /// The first CPU.
+    pub const fn cpu() -> Device {
+        Device {
+            kind: DeviceType::Cpu,
+            index: 0,
+        }
+    }
+
+    /// The first GPU.
+    pub const fn gpu() -> Device {
+        Device {
+            kind: DeviceType::Gpu,
+            index: 0,
+        }
+    }
+
+    /// The process-wide default device: MLX's (the GPU when there is one) unless changed with
+    /// [`Device::set_default`].
+    #[allow(clippy::should_implement_trait)]
+    pub fn default() -> Device {
+        let mut guard = DEFAULT_DEVICE.lock().unwrap_or_else(|e| e.into_inner());
+        *guard.get_or_insert_with(|| {
+            let mut d = sys::mlxc_device::default();
+            // SAFETY: valid out-pointer.
+            match check(unsafe { sys::mlxc_default_device(&mut d) }) {
+                Ok(()) => Device::from_sys(d),
+                Err(_) => Device::cpu(),
+            }
+        })
+    }
+
+    /// Makes `self` the process-wide default device.
+    pub fn set_default(self) -> Result<()> {
+        if !self.is_available() {
+            return Err(crate::Error::InvalidArgument(format!(
+                "{self} is not available"
+            )));
+        }
+        // SAFETY: plain value argument.
+        check(unsafe { sys::mlxc_set_default_device(self.to_sys()) })?;
+        *DEFAULT_DEVICE.lock().unwrap_or_else(|e| e.into_inner()) = Some(self);
+        Ok(())
+    }
+
+    /// Whether MLX can run on this device here.
+    pub fn is_available(self) -> bool {
+        let mut ok = false;
+        // SAFETY: valid out-pointer.
+        check(unsafe { sys::mlxc_device_is_available(&mut ok, self.to_sys()) }).is_ok() && ok
+    }
+
+    /// How many devices of a kind exist.
+    pub fn count(kind: DeviceType) -> usize {
+        let mut n = 0;
+        let ty = match kind {
+            DeviceType::Cpu => sys::mlxc_device_type::MLXC_CPU,
+            DeviceType::Gpu => sys::mlxc_device_type::MLXC_GPU,
+        };
+        // SAFETY: valid out-pointer.
+        match check(unsafe { sys::mlxc_device_count(&mut n, ty) }) {
+            Ok(()) => n.max(0) as usize,
+            Err(_) => 0,
+        }
+    }
+
+    /// MLX's description of the device (name, architecture, memory …) as key/value pairs.
+    pub fn info(self) -> Result<Vec<(String, String)>> {
+        let mut s = std::ptr::null_mut();
+        // SAFETY: valid out-pointer; the string is freed below.
+        check(unsafe { sys::mlxc_device_info(&mut s, self.to_sys()) })?;
+        let text = take_string(s);
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                l.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect())
+    }
+
+    pub(crate) fn to_sys(self) -> sys::mlxc_device {
+        let type_ = match self.kind {
+            DeviceType::Cpu => sys::mlxc_device_type::MLXC_CPU,
+            DeviceType::Gpu => sys::mlxc_device_type::MLXC_GPU,
+        };
+        sys::mlxc_device {
+            type_,
+            index: self.index,
+        }
+    }
+
+    pub(crate) fn from_sys(d: sys::mlxc_device) -> Device {
+        let kind = if d.type_ == sys::mlxc_device_type::MLXC_GPU {
+            DeviceType::Gpu
+        } else {
+            DeviceType::Cpu
+        };
+        Device {
+            kind,
+            index: d.index,
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            DeviceType::Cpu => write!(f, "cpu:{}", self.index),
+            DeviceType::Gpu => write!(f, "gpu:{}", self.index),
+        }
+    }
+}
+
+/// A queue of work on one device. Ops submitted to one stream run in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stream {
+    index: i32,
+    device: Device,
+}
+
+impl Stream {
+    /// A new stream on `device`, usable from every thread.
+    pub fn new(device: Device) -> Result<Stream> {
+        let mut s = sys::mlxc_stream::default();
+        // SAFETY: valid out-pointer.
+        check(unsafe { sys::mlxc_new_stream(&mut s, device.to_sys(), true) })?;
+        Ok(Stream::from_sys(s))
+    }
+
+    /// The process-wide default stream of `device`, created on first use.
+    pub fn default_for(device: Device) -> Result<Stream> {
+        let mut guard = DEFAULT_STREAMS.lock().unwrap_or_else(|e| e.into_inner());
+        let map = guard.get_or_insert_with(HashMap::new);
+        if let Some(s) = map.get(&device) {
+            return Ok(*s);
+        }
+        let s = Stream::new(device)?;
+        map.insert(device, s);
+        Ok(s)
+    }
+
+    /// The stream ops run on here and now: the innermost scope's, else the default device's.
+    pub fn current() -> Result<Stream> {
+        if let Some(s) = SCOPES.with(|s| s.borrow().last().copied()) {
+            return Ok(s);
+        }
+        Stream::default_for(Device::default())
+    }
+
+    /// The device this stream runs on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// MLX's index of the stream.
+    pub fn index(&self) -> i32 {
+        self.index
+    }
+
+    /// Waits until all work submitted to this stream is done.
+    pub fn synchronize(&self) -> Result<()> {
+        // SAFETY: plain value argument.
+        check(unsafe { sys::mlxc_synchronize(self.to_sys()) })
+    }
+
+    pub(crate) fn to_sys(self) -> sys::mlxc_stream {
+        sys::mlxc_stream {
+            index: self.index,
+            device: self.device.to_sys(),
+        }
+    }
+
+    fn from_sys(s: sys::mlxc_stream) -> Stream {
+        Stream {
+            index: s.index,
+            device: Device::from_sys(s.device),
+        }
+    }
+}
+
+/// Waits for all work on the current stream.
+pub fn synchronize() -> Result<()> {
+    Stream::current()?.synchronize()
+}
+
+/// Runs `f` with every op on this thread submitted to `stream`.
+pub fn with_stream<R>(stream: Stream, f: impl FnOnce() -> R) -> R {
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            SCOPES.with(|s| s.borrow_mut().pop());
+        }
+    }
+    SCOPES.with(|s| s.borrow_mut().push(stream));
+    let _pop = Pop;
+    f()
+}
+
+/// Runs `f` with every op on this thread submitted to `device`'s default stream.
+pub fn with_device<R>(device: Device, f: impl FnOnce() -> R) -> Result<R> {
+    Ok(with_stream(Stream::default_for(device)?, f))
+}
+
+/// The stream argument for an op call.
+pub(crate) fn stream_arg() -> sys::mlxc_stream {
+    match Stream::current() {
+        Ok(s) => s.to_sys(),
+        // Let MLX pick its own default; an error about the device, if any, comes from the op.
+        Err(_) => sys::DEFAULT_STREAM,
+    }
+}
+
+/// Copies and frees a string returned by mlxc.
+pub(crate) fn take_string(s: *mut std::os::raw::c_char) -> String {
+    if s.is_null() {
+        return String::new();
+    }
+    // SAFETY: mlxc returned a valid NUL-terminated string that we own.
+    let text = unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned();
+    // SAFETY: allocated by mlxc, freed once.
+    unsafe { sys::mlxc_string_free(s) };
+    text
+}

@@ -1,0 +1,69 @@
+//! MLX arrays for Rust.
+//!
+//! [MLX](https://github.com/ml-explore/mlx) is an array framework with lazy evaluation,
+//! composable function transforms and unified memory, running on CPUs, NVIDIA GPUs (CUDA) and
+//! Apple silicon (Metal). This crate is a safe interface to it; names follow MLX's Python API.
+//!
+//! ```
+//! use mlx::{Array, Dtype};
+//!
+//! let a = mlx::array![[1.0, 2.0], [3.0, 4.0]];
+//! let b = Array::ones::<f32>(&[2, 2])?;
+//! let c = (&a + &b).matmul(&a)?; // nothing is computed yet
+//! assert_eq!(c.to_vec::<f32>()?, vec![17.0, 24.0, 31.0, 46.0]); // reading evaluates
+//! # Ok::<(), mlx::Error>(())
+//! ```
+//!
+//! Fallible functions return [`Result`] with MLX's own message in [`Error::Mlx`]. No C++
+//! exception ever reaches Rust: the C layer catches them all.
+
+#![warn(missing_docs)]
+
+mod array;
+mod device;
+mod dtype;
+mod error;
+mod literal;
+pub mod memory;
+pub mod ops;
+mod vector;
+
+pub use array::{Array, Status, async_eval, eval};
+pub use device::{
+    Device, DeviceType, GpuBackend, Stream, gpu_backend, synchronize, with_device, with_stream,
+};
+pub use dtype::{ALL_DTYPES, ArrayElement, Dtype, FloatElement, NumElement};
+pub use error::{Error, Result};
+pub use literal::NestedLiteral;
+pub use ops::weak_scalar;
+
+pub use half::{bf16, f16};
+pub use num_complex::{self, Complex32};
+
+/// The MLX version in use (from the library, e.g. `"0.32.4"`).
+pub fn version() -> String {
+    // SAFETY: returns a static NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(mlx_sys::mlxc_mlx_version()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Facts about the MLX build this crate is linked against.
+pub mod build_info {
+    /// The MLX version the crate was built for.
+    pub const MLX_VERSION: &str = mlx_sys::MLX_VERSION;
+    /// The MLX install prefix used at build time.
+    pub const MLX_PREFIX: &str = mlx_sys::MLX_PREFIX;
+    /// How the build found MLX (`MLX_DIR`, `python (…)` or `download (<wheel>)`).
+    pub const MLX_SOURCE: &str = mlx_sys::MLX_SOURCE;
+
+    /// Which BLAS the CPU path calls.
+    pub fn blas() -> String {
+        let mut s = std::ptr::null_mut();
+        // SAFETY: valid out-pointer; the string is freed by take_string.
+        if unsafe { mlx_sys::mlxc_blas_info(&mut s) } != 0 {
+            return "unknown".into();
+        }
+        crate::device::take_string(s)
+    }
+}

@@ -1,0 +1,74 @@
+//! MLX's memory statistics and limits (bytes). MLX keeps freed buffers in a cache for reuse;
+//! "active" memory excludes that cache.
+
+use mlx_sys as sys;
+
+use crate::error::{Result, check};
+
+fn read(f: unsafe extern "C" fn(*mut usize) -> std::os::raw::c_int) -> usize {
+    let mut v = 0;
+    // SAFETY: valid out-pointer.
+    if check(unsafe { f(&mut v) }).is_ok() {
+        v
+    } else {
+        0
+    }
+}
+
+fn set(
+    f: unsafe extern "C" fn(*mut usize, usize) -> std::os::raw::c_int,
+    limit: usize,
+) -> Result<usize> {
+    let mut prev = 0;
+    // SAFETY: valid out-pointer.
+    check(unsafe { f(&mut prev, limit) })?;
+    Ok(prev)
+}
+
+/// Bytes held by live arrays.
+pub fn active_memory() -> usize {
+    read(sys::mlxc_memory_active)
+}
+
+/// The most active memory seen since start or the last [`reset_peak_memory`].
+pub fn peak_memory() -> usize {
+    read(sys::mlxc_memory_peak)
+}
+
+/// Restarts peak tracking from the current level.
+pub fn reset_peak_memory() -> Result<()> {
+    // SAFETY: no arguments.
+    check(unsafe { sys::mlxc_memory_reset_peak() })
+}
+
+/// Bytes of freed buffers kept for reuse.
+pub fn cache_memory() -> usize {
+    read(sys::mlxc_memory_cache)
+}
+
+/// Returns the cached buffers to the system.
+pub fn clear_cache() -> Result<()> {
+    // SAFETY: no arguments.
+    check(unsafe { sys::mlxc_memory_clear_cache() })
+}
+
+/// The memory limit MLX tries to stay under while evaluating.
+pub fn memory_limit() -> usize {
+    read(sys::mlxc_memory_limit)
+}
+
+/// Sets the memory limit; returns the previous one.
+pub fn set_memory_limit(limit: usize) -> Result<usize> {
+    set(sys::mlxc_memory_set_limit, limit)
+}
+
+/// Sets how much freed memory the cache may keep (0 disables it); returns the previous limit.
+pub fn set_cache_limit(limit: usize) -> Result<usize> {
+    set(sys::mlxc_memory_set_cache_limit, limit)
+}
+
+/// Sets the wired (resident) memory limit, meaningful with Metal on macOS 15+; returns the
+/// previous limit.
+pub fn set_wired_limit(limit: usize) -> Result<usize> {
+    set(sys::mlxc_memory_set_wired_limit, limit)
+}

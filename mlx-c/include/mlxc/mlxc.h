@@ -1,0 +1,233 @@
+/*
+ * mlxc: a C API over MLX's C++ API.
+ *
+ * Conventions
+ * - Handles (`mlxc_array`, `mlxc_vector_array`, `mlxc_closure`) own a heap C++ object and are
+ *   released with their `*_free` function. A NULL handle means "none" where a parameter is optional.
+ * - Every fallible function returns 0 on success and non-zero on failure, and writes its results
+ *   through out-parameters. After a failure, `mlxc_last_error()` holds the message (per thread).
+ * - No C++ exception ever leaves this library.
+ * - Functions that build or evaluate graphs are serialized by one process-wide recursive lock, so
+ *   handles may be used from several threads. Freeing, copying and reading metadata take no lock.
+ * - Ops are declared from one table (ops/NAME.def) through the MLXC_OP X-macro: see mlxc_ops.h.
+ */
+#ifndef MLXC_H
+#define MLXC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Types
+ * ------------------------------------------------------------------------------------------- */
+
+/** An MLX array (a node of the lazy graph). */
+typedef struct mlxc_array_s* mlxc_array;
+/** A growable list of arrays. */
+typedef struct mlxc_vector_array_s* mlxc_vector_array;
+/** A function from a list of arrays to a list of arrays (see "Closures"). */
+typedef struct mlxc_closure_s* mlxc_closure;
+
+/** Element types, in MLX's order. */
+typedef enum mlxc_dtype {
+  MLXC_BOOL = 0,
+  MLXC_UINT8,
+  MLXC_UINT16,
+  MLXC_UINT32,
+  MLXC_UINT64,
+  MLXC_INT8,
+  MLXC_INT16,
+  MLXC_INT32,
+  MLXC_INT64,
+  MLXC_FLOAT16,
+  MLXC_FLOAT32,
+  MLXC_FLOAT64,
+  MLXC_BFLOAT16,
+  MLXC_COMPLEX64,
+} mlxc_dtype;
+
+typedef enum mlxc_device_type { MLXC_CPU = 0, MLXC_GPU = 1 } mlxc_device_type;
+
+/** Which GPU backend this MLX was built with. */
+typedef enum mlxc_gpu_backend {
+  MLXC_GPU_NONE = 0,
+  MLXC_GPU_METAL = 1,
+  MLXC_GPU_CUDA = 2,
+} mlxc_gpu_backend;
+
+typedef struct mlxc_device {
+  mlxc_device_type type;
+  int32_t index;
+} mlxc_device;
+
+/** A stream of a device. Passed to ops: `index < 0` means MLX's default stream. */
+typedef struct mlxc_stream {
+  int32_t index;
+  mlxc_device device;
+} mlxc_stream;
+
+/** Evaluation state of an array. */
+typedef enum mlxc_status {
+  MLXC_UNSCHEDULED = 0, /* nothing computed yet */
+  MLXC_EVALUATED = 1,   /* scheduled, maybe not finished */
+  MLXC_AVAILABLE = 2,   /* data is ready */
+} mlxc_status;
+
+/* Borrowed views passed by value: the callee copies what it keeps. */
+typedef struct mlxc_ints {
+  const int32_t* data;
+  size_t len;
+} mlxc_ints;
+typedef struct mlxc_i64s {
+  const int64_t* data;
+  size_t len;
+} mlxc_i64s;
+typedef struct mlxc_floats {
+  const float* data;
+  size_t len;
+} mlxc_floats;
+typedef struct mlxc_arrays {
+  const mlxc_array* data;
+  size_t len;
+} mlxc_arrays;
+typedef struct mlxc_opt_int {
+  bool has;
+  int32_t value;
+} mlxc_opt_int;
+typedef struct mlxc_opt_float {
+  bool has;
+  float value;
+} mlxc_opt_float;
+typedef struct mlxc_opt_dtype {
+  bool has;
+  mlxc_dtype value;
+} mlxc_opt_dtype;
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors and library information
+ * ------------------------------------------------------------------------------------------- */
+
+/** Message of the last failed call on this thread (empty if none). Valid until the next call. */
+const char* mlxc_last_error(void);
+/** Sets this thread's error message (used by closures to report a failure). */
+void mlxc_set_error(const char* message);
+/** MLX's version string, e.g. "0.32.4". */
+const char* mlxc_mlx_version(void);
+/** Which BLAS the CPU path calls: a newly allocated string (free with mlxc_string_free). */
+int mlxc_blas_info(char** res);
+/** Frees a string returned by this library. */
+void mlxc_string_free(char* s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Arrays
+ * ------------------------------------------------------------------------------------------- */
+
+/** Copies `data` (row-major, `prod(shape)` elements of `dtype`) into a new array. */
+int mlxc_array_from_data(mlxc_array* res, const void* data, mlxc_ints shape, mlxc_dtype dtype);
+/** A new handle to the same array (cheap: shares the graph node). */
+int mlxc_array_copy(mlxc_array* res, mlxc_array a);
+void mlxc_array_free(mlxc_array a);
+
+size_t mlxc_array_ndim(mlxc_array a);
+/** Pointer to the shape, valid while `a` lives. */
+const int32_t* mlxc_array_shape(mlxc_array a);
+size_t mlxc_array_size(mlxc_array a);
+size_t mlxc_array_itemsize(mlxc_array a);
+size_t mlxc_array_nbytes(mlxc_array a);
+mlxc_dtype mlxc_array_dtype(mlxc_array a);
+int mlxc_array_status(mlxc_status* res, mlxc_array a);
+/** Identity of the graph node behind a handle (two handles of one array compare equal). */
+uintptr_t mlxc_array_id(mlxc_array a);
+
+/** Evaluates the arrays and waits for them. */
+int mlxc_eval(mlxc_arrays arrays);
+/** Schedules evaluation of the arrays and returns at once. */
+int mlxc_async_eval(mlxc_arrays arrays);
+/**
+ * Evaluates `a` and returns a pointer to its data, which must be row-contiguous (see
+ * mlxc_array_is_row_contiguous). Valid while `a` lives.
+ */
+int mlxc_array_data(const void** res, mlxc_array a);
+/** Evaluates `a` and tells whether its data is laid out row-major without gaps. */
+int mlxc_array_is_row_contiguous(bool* res, mlxc_array a);
+/** MLX's printed form of the array (evaluates it). Free with mlxc_string_free. */
+int mlxc_array_tostring(char** res, mlxc_array a);
+
+/* ---------------------------------------------------------------------------------------------
+ * Vectors of arrays
+ * ------------------------------------------------------------------------------------------- */
+
+int mlxc_vector_array_new(mlxc_vector_array* res);
+void mlxc_vector_array_free(mlxc_vector_array v);
+size_t mlxc_vector_array_size(mlxc_vector_array v);
+/** A new handle to element `i`. */
+int mlxc_vector_array_get(mlxc_array* res, mlxc_vector_array v, size_t i);
+/** Appends (a new handle to) `a`. */
+int mlxc_vector_array_push(mlxc_vector_array v, mlxc_array a);
+
+/* ---------------------------------------------------------------------------------------------
+ * Devices and streams
+ * ------------------------------------------------------------------------------------------- */
+
+int mlxc_default_device(mlxc_device* res);
+int mlxc_set_default_device(mlxc_device d);
+int mlxc_device_is_available(bool* res, mlxc_device d);
+int mlxc_device_count(int32_t* res, mlxc_device_type type);
+mlxc_gpu_backend mlxc_gpu_backend_kind(void);
+/** "key=value" lines describing the device. Free with mlxc_string_free. */
+int mlxc_device_info(char** res, mlxc_device d);
+/** This thread's default stream of `d`. */
+int mlxc_default_stream(mlxc_stream* res, mlxc_device d);
+int mlxc_set_default_stream(mlxc_stream s);
+/**
+ * A new stream of `d`. With `any_thread`, the stream may be used from every thread (calls are
+ * serialized by this library's lock); otherwise it belongs to the calling thread.
+ */
+int mlxc_new_stream(mlxc_stream* res, mlxc_device d, bool any_thread);
+/** Waits for the stream's work (the default stream when `s.index < 0`). */
+int mlxc_synchronize(mlxc_stream s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Memory
+ * ------------------------------------------------------------------------------------------- */
+
+int mlxc_memory_active(size_t* res);
+int mlxc_memory_peak(size_t* res);
+int mlxc_memory_reset_peak(void);
+int mlxc_memory_cache(size_t* res);
+int mlxc_memory_clear_cache(void);
+int mlxc_memory_limit(size_t* res);
+/** Sets the limit and writes the previous one to `prev`. */
+int mlxc_memory_set_limit(size_t* prev, size_t limit);
+int mlxc_memory_set_cache_limit(size_t* prev, size_t limit);
+int mlxc_memory_set_wired_limit(size_t* prev, size_t limit);
+
+/* ---------------------------------------------------------------------------------------------
+ * Closures
+ *
+ * A closure is a function pointer, an opaque payload and the payload's destructor. The function
+ * reads `inputs` (borrowed for the call), pushes its results onto `outputs` and returns 0, or
+ * calls mlxc_set_error and returns non-zero. The destructor runs once, when the last C++ copy of
+ * the closure is gone, possibly on another thread.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef int (*mlxc_closure_fn)(void* payload, mlxc_vector_array inputs, mlxc_vector_array outputs);
+typedef void (*mlxc_payload_dtor)(void* payload);
+
+int mlxc_closure_new(mlxc_closure* res, mlxc_closure_fn fn, void* payload, mlxc_payload_dtor dtor);
+void mlxc_closure_free(mlxc_closure c);
+/** Calls the closure. */
+int mlxc_closure_apply(mlxc_vector_array* res, mlxc_closure c, mlxc_arrays inputs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include "mlxc/mlxc_ops.h"
+
+#endif /* MLXC_H */

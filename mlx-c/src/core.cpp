@@ -1,0 +1,315 @@
+// The hand-written part of the C API: errors, arrays, vectors, devices, streams, memory.
+#include <sstream>
+
+#include "internal.hpp"
+
+#if defined(MLXC_WITH_OPENBLAS)
+extern "C" char* openblas_get_config(void);
+#endif
+
+namespace mlxc {
+
+namespace {
+thread_local std::string last_error;
+}
+
+void set_error(const char* message) { last_error = message ? message : ""; }
+
+std::recursive_mutex& graph_lock() {
+  static std::recursive_mutex m;
+  return m;
+}
+
+mx::Dtype D(mlxc_dtype d) {
+  switch (d) {
+    case MLXC_BOOL: return mx::bool_;
+    case MLXC_UINT8: return mx::uint8;
+    case MLXC_UINT16: return mx::uint16;
+    case MLXC_UINT32: return mx::uint32;
+    case MLXC_UINT64: return mx::uint64;
+    case MLXC_INT8: return mx::int8;
+    case MLXC_INT16: return mx::int16;
+    case MLXC_INT32: return mx::int32;
+    case MLXC_INT64: return mx::int64;
+    case MLXC_FLOAT16: return mx::float16;
+    case MLXC_FLOAT32: return mx::float32;
+    case MLXC_FLOAT64: return mx::float64;
+    case MLXC_BFLOAT16: return mx::bfloat16;
+    case MLXC_COMPLEX64: return mx::complex64;
+  }
+  throw std::invalid_argument("[mlxc] unknown dtype code " + std::to_string(static_cast<int>(d)));
+}
+
+mlxc_dtype to_c(mx::Dtype d) {
+  // Both enums follow MLX's order (checked below).
+  return static_cast<mlxc_dtype>(static_cast<int>(d.val()));
+}
+static_assert(static_cast<int>(mx::Dtype::Val::complex64) == MLXC_COMPLEX64);
+static_assert(static_cast<int>(mx::Dtype::Val::bfloat16) == MLXC_BFLOAT16);
+static_assert(static_cast<int>(mx::Dtype::Val::int64) == MLXC_INT64);
+
+std::optional<mx::Dtype> OD(mlxc_opt_dtype d) {
+  return d.has ? std::optional<mx::Dtype>(D(d.value)) : std::nullopt;
+}
+
+mx::Device to_device(mlxc_device d) {
+  switch (d.type) {
+    case MLXC_CPU: return mx::Device(mx::Device::cpu, d.index);
+    case MLXC_GPU: return mx::Device(mx::Device::gpu, d.index);
+  }
+  throw std::invalid_argument("[mlxc] unknown device type");
+}
+
+mlxc_device to_c(const mx::Device& d) {
+  return mlxc_device{d.type == mx::Device::cpu ? MLXC_CPU : MLXC_GPU, d.index};
+}
+
+mx::Stream to_stream(mlxc_stream s) {
+  if (s.index < 0) return mx::default_stream(mx::default_device());
+  return mx::Stream(s.index, to_device(s.device));
+}
+
+mlxc_stream to_c(const mx::Stream& s) { return mlxc_stream{s.index, to_c(s.device)}; }
+
+mx::StreamOrDevice stream_or_default(mlxc_stream s) {
+  if (s.index < 0) return {};
+  return to_stream(s);
+}
+
+char* copy_string(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (out == nullptr) throw std::bad_alloc();
+  std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
+}
+
+}  // namespace mlxc
+
+using namespace mlxc;
+
+extern "C" {
+
+// ---- errors and library information -------------------------------------------------------------
+
+const char* mlxc_last_error(void) { return last_error.c_str(); }
+void mlxc_set_error(const char* message) { set_error(message); }
+const char* mlxc_mlx_version(void) { return mx::version(); }
+void mlxc_string_free(char* s) { std::free(s); }
+
+int mlxc_blas_info(char** res) {
+  return guard_unlocked([&] {
+    check_out(res);
+#if defined(MLXC_WITH_OPENBLAS)
+    *res = copy_string(std::string("OpenBLAS (system, linked ahead of libmlx): ") +
+                       openblas_get_config());
+#elif defined(__APPLE__)
+    *res = copy_string("Accelerate (macOS)");
+#else
+    *res = copy_string("the reference BLAS bundled with libmlx (slow; install OpenBLAS)");
+#endif
+  });
+}
+
+// ---- arrays -------------------------------------------------------------------------------------
+
+int mlxc_array_from_data(mlxc_array* res, const void* data, mlxc_ints shape, mlxc_dtype dtype) {
+  return guard([&] {
+    check_out(res);
+    mx::Shape sh = SH(shape);
+    mx::Dtype dt = D(dtype);
+    size_t n = 1;
+    for (auto d : sh) {
+      if (d < 0) throw std::invalid_argument("[array] negative dimension in shape");
+      n *= static_cast<size_t>(d);
+    }
+    if (data == nullptr && n > 0) throw std::invalid_argument("[array] null data pointer");
+    // Allocate an MLX buffer and copy into it: the array owns its data from here on.
+    auto storage = mx::allocator::malloc(n * dt.size());
+    if (n > 0) {
+      auto buffer = storage.buffer();
+      std::memcpy(buffer.raw_ptr(), data, n * dt.size());
+    }
+    put(res, mx::array(std::move(storage), std::move(sh), dt));
+  });
+}
+
+int mlxc_array_copy(mlxc_array* res, mlxc_array a) {
+  return guard_unlocked([&] {
+    check_out(res);
+    *res = to_handle(A(a));
+  });
+}
+
+void mlxc_array_free(mlxc_array a) { delete reinterpret_cast<mx::array*>(a); }
+
+size_t mlxc_array_ndim(mlxc_array a) { return a ? A(a).ndim() : 0; }
+const int32_t* mlxc_array_shape(mlxc_array a) { return a ? A(a).shape().data() : nullptr; }
+size_t mlxc_array_size(mlxc_array a) { return a ? A(a).size() : 0; }
+size_t mlxc_array_itemsize(mlxc_array a) { return a ? A(a).itemsize() : 0; }
+size_t mlxc_array_nbytes(mlxc_array a) { return a ? A(a).nbytes() : 0; }
+mlxc_dtype mlxc_array_dtype(mlxc_array a) { return a ? to_c(A(a).dtype()) : MLXC_BOOL; }
+uintptr_t mlxc_array_id(mlxc_array a) { return a ? A(a).id() : 0; }
+
+int mlxc_array_status(mlxc_status* res, mlxc_array a) {
+  return guard([&] {
+    check_out(res);
+    switch (A(a).status()) {
+      case mx::array::Status::unscheduled: *res = MLXC_UNSCHEDULED; break;
+      case mx::array::Status::evaluated: *res = MLXC_EVALUATED; break;
+      case mx::array::Status::available: *res = MLXC_AVAILABLE; break;
+    }
+  });
+}
+
+int mlxc_eval(mlxc_arrays arrays) { return guard([&] { mx::eval(AV(arrays)); }); }
+int mlxc_async_eval(mlxc_arrays arrays) { return guard([&] { mx::async_eval(AV(arrays)); }); }
+
+int mlxc_array_is_row_contiguous(bool* res, mlxc_array a) {
+  return guard([&] {
+    check_out(res);
+    auto& arr = A(a);
+    arr.eval();
+    *res = arr.flags().row_contiguous && arr.data_size() == arr.size();
+  });
+}
+
+int mlxc_array_data(const void** res, mlxc_array a) {
+  return guard([&] {
+    check_out(res);
+    auto& arr = A(a);
+    arr.eval();
+    if (!(arr.flags().row_contiguous && arr.data_size() == arr.size())) {
+      throw std::invalid_argument(
+          "[array] data is not row-contiguous; make a contiguous copy first");
+    }
+    *res = arr.data<void>();
+  });
+}
+
+int mlxc_array_tostring(char** res, mlxc_array a) {
+  return guard([&] {
+    check_out(res);
+    std::ostringstream os;
+    os << A(a);
+    *res = copy_string(os.str());
+  });
+}
+
+// ---- vectors ------------------------------------------------------------------------------------
+
+int mlxc_vector_array_new(mlxc_vector_array* res) {
+  return guard_unlocked([&] {
+    check_out(res);
+    *res = to_handle(std::vector<mx::array>{});
+  });
+}
+void mlxc_vector_array_free(mlxc_vector_array v) {
+  delete reinterpret_cast<std::vector<mx::array>*>(v);
+}
+size_t mlxc_vector_array_size(mlxc_vector_array v) { return v ? VA(v).size() : 0; }
+int mlxc_vector_array_get(mlxc_array* res, mlxc_vector_array v, size_t i) {
+  return guard_unlocked([&] {
+    check_out(res);
+    *res = to_handle(VA(v).at(i));
+  });
+}
+int mlxc_vector_array_push(mlxc_vector_array v, mlxc_array a) {
+  return guard_unlocked([&] { VA(v).push_back(A(a)); });
+}
+
+// ---- devices and streams ------------------------------------------------------------------------
+
+int mlxc_default_device(mlxc_device* res) {
+  return guard([&] {
+    check_out(res);
+    *res = to_c(mx::default_device());
+  });
+}
+int mlxc_set_default_device(mlxc_device d) {
+  return guard([&] { mx::set_default_device(to_device(d)); });
+}
+int mlxc_device_is_available(bool* res, mlxc_device d) {
+  return guard([&] {
+    check_out(res);
+    *res = mx::is_available(to_device(d));
+  });
+}
+int mlxc_device_count(int32_t* res, mlxc_device_type type) {
+  return guard([&] {
+    check_out(res);
+    *res = mx::device_count(type == MLXC_CPU ? mx::Device::cpu : mx::Device::gpu);
+  });
+}
+mlxc_gpu_backend mlxc_gpu_backend_kind(void) {
+  try {
+    if (mx::metal::is_available()) return MLXC_GPU_METAL;
+    if (mx::cu::is_available()) return MLXC_GPU_CUDA;
+  } catch (...) {
+  }
+  return MLXC_GPU_NONE;
+}
+int mlxc_device_info(char** res, mlxc_device d) {
+  return guard([&] {
+    check_out(res);
+    std::ostringstream os;
+    for (const auto& [key, value] : mx::device_info(to_device(d))) {
+      os << key << '=';
+      std::visit([&](const auto& v) { os << v; }, value);
+      os << '\n';
+    }
+    *res = copy_string(os.str());
+  });
+}
+int mlxc_default_stream(mlxc_stream* res, mlxc_device d) {
+  return guard([&] {
+    check_out(res);
+    *res = to_c(mx::default_stream(to_device(d)));
+  });
+}
+int mlxc_set_default_stream(mlxc_stream s) {
+  return guard([&] { mx::set_default_stream(to_stream(s)); });
+}
+int mlxc_new_stream(mlxc_stream* res, mlxc_device d, bool any_thread) {
+  return guard([&] {
+    check_out(res);
+    auto device = to_device(d);
+    *res = to_c(any_thread ? mx::new_thread_unsafe_stream(device) : mx::new_stream(device));
+  });
+}
+int mlxc_synchronize(mlxc_stream s) {
+  return guard([&] {
+    if (s.index < 0) {
+      mx::synchronize();
+    } else {
+      mx::synchronize(to_stream(s));
+    }
+  });
+}
+
+// ---- memory -------------------------------------------------------------------------------------
+
+int mlxc_memory_active(size_t* res) {
+  return guard([&] { check_out(res); *res = mx::get_active_memory(); });
+}
+int mlxc_memory_peak(size_t* res) {
+  return guard([&] { check_out(res); *res = mx::get_peak_memory(); });
+}
+int mlxc_memory_reset_peak(void) { return guard([&] { mx::reset_peak_memory(); }); }
+int mlxc_memory_cache(size_t* res) {
+  return guard([&] { check_out(res); *res = mx::get_cache_memory(); });
+}
+int mlxc_memory_clear_cache(void) { return guard([&] { mx::clear_cache(); }); }
+int mlxc_memory_limit(size_t* res) {
+  return guard([&] { check_out(res); *res = mx::get_memory_limit(); });
+}
+int mlxc_memory_set_limit(size_t* prev, size_t limit) {
+  return guard([&] { check_out(prev); *prev = mx::set_memory_limit(limit); });
+}
+int mlxc_memory_set_cache_limit(size_t* prev, size_t limit) {
+  return guard([&] { check_out(prev); *prev = mx::set_cache_limit(limit); });
+}
+int mlxc_memory_set_wired_limit(size_t* prev, size_t limit) {
+  return guard([&] { check_out(prev); *prev = mx::set_wired_limit(limit); });
+}
+
+}  // extern "C"

@@ -1,0 +1,54 @@
+//! Maintainer tasks for the workspace, run as `cargo xtask <task>`.
+//!
+//! - `bindings [--check]`  regenerate crates/mlx-sys/src/bindings.rs from mlxc's header
+//!                         (`--check`: fail if the committed file is stale). Needs libclang
+//!                         (LIBCLANG_PATH, or `pip install libclang`).
+//! - `mlx`                 which MLX the build uses, from where, its version, devices and BLAS.
+
+mod bindings;
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("bindings") => bindings::run(args.iter().any(|a| a == "--check")),
+        Some("mlx") => cargo(&["run", "--quiet", "-p", "mlx", "--example", "mlx_info"]),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <task>
+  bindings [--check]   regenerate (or check) crates/mlx-sys/src/bindings.rs
+  mlx                  show the MLX in use: source, version, devices, BLAS";
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs cargo in the workspace root.
+pub fn cargo(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed", args.join(" ")))
+    }
+}
