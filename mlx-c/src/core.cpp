@@ -153,10 +153,11 @@ uintptr_t mlxc_array_id(mlxc_array a) { return a ? A(a).id() : 0; }
 int mlxc_array_status(mlxc_status* res, mlxc_array a) {
   return guard([&] {
     check_out(res);
-    switch (A(a).status()) {
-      case mx::array::Status::unscheduled: *res = MLXC_UNSCHEDULED; break;
-      case mx::array::Status::evaluated: *res = MLXC_EVALUATED; break;
-      case mx::array::Status::available: *res = MLXC_AVAILABLE; break;
+    auto& arr = A(a);
+    if (arr.status() == mx::array::Status::unscheduled) {
+      *res = MLXC_UNSCHEDULED;
+    } else {
+      *res = arr.is_available() ? MLXC_AVAILABLE : MLXC_EVALUATED;
     }
   });
 }

@@ -393,6 +393,69 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    #[doc = " Outputs of `f(primals)` and the vector-Jacobian products with `cotangents`."]
+    pub fn mlxc_vjp(
+        outputs: *mut mlxc_vector_array,
+        vjps: *mut mlxc_vector_array,
+        f: mlxc_closure,
+        primals: mlxc_arrays,
+        cotangents: mlxc_arrays,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Outputs of `f(primals)` and the Jacobian-vector products with `tangents`."]
+    pub fn mlxc_jvp(
+        outputs: *mut mlxc_vector_array,
+        jvps: *mut mlxc_vector_array,
+        f: mlxc_closure,
+        primals: mlxc_arrays,
+        tangents: mlxc_arrays,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Outputs of `f(inputs)` and the gradients of the first (scalar) output w.r.t. `argnums`."]
+    pub fn mlxc_value_and_grad(
+        values: *mut mlxc_vector_array,
+        grads: *mut mlxc_vector_array,
+        f: mlxc_closure,
+        argnums: mlxc_ints,
+        inputs: mlxc_arrays,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " `f` vectorized over `in_axes` of its inputs (-1: not mapped), stacking on `out_axes`."]
+    pub fn mlxc_vmap(
+        res: *mut mlxc_closure,
+        f: mlxc_closure,
+        in_axes: mlxc_ints,
+        out_axes: mlxc_ints,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " A compiled version of `f` (traced once per input signature, then fused and cached)."]
+    pub fn mlxc_compile(
+        res: *mut mlxc_closure,
+        f: mlxc_closure,
+        shapeless: bool,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " `f` whose intermediate values are recomputed in the backward pass instead of kept."]
+    pub fn mlxc_checkpoint(res: *mut mlxc_closure, f: mlxc_closure) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " `f` with a custom vector-Jacobian product. `vjp` is called with a 1-d int32 array of the\n counts [primals, cotangents, outputs] followed by those arrays, and returns one cotangent per\n primal."]
+    pub fn mlxc_custom_vjp(
+        res: *mut mlxc_closure,
+        f: mlxc_closure,
+        vjp: mlxc_closure,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Turns compilation on or off globally (off: compiled functions run uncompiled)."]
+    pub fn mlxc_set_compile_enabled(enabled: bool) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn mlxc_add(
         res: *mut mlxc_array,
         a: mlxc_array,

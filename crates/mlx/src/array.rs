@@ -347,11 +347,6 @@ pub(crate) fn ints(v: &[i32]) -> sys::mlxc_ints {
     }
 }
 
-/// Borrowed `mlxc_arrays` view of handles (keep `raws` alive across the call).
-pub(crate) fn raw_handles<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Vec<sys::mlxc_array> {
-    arrays.into_iter().map(Array::as_raw).collect()
-}
-
 fn checked_size(shape: &[i32]) -> Result<usize> {
     let mut n: usize = 1;
     for &d in shape {

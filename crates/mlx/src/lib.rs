@@ -10,7 +10,7 @@
 //! let a = mlx::array![[1.0, 2.0], [3.0, 4.0]];
 //! let b = Array::ones::<f32>(&[2, 2])?;
 //! let c = (&a + &b).matmul(&a)?; // nothing is computed yet
-//! assert_eq!(c.to_vec::<f32>()?, vec![17.0, 24.0, 31.0, 46.0]); // reading evaluates
+//! assert_eq!(c.to_vec::<f32>()?, vec![11.0, 16.0, 19.0, 28.0]); // reading evaluates
 //! # Ok::<(), mlx::Error>(())
 //! ```
 //!
@@ -26,6 +26,7 @@ mod error;
 mod literal;
 pub mod memory;
 pub mod ops;
+pub mod transforms;
 mod vector;
 
 pub use array::{Array, Status, async_eval, eval};
@@ -35,7 +36,7 @@ pub use device::{
 pub use dtype::{ALL_DTYPES, ArrayElement, Dtype, FloatElement, NumElement};
 pub use error::{Error, Result};
 pub use literal::NestedLiteral;
-pub use ops::weak_scalar;
+pub use ops::{Scalar, weak_scalar};
 
 pub use half::{bf16, f16};
 pub use num_complex::{self, Complex32};

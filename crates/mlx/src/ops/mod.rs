@@ -10,7 +10,7 @@
 mod core;
 mod operators;
 
-pub use self::operators::weak_scalar;
+pub use self::operators::{Scalar, weak_scalar};
 
 pub use self::core::*;
 

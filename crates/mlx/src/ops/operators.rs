@@ -4,40 +4,94 @@
 //! shapes that do not broadcast), with MLX's message. Use the functions ([`super::add`],
 //! [`super::subtract`], …) to get a `Result` instead.
 //!
-//! Scalars are "weak", as in MLX's Python API: they take the array's dtype when it can hold
-//! them, so `&half_array * 2.0` stays float16 and `&int_array + 1` stays int32; a float scalar
-//! with an integer or bool array gives float32.
+//! Scalars are `f64` or `i64` (so literals infer) and "weak", as in MLX's Python API: they take
+//! the array's dtype when it can hold them, so `&half_array * 2.0` stays float16 and
+//! `&int_array + 1` stays int32; a float scalar with an integer or bool array gives float32.
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use half::{bf16, f16};
+use num_complex::Complex32;
 
 use crate::array::Array;
-use crate::dtype::{ArrayElement, Dtype};
+use crate::dtype::Dtype;
 use crate::error::Result;
 
-/// A scalar converted to an array that combines with `like` as MLX's weak scalars do.
-pub fn weak_scalar<T: ArrayElement>(value: T, like: Dtype) -> Result<Array> {
-    let scalar = Array::scalar(value);
-    let own = T::DTYPE;
-    let target = if own == Dtype::Complex64 {
-        Dtype::Complex64
-    } else if own.is_float() {
-        if like.is_inexact() {
-            like
-        } else {
-            Dtype::Float32
+/// A Rust scalar on its way into an array: Python's `bool`, `int` and `float`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar {
+    /// A boolean.
+    Bool(bool),
+    /// Any integer that fits `i64`.
+    Int(i64),
+    /// Any floating-point value.
+    Float(f64),
+}
+
+macro_rules! scalar_from {
+    ($variant:ident: $($t:ty),*) => {$(
+        impl From<$t> for Scalar {
+            fn from(v: $t) -> Scalar {
+                Scalar::$variant(v.into())
+            }
         }
-    } else if own.is_integer() && like == Dtype::Bool {
-        Dtype::Int32
-    } else {
-        like
-    };
-    if target == own {
-        Ok(scalar)
-    } else {
-        scalar.astype(target)
+    )*};
+}
+scalar_from!(Bool: bool);
+scalar_from!(Int: i8, i16, i32, i64, u8, u16, u32);
+scalar_from!(Float: f32, f64);
+
+impl From<f16> for Scalar {
+    fn from(v: f16) -> Scalar {
+        Scalar::Float(v.to_f64())
     }
+}
+
+impl From<bf16> for Scalar {
+    fn from(v: bf16) -> Scalar {
+        Scalar::Float(v.to_f64())
+    }
+}
+
+impl Scalar {
+    /// A zero-dimensional array of `dtype` holding this value (converted as `as` would).
+    pub fn to_array(self, dtype: Dtype) -> Array {
+        let (f, i, b) = match self {
+            Scalar::Bool(b) => (f64::from(u8::from(b)), i64::from(b), b),
+            Scalar::Int(i) => (i as f64, i, i != 0),
+            Scalar::Float(f) => (f, f as i64, f != 0.0),
+        };
+        match dtype {
+            Dtype::Bool => Array::scalar(b),
+            Dtype::Uint8 => Array::scalar(i as u8),
+            Dtype::Uint16 => Array::scalar(i as u16),
+            Dtype::Uint32 => Array::scalar(i as u32),
+            Dtype::Uint64 => Array::scalar(i as u64),
+            Dtype::Int8 => Array::scalar(i as i8),
+            Dtype::Int16 => Array::scalar(i as i16),
+            Dtype::Int32 => Array::scalar(i as i32),
+            Dtype::Int64 => Array::scalar(i),
+            Dtype::Float16 => Array::scalar(f16::from_f64(f)),
+            Dtype::Float32 => Array::scalar(f as f32),
+            Dtype::Float64 => Array::scalar(f),
+            Dtype::Bfloat16 => Array::scalar(bf16::from_f64(f)),
+            Dtype::Complex64 => Array::scalar(Complex32::new(f as f32, 0.0)),
+        }
+    }
+}
+
+/// A scalar as an array that combines with arrays of dtype `like` as MLX's weak scalars do:
+/// it takes `like` when that can hold it; a float with an integer or bool array gives float32,
+/// an integer with a bool array int32. The value is converted in Rust, so no float64 array is
+/// ever created (GPUs reject float64).
+pub fn weak_scalar(value: impl Into<Scalar>, like: Dtype) -> Array {
+    let value = value.into();
+    let target = match value {
+        Scalar::Float(_) if !like.is_inexact() => Dtype::Float32,
+        Scalar::Int(_) if like == Dtype::Bool => Dtype::Int32,
+        _ => like,
+    };
+    value.to_array(target)
 }
 
 fn unwrap_op(result: Result<Array>, op: &str) -> Array {
@@ -70,15 +124,14 @@ macro_rules! binary_operator {
                 unwrap_op($func(self, &rhs), $sym)
             }
         }
-        binary_operator!(@scalars $tr, $method, $func, $sym,
-            f32, f64, f16, bf16, i8, i16, i32, i64, u8, u16, u32, u64, bool);
+        // One float and one integer type, so unsuffixed literals (`&a * 2.0`, `&a + 1`) infer.
+        binary_operator!(@scalars $tr, $method, $func, $sym, f64, i64);
     };
     (@scalars $tr:ident, $method:ident, $func:path, $sym:literal, $($t:ty),*) => {$(
         impl $tr<$t> for &Array {
             type Output = Array;
             fn $method(self, rhs: $t) -> Array {
-                let rhs = weak_scalar(rhs, self.dtype());
-                unwrap_op(rhs.and_then(|r| $func(self, &r)), $sym)
+                unwrap_op($func(self, &weak_scalar(rhs, self.dtype())), $sym)
             }
         }
         impl $tr<$t> for Array {
@@ -90,8 +143,7 @@ macro_rules! binary_operator {
         impl $tr<&Array> for $t {
             type Output = Array;
             fn $method(self, rhs: &Array) -> Array {
-                let lhs = weak_scalar(self, rhs.dtype());
-                unwrap_op(lhs.and_then(|l| $func(&l, rhs)), $sym)
+                unwrap_op($func(&weak_scalar(self, rhs.dtype()), rhs), $sym)
             }
         }
         impl $tr<Array> for $t {
@@ -111,8 +163,10 @@ binary_operator!(Div, div, super::divide, "/");
 impl Neg for &Array {
     type Output = Array;
     fn neg(self) -> Array {
-        let zero = weak_scalar(0i32, self.dtype());
-        unwrap_op(zero.and_then(|z| super::subtract(&z, self)), "negation")
+        unwrap_op(
+            super::subtract(&weak_scalar(0, self.dtype()), self),
+            "negation",
+        )
     }
 }
 

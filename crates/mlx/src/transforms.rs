@@ -1,0 +1,331 @@
+//! Function transforms: [`vjp`], [`jvp`], [`grad`], [`value_and_grad`], [`vmap`], [`compile`],
+//! [`checkpoint`] and [`custom_vjp`].
+//!
+//! Functions map a slice of arrays to a `Vec` of arrays, as in MLX's C++ API, and may capture
+//! anything, arrays included: captured arrays are constants of the function (their gradient is
+//! not taken). Two kinds of closures, and the types say which is which:
+//!
+//! - transforms applied at once ([`vjp`], [`jvp`], and the functions returned by [`grad`],
+//!   [`value_and_grad`], [`vmap`]) take `FnMut` closures that may borrow: MLX uses the closure
+//!   only during the call;
+//! - transforms that keep the function ([`compile`], [`checkpoint`], [`custom_vjp`], which MLX
+//!   stores in its cache or in the graph and calls later, possibly from another thread) take
+//!   `Fn + Send + Sync + 'static` closures, so nothing they capture can dangle.
+//!
+//! A closure that returns an error or panics makes the transform return [`Error::Closure`] (the
+//! panic does not cross into C++).
+
+use std::ffi::{CString, c_void};
+use std::os::raw::c_int;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use mlx_sys as sys;
+
+use crate::array::{Array, ints};
+use crate::error::{Error, Result, check};
+use crate::vector::{push_all, read_vector, take_vector};
+
+type MutFn<'a> = dyn FnMut(&[Array]) -> Result<Vec<Array>> + 'a;
+type SharedFn = dyn Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync;
+
+/// An owned `mlxc_closure`.
+struct RawClosure(NonNull<sys::mlxc_closure_s>);
+
+// SAFETY: the closure's payload is either borrowed for one call on one thread (never sent), or a
+// `SharedFn`, which is Send + Sync; mlxc serializes calls under its lock.
+unsafe impl Send for RawClosure {}
+// SAFETY: as above.
+unsafe impl Sync for RawClosure {}
+
+impl Drop for RawClosure {
+    fn drop(&mut self) {
+        // SAFETY: owned handle, freed once.
+        unsafe { sys::mlxc_closure_free(self.0.as_ptr()) }
+    }
+}
+
+impl RawClosure {
+    fn from_raw(raw: sys::mlxc_closure) -> RawClosure {
+        RawClosure(NonNull::new(raw).expect("mlxc returned a null closure"))
+    }
+
+    /// A closure over a borrowed `FnMut`, valid while `f` is borrowed.
+    fn borrowed(f: &mut &mut MutFn<'_>) -> Result<RawClosure> {
+        let mut raw = std::ptr::null_mut();
+        let payload = (f as *mut &mut MutFn<'_>).cast::<c_void>();
+        // SAFETY: `payload` outlives every call made while the borrow lasts; no destructor.
+        check(unsafe { sys::mlxc_closure_new(&mut raw, Some(call_borrowed), payload, None) })?;
+        Ok(RawClosure::from_raw(raw))
+    }
+
+    /// A closure owning `f`; the C++ side drops it with its last copy.
+    fn owned(f: Box<SharedFn>) -> Result<RawClosure> {
+        let payload = Box::into_raw(Box::new(f)).cast::<c_void>();
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: the payload is a leaked Box<Box<SharedFn>> reclaimed by `drop_owned`.
+        let status =
+            unsafe { sys::mlxc_closure_new(&mut raw, Some(call_owned), payload, Some(drop_owned)) };
+        if status != 0 {
+            // SAFETY: mlxc did not take the payload.
+            drop(unsafe { Box::from_raw(payload.cast::<Box<SharedFn>>()) });
+            return Err(crate::error::last_error());
+        }
+        Ok(RawClosure::from_raw(raw))
+    }
+
+    fn as_raw(&self) -> sys::mlxc_closure {
+        self.0.as_ptr()
+    }
+
+    fn apply(&self, inputs: &[Array]) -> Result<Vec<Array>> {
+        let raws: Vec<_> = inputs.iter().map(Array::as_raw).collect();
+        let mut out = std::ptr::null_mut();
+        // SAFETY: valid closure and handles.
+        check(unsafe { sys::mlxc_closure_apply(&mut out, self.as_raw(), arrays(&raws)) })
+            .map_err(closure_error)?;
+        Ok(take_vector(out))
+    }
+}
+
+unsafe extern "C" fn call_borrowed(
+    payload: *mut c_void,
+    inputs: sys::mlxc_vector_array,
+    outputs: sys::mlxc_vector_array,
+) -> c_int {
+    // SAFETY: `payload` is the `&mut &mut MutFn` given to `RawClosure::borrowed`, still borrowed.
+    let f = unsafe { &mut *payload.cast::<&mut MutFn<'_>>() };
+    run(|args| f(args), inputs, outputs)
+}
+
+unsafe extern "C" fn call_owned(
+    payload: *mut c_void,
+    inputs: sys::mlxc_vector_array,
+    outputs: sys::mlxc_vector_array,
+) -> c_int {
+    // SAFETY: `payload` is the Box<SharedFn> of `RawClosure::owned`, alive until `drop_owned`.
+    let f = unsafe { &*payload.cast::<Box<SharedFn>>() };
+    run(|args| f(args), inputs, outputs)
+}
+
+unsafe extern "C" fn drop_owned(payload: *mut c_void) {
+    // SAFETY: called once by mlxc with the payload of `RawClosure::owned`.
+    drop(unsafe { Box::from_raw(payload.cast::<Box<SharedFn>>()) });
+}
+
+/// Runs a Rust closure for C++: errors and panics become a status code and a message.
+fn run(
+    f: impl FnOnce(&[Array]) -> Result<Vec<Array>>,
+    inputs: sys::mlxc_vector_array,
+    outputs: sys::mlxc_vector_array,
+) -> c_int {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let args = read_vector(inputs);
+        let outs = f(&args)?;
+        push_all(outputs, &outs)
+    }));
+    let message = match result {
+        Ok(Ok(())) => return 0,
+        Ok(Err(e)) => e.to_string(),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            format!("the closure panicked: {what}")
+        }
+    };
+    let c = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: valid C string.
+    unsafe { sys::mlxc_set_error(c.as_ptr()) };
+    1
+}
+
+fn closure_error(e: Error) -> Error {
+    match e {
+        Error::Mlx(m) => Error::Closure(m),
+        other => other,
+    }
+}
+
+fn arrays(raws: &[sys::mlxc_array]) -> sys::mlxc_arrays {
+    sys::mlxc_arrays {
+        data: raws.as_ptr(),
+        len: raws.len(),
+    }
+}
+
+/// Runs a two-output transform call and collects both vectors.
+fn two_outputs(
+    call: impl FnOnce(&mut sys::mlxc_vector_array, &mut sys::mlxc_vector_array) -> c_int,
+) -> Result<(Vec<Array>, Vec<Array>)> {
+    let (mut a, mut b) = (std::ptr::null_mut(), std::ptr::null_mut());
+    check(call(&mut a, &mut b)).map_err(closure_error)?;
+    Ok((take_vector(a), take_vector(b)))
+}
+
+/// Outputs of `f(primals)` and the vector-Jacobian products: for each primal, the sum over
+/// outputs of `cotangent · ∂output/∂primal`.
+pub fn vjp(
+    mut f: impl FnMut(&[Array]) -> Result<Vec<Array>>,
+    primals: &[Array],
+    cotangents: &[Array],
+) -> Result<(Vec<Array>, Vec<Array>)> {
+    let mut dynf: &mut MutFn<'_> = &mut f;
+    let closure = RawClosure::borrowed(&mut dynf)?;
+    let (p, c) = (handles(primals), handles(cotangents));
+    two_outputs(|o, v| unsafe { sys::mlxc_vjp(o, v, closure.as_raw(), arrays(&p), arrays(&c)) })
+}
+
+/// Outputs of `f(primals)` and the Jacobian-vector products with `tangents`.
+pub fn jvp(
+    mut f: impl FnMut(&[Array]) -> Result<Vec<Array>>,
+    primals: &[Array],
+    tangents: &[Array],
+) -> Result<(Vec<Array>, Vec<Array>)> {
+    let mut dynf: &mut MutFn<'_> = &mut f;
+    let closure = RawClosure::borrowed(&mut dynf)?;
+    let (p, t) = (handles(primals), handles(tangents));
+    two_outputs(|o, v| unsafe { sys::mlxc_jvp(o, v, closure.as_raw(), arrays(&p), arrays(&t)) })
+}
+
+/// A function returning `f`'s outputs and the gradients of its first output (a scalar) with
+/// respect to the inputs at `argnums` (`&[]` means `&[0]`).
+pub fn value_and_grad<'a>(
+    mut f: impl FnMut(&[Array]) -> Result<Vec<Array>> + 'a,
+    argnums: &[i32],
+) -> impl FnMut(&[Array]) -> Result<(Vec<Array>, Vec<Array>)> + 'a {
+    let argnums = if argnums.is_empty() {
+        vec![0]
+    } else {
+        argnums.to_vec()
+    };
+    move |inputs: &[Array]| {
+        let mut dynf: &mut MutFn<'_> = &mut f;
+        let closure = RawClosure::borrowed(&mut dynf)?;
+        let h = handles(inputs);
+        two_outputs(|v, g| unsafe {
+            sys::mlxc_value_and_grad(v, g, closure.as_raw(), ints(&argnums), arrays(&h))
+        })
+    }
+}
+
+/// A function returning the gradients of the scalar `f` with respect to the inputs at
+/// `argnums` (`&[]` means `&[0]`).
+pub fn grad<'a>(
+    mut f: impl FnMut(&[Array]) -> Result<Array> + 'a,
+    argnums: &[i32],
+) -> impl FnMut(&[Array]) -> Result<Vec<Array>> + 'a {
+    let mut vg = value_and_grad(move |x: &[Array]| Ok(vec![f(x)?]), argnums);
+    move |inputs: &[Array]| Ok(vg(inputs)?.1)
+}
+
+/// A function applying `f` to slices of its inputs along `in_axes` (one per input; -1 leaves an
+/// input unmapped; `&[]` maps axis 0 of all) and stacking the outputs along `out_axes`.
+pub fn vmap<'a>(
+    mut f: impl FnMut(&[Array]) -> Result<Vec<Array>> + 'a,
+    in_axes: &[i32],
+    out_axes: &[i32],
+) -> impl FnMut(&[Array]) -> Result<Vec<Array>> + 'a {
+    let (in_axes, out_axes) = (in_axes.to_vec(), out_axes.to_vec());
+    move |inputs: &[Array]| {
+        let mut dynf: &mut MutFn<'_> = &mut f;
+        let inner = RawClosure::borrowed(&mut dynf)?;
+        let mut raw = std::ptr::null_mut();
+        check(unsafe {
+            sys::mlxc_vmap(&mut raw, inner.as_raw(), ints(&in_axes), ints(&out_axes))
+        })?;
+        RawClosure::from_raw(raw).apply(inputs)
+    }
+}
+
+/// A function object made by [`compile`], [`checkpoint`], [`custom_vjp`] or [`Function::new`].
+/// Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Function {
+    raw: Arc<RawClosure>,
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Function")
+    }
+}
+
+impl Function {
+    /// Wraps a closure.
+    pub fn new(
+        f: impl Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
+    ) -> Result<Function> {
+        Ok(Function {
+            raw: Arc::new(RawClosure::owned(Box::new(f))?),
+        })
+    }
+
+    /// Calls the function.
+    pub fn call(&self, inputs: &[Array]) -> Result<Vec<Array>> {
+        self.raw.apply(inputs)
+    }
+
+    fn derive(
+        &self,
+        make: impl FnOnce(&mut sys::mlxc_closure, sys::mlxc_closure) -> c_int,
+    ) -> Result<Function> {
+        let mut raw = std::ptr::null_mut();
+        check(make(&mut raw, self.raw.as_raw()))?;
+        Ok(Function {
+            raw: Arc::new(RawClosure::from_raw(raw)),
+        })
+    }
+}
+
+/// Compiles `f`: the first call with a given input signature traces it, later calls replay a
+/// simplified, fused graph. With `shapeless`, inputs of new shapes (same ranks and dtypes) reuse
+/// the trace. `f` must be a pure function of its inputs: captured arrays are baked in as
+/// constants.
+pub fn compile(
+    f: impl Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
+    shapeless: bool,
+) -> Result<Function> {
+    Function::new(f)?.derive(|r, c| unsafe { sys::mlxc_compile(r, c, shapeless) })
+}
+
+/// `f`, with its intermediate values recomputed during the backward pass instead of stored
+/// (trades compute for memory).
+pub fn checkpoint(
+    f: impl Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
+) -> Result<Function> {
+    Function::new(f)?.derive(|r, c| unsafe { sys::mlxc_checkpoint(r, c) })
+}
+
+/// `f` with a hand-written vector-Jacobian product: `vjp(primals, cotangents, outputs)` returns
+/// one cotangent per primal.
+pub fn custom_vjp(
+    f: impl Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
+    vjp: impl Fn(&[Array], &[Array], &[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
+) -> Result<Function> {
+    let forward = Function::new(f)?;
+    // mlxc passes the counts first, then primals, cotangents and outputs (see mlxc.h).
+    let backward = Function::new(move |args: &[Array]| {
+        let counts = args
+            .first()
+            .ok_or_else(|| Error::Closure("custom_vjp: missing counts".into()))?
+            .to_vec::<i32>()?;
+        let (np, nc) = (counts[0] as usize, counts[1] as usize);
+        let rest = &args[1..];
+        vjp(&rest[..np], &rest[np..np + nc], &rest[np + nc..])
+    })?;
+    forward.derive(|r, c| unsafe { sys::mlxc_custom_vjp(r, c, backward.raw.as_raw()) })
+}
+
+/// Turns compilation on or off for the whole process (off: compiled functions run as traced).
+pub fn set_compile_enabled(enabled: bool) -> Result<()> {
+    // SAFETY: plain argument.
+    check(unsafe { sys::mlxc_set_compile_enabled(enabled) })
+}
+
+fn handles(arrays: &[Array]) -> Vec<sys::mlxc_array> {
+    arrays.iter().map(Array::as_raw).collect()
+}

@@ -1,0 +1,76 @@
+//! Devices and streams: defaults, switching, scopes.
+
+use mlx::{Array, Device, DeviceType, Stream, ops};
+
+#[test]
+fn cpu_is_always_available() {
+    assert!(Device::cpu().is_available());
+    assert!(Device::count(DeviceType::Cpu) >= 1);
+    let info = Device::cpu().info().unwrap();
+    assert!(!info.is_empty());
+    // The GPU exists exactly when MLX has a GPU backend.
+    assert_eq!(Device::gpu().is_available(), mlx::gpu_backend().is_some());
+    assert_eq!(mlx::version(), mlx::build_info::MLX_VERSION);
+}
+
+#[test]
+fn scoped_streams_and_devices() {
+    let s1 = Stream::new(Device::cpu()).unwrap();
+    let s2 = Stream::new(Device::cpu()).unwrap();
+    assert_ne!(s1, s2);
+    assert_eq!(s1.device(), Device::cpu());
+    let a = Array::arange::<f32>(8).unwrap();
+    let on_s1 = mlx::with_stream(s1, || {
+        assert_eq!(Stream::current().unwrap(), s1);
+        let inner = mlx::with_stream(s2, || {
+            assert_eq!(Stream::current().unwrap(), s2);
+            &a * 2.0
+        });
+        assert_eq!(Stream::current().unwrap(), s1);
+        ops::add(&inner, &a).unwrap()
+    });
+    assert_ne!(Stream::current().unwrap(), s1);
+    assert_eq!(
+        on_s1.to_vec::<f32>().unwrap(),
+        (0..8).map(|x| 3.0 * x as f32).collect::<Vec<_>>()
+    );
+    s1.synchronize().unwrap();
+    s2.synchronize().unwrap();
+    mlx::synchronize().unwrap();
+
+    let doubled = mlx::with_device(Device::cpu(), || &a * 2.0).unwrap();
+    assert_eq!(doubled.to_vec::<f32>().unwrap()[7], 14.0);
+    // A scope is left even when the closure panics.
+    let _ = std::panic::catch_unwind(|| mlx::with_stream(s2, || panic!("boom")));
+    assert_ne!(Stream::current().unwrap(), s2);
+}
+
+#[test]
+fn default_device_switching() {
+    let before = Device::default();
+    Device::cpu().set_default().unwrap();
+    assert_eq!(Device::default(), Device::cpu());
+    let x = (Array::ones::<f32>(&[3]).unwrap() + 1.0)
+        .to_vec::<f32>()
+        .unwrap();
+    assert_eq!(x, vec![2.0; 3]);
+    if !Device::gpu().is_available() {
+        let e = Device::gpu().set_default().unwrap_err();
+        assert!(e.to_string().contains("not available"), "{e}");
+        // An op asked to run on a missing GPU fails with MLX's message rather than crashing.
+        let r = Stream::default_for(Device::gpu()).and_then(|s| {
+            mlx::with_stream(s, || {
+                ops::add(&Array::scalar(1.0f32), &Array::scalar(2.0f32))
+            })?
+            .eval()
+        });
+        assert!(r.is_err());
+    } else {
+        Device::gpu().set_default().unwrap();
+        let y = (Array::ones::<f32>(&[3]).unwrap() * 3.0)
+            .to_vec::<f32>()
+            .unwrap();
+        assert_eq!(y, vec![3.0; 3]);
+    }
+    before.set_default().unwrap();
+}

@@ -1,0 +1,80 @@
+//! Arrays shared between threads stay correct.
+
+use std::sync::Arc;
+use std::thread;
+
+use mlx::{Array, Dtype, ops};
+
+#[test]
+fn arrays_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Array>();
+    assert_send_sync::<mlx::transforms::Function>();
+}
+
+#[test]
+fn shared_inputs_many_threads() {
+    let base = Arc::new(
+        Array::arange::<f32>(1000)
+            .unwrap()
+            .reshape(&[10, 100])
+            .unwrap(),
+    );
+    let handles: Vec<_> = (0..16)
+        .map(|i| {
+            let base = Arc::clone(&base);
+            thread::spawn(move || {
+                let mut acc = Array::zeros::<f32>(&[10, 100]).unwrap();
+                for _ in 0..50 {
+                    acc = &acc + &(&*base * (i as f64));
+                }
+                acc.sum(&[], false).unwrap().item::<f32>().unwrap()
+            })
+        })
+        .collect();
+    let base_sum: f32 = (0..1000).map(|x| x as f32).sum();
+    for (i, h) in handles.into_iter().enumerate() {
+        let got = h.join().unwrap();
+        let want = base_sum * i as f32 * 50.0;
+        assert!(
+            (got - want).abs() <= want.abs() * 1e-5,
+            "thread {i}: {got} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn graph_built_in_one_thread_evaluated_in_another() {
+    let a = Array::ones::<f32>(&[32, 32]).unwrap();
+    let lazy = ops::matmul(&a, &a).unwrap();
+    let value = thread::spawn(move || lazy.sum(&[], false).unwrap().item::<f32>().unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(value, 32.0 * 32.0 * 32.0);
+}
+
+#[test]
+fn concurrent_evaluation_of_one_shared_graph() {
+    // Several threads evaluate (and read) the same lazy node at once.
+    let a = Array::ones::<f32>(&[64, 64]).unwrap();
+    let shared = Arc::new(ops::matmul(&a, &a).unwrap().astype(Dtype::Float64).unwrap());
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let s = Arc::clone(&shared);
+            thread::spawn(move || s.to_vec::<f64>().unwrap().iter().sum::<f64>())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 64.0 * 64.0 * 64.0);
+    }
+}
+
+#[test]
+fn arrays_dropped_in_other_threads() {
+    let arrays: Vec<Array> = (0..100)
+        .map(|i| Array::full(&[10], i as f32).unwrap())
+        .collect();
+    let sum = ops::add(&arrays[3], &arrays[4]).unwrap();
+    thread::spawn(move || drop(arrays)).join().unwrap();
+    assert_eq!(sum.to_vec::<f32>().unwrap(), vec![7.0; 10]);
+}
