@@ -23,9 +23,14 @@ mod array;
 mod device;
 mod dtype;
 mod error;
+pub mod fast;
+pub mod fft;
+pub mod io;
+pub mod linalg;
 mod literal;
 pub mod memory;
 pub mod ops;
+pub mod random;
 pub mod transforms;
 mod vector;
 

@@ -7,12 +7,30 @@
 //! Every `unsafe` block in these modules is a call into mlxc with handles borrowed from live
 //! `Array`s and views of live slices; mlxc copies what it keeps.
 
+mod arith;
+mod compare;
+mod conv;
 mod core;
+mod index;
+mod misc;
 mod operators;
+mod quant;
+mod reduce;
+mod shape;
+mod sort;
 
 pub use self::operators::{Scalar, weak_scalar};
 
+pub use self::arith::*;
+pub use self::compare::*;
+pub use self::conv::*;
 pub use self::core::*;
+pub use self::index::*;
+pub use self::misc::*;
+pub use self::quant::*;
+pub use self::reduce::*;
+pub use self::shape::*;
+pub use self::sort::*;
 
 use std::os::raw::c_int;
 

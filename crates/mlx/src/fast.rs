@@ -1,0 +1,1 @@
+//! Fused kernels (`mlx.core.fast`).

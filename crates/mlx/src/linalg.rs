@@ -1,0 +1,1 @@
+//! Linear algebra (`mlx.core.linalg`).

@@ -1,0 +1,1 @@
+//! Arithmetic and math: binary ops, every unary function, bitwise and logical ops.

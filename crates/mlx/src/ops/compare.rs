@@ -1,0 +1,1 @@
+//! Comparisons, `where`, `isclose`/`allclose`, `array_equal`.

@@ -1,0 +1,1 @@
+//! Quantization: quantize, dequantize, quantized matmuls.

@@ -1,0 +1,1 @@
+//! Random numbers (`mlx.core.random`).
