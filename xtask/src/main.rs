@@ -1,10 +1,12 @@
-//! Maintainer tasks for the workspace, run as `cargo xtask <task>`.
+//! Maintainer tasks for the workspace, run as `cargo xtask <task>`:
 //!
-//! - `bindings [--check]`  regenerate crates/mlx-sys/src/bindings.rs from mlxc's header
-//!                         (`--check`: fail if the committed file is stale). Needs libclang
-//!                         (LIBCLANG_PATH, or `pip install libclang`).
-//! - `mlx`                 which MLX the build uses, from where, its version, devices and BLAS.
+//! - `bindings [--check]`: regenerate crates/mlx-sys/src/bindings.rs from mlxc's header, or fail
+//!   if the committed file is stale. Needs libclang (LIBCLANG_PATH, or `pip install libclang`).
+//! - `mlx`: which MLX the build uses, from where, its version, devices and BLAS.
+//! - `bench matmul [N]`: N×N matmul through the `mlx` crate vs Python MLX, with and without
+//!   OpenBLAS.
 
+mod bench;
 mod bindings;
 
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("bindings") => bindings::run(args.iter().any(|a| a == "--check")),
         Some("mlx") => cargo(&["run", "--quiet", "-p", "mlx", "--example", "mlx_info"]),
+        Some("bench") => bench::run(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -28,7 +31,8 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage: cargo xtask <task>
   bindings [--check]   regenerate (or check) crates/mlx-sys/src/bindings.rs
-  mlx                  show the MLX in use: source, version, devices, BLAS";
+  mlx                  show the MLX in use: source, version, devices, BLAS
+  bench matmul [N]     time an NxN matmul vs Python MLX, with and without OpenBLAS";
 
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {

@@ -137,10 +137,8 @@ impl Target {
 /// Which macOS wheel tag to use: the newest of 14, 15, 26 that the build machine runs (MLX ships
 /// one metallib per macOS generation). Overridable with MLX_SYS_MACOS_TAG.
 fn macos_tag() -> u32 {
-    if let Ok(tag) = std::env::var("MLX_SYS_MACOS_TAG") {
-        if let Ok(v) = tag.parse() {
-            return v;
-        }
+    if let Some(v) = std::env::var("MLX_SYS_MACOS_TAG").ok().and_then(|t| t.parse().ok()) {
+        return v;
     }
     let major = std::process::Command::new("sw_vers")
         .arg("-productVersion")

@@ -83,10 +83,10 @@ fn check_prefix(prefix: &Path, target: &Target) -> Result<(), String> {
 /// The Python interpreter used for pip and MLX_USE_PYTHON.
 pub fn python() -> String {
     for var in ["MLX_SYS_PYTHON", "PYTHON"] {
-        if let Ok(p) = std::env::var(var) {
-            if !p.is_empty() {
-                return p;
-            }
+        if let Ok(p) = std::env::var(var)
+            && !p.is_empty()
+        {
+            return p;
         }
     }
     for candidate in ["python3", "python"] {
