@@ -154,7 +154,7 @@ fn unary_cases() -> Vec<UnaryCase> {
         case("sigmoid", ops::sigmoid, sigmoid_ref, -8.0, 8.0, true),
         case("floor", ops::floor, f64::floor, -5.0, 5.0, true),
         case("ceil", ops::ceil, f64::ceil, -5.0, 5.0, true),
-        case("trunc", ops::trunc, f64::trunc, -5.0, 5.0, false),
+        case("trunc", ops::trunc, f64::trunc, -5.0, 5.0, true),
     ]
 }
 
@@ -827,6 +827,49 @@ fn binary_ops_broadcast_and_accept_strided_inputs() {
             err.contains("[broadcast_shapes] Shapes (2) and (3) cannot be broadcast"),
             "{err}"
         );
+    }
+}
+
+#[test]
+fn binary_float_ops_in_every_float_dtype() {
+    let binaries: [(&str, Binary, Ref2); 7] = [
+        ("power", ops::power, f64::powf),
+        ("maximum", ops::maximum, f64::max),
+        ("minimum", ops::minimum, f64::min),
+        ("logaddexp", ops::logaddexp, |a, b| (a.exp() + b.exp()).ln()),
+        ("arctan2", ops::arctan2, f64::atan2),
+        ("floor_divide", ops::floor_divide, |a, b| (a / b).floor()),
+        ("remainder", ops::remainder, py_fmod),
+    ];
+    let a = sample(&[2, 5], 31, 0.5, 3.0);
+    let b = sample(&[2, 5], 32, 0.5, 3.0);
+    for (name, op, reference) in binaries {
+        for dtype in [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16] {
+            let (x, y) = (a.astype(dtype).unwrap(), b.astype(dtype).unwrap());
+            let got = op(&x, &y).unwrap();
+            assert_eq!(got.dtype(), dtype, "{name}");
+            let (xv, yv) = (values(&x), values(&y));
+            let want: Vec<f64> = xv.iter().zip(&yv).map(|(p, q)| reference(*p, *q)).collect();
+            let (rtol, atol) = tolerances(dtype);
+            if name == "floor_divide" {
+                // Whole numbers: exact (none of these quotients is near an integer).
+                assert_close(&got, &want, 0.0, 0.0);
+                continue;
+            }
+            assert_close(&got, &want, rtol, atol);
+        }
+        // Integer operands of the transcendental ones give float32.
+        if matches!(name, "logaddexp" | "arctan2") {
+            let i = Array::from_slice(&[1i32, -2, 0], &[3]).unwrap();
+            let j = Array::from_slice(&[0i32, 3, 0], &[3]).unwrap();
+            let got = op(&i, &j).unwrap();
+            assert_eq!(got.dtype(), Dtype::Float32);
+            let want: Vec<f64> = [(1.0, 0.0), (-2.0, 3.0), (0.0, 0.0)]
+                .iter()
+                .map(|(p, q)| reference(*p, *q))
+                .collect();
+            assert_close(&got, &want, 1e-6, 1e-7);
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! Binary ops broadcast their operands and promote their dtypes as MLX does (`int32` with
 //! `float32` gives `float32`, …). To combine an array with a Rust number, make the number an
 //! array first, e.g. with [`super::weak_scalar`] so that it takes the array's dtype, or use the
-//! operators (`&a % 2`, `&a << 1`, …; see the `operators` notes in [`crate::ops`]).
+//! operators (`&a % 2`, `&a << 1`, …; listed on [`super::Scalar`]).
 //!
 //! Functions that only make sense for floating-point inputs (`exp`, `sin`, `sqrt`, …) give
 //! `float32` for integer and bool inputs, as in MLX.

@@ -1,28 +1,5 @@
-//! Operators for arrays and scalars:
-//!
-//! | operator | function |
-//! |----------|----------|
-//! | `a + b`, `a - b`, `a * b`, `a / b` | [`super::add`], [`super::subtract`], [`super::multiply`], [`super::divide`] (true division) |
-//! | `a % b` | [`super::remainder`] (sign of the divisor, as in Python) |
-//! | `a & b`, `a \| b`, `a ^ b` | [`super::bitwise_and`], [`super::bitwise_or`], [`super::bitwise_xor`] (integer and bool arrays) |
-//! | `a << b`, `a >> b` | [`super::left_shift`], [`super::right_shift`] (integer and bool arrays) |
-//! | `-a` | [`super::negative`] (not for bool) |
-//! | `!a` | [`super::logical_not`] for bool arrays, [`super::bitwise_invert`] otherwise (integers) |
-//!
-//! Each binary operator takes arrays by value or by reference on either side, or an array and a
-//! scalar in either order.
-//!
-//! Operators cannot return `Result`, so they **panic** when MLX rejects the operands (say,
-//! shapes that do not broadcast, or `&` on float arrays), with MLX's message. Use the functions
-//! to get a `Result` instead.
-//!
-//! Scalars are `f64` or `i64` only: with exactly one float and one integer type, unsuffixed
-//! literals infer (`&a * 2.0`, `&a % 3`, `&a << 1`), which they would not if every primitive
-//! type had an impl. The scalars are "weak", as in MLX's Python API: they take the array's dtype
-//! when it can hold them, so `&half_array * 2.0` stays float16, `&int_array + 1` stays int32 and
-//! `&u8_array << 1` stays uint8; a float scalar with an integer or bool array gives float32 (so
-//! `&int_array & 1.0` panics: bitwise ops reject floats), an integer scalar with a bool array
-//! gives int32.
+//! Operators for arrays and scalars (`+ - * / % & | ^ << >>`, unary `-` and `!`), documented
+//! on [`Scalar`].
 
 use std::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Not, Rem, Shl, Shr, Sub};
 
@@ -34,6 +11,44 @@ use crate::dtype::Dtype;
 use crate::error::Result;
 
 /// A Rust scalar on its way into an array: Python's `bool`, `int` and `float`.
+///
+/// # Operators
+///
+/// Arrays have these operators:
+///
+/// | operator | function |
+/// |----------|----------|
+/// | `a + b`, `a - b`, `a * b`, `a / b` | [`super::add`], [`super::subtract`], [`super::multiply`], [`super::divide`] (true division) |
+/// | `a % b` | [`super::remainder`] (sign of the divisor, as in Python) |
+/// | `a & b`, `a \| b`, `a ^ b` | [`super::bitwise_and`], [`super::bitwise_or`], [`super::bitwise_xor`] (integer and bool arrays) |
+/// | `a << b`, `a >> b` | [`super::left_shift`], [`super::right_shift`] (integer and bool arrays) |
+/// | `-a` | [`super::negative`] (not for bool) |
+/// | `!a` | [`super::logical_not`] for bool arrays, [`super::bitwise_invert`] otherwise (integers) |
+///
+/// Each binary operator takes arrays by value or by reference on either side, or an array and a
+/// scalar in either order.
+///
+/// Operators cannot return `Result`, so they **panic** when MLX rejects the operands (say,
+/// shapes that do not broadcast, or `&` on float arrays), with MLX's message. Use the functions
+/// to get a `Result` instead.
+///
+/// Scalars are `f64` or `i64` only: with exactly one float and one integer type, unsuffixed
+/// literals infer (`&a * 2.0`, `&a % 3`, `&a << 1`), which they would not if every primitive
+/// type had an impl. The scalars are "weak", as in MLX's Python API: they take the array's dtype
+/// when it can hold them, so `&half_array * 2.0` stays float16, `&int_array + 1` stays int32 and
+/// `&u8_array << 1` stays uint8; a float scalar with an integer or bool array gives float32 (so
+/// `&int_array & 1.0` panics: bitwise ops reject floats), an integer scalar with a bool array
+/// gives int32.
+///
+/// ```
+/// let a = mlx::array![5, -7];
+/// assert_eq!((&a % 3).to_vec::<i32>()?, vec![2, 2]);
+/// assert_eq!((&a & 6).to_vec::<i32>()?, vec![4, 0]);
+/// assert_eq!((1 << &a.abs()?).to_vec::<i32>()?, vec![32, 128]);
+/// assert_eq!((!&a).to_vec::<i32>()?, vec![-6, 6]);
+/// assert_eq!((&a * 0.5).dtype(), mlx::Dtype::Float32);
+/// # Ok::<(), mlx::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scalar {
     /// A boolean.
