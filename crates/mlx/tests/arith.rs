@@ -298,6 +298,14 @@ fn unary_functions_on_integers_and_bools() {
         ops::abs(&b).unwrap().to_vec::<bool>().unwrap(),
         vec![true, false]
     );
+    assert_eq!(
+        ops::sign(&b).unwrap().to_vec::<bool>().unwrap(),
+        vec![true, false]
+    );
+    assert_eq!(
+        ops::trunc(&i).unwrap().to_vec::<i32>().unwrap(),
+        vec![-3, 0, 2, 7]
+    );
     let err = mlx_err(ops::negative(&b));
     assert!(err.contains("[negative] Not supported for bool"), "{err}");
 }
