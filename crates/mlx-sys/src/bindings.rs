@@ -607,3 +607,483 @@ unsafe extern "C" {
         s: mlxc_stream,
     ) -> ::std::os::raw::c_int;
 }
+unsafe extern "C" {
+    pub fn mlxc_power(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_floor_divide(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_remainder(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_divmod(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_maximum(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_minimum(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_logaddexp(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_arctan2(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_bitwise_and(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_bitwise_or(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_bitwise_xor(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_bitwise_invert(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_left_shift(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_right_shift(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_logical_and(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_logical_or(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_logical_xor(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_logical_not(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_abs(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_negative(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_positive(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_sign(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_reciprocal(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_square(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_sqrt(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_rsqrt(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream)
+    -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_exp(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_expm1(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream)
+    -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_log(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_log1p(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream)
+    -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_log2(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_log10(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream)
+    -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_sin(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_cos(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_tan(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_arcsin(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_arccos(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_arctan(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_sinh(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_cosh(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_tanh(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_arcsinh(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_arccosh(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_arctanh(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_degrees(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_radians(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_erf(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_erfinv(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_sigmoid(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_floor(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream)
+    -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_ceil(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_trunc(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream)
+    -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_round(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        decimals: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_softmax(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        precise: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_softmax_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        precise: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_conjugate(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_real(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_imag(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_isnan(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream)
+    -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_isinf(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream)
+    -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_isfinite(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_isposinf(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_isneginf(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_nan_to_num(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        nan: f32,
+        posinf: mlxc_opt_float,
+        neginf: mlxc_opt_float,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_clip(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        a_min: mlxc_array,
+        a_max: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_equal(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_not_equal(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_less(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_less_equal(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_greater(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_greater_equal(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_array_equal(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        equal_nan: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_isclose(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        rtol: f64,
+        atol: f64,
+        equal_nan: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_allclose(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        rtol: f64,
+        atol: f64,
+        equal_nan: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_where(
+        res: *mut mlxc_array,
+        condition: mlxc_array,
+        x: mlxc_array,
+        y: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}

@@ -1,14 +1,7 @@
-//! `+ - * /` and unary `-` for arrays and scalars.
-//!
-//! Operators cannot return `Result`, so they **panic** when MLX rejects the operands (say,
-//! shapes that do not broadcast), with MLX's message. Use the functions ([`super::add`],
-//! [`super::subtract`], …) to get a `Result` instead.
-//!
-//! Scalars are `f64` or `i64` (so literals infer) and "weak", as in MLX's Python API: they take
-//! the array's dtype when it can hold them, so `&half_array * 2.0` stays float16 and
-//! `&int_array + 1` stays int32; a float scalar with an integer or bool array gives float32.
+//! Operators for arrays and scalars (`+ - * / % & | ^ << >>`, unary `-` and `!`), documented
+//! on [`Scalar`].
 
-use std::ops::{Add, Div, Mul, Neg, Sub};
+use std::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Not, Rem, Shl, Shr, Sub};
 
 use half::{bf16, f16};
 use num_complex::Complex32;
@@ -18,6 +11,44 @@ use crate::dtype::Dtype;
 use crate::error::Result;
 
 /// A Rust scalar on its way into an array: Python's `bool`, `int` and `float`.
+///
+/// # Operators
+///
+/// Arrays have these operators:
+///
+/// | operator | function |
+/// |----------|----------|
+/// | `a + b`, `a - b`, `a * b`, `a / b` | [`super::add`], [`super::subtract`], [`super::multiply`], [`super::divide`] (true division) |
+/// | `a % b` | [`super::remainder`] (sign of the divisor, as in Python) |
+/// | `a & b`, `a \| b`, `a ^ b` | [`super::bitwise_and`], [`super::bitwise_or`], [`super::bitwise_xor`] (integer and bool arrays) |
+/// | `a << b`, `a >> b` | [`super::left_shift`], [`super::right_shift`] (integer and bool arrays) |
+/// | `-a` | [`super::negative`] (not for bool) |
+/// | `!a` | [`super::logical_not`] for bool arrays, [`super::bitwise_invert`] otherwise (integers) |
+///
+/// Each binary operator takes arrays by value or by reference on either side, or an array and a
+/// scalar in either order.
+///
+/// Operators cannot return `Result`, so they **panic** when MLX rejects the operands (say,
+/// shapes that do not broadcast, or `&` on float arrays), with MLX's message. Use the functions
+/// to get a `Result` instead.
+///
+/// Scalars are `f64` or `i64` only: with exactly one float and one integer type, unsuffixed
+/// literals infer (`&a * 2.0`, `&a % 3`, `&a << 1`), which they would not if every primitive
+/// type had an impl. The scalars are "weak", as in MLX's Python API: they take the array's dtype
+/// when it can hold them, so `&half_array * 2.0` stays float16, `&int_array + 1` stays int32 and
+/// `&u8_array << 1` stays uint8; a float scalar with an integer or bool array gives float32 (so
+/// `&int_array & 1.0` panics: bitwise ops reject floats), an integer scalar with a bool array
+/// gives int32.
+///
+/// ```
+/// let a = mlx::array![5, -7];
+/// assert_eq!((&a % 3).to_vec::<i32>()?, vec![2, 2]);
+/// assert_eq!((&a & 6).to_vec::<i32>()?, vec![4, 0]);
+/// assert_eq!((1 << &a.abs()?).to_vec::<i32>()?, vec![32, 128]);
+/// assert_eq!((!&a).to_vec::<i32>()?, vec![-6, 6]);
+/// assert_eq!((&a * 0.5).dtype(), mlx::Dtype::Float32);
+/// # Ok::<(), mlx::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scalar {
     /// A boolean.
@@ -159,14 +190,17 @@ binary_operator!(Add, add, super::add, "+");
 binary_operator!(Sub, sub, super::subtract, "-");
 binary_operator!(Mul, mul, super::multiply, "*");
 binary_operator!(Div, div, super::divide, "/");
+binary_operator!(Rem, rem, super::remainder, "%");
+binary_operator!(BitAnd, bitand, super::bitwise_and, "&");
+binary_operator!(BitOr, bitor, super::bitwise_or, "|");
+binary_operator!(BitXor, bitxor, super::bitwise_xor, "^");
+binary_operator!(Shl, shl, super::left_shift, "<<");
+binary_operator!(Shr, shr, super::right_shift, ">>");
 
 impl Neg for &Array {
     type Output = Array;
     fn neg(self) -> Array {
-        unwrap_op(
-            super::subtract(&weak_scalar(0, self.dtype()), self),
-            "negation",
-        )
+        unwrap_op(super::negative(self), "negation")
     }
 }
 
@@ -174,5 +208,23 @@ impl Neg for Array {
     type Output = Array;
     fn neg(self) -> Array {
         -&self
+    }
+}
+
+impl Not for &Array {
+    type Output = Array;
+    fn not(self) -> Array {
+        if self.dtype() == Dtype::Bool {
+            unwrap_op(super::logical_not(self), "!")
+        } else {
+            unwrap_op(super::bitwise_invert(self), "!")
+        }
+    }
+}
+
+impl Not for Array {
+    type Output = Array;
+    fn not(self) -> Array {
+        !&self
     }
 }
