@@ -137,7 +137,10 @@ impl Target {
 /// Which macOS wheel tag to use: the newest of 14, 15, 26 that the build machine runs (MLX ships
 /// one metallib per macOS generation). Overridable with MLX_SYS_MACOS_TAG.
 fn macos_tag() -> u32 {
-    if let Some(v) = std::env::var("MLX_SYS_MACOS_TAG").ok().and_then(|t| t.parse().ok()) {
+    if let Some(v) = std::env::var("MLX_SYS_MACOS_TAG")
+        .ok()
+        .and_then(|t| t.parse().ok())
+    {
         return v;
     }
     let major = std::process::Command::new("sw_vers")

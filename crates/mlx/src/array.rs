@@ -101,6 +101,8 @@ impl Array {
     }
 
     /// A one-dimensional array of `data`.
+    // Not `FromIterator`: building an array can fail, and that trait cannot say so.
+    #[allow(clippy::should_implement_trait)]
     pub fn from_iter<T: ArrayElement, I: IntoIterator<Item = T>>(data: I) -> Result<Array> {
         let data: Vec<T> = data.into_iter().collect();
         let len = i32::try_from(data.len())

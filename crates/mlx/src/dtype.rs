@@ -146,7 +146,7 @@ mod sealed {
 
 /// A Rust type that is the element type of an MLX dtype.
 ///
-/// Implemented for `bool`, `u8`–`u64`, `i8`–`i64`, [`f16`], [`bf16`], `f32`, `f64` and
+/// Implemented for `bool`, `u8`–`u64`, `i8`–`i64`, [`half::f16`], [`half::bf16`], `f32`, `f64` and
 /// [`Complex32`] (MLX's `complex64`).
 pub trait ArrayElement:
     Copy + Send + Sync + fmt::Debug + PartialEq + 'static + sealed::Sealed

@@ -8,8 +8,8 @@ use mlx_sys as sys;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// MLX rejected the call; the message is MLX's own (e.g. "[reshape] Cannot reshape array of
-    /// size 6 into shape (4).").
+    /// MLX rejected the call; the message is MLX's own (e.g. `[reshape] Cannot reshape array of
+    /// size 6 into shape (4).`).
     #[error("{0}")]
     Mlx(String),
     /// An argument was rejected on the Rust side before reaching MLX.
