@@ -239,25 +239,38 @@ impl Array {
     /// [`Array::astype`] to convert first).
     pub fn to_vec<T: ArrayElement>(&self) -> Result<Vec<T>> {
         self.check_dtype::<T>("to_vec")?;
-        let contiguous;
-        let source = if self.is_row_contiguous()? {
-            self
+        self.with_row_major(|source| {
+            let n = source.size();
+            let ptr = source.data_ptr()?;
+            if T::DTYPE == Dtype::Bool {
+                // Read bytes and map, so no invalid `bool` is ever formed.
+                // SAFETY: `n` bytes are readable while `source` lives.
+                let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), n) };
+                let bools: Vec<bool> = bytes.iter().map(|b| *b != 0).collect();
+                // SAFETY: T is bool here (checked by dtype).
+                return Ok(unsafe { std::mem::transmute::<Vec<bool>, Vec<T>>(bools) });
+            }
+            // SAFETY: evaluated, row-contiguous data of n elements of T.
+            Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<T>(), n) }.to_vec())
+        })
+    }
+
+    /// The raw bytes of the elements in row-major order (native endianness), copied out.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.with_row_major(|source| {
+            let ptr = source.data_ptr()?;
+            // SAFETY: evaluated, row-contiguous data of `nbytes` bytes, alive while `source` is.
+            Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), source.nbytes()) }.to_vec())
+        })
+    }
+
+    /// Runs `f` on this array, or on a row-major copy when its data has another layout.
+    fn with_row_major<R>(&self, f: impl FnOnce(&Array) -> Result<R>) -> Result<R> {
+        if self.is_row_contiguous()? {
+            f(self)
         } else {
-            contiguous = crate::ops::contiguous(self)?;
-            &contiguous
-        };
-        let n = source.size();
-        let ptr = source.data_ptr()?;
-        if T::DTYPE == Dtype::Bool {
-            // Read bytes and map, so no invalid `bool` is ever formed.
-            // SAFETY: `n` bytes are readable while `source` lives.
-            let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), n) };
-            let bools: Vec<bool> = bytes.iter().map(|b| *b != 0).collect();
-            // SAFETY: T is bool here (checked by dtype).
-            return Ok(unsafe { std::mem::transmute::<Vec<bool>, Vec<T>>(bools) });
+            f(&crate::ops::contiguous(self)?)
         }
-        // SAFETY: evaluated, row-contiguous data of n elements of T.
-        Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<T>(), n) }.to_vec())
     }
 
     /// The elements, borrowed. Evaluates the array; fails unless it is stored row-major without
