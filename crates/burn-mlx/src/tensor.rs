@@ -1,0 +1,143 @@
+//! [`MlxTensor`]: the tensor primitive of the backend, and conversions between Burn's and MLX's
+//! element types and data.
+
+use std::fmt;
+
+use burn_backend::{BoolStore, DType, Shape, TensorData, TensorMetadata};
+use mlx::{Array, Dtype};
+
+use crate::device::MlxDevice;
+
+/// A tensor of the `Mlx` backend: an MLX array (a node of MLX's lazy graph), the device its
+/// ops run on, and how many not-yet-evaluated ops lie behind it (see [`crate::eval`]).
+///
+/// The same type serves float, int and bool tensors; the array's dtype tells them apart.
+#[derive(Clone)]
+pub struct MlxTensor {
+    pub(crate) array: Array,
+    pub(crate) device: MlxDevice,
+    pub(crate) depth: u32,
+}
+
+impl MlxTensor {
+    /// Wraps an MLX array.
+    pub fn new(array: Array, device: MlxDevice) -> Self {
+        MlxTensor { array, device, depth: 0 }
+    }
+
+    /// The MLX array (for mixing Burn code with direct `mlx` calls).
+    pub fn array(&self) -> &Array {
+        &self.array
+    }
+
+    /// The MLX array, by value.
+    pub fn into_array(self) -> Array {
+        self.array
+    }
+
+    /// The device this tensor's ops run on.
+    pub fn device(&self) -> MlxDevice {
+        self.device
+    }
+
+    /// Copies Burn data into a new tensor on `device`.
+    pub(crate) fn from_data(data: TensorData, device: MlxDevice) -> Self {
+        let data = match data.dtype {
+            // Burn's packed bool stores and Flex32 become MLX's bool and float32.
+            DType::Bool(BoolStore::U8 | BoolStore::U32) => data.convert_dtype(DType::Bool(BoolStore::Native)),
+            DType::Flex32 => data.convert_dtype(DType::F32),
+            _ => data,
+        };
+        let dtype = to_mlx_dtype(data.dtype);
+        check_device_dtype(device, dtype);
+        let shape = to_mlx_shape(&data.shape);
+        let array = Array::from_bytes(data.as_bytes(), &shape, dtype)
+            .unwrap_or_else(|e| panic!("burn-mlx: from_data: {e}"));
+        MlxTensor::new(array, device)
+    }
+
+    /// Evaluates the tensor and copies its values out.
+    pub(crate) fn to_data(&self) -> TensorData {
+        let bytes = crate::eval::run(self.device, "into_data", || self.array.to_bytes());
+        TensorData::from_bytes_vec(bytes, self.shape(), to_burn_dtype(self.array.dtype()))
+    }
+}
+
+impl fmt::Debug for MlxTensor {
+    /// Shape, dtype and device: printing never forces evaluation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MlxTensor {{ shape: {:?}, dtype: {}, device: {} }}", self.array.shape(), self.array.dtype(), self.device)
+    }
+}
+
+impl TensorMetadata for MlxTensor {
+    fn dtype(&self) -> DType {
+        to_burn_dtype(self.array.dtype())
+    }
+
+    fn shape(&self) -> Shape {
+        Shape::from(self.array.shape().iter().map(|d| *d as usize).collect::<Vec<_>>())
+    }
+
+    fn rank(&self) -> usize {
+        self.array.ndim()
+    }
+}
+
+/// MLX's dtype for a Burn dtype.
+pub(crate) fn to_mlx_dtype(dtype: DType) -> Dtype {
+    match dtype {
+        DType::F64 => Dtype::Float64,
+        DType::F32 | DType::Flex32 => Dtype::Float32,
+        DType::F16 => Dtype::Float16,
+        DType::BF16 => Dtype::Bfloat16,
+        DType::I64 => Dtype::Int64,
+        DType::I32 => Dtype::Int32,
+        DType::I16 => Dtype::Int16,
+        DType::I8 => Dtype::Int8,
+        DType::U64 => Dtype::Uint64,
+        DType::U32 => Dtype::Uint32,
+        DType::U16 => Dtype::Uint16,
+        DType::U8 => Dtype::Uint8,
+        DType::Bool(_) => Dtype::Bool,
+        DType::QFloat(_) => panic!("burn-mlx: quantized data goes through the quantized tensor type"),
+    }
+}
+
+/// Burn's dtype for an MLX dtype.
+pub(crate) fn to_burn_dtype(dtype: Dtype) -> DType {
+    match dtype {
+        Dtype::Float64 => DType::F64,
+        Dtype::Float32 => DType::F32,
+        Dtype::Float16 => DType::F16,
+        Dtype::Bfloat16 => DType::BF16,
+        Dtype::Int64 => DType::I64,
+        Dtype::Int32 => DType::I32,
+        Dtype::Int16 => DType::I16,
+        Dtype::Int8 => DType::I8,
+        Dtype::Uint64 => DType::U64,
+        Dtype::Uint32 => DType::U32,
+        Dtype::Uint16 => DType::U16,
+        Dtype::Uint8 => DType::U8,
+        Dtype::Bool => DType::Bool(BoolStore::Native),
+        Dtype::Complex64 => panic!("burn-mlx: Burn has no complex dtype"),
+    }
+}
+
+/// MLX's shape for a Burn shape (MLX dimensions are i32).
+pub(crate) fn to_mlx_shape(shape: &Shape) -> Vec<i32> {
+    shape
+        .iter()
+        .map(|d| i32::try_from(*d).unwrap_or_else(|_| panic!("burn-mlx: dimension {d} exceeds MLX's i32 limit")))
+        .collect()
+}
+
+/// MLX's GPU backends have no float64: say so instead of downcasting silently.
+pub(crate) fn check_device_dtype(device: MlxDevice, dtype: Dtype) {
+    if device == MlxDevice::Gpu && dtype == Dtype::Float64 {
+        panic!(
+            "burn-mlx: float64 is not supported on {device}: MLX's GPU backends have no float64. \
+             Use MlxDevice::Cpu for float64 tensors, or a 32/16-bit float type."
+        );
+    }
+}
