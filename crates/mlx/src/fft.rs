@@ -9,6 +9,10 @@
 //! transformed axis before transforming; `None` keeps the input's sizes (for the inverse real
 //! transforms, `2 * (m - 1)` along the last axis, where `m` is the input's size there).
 //!
+//! MLX's CUDA backend has no FFT: under CUDA, the transforms ([`fft`] … [`irfftn`], [`stft`],
+//! [`istft`]) run on the CPU's default stream (see [`crate::linalg`]); Metal and the CPU run them
+//! on the current stream.
+//!
 //! Every transform takes a [`FftNorm`], as NumPy's `norm`: `FftNorm::Backward` (the default:
 //! the forward transform is unscaled and the inverse divides by `n`) matches Python's calls
 //! without `norm`.
@@ -51,6 +55,16 @@ enum Kind {
 
 /// The n-dimensional transform of `kind` with optional sizes and axes.
 fn transform(
+    kind: Kind,
+    a: &Array,
+    s: Option<&[i32]>,
+    axes: Option<&[i32]>,
+    norm: FftNorm,
+) -> Result<Array> {
+    crate::linalg::on_cpu_under_cuda(|| transform_here(kind, a, s, axes, norm))
+}
+
+fn transform_here(
     kind: Kind,
     a: &Array,
     s: Option<&[i32]>,
@@ -352,20 +366,22 @@ pub fn stft(x: &Array, options: &StftOptions) -> Result<Array> {
     if options.length.is_some() {
         return invalid("[stft] `length` applies to istft only");
     }
-    call(|r, s| unsafe {
-        sys::mlxc_fft_stft(
-            r,
-            x.as_raw(),
-            n_fft,
-            opt_int(options.hop_length),
-            opt_int(options.win_length),
-            crate::linalg::opt_raw(options.window.as_ref()),
-            options.center,
-            pad_mode.as_ptr(),
-            options.norm.to_c(),
-            opt_bool(options.onesided),
-            s,
-        )
+    crate::linalg::on_cpu_under_cuda(|| {
+        call(|r, s| unsafe {
+            sys::mlxc_fft_stft(
+                r,
+                x.as_raw(),
+                n_fft,
+                opt_int(options.hop_length),
+                opt_int(options.win_length),
+                crate::linalg::opt_raw(options.window.as_ref()),
+                options.center,
+                pad_mode.as_ptr(),
+                options.norm.to_c(),
+                opt_bool(options.onesided),
+                s,
+            )
+        })
     })
 }
 
@@ -373,19 +389,21 @@ pub fn stft(x: &Array, options: &StftOptions) -> Result<Array> {
 /// `[..., n_freq, n_frames]`, with the options of the forward transform (`n_fft` inferred from
 /// `n_freq` when `None`, assuming an even size) and [`StftOptions::length`] to trim or pad.
 pub fn istft(stft_matrix: &Array, options: &StftOptions) -> Result<Array> {
-    call(|r, s| unsafe {
-        sys::mlxc_fft_istft(
-            r,
-            stft_matrix.as_raw(),
-            opt_int(options.n_fft),
-            opt_int(options.hop_length),
-            opt_int(options.win_length),
-            crate::linalg::opt_raw(options.window.as_ref()),
-            options.center,
-            options.norm.to_c(),
-            opt_bool(options.onesided),
-            opt_int(options.length),
-            s,
-        )
+    crate::linalg::on_cpu_under_cuda(|| {
+        call(|r, s| unsafe {
+            sys::mlxc_fft_istft(
+                r,
+                stft_matrix.as_raw(),
+                opt_int(options.n_fft),
+                opt_int(options.hop_length),
+                opt_int(options.win_length),
+                crate::linalg::opt_raw(options.window.as_ref()),
+                options.center,
+                options.norm.to_c(),
+                opt_bool(options.onesided),
+                opt_int(options.length),
+                s,
+            )
+        })
     })
 }

@@ -8,7 +8,13 @@
 //! and [`norm`] with the orders that need singular values) on the CPU only, and rejects a GPU
 //! stream. These functions therefore run on the CPU's default stream
 //! (`Stream::default_for(Device::cpu())`) whenever the current stream is on a GPU; their results
-//! can be used by GPU ops like any other array. The other functions run on the current stream.
+//! can be used by GPU ops like any other array. MLX's CUDA backend also lacks
+//! [`block_masked_mm`], [`segmented_mm`] and [`hadamard_transform`] (Metal has them): under CUDA
+//! these run on the CPU too. The other functions run on the current stream.
+//!
+//! MLX 0.32's CPU kernels for inverses, LU factorizations and solvers crash the process on 0×0
+//! matrices; [`inv`], [`tri_inv`], [`cholesky_inv`], [`lu`], [`lu_factor`], [`solve`] and
+//! [`solve_triangular`] return their (empty) results without running those kernels.
 //!
 //! # Dtypes
 //!
@@ -32,7 +38,7 @@ use std::ffi::CString;
 use mlx_sys as sys;
 
 use crate::array::{Array, ints};
-use crate::device::{Device, DeviceType, Stream, with_stream};
+use crate::device::{Device, DeviceType, GpuBackend, Stream, gpu_backend, with_stream};
 use crate::error::{Error, Result};
 use crate::ops::{call, call_vec};
 
@@ -47,6 +53,16 @@ pub(crate) fn on_cpu<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
         return f();
     }
     with_stream(Stream::default_for(Device::cpu())?, f)
+}
+
+/// Runs `f` on the CPU when the GPU backend is CUDA, for ops that MLX's CUDA backend does not
+/// implement (FFTs, Hadamard transforms, block-masked and segmented products); Metal has them.
+pub(crate) fn on_cpu_under_cuda<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
+    if gpu_backend() == Some(GpuBackend::Cuda) {
+        on_cpu(f)
+    } else {
+        f()
+    }
 }
 
 /// A NUL-terminated copy of `s` for mlxc.
@@ -119,17 +135,19 @@ pub fn block_masked_mm(
     mask_lhs: Option<&Array>,
     mask_rhs: Option<&Array>,
 ) -> Result<Array> {
-    call(|r, s| unsafe {
-        sys::mlxc_block_masked_mm(
-            r,
-            a.as_raw(),
-            b.as_raw(),
-            block_size,
-            opt_raw(mask_out),
-            opt_raw(mask_lhs),
-            opt_raw(mask_rhs),
-            s,
-        )
+    on_cpu_under_cuda(|| {
+        call(|r, s| unsafe {
+            sys::mlxc_block_masked_mm(
+                r,
+                a.as_raw(),
+                b.as_raw(),
+                block_size,
+                opt_raw(mask_out),
+                opt_raw(mask_lhs),
+                opt_raw(mask_rhs),
+                s,
+            )
+        })
     })
 }
 
@@ -161,7 +179,11 @@ pub fn gather_mm(
 /// `[start, end)` ranges of `K`, and the result stacks `a[:, start:end] @ b[start:end, :]` for
 /// every segment (shape `segments.shape[:-1] + [M, N]`).
 pub fn segmented_mm(a: &Array, b: &Array, segments: &Array) -> Result<Array> {
-    call(|r, s| unsafe { sys::mlxc_segmented_mm(r, a.as_raw(), b.as_raw(), segments.as_raw(), s) })
+    on_cpu_under_cuda(|| {
+        call(|r, s| unsafe {
+            sys::mlxc_segmented_mm(r, a.as_raw(), b.as_raw(), segments.as_raw(), s)
+        })
+    })
 }
 
 /// Tensor contraction over the last `axes` dimensions of `a` and the first `axes` of `b`.
@@ -237,7 +259,9 @@ pub fn hadamard_transform(a: &Array, scale: Option<f32>) -> Result<Array> {
         has: scale.is_some(),
         value: scale.unwrap_or(0.0),
     };
-    call(|r, s| unsafe { sys::mlxc_hadamard_transform(r, a.as_raw(), scale, s) })
+    on_cpu_under_cuda(|| {
+        call(|r, s| unsafe { sys::mlxc_hadamard_transform(r, a.as_raw(), scale, s) })
+    })
 }
 
 // ---- norms --------------------------------------------------------------------------------------
