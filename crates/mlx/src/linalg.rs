@@ -39,6 +39,7 @@ use mlx_sys as sys;
 
 use crate::array::{Array, ints};
 use crate::device::{Device, DeviceType, GpuBackend, Stream, gpu_backend, with_stream};
+use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::ops::{call, call_vec};
 
@@ -178,8 +179,27 @@ pub fn gather_mm(
 /// Matrix product with the inner dimension cut into segments: `segments` is `[..., 2]` of
 /// `[start, end)` ranges of `K`, and the result stacks `a[:, start:end] @ b[start:end, :]` for
 /// every segment (shape `segments.shape[:-1] + [M, N]`).
+///
+/// MLX 0.32's CPU kernel gives wrong values for float16 and bfloat16; on the CPU such inputs are
+/// multiplied in float32 here and the result converted back.
 pub fn segmented_mm(a: &Array, b: &Array, segments: &Array) -> Result<Array> {
     on_cpu_under_cuda(|| {
+        let half = |d: Dtype| matches!(d, Dtype::Float16 | Dtype::Bfloat16);
+        let on_cpu_stream = Stream::current().is_ok_and(|s| s.device().kind == DeviceType::Cpu);
+        if on_cpu_stream && (half(a.dtype()) || half(b.dtype())) {
+            let a32 = a.astype(Dtype::Float32)?;
+            let b32 = b.astype(Dtype::Float32)?;
+            let out = call(|r, s| unsafe {
+                sys::mlxc_segmented_mm(r, a32.as_raw(), b32.as_raw(), segments.as_raw(), s)
+            })?;
+            // The dtype MLX would have given: the promotion of both inputs.
+            let like = crate::ops::multiply(
+                &crate::ops::zeros(&[], a.dtype())?,
+                &crate::ops::zeros(&[], b.dtype())?,
+            )?
+            .dtype();
+            return out.astype(like);
+        }
         call(|r, s| unsafe {
             sys::mlxc_segmented_mm(r, a.as_raw(), b.as_raw(), segments.as_raw(), s)
         })
@@ -423,9 +443,10 @@ pub fn pinv(a: &Array) -> Result<Array> {
     on_cpu(|| call(|r, s| unsafe { sys::mlxc_linalg_pinv(r, a.as_raw(), s) }))
 }
 
-/// LU factorization with partial pivoting of square matrices: `(P, L, U)` with `P` the row
-/// permutation as uint32 indices, `L` unit lower triangular and `U` upper triangular, such that
-/// `a = L[P]` (rows of `L` taken in the order `P`) `@ U`. Runs on the CPU.
+/// LU factorization with partial pivoting of `[..., m, n]` matrices (`k = min(m, n)`):
+/// `(P, L, U)` with `P` the row permutation as `m` uint32 indices, `L` `[..., m, k]` unit lower
+/// triangular and `U` `[..., k, n]` upper triangular, such that `a = L[P] @ U` (rows of `L`
+/// taken in the order `P`). Runs on the CPU.
 pub fn lu(a: &Array) -> Result<(Array, Array, Array)> {
     on_cpu(|| {
         without_empty_kernels(call_vec(|r, s| unsafe {
@@ -436,8 +457,8 @@ pub fn lu(a: &Array) -> Result<(Array, Array, Array)> {
 }
 
 /// Compact LU factorization, LAPACK's `getrf`: `(LU, pivots)` with `L` (unit diagonal, not
-/// stored) and `U` packed in one matrix, and `pivots` (uint32, 0-based): row `i` was swapped with
-/// row `pivots[i]`, in order. Runs on the CPU.
+/// stored) and `U` packed in one matrix of `a`'s shape, and `min(m, n)` `pivots` (uint32,
+/// 0-based): row `i` was swapped with row `pivots[i]`, in order. Runs on the CPU.
 pub fn lu_factor(a: &Array) -> Result<(Array, Array)> {
     on_cpu(|| {
         without_empty_kernels(call_vec(|r, s| unsafe {

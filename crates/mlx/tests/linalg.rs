@@ -689,6 +689,21 @@ fn block_masked_mm_skips_and_scales_blocks() {
         linalg::block_masked_mm(&xa, &xb, 16, Some(&mask16), None, None),
         "[block_masked_mm] Only block_sizes 32, 64 are supported",
     );
+    // The CPU kernel computes float32 only: other float types fail at evaluation.
+    let h = Array::ones::<mlx::f16>(&[32, 32]).unwrap();
+    let out = linalg::block_masked_mm(
+        &h,
+        &h,
+        32,
+        Some(&Array::from_slice(&[true], &[1, 1]).unwrap()),
+        None,
+        None,
+    )
+    .unwrap();
+    assert_err(
+        out.eval(),
+        "[BlockMaskedMM::eval] Currently only supports float32",
+    );
     let i = Array::ones::<i32>(&[32, 32]).unwrap();
     let one_block = Array::from_slice(&[true], &[1, 1]).unwrap();
     assert_err(
@@ -774,6 +789,28 @@ fn segmented_mm_splits_the_inner_dimension() {
         }
     }
     assert_close(&out, &want, 1e-12, 1e-12);
+    // Half-precision inputs (MLX's own CPU kernel gets them wrong; see the function's docs) and
+    // mixed dtypes promote as usual.
+    for (da, db, dout) in [
+        (Dtype::Float16, Dtype::Float16, Dtype::Float16),
+        (Dtype::Bfloat16, Dtype::Bfloat16, Dtype::Bfloat16),
+        (Dtype::Float32, Dtype::Float32, Dtype::Float32),
+        (Dtype::Float16, Dtype::Float32, Dtype::Float32),
+    ] {
+        let out = linalg::segmented_mm(
+            &arr(&a, &[2, 5], da),
+            &arr(&b, &[5, 3], db),
+            &Array::from_slice(&segs, &[3, 2]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(out.dtype(), dout);
+        assert_close(&out, &want, 2e-2, 2e-2);
+    }
+    let i = Array::ones::<i32>(&[2, 2]).unwrap();
+    assert_err(
+        linalg::segmented_mm(&i, &i, &Array::from_slice(&[0u32, 2], &[1, 2]).unwrap()),
+        "[segmented_mm] Only real floating point types are supported",
+    );
 }
 
 // ---- norms ----------------------------------------------------------------------------------------
@@ -1069,6 +1106,10 @@ fn cholesky_factors_reconstruct_the_matrix() {
 
 #[test]
 fn pinv_satisfies_the_moore_penrose_conditions() {
+    assert_err(
+        linalg::pinv(&Array::ones::<i32>(&[2, 3]).unwrap()),
+        "[linalg::pinv] Arrays must have type float32 or float64",
+    );
     for (m, n) in [(4usize, 3usize), (2, 5), (3, 3)] {
         for dtype in FLOATS {
             let a = values(&sample(&[m as i32, n as i32], 37 + m as u64, -1.0, 1.0));
@@ -1266,6 +1307,10 @@ fn eigh_gives_ascending_values_and_orthonormal_vectors() {
     let (w, _) = linalg::eigh(&x, true).unwrap();
     assert_close(&w, &[1.0, 3.0], 1e-6, 1e-6);
     assert_err(
+        linalg::eigvalsh(&Array::ones::<f32>(&[2, 3]).unwrap(), false),
+        "[linalg::eigvalsh] Only defined for square matrices",
+    );
+    assert_err(
         linalg::eigh(&Array::ones::<i32>(&[2, 2]).unwrap(), false),
         "[linalg::eigh] Arrays must have type float32, float64 or complex64",
     );
@@ -1301,6 +1346,33 @@ fn lu_reconstructs_with_the_permutation() {
     assert_eq!(p.to_vec::<u32>().unwrap(), vec![1, 0]);
     assert_close(&l, &[1.0, 0.0, 1.0 / 3.0, 1.0], 1e-12, 0.0);
     assert_close(&u, &[3.0, 4.0, 0.0, 2.0 / 3.0], 1e-12, 1e-12);
+}
+
+#[test]
+fn lu_of_rectangular_matrices() {
+    for (m, n) in [(3usize, 2usize), (2, 4)] {
+        let k = m.min(n);
+        let a = values(&sample(&[m as i32, n as i32], 63 + n as u64, -1.0, 1.0));
+        let (p, l, u) = linalg::lu(&arr(&a, &[m as i32, n as i32], Dtype::Float64)).unwrap();
+        assert_eq!(p.shape(), &[m as i32]);
+        assert_eq!(l.shape(), &[m as i32, k as i32]);
+        assert_eq!(u.shape(), &[k as i32, n as i32]);
+        let p = p.to_vec::<u32>().unwrap();
+        let (l, u) = (values(&l), values(&u));
+        let mut lp = vec![0.0; m * k];
+        for i in 0..m {
+            let r = p[i] as usize;
+            lp[i * k..i * k + k].copy_from_slice(&l[r * k..r * k + k]);
+        }
+        assert_vec_close(&mm(&lp, &u, m, k, n), &a, 1e-12);
+        let (lu, piv) = linalg::lu_factor(&arr(&a, &[m as i32, n as i32], Dtype::Float64)).unwrap();
+        assert_eq!(lu.shape(), &[m as i32, n as i32]);
+        assert_eq!(piv.shape(), &[k as i32]);
+    }
+    assert_err(
+        linalg::lu(&Array::ones::<f32>(&[3]).unwrap()),
+        "[linalg::lu] Arrays must have >= 2 dimensions",
+    );
 }
 
 #[test]
@@ -1465,6 +1537,10 @@ fn det_and_slogdet_match_hand_values() {
         Dtype::Float64,
     );
     assert_close(&linalg::det(&b).unwrap(), &[-2.0, 6.0], 1e-12, 1e-12);
+    assert_err(
+        linalg::det(&Array::ones::<f32>(&[2, 3]).unwrap()),
+        "[linalg::det] Only defined for square matrices",
+    );
     // Singular: det 0, slogdet sign 0 and log -inf.
     let s = Array::ones::<f64>(&[2, 2]).unwrap();
     assert_close(&linalg::det(&s).unwrap(), &[0.0], 0.0, 1e-12);
