@@ -1087,3 +1087,661 @@ unsafe extern "C" {
         s: mlxc_stream,
     ) -> ::std::os::raw::c_int;
 }
+unsafe extern "C" {
+    pub fn mlxc_addmm(
+        res: *mut mlxc_array,
+        c: mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        alpha: f32,
+        beta: f32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_block_masked_mm(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        block_size: i32,
+        mask_out: mlxc_array,
+        mask_lhs: mlxc_array,
+        mask_rhs: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_gather_mm(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        lhs_indices: mlxc_array,
+        rhs_indices: mlxc_array,
+        sorted_indices: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_segmented_mm(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        segments: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_tensordot(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        axes: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_tensordot_axes(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        axes_a: mlxc_ints,
+        axes_b: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_inner(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_outer(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_vecdot(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_kron(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_einsum(
+        res: *mut mlxc_array,
+        subscripts: *const ::std::os::raw::c_char,
+        operands: mlxc_arrays,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_einsum_path(
+        res: *mut mlxc_vector_array,
+        subscripts: *const ::std::os::raw::c_char,
+        operands: mlxc_arrays,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_hadamard_transform(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        scale: mlxc_opt_float,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_norm(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        has_axes: bool,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_norm_ord(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        ord: f64,
+        axes: mlxc_ints,
+        has_axes: bool,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_norm_str(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        ord: *const ::std::os::raw::c_char,
+        axes: mlxc_ints,
+        has_axes: bool,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_qr(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_svd(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        compute_uv: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_inv(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_tri_inv(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        upper: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_cholesky(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        upper: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_cholesky_inv(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        upper: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_pinv(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_lu(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_lu_factor(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_solve(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_solve_triangular(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        upper: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_cross(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        b: mlxc_array,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_eig(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_eigvals(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_eigh(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        uplo: *const ::std::os::raw::c_char,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_eigvalsh(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        uplo: *const ::std::os::raw::c_char,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_det(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_linalg_slogdet(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_fftn(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        n: mlxc_ints,
+        axes: mlxc_ints,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_fftn_axes(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_fftn_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_ifftn(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        n: mlxc_ints,
+        axes: mlxc_ints,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_ifftn_axes(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_ifftn_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_rfftn(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        n: mlxc_ints,
+        axes: mlxc_ints,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_rfftn_axes(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_rfftn_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_irfftn(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        n: mlxc_ints,
+        axes: mlxc_ints,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_irfftn_axes(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_irfftn_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        norm: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_fftfreq(
+        res: *mut mlxc_array,
+        n: i32,
+        d: f64,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_rfftfreq(
+        res: *mut mlxc_array,
+        n: i32,
+        d: f64,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_fftshift(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_fftshift_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_ifftshift(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_ifftshift_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_stft(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        n_fft: i32,
+        hop_length: mlxc_opt_int,
+        win_length: mlxc_opt_int,
+        window: mlxc_array,
+        center: bool,
+        pad_mode: *const ::std::os::raw::c_char,
+        norm: i32,
+        onesided: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fft_istft(
+        res: *mut mlxc_array,
+        stft_matrix: mlxc_array,
+        n_fft: mlxc_opt_int,
+        hop_length: mlxc_opt_int,
+        win_length: mlxc_opt_int,
+        window: mlxc_array,
+        center: bool,
+        norm: i32,
+        onesided: i32,
+        length: mlxc_opt_int,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_seed(
+        res: *mut mlxc_vector_array,
+        seed: u64,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_key(
+        res: *mut mlxc_array,
+        seed: u64,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_bits(
+        res: *mut mlxc_array,
+        shape: mlxc_ints,
+        width: i32,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_split(
+        res: *mut mlxc_vector_array,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_split_num(
+        res: *mut mlxc_array,
+        key: mlxc_array,
+        num: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_uniform(
+        res: *mut mlxc_array,
+        low: mlxc_array,
+        high: mlxc_array,
+        shape: mlxc_ints,
+        dtype: mlxc_dtype,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_normal(
+        res: *mut mlxc_array,
+        shape: mlxc_ints,
+        dtype: mlxc_dtype,
+        loc: mlxc_array,
+        scale: mlxc_array,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_multivariate_normal(
+        res: *mut mlxc_array,
+        mean: mlxc_array,
+        cov: mlxc_array,
+        shape: mlxc_ints,
+        dtype: mlxc_dtype,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_randint(
+        res: *mut mlxc_array,
+        low: mlxc_array,
+        high: mlxc_array,
+        shape: mlxc_ints,
+        dtype: mlxc_dtype,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_bernoulli(
+        res: *mut mlxc_array,
+        p: mlxc_array,
+        shape: mlxc_ints,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_bernoulli_like(
+        res: *mut mlxc_array,
+        p: mlxc_array,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_truncated_normal(
+        res: *mut mlxc_array,
+        lower: mlxc_array,
+        upper: mlxc_array,
+        shape: mlxc_ints,
+        dtype: mlxc_dtype,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_truncated_normal_like(
+        res: *mut mlxc_array,
+        lower: mlxc_array,
+        upper: mlxc_array,
+        dtype: mlxc_dtype,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_gumbel(
+        res: *mut mlxc_array,
+        shape: mlxc_ints,
+        dtype: mlxc_dtype,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_categorical(
+        res: *mut mlxc_array,
+        logits: mlxc_array,
+        axis: i32,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_categorical_shape(
+        res: *mut mlxc_array,
+        logits: mlxc_array,
+        axis: i32,
+        shape: mlxc_ints,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_categorical_num(
+        res: *mut mlxc_array,
+        logits: mlxc_array,
+        axis: i32,
+        num_samples: i32,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_laplace(
+        res: *mut mlxc_array,
+        shape: mlxc_ints,
+        dtype: mlxc_dtype,
+        loc: f32,
+        scale: f32,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_permutation(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        axis: i32,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_random_permutation_n(
+        res: *mut mlxc_array,
+        n: i32,
+        key: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}

@@ -31,6 +31,10 @@ pub use self::quant::*;
 pub use self::reduce::*;
 pub use self::shape::*;
 pub use self::sort::*;
+pub use crate::linalg::{
+    addmm, block_masked_mm, einsum, einsum_path, gather_mm, hadamard_transform, inner, kron, outer,
+    segmented_mm, tensordot, tensordot_axes, vecdot,
+};
 
 use std::os::raw::c_int;
 
