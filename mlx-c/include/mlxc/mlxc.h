@@ -252,34 +252,6 @@ int mlxc_custom_vjp(mlxc_closure* res, mlxc_closure f, mlxc_closure vjp);
 /** Turns compilation on or off globally (off: compiled functions run uncompiled). */
 int mlxc_set_compile_enabled(bool enabled);
 
-/* ---------------------------------------------------------------------------------------------
- * Transforms
- * ------------------------------------------------------------------------------------------- */
-
-/** Outputs of `f(primals)` and the vector-Jacobian products with `cotangents`. */
-int mlxc_vjp(mlxc_vector_array* outputs, mlxc_vector_array* vjps, mlxc_closure f,
-             mlxc_arrays primals, mlxc_arrays cotangents);
-/** Outputs of `f(primals)` and the Jacobian-vector products with `tangents`. */
-int mlxc_jvp(mlxc_vector_array* outputs, mlxc_vector_array* jvps, mlxc_closure f,
-             mlxc_arrays primals, mlxc_arrays tangents);
-/** Outputs of `f(inputs)` and the gradients of the first (scalar) output w.r.t. `argnums`. */
-int mlxc_value_and_grad(mlxc_vector_array* values, mlxc_vector_array* grads, mlxc_closure f,
-                        mlxc_ints argnums, mlxc_arrays inputs);
-/** `f` vectorized over `in_axes` of its inputs (-1: not mapped), stacking on `out_axes`. */
-int mlxc_vmap(mlxc_closure* res, mlxc_closure f, mlxc_ints in_axes, mlxc_ints out_axes);
-/** A compiled version of `f` (traced once per input signature, then fused and cached). */
-int mlxc_compile(mlxc_closure* res, mlxc_closure f, bool shapeless);
-/** `f` whose intermediate values are recomputed in the backward pass instead of kept. */
-int mlxc_checkpoint(mlxc_closure* res, mlxc_closure f);
-/**
- * `f` with a custom vector-Jacobian product. `vjp` is called with a 1-d int32 array of the
- * counts [primals, cotangents, outputs] followed by those arrays, and returns one cotangent per
- * primal.
- */
-int mlxc_custom_vjp(mlxc_closure* res, mlxc_closure f, mlxc_closure vjp);
-/** Turns compilation on or off globally (off: compiled functions run uncompiled). */
-int mlxc_set_compile_enabled(bool enabled);
-
 #ifdef __cplusplus
 }
 #endif
