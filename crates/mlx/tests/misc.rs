@@ -101,6 +101,21 @@ fn depends_orders_evaluation() {
     assert_eq!(out[1].to_vec::<i32>().unwrap(), vec![5]);
 }
 
+#[test]
+fn copy_and_as_strided_gradients() {
+    let x = sample(&[6], 8, -1.0, 1.0);
+    let c = sample(&[6], 9, -1.0, 1.0);
+    let f = |a: &[Array]| ops::sum(&ops::multiply(&ops::copy(&a[0])?, &c)?, &[], false);
+    check_grad(f, std::slice::from_ref(&x), 0, 1e-6, 1e-6);
+    // Overlapping windows: elements in two windows get two contributions.
+    let w = sample(&[2, 4], 10, -1.0, 1.0);
+    let g = |a: &[Array]| {
+        let win = ops::as_strided(&a[0], &[2, 4], &[2, 1], 0)?;
+        ops::sum(&ops::multiply(&ops::multiply(&win, &win)?, &w)?, &[], false)
+    };
+    check_grad(g, std::slice::from_ref(&x), 0, 1e-6, 1e-6);
+}
+
 // ---- view, as_strided ----------------------------------------------------------------------------
 
 #[test]
@@ -288,7 +303,8 @@ fn tril_gradient() {
 #[test]
 fn windows_match_their_formulas() {
     type Formula = fn(f64, f64) -> f64;
-    let cases: [(&str, fn(i32) -> mlx::Result<Array>, Formula); 4] = [
+    type Window = fn(i32) -> mlx::Result<Array>;
+    let cases: [(&str, Window, Formula); 4] = [
         ("hanning", ops::hanning, |n, d| {
             0.5 - 0.5 * (2.0 * PI * n / d).cos()
         }),
@@ -314,6 +330,7 @@ fn windows_match_their_formulas() {
         }
         assert_eq!(values(&f(1).unwrap()), vec![1.0], "{name}");
         assert_eq!(f(0).unwrap().shape(), &[0], "{name}");
+        assert_eq!(f(-3).unwrap().shape(), &[0], "{name}");
     }
 }
 
@@ -321,7 +338,7 @@ fn windows_match_their_formulas() {
 
 /// Entry (i, j) of Sylvester's Hadamard matrix (of any power-of-two order above i and j).
 fn sylvester(i: usize, j: usize) -> f64 {
-    if (i & j).count_ones() % 2 == 0 {
+    if (i & j).count_ones().is_multiple_of(2) {
         1.0
     } else {
         -1.0
