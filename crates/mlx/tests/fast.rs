@@ -66,6 +66,12 @@ fn rms_norm_dtypes_and_layouts() {
     let x = sample(&[4, 6], 3, -3.0, 3.0);
     let w = sample(&[6], 4, 0.5, 1.5);
     let want = rms_ref(&values(&x), 6, Some(&values(&w)), 1e-6);
+    assert_close(
+        &fast::rms_norm(&x, Some(&w), 1e-6).unwrap(),
+        &want,
+        1e-6,
+        1e-6,
+    );
     for (dtype, tol) in [
         (Dtype::Float32, 1e-5),
         (Dtype::Float16, 5e-3),

@@ -7,13 +7,6 @@ use std::f64::consts::PI;
 use common::{assert_close, check_grad, sample, values};
 use mlx::{Array, Dtype, Error, Status, ops, transforms};
 
-fn mlx_message<T: std::fmt::Debug>(r: mlx::Result<T>) -> String {
-    match r {
-        Err(Error::Mlx(m)) => m,
-        other => panic!("expected an error from MLX, got {other:?}"),
-    }
-}
-
 // ---- copy, stop_gradient, depends ----------------------------------------------------------------
 
 #[test]
