@@ -193,9 +193,26 @@ pub fn load_npy(path: impl AsRef<Path>) -> Result<Array> {
     let path = path.as_ref();
     let mut file = File::open(path).map_err(|e| io_error(path, e))?;
     let total = file.metadata().map_err(|e| io_error(path, e))?.len();
+    // The fixed part (magic, version, header length), then the header it announces.
     let mut prefix = Vec::new();
     (&mut file)
-        .take((NPY_MAX_HEADER + 12) as u64)
+        .take(12)
+        .read_to_end(&mut prefix)
+        .map_err(|e| io_error(path, e))?;
+    let announced = match prefix.get(6) {
+        Some(1) if prefix.len() >= 10 => {
+            10 + usize::from(u16::from_le_bytes([prefix[8], prefix[9]]))
+        }
+        Some(2) if prefix.len() >= 12 => {
+            12 + u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]) as usize
+        }
+        _ => 0,
+    };
+    let rest = announced
+        .min(NPY_MAX_HEADER + 12)
+        .saturating_sub(prefix.len());
+    (&mut file)
+        .take(rest as u64)
         .read_to_end(&mut prefix)
         .map_err(|e| io_error(path, e))?;
     let what = path.display().to_string();
