@@ -1,0 +1,162 @@
+//! The remaining ops: copy, stop_gradient, depends, windows, number_of_elements.
+
+mod common;
+
+use std::f64::consts::PI;
+
+use common::{assert_close, check_grad, sample, values};
+use mlx::{Array, Dtype, Error, Status, ops, transforms};
+
+// ---- copy, stop_gradient, depends ----------------------------------------------------------------
+
+#[test]
+fn copy_is_a_new_node_with_the_same_values() {
+    let a = Array::from_slice(&[1i32, -2, 3, 4, 5, 6], &[2, 3]).unwrap();
+    let c = ops::copy(&a).unwrap();
+    assert!(!c.same_node(&a));
+    assert_eq!(c.shape(), &[2, 3]);
+    assert_eq!(c.to_vec::<i32>().unwrap(), vec![1, -2, 3, 4, 5, 6]);
+    // Transposed input: the copy holds the logical order.
+    let t = ops::copy(&a.t().unwrap()).unwrap();
+    assert_eq!(t.shape(), &[3, 2]);
+    assert_eq!(t.to_vec::<i32>().unwrap(), vec![1, 4, -2, 5, 3, 6]);
+    for dtype in [
+        Dtype::Bool,
+        Dtype::Uint8,
+        Dtype::Int64,
+        Dtype::Float16,
+        Dtype::Bfloat16,
+        Dtype::Float64,
+    ] {
+        let x = a.astype(dtype).unwrap();
+        let c = ops::copy(&x).unwrap();
+        assert_eq!(c.dtype(), dtype);
+        assert_eq!(values(&c), values(&x));
+    }
+    let empty = Array::zeros::<f32>(&[0, 3]).unwrap();
+    assert_eq!(ops::copy(&empty).unwrap().shape(), &[0, 3]);
+}
+
+#[test]
+fn stop_gradient_blocks_gradients() {
+    let x = sample(&[4], 1, -2.0, 2.0);
+    let sg = ops::stop_gradient(&x).unwrap();
+    assert_eq!(values(&sg), values(&x));
+    // d/dx sum(stop_gradient(x)) = 0.
+    let g = transforms::grad(
+        |a: &[Array]| ops::sum(&ops::stop_gradient(&a[0])?, &[], false),
+        &[0],
+    )(std::slice::from_ref(&x))
+    .unwrap();
+    assert_eq!(values(&g[0]), vec![0.0; 4]);
+    // d/dx sum(stop_gradient(x) * x) = stop_gradient(x) = x (not 2x).
+    let g = transforms::grad(
+        |a: &[Array]| {
+            ops::sum(
+                &ops::multiply(&ops::stop_gradient(&a[0])?, &a[0])?,
+                &[],
+                false,
+            )
+        },
+        &[0],
+    )(std::slice::from_ref(&x))
+    .unwrap();
+    assert_close(&g[0], &values(&x), 0.0, 0.0);
+    // The same through check_grad for a function whose stopped part is a constant offset:
+    // f(x) = sum(x * c) + sum(stop_gradient(x)²), analytic gradient c.
+    let c = sample(&[4], 2, -1.0, 1.0);
+    let f = |a: &[Array]| {
+        let s = ops::stop_gradient(&a[0])?;
+        let stopped = ops::sum(&ops::multiply(&s, &s)?, &[], false)?;
+        ops::add(&ops::sum(&ops::multiply(&a[0], &c)?, &[], false)?, &stopped)
+    };
+    let g = transforms::grad(f, &[0])(std::slice::from_ref(&x)).unwrap();
+    assert_close(&g[0], &values(&c), 1e-12, 1e-12);
+}
+
+#[test]
+fn depends_orders_evaluation() {
+    let x = Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap();
+    let a = Array::from_slice(&[3.0f32], &[1]).unwrap();
+    let dep = ops::add(&a, &a).unwrap();
+    assert_eq!(dep.status(), Status::Unscheduled);
+    let out = ops::depends(std::slice::from_ref(&x), std::slice::from_ref(&dep)).unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].to_vec::<f32>().unwrap(), vec![1.0, 2.0]);
+    // Evaluating the output evaluated the dependency.
+    assert_eq!(dep.status(), Status::Available);
+    assert_eq!(dep.to_vec::<f32>().unwrap(), vec![6.0]);
+    // Several inputs.
+    let y = Array::from_slice(&[5i32], &[1]).unwrap();
+    let out = ops::depends(&[x.clone(), y], &[dep]).unwrap();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[1].to_vec::<i32>().unwrap(), vec![5]);
+}
+
+#[test]
+fn copy_gradient() {
+    let x = sample(&[2, 3], 8, -1.0, 1.0);
+    let c = sample(&[3, 2], 9, -1.0, 1.0);
+    let f = |a: &[Array]| {
+        let y = ops::copy(&a[0].t()?)?;
+        ops::sum(&ops::multiply(&ops::multiply(&y, &y)?, &c)?, &[], false)
+    };
+    check_grad(f, std::slice::from_ref(&x), 0, 1e-6, 1e-6);
+}
+
+// ---- windows ---------------------------------------------------------------------------------
+
+#[test]
+fn windows_match_their_formulas() {
+    type Formula = fn(f64, f64) -> f64;
+    type Window = fn(i32) -> mlx::Result<Array>;
+    let cases: [(&str, Window, Formula); 4] = [
+        ("hanning", ops::hanning, |n, d| {
+            0.5 - 0.5 * (2.0 * PI * n / d).cos()
+        }),
+        ("hamming", ops::hamming, |n, d| {
+            0.54 - 0.46 * (2.0 * PI * n / d).cos()
+        }),
+        ("bartlett", ops::bartlett, |n, d| {
+            1.0 - (2.0 * n / d - 1.0).abs()
+        }),
+        ("blackman", ops::blackman, |n, d| {
+            0.42 - 0.5 * (2.0 * PI * n / d).cos() + 0.08 * (4.0 * PI * n / d).cos()
+        }),
+    ];
+    for (name, f, formula) in cases {
+        for m in [2, 5, 8] {
+            let w = f(m).unwrap();
+            assert_eq!(w.dtype(), Dtype::Float32, "{name}");
+            assert_eq!(w.shape(), &[m], "{name}");
+            let want: Vec<f64> = (0..m)
+                .map(|n| formula(f64::from(n), f64::from(m - 1)))
+                .collect();
+            assert_close(&w, &want, 1e-6, 1e-6);
+        }
+        assert_eq!(values(&f(1).unwrap()), vec![1.0], "{name}");
+        assert_eq!(f(0).unwrap().shape(), &[0], "{name}");
+        assert_eq!(f(-3).unwrap().shape(), &[0], "{name}");
+    }
+}
+
+// ---- number_of_elements --------------------------------------------------------------------------
+
+#[test]
+fn number_of_elements_counts_axes() {
+    let a = Array::zeros::<f32>(&[2, 3, 4]).unwrap();
+    let n = ops::number_of_elements(&a, &[0, -1], false, Dtype::Int32).unwrap();
+    assert_eq!(n.shape(), &[] as &[i32]);
+    assert_eq!(n.item::<i32>().unwrap(), 8);
+    let inv = ops::number_of_elements(&a, &[1], true, Dtype::Float32).unwrap();
+    assert_close(&inv, &[1.0 / 3.0], 1e-7, 0.0);
+    let all = ops::number_of_elements(&a, &[0, 1, 2], false, Dtype::Int64).unwrap();
+    assert_eq!(all.item::<i64>().unwrap(), 24);
+    let t = ops::number_of_elements(&a.t().unwrap(), &[0], false, Dtype::Uint32).unwrap();
+    assert_eq!(t.item::<u32>().unwrap(), 4);
+    for axis in [3, -4] {
+        let e = ops::number_of_elements(&a, &[axis], false, Dtype::Int32).unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+        assert!(e.message().contains("out of bounds"), "{e}");
+    }
+}
