@@ -4,8 +4,11 @@
 //!                         (`--check`: fail if the committed file is stale). Needs libclang
 //!                         (LIBCLANG_PATH, or `pip install libclang`).
 //! - `mlx`                 which MLX the build uses, from where, its version, devices and BLAS.
+//! - `coverage`            which public functions of MLX's C++ headers the `mlx` crate exposes
+//!   (see `coverage.rs`; `--missing` lists only the gaps, `--prefix DIR` names the MLX prefix).
 
 mod bindings;
+mod coverage;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -15,6 +18,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("bindings") => bindings::run(args.iter().any(|a| a == "--check")),
         Some("mlx") => cargo(&["run", "--quiet", "-p", "mlx", "--example", "mlx_info"]),
+        Some("coverage") => coverage::run(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -28,7 +32,9 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage: cargo xtask <task>
   bindings [--check]   regenerate (or check) crates/mlx-sys/src/bindings.rs
-  mlx                  show the MLX in use: source, version, devices, BLAS";
+  mlx                  show the MLX in use: source, version, devices, BLAS
+  coverage [--prefix DIR] [--missing]
+                       which MLX C++ functions the mlx crate exposes (--missing: only gaps)";
 
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {
