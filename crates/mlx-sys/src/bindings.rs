@@ -455,6 +455,109 @@ unsafe extern "C" {
     #[doc = " Turns compilation on or off globally (off: compiled functions run uncompiled)."]
     pub fn mlxc_set_compile_enabled(enabled: bool) -> ::std::os::raw::c_int;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mlxc_tensor_map_s {
+    _unused: [u8; 0],
+}
+#[doc = " Named arrays and string metadata read from a file. Free with mlxc_tensor_map_free."]
+pub type mlxc_tensor_map = *mut mlxc_tensor_map_s;
+unsafe extern "C" {
+    #[doc = " Writes `a` to `path` in .npy format."]
+    pub fn mlxc_save_npy(
+        path: *const ::std::os::raw::c_char,
+        a: mlxc_array,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Reads a .npy file."]
+    pub fn mlxc_load_npy(
+        res: *mut mlxc_array,
+        path: *const ::std::os::raw::c_char,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " `a` in .npy format, as a new buffer of `*len` bytes (free with mlxc_bytes_free)."]
+    pub fn mlxc_npy_to_bytes(
+        data: *mut *mut u8,
+        len: *mut usize,
+        a: mlxc_array,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Parses `len` bytes of .npy data (copied)."]
+    pub fn mlxc_npy_from_bytes(
+        res: *mut mlxc_array,
+        data: *const u8,
+        len: usize,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Frees a buffer returned by this library."]
+    pub fn mlxc_bytes_free(data: *mut u8);
+}
+unsafe extern "C" {
+    #[doc = " Writes `n` named arrays and `n_meta` metadata entries to `path` in safetensors format. Names\n and metadata are NUL-terminated UTF-8."]
+    pub fn mlxc_save_safetensors(
+        path: *const ::std::os::raw::c_char,
+        names: *const *const ::std::os::raw::c_char,
+        arrays: *const mlxc_array,
+        n: usize,
+        meta_keys: *const *const ::std::os::raw::c_char,
+        meta_values: *const *const ::std::os::raw::c_char,
+        n_meta: usize,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Reads a safetensors file: its arrays and its metadata."]
+    pub fn mlxc_load_safetensors(
+        res: *mut mlxc_tensor_map,
+        path: *const ::std::os::raw::c_char,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Number of arrays in the map."]
+    pub fn mlxc_tensor_map_size(m: mlxc_tensor_map) -> usize;
+}
+unsafe extern "C" {
+    #[doc = " Name of array `i` (`*len` bytes, not NUL-terminated), valid while `m` lives."]
+    pub fn mlxc_tensor_map_name(
+        m: mlxc_tensor_map,
+        i: usize,
+        len: *mut usize,
+    ) -> *const ::std::os::raw::c_char;
+}
+unsafe extern "C" {
+    #[doc = " A new handle to array `i`."]
+    pub fn mlxc_tensor_map_array(
+        res: *mut mlxc_array,
+        m: mlxc_tensor_map,
+        i: usize,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Number of metadata entries."]
+    pub fn mlxc_tensor_map_metadata_size(m: mlxc_tensor_map) -> usize;
+}
+unsafe extern "C" {
+    #[doc = " Key of metadata entry `i` (`*len` bytes), valid while `m` lives."]
+    pub fn mlxc_tensor_map_metadata_key(
+        m: mlxc_tensor_map,
+        i: usize,
+        len: *mut usize,
+    ) -> *const ::std::os::raw::c_char;
+}
+unsafe extern "C" {
+    #[doc = " Value of metadata entry `i` (`*len` bytes), valid while `m` lives."]
+    pub fn mlxc_tensor_map_metadata_value(
+        m: mlxc_tensor_map,
+        i: usize,
+        len: *mut usize,
+    ) -> *const ::std::os::raw::c_char;
+}
+unsafe extern "C" {
+    pub fn mlxc_tensor_map_free(m: mlxc_tensor_map);
+}
 unsafe extern "C" {
     pub fn mlxc_add(
         res: *mut mlxc_array,
@@ -606,4 +709,312 @@ unsafe extern "C" {
         dtype: mlxc_dtype,
         s: mlxc_stream,
     ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fast_rms_norm(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        weight: mlxc_array,
+        eps: f32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fast_layer_norm(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        weight: mlxc_array,
+        bias: mlxc_array,
+        eps: f32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fast_rope(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        dims: i32,
+        traditional: bool,
+        base: mlxc_opt_float,
+        scale: f32,
+        offset: i32,
+        freqs: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fast_rope_offsets(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        dims: i32,
+        traditional: bool,
+        base: mlxc_opt_float,
+        scale: f32,
+        offset: mlxc_array,
+        freqs: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fast_scaled_dot_product_attention(
+        res: *mut mlxc_array,
+        q: mlxc_array,
+        k: mlxc_array,
+        v: mlxc_array,
+        scale: f32,
+        mask_mode: *const ::std::os::raw::c_char,
+        mask: mlxc_array,
+        sinks: mlxc_array,
+        force_fused: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fast_cross_entropy(
+        res: *mut mlxc_array,
+        logits: mlxc_array,
+        targets: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fast_gated_delta_update(
+        res: *mut mlxc_vector_array,
+        q: mlxc_array,
+        k: mlxc_array,
+        v: mlxc_array,
+        gates: mlxc_array,
+        beta: mlxc_array,
+        initial_state: mlxc_array,
+        mask: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_quantize(
+        res: *mut mlxc_vector_array,
+        w: mlxc_array,
+        group_size: mlxc_opt_int,
+        bits: mlxc_opt_int,
+        mode: *const ::std::os::raw::c_char,
+        global_scale: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_dequantize(
+        res: *mut mlxc_array,
+        w: mlxc_array,
+        scales: mlxc_array,
+        biases: mlxc_array,
+        group_size: mlxc_opt_int,
+        bits: mlxc_opt_int,
+        mode: *const ::std::os::raw::c_char,
+        global_scale: mlxc_array,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_quantized_matmul(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        w: mlxc_array,
+        scales: mlxc_array,
+        biases: mlxc_array,
+        transpose: bool,
+        group_size: mlxc_opt_int,
+        bits: mlxc_opt_int,
+        mode: *const ::std::os::raw::c_char,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_gather_qmm(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        w: mlxc_array,
+        scales: mlxc_array,
+        biases: mlxc_array,
+        lhs_indices: mlxc_array,
+        rhs_indices: mlxc_array,
+        transpose: bool,
+        group_size: mlxc_opt_int,
+        bits: mlxc_opt_int,
+        mode: *const ::std::os::raw::c_char,
+        global_scale: mlxc_array,
+        sorted_indices: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_qqmm(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        w: mlxc_array,
+        w_scales: mlxc_array,
+        group_size: mlxc_opt_int,
+        bits: mlxc_opt_int,
+        mode: *const ::std::os::raw::c_char,
+        global_scale_x: mlxc_array,
+        global_scale_w: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_gather_qqmm(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        w: mlxc_array,
+        w_scales: mlxc_array,
+        lhs_indices: mlxc_array,
+        rhs_indices: mlxc_array,
+        group_size: mlxc_opt_int,
+        bits: mlxc_opt_int,
+        mode: *const ::std::os::raw::c_char,
+        global_scale_x: mlxc_array,
+        global_scale_w: mlxc_array,
+        sorted_indices: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_to_fp8(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_from_fp8(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        dtype: mlxc_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_copy(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_stop_gradient(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_depends(
+        res: *mut mlxc_vector_array,
+        inputs: mlxc_arrays,
+        dependencies: mlxc_arrays,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_view(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        dtype: mlxc_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_as_strided(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        shape: mlxc_ints,
+        strides: mlxc_i64s,
+        offset: usize,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_zeros_like(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_ones_like(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_full_like(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        value: mlxc_array,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_identity(
+        res: *mut mlxc_array,
+        n: i32,
+        dtype: mlxc_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_tri(
+        res: *mut mlxc_array,
+        n: i32,
+        m: i32,
+        k: i32,
+        dtype: mlxc_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_tril(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        k: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_triu(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        k: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_hadamard_transform(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        scale: mlxc_opt_float,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_number_of_elements(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        inverted: bool,
+        dtype: mlxc_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_hanning(res: *mut mlxc_array, m: i32, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_hamming(res: *mut mlxc_array, m: i32, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_bartlett(res: *mut mlxc_array, m: i32, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_blackman(res: *mut mlxc_array, m: i32, s: mlxc_stream) -> ::std::os::raw::c_int;
 }

@@ -284,6 +284,7 @@ int mlxc_set_compile_enabled(bool enabled);
 }
 #endif
 
+#include "mlxc/mlxc_io.h"
 #include "mlxc/mlxc_ops.h"
 
 #endif /* MLXC_H */

@@ -16,7 +16,10 @@ pub fn assert_close(got: &Array, want: &[f64], rtol: f64, atol: f64) {
     assert_eq!(g.len(), want.len(), "length: got {g:?}, want {want:?}");
     for (i, (x, y)) in g.iter().zip(want).enumerate() {
         let ok = (x.is_nan() && y.is_nan()) || (x == y) || (x - y).abs() <= atol + rtol * y.abs();
-        assert!(ok, "element {i}: got {x}, want {y}\n got  {g:?}\n want {want:?}");
+        assert!(
+            ok,
+            "element {i}: got {x}, want {y}\n got  {g:?}\n want {want:?}"
+        );
     }
 }
 
@@ -42,10 +45,18 @@ pub fn check_grad(
     let shape = x.shape().to_vec();
     let dtype = x.dtype();
     let eval_at = |data: &[f64]| -> f64 {
-        let moved = Array::from_slice(data, &shape).unwrap().astype(dtype).unwrap();
+        let moved = Array::from_slice(data, &shape)
+            .unwrap()
+            .astype(dtype)
+            .unwrap();
         let mut args = inputs.to_vec();
         args[argnum] = moved;
-        f(&args).unwrap().astype(Dtype::Float64).unwrap().item::<f64>().unwrap()
+        f(&args)
+            .unwrap()
+            .astype(Dtype::Float64)
+            .unwrap()
+            .item::<f64>()
+            .unwrap()
     };
     for i in 0..base.len() {
         let mut plus = base.clone();
@@ -66,10 +77,14 @@ pub fn check_grad(
 /// to build their inputs).
 pub fn sample(shape: &[i32], seed: u64, lo: f64, hi: f64) -> Array {
     let n: i32 = shape.iter().product();
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let data: Vec<f64> = (0..n)
         .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
             lo + (hi - lo) * unit
         })
