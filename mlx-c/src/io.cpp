@@ -106,8 +106,7 @@ int mlxc_save_npy(const char* path, mlxc_array a) {
 int mlxc_load_npy(mlxc_array* res, const char* path) {
   return guard([&] {
     check_out(res);
-    auto reader = std::make_shared<mx::io::ParallelFileReader>(std::string(checked_path(path)));
-    auto out = mx::load(reader, load_stream());
+    auto out = mx::load(std::string(checked_path(path)), load_stream());
     out.eval();
     put(res, std::move(out));
   });
@@ -167,8 +166,7 @@ int mlxc_save_safetensors(const char* path, const char* const* names, const mlxc
 int mlxc_load_safetensors(mlxc_tensor_map* res, const char* path) {
   return guard([&] {
     check_out(res);
-    auto reader = std::make_shared<mx::io::ParallelFileReader>(std::string(checked_path(path)));
-    auto [arrays, metadata] = mx::load_safetensors(reader, load_stream());
+    auto [arrays, metadata] = mx::load_safetensors(std::string(checked_path(path)), load_stream());
     auto out = std::make_unique<mlxc_tensor_map_s>();
     std::vector<mx::array> to_eval;
     for (auto& [name, a] : arrays) {

@@ -166,12 +166,25 @@ fn check_npy_bytes(bytes: &[u8], what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Writes `a` to `path` in NumPy's `.npy` format. Empty arrays are rejected (MLX's writer does
-/// not handle them); bfloat16 is written with NumPy's `V2` type code, as MLX does.
+/// Writes `a` to `path` in NumPy's `.npy` format. bfloat16, which NumPy lacks, is written with
+/// the `V2` type code, as MLX does.
 pub fn save_npy(path: impl AsRef<Path>, a: &Array) -> Result<()> {
-    let p = c_path(path.as_ref())?;
+    let path = path.as_ref();
+    let p = c_path(path)?;
     // SAFETY: valid C string and handle.
-    check(unsafe { sys::mlxc_save_npy(p.as_ptr(), a.as_raw()) })
+    without_partial_file(path, || {
+        check(unsafe { sys::mlxc_save_npy(p.as_ptr(), a.as_raw()) })
+    })
+}
+
+/// Runs a save; if it fails and `path` did not exist before, removes what it left behind.
+fn without_partial_file(path: &Path, save: impl FnOnce() -> Result<()>) -> Result<()> {
+    let existed = path.exists();
+    let result = save();
+    if result.is_err() && !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    result
 }
 
 /// Reads a `.npy` file (any dtype MLX has, little- or big-endian, C or Fortran order, any
@@ -313,7 +326,8 @@ fn read_npz(reader: impl Read + Seek, path: &Path) -> Result<HashMap<String, Arr
 
 // ---- safetensors ---------------------------------------------------------------------------------
 
-/// Writes named arrays and string metadata to `path` in the safetensors format.
+/// Writes named arrays and string metadata to `path` in the safetensors format (every dtype
+/// except float64, which MLX's writer rejects).
 pub fn save_safetensors(
     path: impl AsRef<Path>,
     arrays: &HashMap<String, Array>,
@@ -337,16 +351,18 @@ pub fn save_safetensors(
     let value_ptrs: Vec<*const c_char> = values.iter().map(|s| s.as_ptr()).collect();
     // SAFETY: every pointer array has the length passed with it and points to live C strings
     // and handles; mlxc copies what it keeps.
-    check(unsafe {
-        sys::mlxc_save_safetensors(
-            p.as_ptr(),
-            name_ptrs.as_ptr(),
-            handles.as_ptr(),
-            handles.len(),
-            key_ptrs.as_ptr(),
-            value_ptrs.as_ptr(),
-            key_ptrs.len(),
-        )
+    without_partial_file(path.as_ref(), || {
+        check(unsafe {
+            sys::mlxc_save_safetensors(
+                p.as_ptr(),
+                name_ptrs.as_ptr(),
+                handles.as_ptr(),
+                handles.len(),
+                key_ptrs.as_ptr(),
+                value_ptrs.as_ptr(),
+                key_ptrs.len(),
+            )
+        })
     })
 }
 

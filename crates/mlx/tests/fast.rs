@@ -126,12 +126,13 @@ fn layer_norm_matches_formula() {
     let w = sample(&[4], 6, 0.5, 1.5);
     let b = sample(&[4], 7, -1.0, 1.0);
     let (xv, wv, bv) = (values(&x), values(&w), values(&b));
-    let cases: [(
-        Option<&Array>,
-        Option<&Array>,
-        Option<&[f64]>,
-        Option<&[f64]>,
-    ); 4] = [
+    type Case<'a> = (
+        Option<&'a Array>,
+        Option<&'a Array>,
+        Option<&'a [f64]>,
+        Option<&'a [f64]>,
+    );
+    let cases: [Case<'_>; 4] = [
         (None, None, None, None),
         (Some(&w), None, Some(&wv), None),
         (None, Some(&b), None, Some(&bv)),
@@ -169,6 +170,15 @@ fn layer_norm_matches_formula() {
         1e-6,
         1e-6,
     );
+}
+
+#[test]
+fn layer_norm_empty_batch() {
+    let empty = Array::zeros::<f32>(&[2, 0, 4]).unwrap();
+    let w = Array::ones::<f32>(&[4]).unwrap();
+    let got = fast::layer_norm(&empty, Some(&w), Some(&w), 1e-5).unwrap();
+    assert_eq!(got.shape(), &[2, 0, 4]);
+    assert_eq!(got.to_vec::<f32>().unwrap(), Vec::<f32>::new());
 }
 
 #[test]
@@ -227,8 +237,8 @@ fn rope_ref(
             for t in 0..tn {
                 let base = ((b * hn + h) * tn + t) * dn;
                 let pos = (offsets[b % offsets.len()] + t as f64) * scale;
-                for i in 0..half {
-                    let theta = pos * inv_freq[i];
+                for (i, freq) in inv_freq.iter().enumerate().take(half) {
+                    let theta = pos * freq;
                     let (s, c) = theta.sin_cos();
                     let (i1, i2) = if traditional {
                         (base + 2 * i, base + 2 * i + 1)
@@ -497,6 +507,7 @@ struct Attn {
     ks: [usize; 3],
 }
 
+#[allow(clippy::too_many_arguments)]
 fn attn_inputs(b: i32, nq: i32, nkv: i32, tq: i32, tk: i32, d: i32, dv: i32, seed: u64) -> Attn {
     Attn {
         q: sample(&[b, nq, tq, d], seed, -1.0, 1.0),

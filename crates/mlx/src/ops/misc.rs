@@ -136,7 +136,9 @@ pub fn triu(a: &Array, k: i32) -> Result<Array> {
 }
 
 /// The Walsh–Hadamard transform along the last axis, times `scale` (default
-/// `1/sqrt(n)`, which makes it orthonormal). The size must be `m·2ᵏ` with `m` in 1, 12, 20, 28.
+/// `1/sqrt(n)`, which makes it orthonormal). The size must be `m·2ᵏ` with `m` in 1, 12, 20, 28,
+/// and the dtype float32, float16 or bfloat16 (integers are converted to float32); MLX checks
+/// both when the result is evaluated.
 pub fn hadamard_transform(a: &Array, scale: Option<f32>) -> Result<Array> {
     let scale = sys::mlxc_opt_float {
         has: scale.is_some(),
@@ -149,6 +151,13 @@ pub fn hadamard_transform(a: &Array, scale: Option<f32>) -> Result<Array> {
 /// `inverted`, as a scalar of `dtype`. Computed lazily, so it stays valid under shapeless
 /// compilation.
 pub fn number_of_elements(a: &Array, axes: &[i32], inverted: bool, dtype: Dtype) -> Result<Array> {
+    // MLX does not check the axes (it wraps them around); reject bad ones here.
+    let n = a.ndim() as i32;
+    if let Some(ax) = axes.iter().find(|ax| **ax < -n || **ax >= n) {
+        return invalid(format!(
+            "[number_of_elements] axis {ax} is out of bounds for an array of {n} dimensions"
+        ));
+    }
     call(|r, s| unsafe {
         sys::mlxc_number_of_elements(r, a.as_raw(), ints(axes), inverted, dtype.to_sys(), s)
     })

@@ -78,7 +78,8 @@ pub struct QuantizeOptions<'a> {
     pub bits: Option<i32>,
     /// The mode (affine by default).
     pub mode: QuantizationMode,
-    /// Per-tensor float32 scale of the `nvfp4` mode (not used by [`quantized_matmul`]).
+    /// Per-tensor float32 scale of the `nvfp4` mode (not used by [`quantized_matmul`]). Only
+    /// GPU backends apply it correctly; MLX's CPU backend does not implement global scales.
     pub global_scale: Option<&'a Array>,
 }
 
@@ -117,7 +118,7 @@ impl<'a> QuantizeOptions<'a> {
 }
 
 /// The result of [`quantize`].
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Quantized {
     /// The packed values (`uint32`, last axis `size · bits / 32`).
     pub weights: Array,
@@ -356,7 +357,8 @@ pub fn qqmm(
     })
 }
 
-/// [`qqmm`] with a gather over the batch axes (see [`gather_qmm`]).
+/// [`qqmm`] with a gather over the batch axes (see [`gather_qmm`]). GPU backends only: MLX's
+/// CPU backend reports "not yet implemented" when the result is evaluated.
 pub fn gather_qqmm(
     x: &Array,
     w: &Array,
