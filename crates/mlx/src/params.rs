@@ -4,8 +4,9 @@
 //! of the field names and indices leading to it (`layers.0.weight`, `head.bias`). The trait
 //! flattens a tree to named leaves, rebuilds or updates it from them, maps over them (to make a
 //! gradient tree of the same type, an updated model, ...), evaluates them and saves or loads
-//! them as safetensors. [`crate::transforms::value_and_grad_params`] differentiates a loss with
-//! respect to every trainable leaf and returns the gradients as a tree of the model's type.
+//! them as safetensors ([`Parameters::save_safetensors`], [`Parameters::load_safetensors`]).
+//! [`crate::transforms::value_and_grad_params`] differentiates a loss with respect to every
+//! trainable leaf and returns the gradients as a tree of the model's type.
 //!
 //! Implement it with `#[derive(Parameters)]` (from the `mlx` crate, which must be a dependency
 //! under that name: the generated code refers to `::mlx`):
@@ -276,6 +277,23 @@ pub trait Parameters: Sized {
             let b = theirs.remove(p.name()).expect("names were checked");
             f(p.name(), a, &b)
         })
+    }
+
+    /// Writes every leaf (frozen ones included) to a safetensors file at `path`, each under its
+    /// dotted name; see [`crate::io::save_safetensors`]. MLX's writer rejects float64 leaves:
+    /// convert them first, e.g. `model.map_params(|_, a| a.astype(Dtype::Float32))?`.
+    fn save_safetensors(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let leaves = by_name(self.flatten_params(), "save_safetensors")?;
+        crate::io::save_safetensors(path, &leaves, &HashMap::new())
+    }
+
+    /// Replaces the leaves by the arrays of a safetensors file (such as one written by
+    /// [`Parameters::save_safetensors`]). Strict, as [`Parameters::update_params`]: the file must
+    /// hold exactly the tree's leaf names with the same shapes, or nothing is changed. The
+    /// arrays keep the dtypes stored in the file.
+    fn load_safetensors(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let (arrays, _metadata) = crate::io::load_safetensors(path)?;
+        replace(self, arrays, true, "load_safetensors")
     }
 
     /// Updates every trainable leaf in place to `f(leaf, grad)`, with `grad` the leaf of the same

@@ -371,7 +371,7 @@ where
     M: crate::params::Parameters,
     F: FnMut(&M) -> Result<Array>,
 {
-    use crate::params::{ParamPath, Parameters};
+    use crate::params::ParamPath;
 
     let inputs: Vec<Array> = model
         .trainable_params()

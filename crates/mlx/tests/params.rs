@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use common::{assert_close, sample, values};
+use common::{assert_arrays_close, assert_close, sample, values};
 use mlx::params::ParamPath;
 use mlx::transforms::{grad_params, value_and_grad_params};
 use mlx::{Array, Error, Parameters};
@@ -625,4 +625,111 @@ fn value_and_grad_params_edge_cases() {
     );
     let e = value_and_grad_params(&model, |m: &TwoLayer| m.out.b.sum(&[], true)).unwrap_err();
     assert!(e.message().contains("got shape [1]"), "{e:?}");
+}
+
+// ---- safetensors -------------------------------------------------------------------------
+
+fn temp_file(tag: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "mlx-params-{}-{tag}.safetensors",
+        std::process::id()
+    ))
+}
+
+/// `net()` in float32 (MLX's safetensors writer has no float64).
+fn net32() -> Net {
+    net()
+        .map_params(|_, a| a.astype(mlx::Dtype::Float32))
+        .unwrap()
+}
+
+fn zeroed(n: &Net) -> Net {
+    n.map_params(|_, a| mlx::ops::zeros(a.shape(), a.dtype()))
+        .unwrap()
+}
+
+#[test]
+fn safetensors_round_trip() {
+    let path = temp_file("round-trip");
+    let original = net32();
+    original.save_safetensors(&path).unwrap();
+
+    // The file holds every leaf (frozen included) under its dotted name.
+    let (arrays, _) = mlx::io::load_safetensors(&path).unwrap();
+    let mut names: Vec<&String> = arrays.keys().collect();
+    names.sort();
+    let mut want: Vec<&str> = NET_NAMES.to_vec();
+    want.sort();
+    assert_eq!(names, want);
+
+    let mut loaded = zeroed(&original);
+    loaded.load_safetensors(&path).unwrap();
+    for ((k, a), (k2, b)) in loaded
+        .flatten_params()
+        .iter()
+        .zip(original.flatten_params())
+    {
+        assert_eq!(k, &k2);
+        assert_eq!(a.dtype(), b.dtype());
+        assert_arrays_close(a, &b, 0.0, 0.0);
+    }
+    assert_eq!(loaded.name, "net");
+
+    // Mixed dtypes survive.
+    let mut typed = Linear {
+        weight: Array::from_slice(&[1.5f32, -2.0], &[2]).unwrap(),
+        bias: Some(Array::from_slice(&[7i32], &[1]).unwrap()),
+    };
+    typed.save_safetensors(&path).unwrap();
+    typed.weight = Array::zeros::<f32>(&[2]).unwrap();
+    typed.bias = Some(Array::zeros::<i32>(&[1]).unwrap());
+    typed.load_safetensors(&path).unwrap();
+    assert_eq!(typed.weight.to_vec::<f32>().unwrap(), [1.5, -2.0]);
+    assert_eq!(typed.bias.unwrap().to_vec::<i32>().unwrap(), [7]);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn safetensors_load_checks_names_and_shapes() {
+    let path = temp_file("mismatch");
+    let n = net32();
+    n.save_safetensors(&path).unwrap();
+
+    // The model has a leaf the file lacks.
+    let mut bigger = zeroed(&n);
+    bigger.layers[1].bias = Some(Array::zeros::<f32>(&[3]).unwrap());
+    let e = err_message(bigger.load_safetensors(&path).unwrap_err());
+    assert!(
+        e.contains("[load_safetensors] no array given for the leaf `layers.1.bias`"),
+        "{e}"
+    );
+
+    // The file has a leaf the model lacks.
+    let mut smaller = zeroed(&n);
+    smaller.head.bias = None;
+    let e = err_message(smaller.load_safetensors(&path).unwrap_err());
+    assert!(e.contains("no leaves named [\"head.bias\"]"), "{e}");
+
+    // Same names, another shape; nothing is changed.
+    let mut reshaped = zeroed(&n);
+    *reshaped.embedding = Array::zeros::<f32>(&[2, 4]).unwrap();
+    let e = err_message(reshaped.load_safetensors(&path).unwrap_err());
+    assert!(
+        e.contains("shape mismatch for `emb`: the tree has [2, 4], the given array [4, 2]"),
+        "{e}"
+    );
+    assert!(values(&reshaped.norm).iter().all(|v| *v == 0.0));
+
+    // A missing file.
+    std::fs::remove_file(&path).unwrap();
+    let e = reshaped.load_safetensors(&path).unwrap_err();
+    assert!(matches!(e, Error::Io(_)), "{e:?}");
+
+    // MLX cannot write float64 to safetensors; the error is MLX's.
+    let e = net().save_safetensors(&path).unwrap_err();
+    assert!(
+        matches!(&e, Error::Mlx(m) if m.contains("invalid dtype")),
+        "{e:?}"
+    );
+    let _ = std::fs::remove_file(&path);
 }
