@@ -18,6 +18,10 @@
 //! | `mlx::core` (transforms.h)          | `mlx::transforms`, crate root                        |
 //! | `mlx::core::{linalg,fft,random,fast}` | `mlx::linalg`, `mlx::fft`, `mlx::random`, `mlx::fast` |
 //!
+//! A function found in none of those but in another op module counts too, and the report says
+//! where (`tensordot (as mlx::linalg::tensordot)`): except in a module named after a C++
+//! namespace that declares the same name (`mlx::random::split` does not expose `split`).
+//!
 //! Functions left out on purpose are listed in [`OMISSIONS`] with the reason; every other
 //! missing function is reported as "not yet exposed". The command always succeeds when it can
 //! read the headers: the gaps are for reading, not for failing a build.
@@ -101,17 +105,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("MLX headers: {} (found through {from})", headers.display());
 
     let exposed = rust_api::scan_dir(&crate::root().join("crates/mlx/src"))?;
-    let mut reports = Vec::new();
+    let mut parsed = Vec::new();
     for header in HEADERS {
         let path = headers.join(header);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        reports.push(check_header(
-            header,
-            &cpp::public_functions(&text),
-            &exposed,
-        ));
+        parsed.push((header, cpp::public_functions(&text)));
     }
+    let declared = declared_names(parsed.iter().flat_map(|(_, f)| f));
+    let reports: Vec<HeaderReport> = parsed
+        .iter()
+        .map(|(header, functions)| check_header(header, functions, &exposed, &declared))
+        .collect();
     print!("{}", render(&reports, missing_only));
     Ok(())
 }
@@ -246,6 +251,40 @@ fn rust_path(module: &str) -> &str {
     }
 }
 
+/// The modules (as named by [`rust_api::Exposed`]) that make up the crate's op API; functions
+/// elsewhere (parameter trees, memory statistics, ...) never count.
+const API_MODULES: &[&str] = &[
+    "ops",
+    "lib",
+    "array",
+    "linalg",
+    "fft",
+    "random",
+    "fast",
+    "io",
+    "transforms",
+];
+
+/// The C++ namespace whose functions a Rust module holds, for modules named after one.
+fn namespace_of_module(module: &str) -> Option<&'static str> {
+    match module {
+        "linalg" => Some("linalg"),
+        "fft" => Some("fft"),
+        "random" => Some("random"),
+        "fast" => Some("fast"),
+        _ => None,
+    }
+}
+
+/// Every (namespace, name) declared in the headers.
+fn declared_names<'a>(
+    functions: impl Iterator<Item = &'a cpp::Function>,
+) -> BTreeSet<(String, String)> {
+    functions
+        .map(|f| (f.namespace.clone(), f.name.clone()))
+        .collect()
+}
+
 /// The Rust names that would expose a C++ function.
 fn rust_candidates(namespace: &str, name: &str) -> Vec<String> {
     let mut out = vec![name.to_string()];
@@ -261,10 +300,15 @@ fn rust_candidates(namespace: &str, name: &str) -> Vec<String> {
     out
 }
 
+/// Sorts one header's functions into exposed and missing. A function is looked for in the
+/// modules its namespace maps to, then in any other module (the crate may place a function of
+/// `mlx::core` in, say, `mlx::linalg`), unless that module is named after a namespace that
+/// declares the same name itself (`random::split` does not expose `split`).
 fn check_header(
     header: &'static str,
     functions: &[cpp::Function],
     exposed: &rust_api::Exposed,
+    declared: &BTreeSet<(String, String)>,
 ) -> HeaderReport {
     let mut seen_modules = Vec::new();
     let mut report = HeaderReport {
@@ -291,12 +335,36 @@ fn check_header(
         } else {
             format!("{}::{}", f.namespace, f.name)
         };
-        let found = rust_candidates(&f.namespace, &f.name)
-            .into_iter()
-            .find(|c| names.contains(c));
+        let candidates = rust_candidates(&f.namespace, &f.name);
+        let found = candidates
+            .iter()
+            .find(|c| names.contains(c))
+            .map(|c| (c.clone(), None))
+            .or_else(|| {
+                exposed
+                    .iter()
+                    .filter(|(m, _)| {
+                        API_MODULES.contains(&m.as_str()) && !modules.contains(&m.as_str())
+                    })
+                    .filter(|(m, _)| {
+                        namespace_of_module(m).is_none_or(|ns| {
+                            ns == f.namespace
+                                || !declared.contains(&(ns.to_string(), f.name.clone()))
+                        })
+                    })
+                    .find_map(|(m, names)| {
+                        candidates
+                            .iter()
+                            .find(|c| names.contains(*c))
+                            .map(|c| (c.clone(), Some(rust_path(m).to_string())))
+                    })
+            });
         match found {
-            Some(rust) if rust == f.name => report.exposed.push(display),
-            Some(rust) => report.exposed.push(format!("{display} (as {rust})")),
+            Some((rust, None)) if rust == f.name => report.exposed.push(display),
+            Some((rust, None)) => report.exposed.push(format!("{display} (as {rust})")),
+            Some((rust, Some(module))) => report
+                .exposed
+                .push(format!("{display} (as {module}::{rust})")),
             None => {
                 let reason = OMISSIONS
                     .iter()
@@ -401,19 +469,39 @@ mod tests {
              MLX_API array where(const array& c, const array& x, const array& y);
              MLX_API array abs(const array& a);
              MLX_API void eval(std::vector<array> outputs);
+             MLX_API array tensordot(const array& a, const array& b, int axis);
+             MLX_API std::vector<array> split(const array& a, int n);
+             }
+             namespace mlx::core::random {
+             MLX_API std::pair<array, array> split(const array& key);
              }",
         );
         let api = exposed(&[
             ("ops", &["add", "where_"]),
-            ("linalg", &["abs"]),
+            ("memory", &["abs"]),
             ("lib", &["eval"]),
+            ("linalg", &["tensordot"]),
+            ("random", &["split"]),
         ]);
-        let r = check_header("ops.h", &ops, &api);
-        assert_eq!(r.exposed, ["add", "where (as where_)", "eval"]);
+        let core: Vec<cpp::Function> = ops
+            .iter()
+            .filter(|f| f.namespace.is_empty())
+            .cloned()
+            .collect();
+        let r = check_header("ops.h", &core, &api, &declared_names(ops.iter()));
         assert_eq!(
-            r.missing,
-            [("abs".to_string(), "not yet exposed".to_string())]
+            r.exposed,
+            [
+                "add",
+                "where (as where_)",
+                "eval",
+                "tensordot (as mlx::linalg::tensordot)"
+            ]
         );
+        let missing: Vec<&str> = r.missing.iter().map(|(n, _)| n.as_str()).collect();
+        // `abs` is not in an op module; `random::split` is another function than `split`.
+        assert_eq!(missing, ["abs", "split"]);
+        assert!(r.missing.iter().all(|(_, why)| why == "not yet exposed"));
         assert_eq!(r.modules, "mlx::ops, crate root");
 
         let io = cpp::public_functions(
@@ -423,11 +511,13 @@ mod tests {
              MLX_API void save_gguf(std::string file);
              }",
         );
-        // `save` is only found in mlx::io, under its Rust name.
-        let api = exposed(&[("io", &["save_npy"]), ("ops", &["load", "load_npy"])]);
-        let r = check_header("io.h", &io, &api);
-        assert_eq!(r.exposed, ["save (as save_npy)"]);
-        assert_eq!(r.missing.len(), 2);
+        let api = exposed(&[
+            ("io", &["save_npy", "load_npy"]),
+            ("params", &["save_gguf"]),
+        ]);
+        let r = check_header("io.h", &io, &api, &declared_names(io.iter()));
+        assert_eq!(r.exposed, ["save (as save_npy)", "load (as load_npy)"]);
+        assert_eq!(r.missing[0].0, "save_gguf");
 
         let fast = cpp::public_functions(
             "namespace mlx::core::fast {
@@ -435,7 +525,8 @@ mod tests {
              MLX_API CustomKernelFunction metal_kernel(const std::string& name);
              }",
         );
-        let r = check_header("fast.h", &fast, &exposed(&[("fast", &["rms_norm"])]));
+        let api = exposed(&[("fast", &["rms_norm"])]);
+        let r = check_header("fast.h", &fast, &api, &declared_names(fast.iter()));
         assert_eq!(r.exposed, ["fast::rms_norm"]);
         assert_eq!(r.missing[0].0, "fast::metal_kernel");
         assert!(r.missing[0].1.contains("out of scope"));
