@@ -5,9 +5,12 @@
 //! - `mlx`: which MLX the build uses, from where, its version, devices and BLAS.
 //! - `bench matmul [N]`: N×N matmul through the `mlx` crate vs Python MLX, with and without
 //!   OpenBLAS.
+//! - `coverage [--missing] [--prefix DIR]`: which public functions of MLX's C++ headers the
+//!   `mlx` crate exposes, and why the others are not.
 
 mod bench;
 mod bindings;
+mod coverage;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -18,6 +21,7 @@ fn main() -> ExitCode {
         Some("bindings") => bindings::run(args.iter().any(|a| a == "--check")),
         Some("mlx") => cargo(&["run", "--quiet", "-p", "mlx", "--example", "mlx_info"]),
         Some("bench") => bench::run(&args[1..]),
+        Some("coverage") => coverage::run(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -32,7 +36,10 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
   bindings [--check]   regenerate (or check) crates/mlx-sys/src/bindings.rs
   mlx                  show the MLX in use: source, version, devices, BLAS
-  bench matmul [N]     time an NxN matmul vs Python MLX, with and without OpenBLAS";
+  bench matmul [N]     time an NxN matmul vs Python MLX, with and without OpenBLAS
+
+  coverage [--prefix DIR] [--missing]
+                       which MLX C++ functions the mlx crate exposes (--missing: only gaps)";
 
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {

@@ -1,9 +1,16 @@
 //! Prints which MLX this build uses: where it came from, its version, the devices it can run
 //! on and the BLAS behind the CPU path. `cargo xtask mlx` runs this.
+//!
+//! With `--prefix` it prints only the MLX install prefix (its headers are under
+//! `<prefix>/include/mlx`), for scripts such as `cargo xtask coverage`.
 
 use mlx::{Device, DeviceType, build_info};
 
 fn main() -> mlx::Result<()> {
+    if std::env::args().skip(1).any(|a| a == "--prefix") {
+        println!("{}", build_info::MLX_PREFIX);
+        return Ok(());
+    }
     println!("MLX version     {}", mlx::version());
     println!("found through   {}", build_info::MLX_SOURCE);
     println!("install prefix  {}", build_info::MLX_PREFIX);

@@ -30,6 +30,7 @@ pub mod linalg;
 mod literal;
 pub mod memory;
 pub mod ops;
+pub mod params;
 pub mod random;
 pub mod transforms;
 mod vector;
@@ -41,7 +42,10 @@ pub use device::{
 pub use dtype::{ALL_DTYPES, ArrayElement, Dtype, FloatElement, NumElement};
 pub use error::{Error, Result};
 pub use literal::NestedLiteral;
+/// Derives [`Parameters`] for a struct of arrays; see [`params`] for the field options.
+pub use mlx_macros::Parameters;
 pub use ops::{Scalar, weak_scalar};
+pub use params::Parameters;
 
 pub use half::{bf16, f16};
 pub use num_complex::{self, Complex32};

@@ -329,3 +329,109 @@ pub fn set_compile_enabled(enabled: bool) -> Result<()> {
 fn handles(arrays: &[Array]) -> Vec<sys::mlxc_array> {
     arrays.iter().map(Array::as_raw).collect()
 }
+
+/// The value of the scalar loss `f(model)` and its gradient with respect to every trainable
+/// leaf of `model`, returned as a tree of the model's own type (so `grads.layers[0].weight` is
+/// the gradient of `model.layers[0].weight`). Frozen leaves get zero gradients; skipped fields
+/// are cloned from `model`.
+///
+/// `f` is called with copies of `model` whose trainable leaves are the traced inputs; anything
+/// else `f` captures (data, targets) is a constant.
+///
+/// ```
+/// use mlx::{Array, Parameters, transforms::value_and_grad_params};
+///
+/// #[derive(Parameters)]
+/// struct Linear {
+///     weight: Array,
+///     bias: Array,
+/// }
+///
+/// let model = Linear {
+///     weight: mlx::array![[1.0, 2.0], [3.0, 4.0]],
+///     bias: mlx::array![0.5, -0.5],
+/// };
+/// let x = mlx::array![[1.0, 1.0]];
+/// // loss = sum(x @ w + b)
+/// let (loss, grads) = value_and_grad_params(&model, |m: &Linear| {
+///     (x.matmul(&m.weight)? + &m.bias).sum(&[], false)
+/// })?;
+/// assert_eq!(loss.item::<f32>()?, 10.0);
+/// assert_eq!(grads.weight.to_vec::<f32>()?, vec![1.0, 1.0, 1.0, 1.0]);
+/// assert_eq!(grads.bias.to_vec::<f32>()?, vec![1.0, 1.0]);
+///
+/// // One step of gradient descent.
+/// let mut model = model;
+/// model.apply_grads(&grads, |p, g| Ok(p - &(g * 0.1)))?;
+/// assert_eq!(model.bias.to_vec::<f32>()?, vec![0.4, -0.6]);
+/// # Ok::<(), mlx::Error>(())
+/// ```
+pub fn value_and_grad_params<M, F>(model: &M, mut f: F) -> Result<(Array, M)>
+where
+    M: crate::params::Parameters,
+    F: FnMut(&M) -> Result<Array>,
+{
+    use crate::params::ParamPath;
+
+    let inputs: Vec<Array> = model
+        .trainable_params()
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    // Copies of `model` with the trainable leaves replaced, in visiting order.
+    let with_leaves = |leaves: &[Array], frozen: &mut dyn FnMut(&Array) -> Result<Array>| {
+        let mut next = leaves.iter();
+        model.map_leaves(&ParamPath::root(), &mut |p, a| {
+            if p.is_trainable() {
+                next.next().cloned().ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "[value_and_grad_params] the tree gave more trainable leaves than it \
+                         listed (at `{}`)",
+                        p.name()
+                    ))
+                })
+            } else {
+                frozen(a)
+            }
+        })
+    };
+    let zeros = |a: &Array| crate::ops::zeros(a.shape(), a.dtype());
+    if inputs.is_empty() {
+        let loss = scalar_loss(f(model)?)?;
+        return Ok((loss, model.map_params(|_, a| zeros(a))?));
+    }
+    let argnums: Vec<i32> = (0..inputs.len() as i32).collect();
+    let (values, grads) = value_and_grad(
+        |leaves: &[Array]| {
+            let traced = with_leaves(leaves, &mut |a: &Array| Ok(a.clone()))?;
+            Ok(vec![scalar_loss(f(&traced)?)?])
+        },
+        &argnums,
+    )(&inputs)?;
+    let loss = values
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Closure("value_and_grad returned no value".into()))?;
+    Ok((loss, with_leaves(&grads, &mut |a: &Array| zeros(a))?))
+}
+
+fn scalar_loss(loss: Array) -> Result<Array> {
+    if loss.ndim() != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "[value_and_grad_params] the loss must be a scalar (0-dimensional) array, got shape \
+             {:?}",
+            loss.shape()
+        )));
+    }
+    Ok(loss)
+}
+
+/// The gradient of the scalar loss `f(model)` with respect to every trainable leaf of `model`,
+/// as a tree of the model's type; see [`value_and_grad_params`].
+pub fn grad_params<M, F>(model: &M, f: F) -> Result<M>
+where
+    M: crate::params::Parameters,
+    F: FnMut(&M) -> Result<Array>,
+{
+    Ok(value_and_grad_params(model, f)?.1)
+}
