@@ -1,27 +1,8 @@
 //! Indexing: take, gather, slice, slice_update, the scatter family, put_along_axis, flip, and
 //! NumPy-style indexing of arrays ([`Array::index`], [`Array::index_put`], [`idx!`](crate::idx!)).
 //!
-//! # Out-of-range indices
-//!
-//! MLX itself does not check the values of index arrays: on MLX's own API an out-of-range index
-//! reads or writes memory outside the array. The functions here never do. Without evaluating
-//! anything, they route index arrays through a few extra graph nodes so that every access stays
-//! inside the array, with the same rules as JAX:
-//!
-//! - **reads** ([`take`], [`take_along_axis`], [`gather`], [`slice_dynamic`], [`Array::index`]):
-//!   an index in `[-n, n)` is used as is (negative values count from the end); any other index
-//!   is *clamped* to the nearest valid one (the first element for too-negative values, the last
-//!   for too-large ones). When the read takes a window of several elements (gather with slice
-//!   sizes above one, dynamic slices), the start is clamped so that the whole window fits.
-//! - **writes** ([`scatter`] and its variants, [`put_along_axis`], [`scatter_add_axis`],
-//!   [`Array::index_put`] and friends): an update whose index is out of range, or whose window
-//!   would run past the end, is *dropped*.
-//! - **dynamic slice updates** ([`slice_update_dynamic`]): the start is clamped like a read.
-//! - **integer indices** given as plain `i32` ([`take_index`], integers in [`Array::index`]) are
-//!   checked at once: out of range is an `Err`.
-//!
-//! Index arrays must have an integer dtype (MLX rejects floating-point indices and, except for
-//! boolean masks in [`Array::index_put`], boolean ones).
+//! Out-of-range indices never touch memory outside an array: see
+//! [`Idx`](Idx#out-of-range-indices) for the rules.
 
 mod indexing;
 
@@ -80,7 +61,7 @@ fn clamp_start(start: &Array, sizes: &[i32], windows: &[i32]) -> Result<Array> {
     })
 }
 
-fn pad_end(a: &Array, axes: &[i32], amounts: &[i32]) -> Result<Array> {
+pub(crate) fn pad_end(a: &Array, axes: &[i32], amounts: &[i32]) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_index_pad_end(r, a.as_raw(), ints(axes), ints(amounts), s) })
 }
 
@@ -123,7 +104,7 @@ fn size_i32(a: &Array, what: &str) -> Result<i32> {
 /// `mx.take(a, indices, axis)`.
 ///
 /// The result has `a`'s shape with `axis` replaced by the shape of `indices`. Out-of-range
-/// indices are clamped (see the [module documentation](self)).
+/// indices are clamped (see [out-of-range indices](Idx#out-of-range-indices)).
 ///
 /// ```
 /// use mlx::ops;
@@ -398,7 +379,7 @@ pub fn slice_dynamic(a: &Array, start: &Array, axes: &[i32], slice_size: &[i32])
     })
 }
 
-/// `src` with the slice `start:stop:strides` (as in [`slice`]) replaced by `update`, which
+/// `src` with the slice `start:stop:strides` (as in [`slice()`]) replaced by `update`, which
 /// broadcasts to the slice's shape and is converted to `src`'s dtype. Functional: `src` is not
 /// modified.
 ///

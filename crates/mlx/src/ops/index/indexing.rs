@@ -17,6 +17,28 @@ use mlx_sys as sys;
 /// Build entries with `From` (integers, ranges, arrays, [`NewAxis`], [`Ellipsis`]), with
 /// [`Idx::step`] or [`Idx::slice`] for strided slices, or all at once with
 /// [`idx!`](crate::idx!).
+///
+/// # Out-of-range indices
+///
+/// MLX itself does not check the values of index arrays: on MLX's own API an out-of-range index
+/// reads or writes memory outside the array. The functions here never do. Without evaluating
+/// anything, they route index arrays through a few extra graph nodes so that every access stays
+/// inside the array, with the same rules as JAX:
+///
+/// - **reads** ([`take`](crate::ops::take), [`take_along_axis`](crate::ops::take_along_axis), [`gather`](crate::ops::gather), [`slice_dynamic`](crate::ops::slice_dynamic), [`Array::index`]):
+///   an index in `[-n, n)` is used as is (negative values count from the end); any other index
+///   is *clamped* to the nearest valid one (the first element for too-negative values, the last
+///   for too-large ones). When the read takes a window of several elements (gather with slice
+///   sizes above one, dynamic slices), the start is clamped so that the whole window fits.
+/// - **writes** ([`scatter`](crate::ops::scatter) and its variants, [`put_along_axis`](crate::ops::put_along_axis), [`scatter_add_axis`](crate::ops::scatter_add_axis),
+///   [`Array::index_put`] and friends): an update whose index is out of range, or whose window
+///   would run past the end, is *dropped*.
+/// - **dynamic slice updates** ([`slice_update_dynamic`](crate::ops::slice_update_dynamic)): the start is clamped like a read.
+/// - **integer indices** given as plain `i32` ([`take_index`](crate::ops::take_index), integers in [`Array::index`]) are
+///   checked at once: out of range is an `Err`.
+///
+/// Index arrays must have an integer dtype (MLX rejects floating-point indices and, except for
+/// boolean masks in [`Array::index_put`], boolean ones).
 #[derive(Debug, Clone)]
 pub enum Idx {
     /// One position (negative counts from the end); the axis is removed. Out of range is an
@@ -936,7 +958,7 @@ impl Array {
     /// broadcast together ("advanced" indexing, with NumPy's placement of the broadcast
     /// dimensions: where the advanced entries stand if they are adjacent, first otherwise).
     /// Indices inside integer arrays that are out of range are clamped (see
-    /// [the module documentation](crate::ops#out-of-range-indices)). Boolean masks cannot be
+    /// [out-of-range indices](Idx#out-of-range-indices)). Boolean masks cannot be
     /// read (the shape would depend on the data). Only slices and integers give views; array
     /// entries gather.
     ///
