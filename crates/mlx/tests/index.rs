@@ -227,6 +227,11 @@ fn take_along_axis_values() {
     // Non-contiguous input.
     let t = ops::take_along_axis(&a.t().unwrap(), &mlx::array![[1], [0], [1]], Some(1)).unwrap();
     assert_eq!(ints(&t), vec![60, 30, 50]);
+    let m = rust_message(ops::take_along_axis(&a, &mlx::array![[0.0]], Some(0)).unwrap_err());
+    assert!(m.contains("Indices must have an integer dtype"), "{m}");
+    // Empty indices.
+    let t = ops::take_along_axis(&a, &Array::zeros::<i32>(&[2, 0]).unwrap(), Some(1)).unwrap();
+    assert_eq!(t.shape(), &[2, 0]);
     let m = mlx_message(ops::take_along_axis(&a, &mlx::array![1], Some(0)).unwrap_err());
     assert!(
         m.contains("Indices of dimension 1 does not match array of dimension 2"),
@@ -278,6 +283,26 @@ fn put_along_axis_and_scatter_add_axis() {
         Some(1),
     );
     assert_eq!(ints(&s.unwrap()), vec![0, 2, 14, 21, 3, 5]);
+    // MLX would only notice float indices when computing; they are rejected at once.
+    let m = rust_message(ops::put_along_axis(&a, &mlx::array![[0.5]], &v, Some(1)).unwrap_err());
+    assert!(
+        m.contains("[put_along_axis] Indices must have an integer dtype, got float32"),
+        "{m}"
+    );
+    let m = rust_message(ops::scatter_add_axis(&a, &mlx::array![[true]], &v, None).unwrap_err());
+    assert!(
+        m.contains("[scatter_add_axis] Indices must have an integer dtype, got bool"),
+        "{m}"
+    );
+    // An empty array: nothing to write.
+    let e = Array::zeros::<f32>(&[0, 3]).unwrap();
+    let p = ops::put_along_axis(
+        &e,
+        &Array::zeros::<i32>(&[0, 1]).unwrap(),
+        &mlx::array![1.0],
+        Some(1),
+    );
+    assert_eq!(p.unwrap().shape(), &[0, 3]);
     let m = mlx_message(ops::put_along_axis(&a, &mlx::array![0], &v, Some(1)).unwrap_err());
     assert!(
         m.contains("[put_along_axis] Indices of dimension 1 does not match"),
@@ -370,6 +395,22 @@ fn slice_updates() {
     assert_eq!(ints(&max)[..8], [5, 1, 2, 5, 5, 5, 6, 7]);
     let min = ops::slice_update_min(&a, &mlx::array![5], &[1, 0], &[3, 4], &[1, 3]).unwrap();
     assert_eq!(ints(&min)[4..], [4, 5, 6, 5, 5, 9, 10, 5]);
+    // Other dtypes: bfloat16 and bool targets; an empty slice changes nothing.
+    let h = ops::slice_update(
+        &a.astype(Dtype::Bfloat16).unwrap(),
+        &mlx::array![0.5],
+        &[0, 0],
+        &[1, 1],
+        &[],
+    );
+    let h = h.unwrap();
+    assert_eq!(h.dtype(), Dtype::Bfloat16);
+    assert_eq!(values(&h)[..2], [0.5, 1.0]);
+    let b = ops::zeros(&[4], Dtype::Bool).unwrap();
+    let b = ops::slice_update_max(&b, &mlx::array![true], &[1], &[4], &[2]).unwrap();
+    assert_eq!(b.to_vec::<bool>().unwrap(), vec![false, true, false, true]);
+    let same = ops::slice_update(&a, &mlx::array![1], &[2, 0], &[1, 4], &[]).unwrap();
+    assert_eq!(ints(&same), ints(&a));
     // Non-contiguous source (a.T: element (i, j) = 4j + i).
     let u = ops::slice_update(&a.t().unwrap(), &mlx::array![0], &[3, 0], &[4, 3], &[]).unwrap();
     assert_eq!(ints(&u), vec![0, 4, 8, 1, 5, 9, 2, 6, 10, 0, 0, 0]);
@@ -448,6 +489,27 @@ fn gather_windows() {
     // No index arrays: a single window at the origin.
     let g = ops::gather(&a, &[], &[], &[2, 2]).unwrap();
     assert_eq!(ints(&g), vec![0, 1, 4, 5]);
+    // Empty indices; an empty array with empty indices.
+    let none = Array::from_slice::<i32>(&[], &[0]).unwrap();
+    let g = ops::gather(&a, std::slice::from_ref(&none), &[1], &[3, 1]).unwrap();
+    assert_eq!(g.shape(), &[0, 3, 1]);
+    let e = Array::zeros::<f32>(&[0, 4]).unwrap();
+    assert_eq!(
+        ops::gather(&e, std::slice::from_ref(&none), &[0], &[0, 4])
+            .unwrap()
+            .shape(),
+        &[0, 0, 4]
+    );
+    // Other dtypes.
+    let h = ops::gather(
+        &a.astype(Dtype::Bfloat16).unwrap(),
+        &[mlx::array![-1]],
+        &[1],
+        &[2, 1],
+    );
+    let h = h.unwrap();
+    assert_eq!(h.dtype(), Dtype::Bfloat16);
+    assert_close(&h, &[3.0, 7.0], 0.0, 0.0);
     // Non-contiguous input.
     let g = ops::gather(&a.t().unwrap(), &[mlx::array![1]], &[0], &[1, 3]).unwrap();
     assert_eq!(ints(&g), vec![1, 5, 9]);
@@ -609,6 +671,24 @@ fn masked_scatter_fills_in_order() {
     let s =
         ops::masked_scatter(&a, &mlx::array![false, true], &mlx::array![[7.0, 8.0, 9.0]]).unwrap();
     assert_eq!(values(&s), vec![0.0, 0.0, 0.0, 7.0, 8.0, 9.0]);
+    // A non-contiguous target, a bool array, a broadcast scalar source.
+    let t = iota(&[3, 2]).t().unwrap(); // [[0, 2, 4], [1, 3, 5]]
+    let s = ops::masked_scatter(
+        &t,
+        &mlx::array![[false, true, false], [true, false, false]],
+        &Array::scalar(-7i32),
+    );
+    assert_eq!(ints(&s.unwrap()), vec![0, -7, 4, -7, 3, 5]);
+    let b = ops::zeros(&[3], Dtype::Bool).unwrap();
+    let s = ops::masked_scatter(
+        &b,
+        &mlx::array![true, false, true],
+        &mlx::array![true, true],
+    );
+    assert_eq!(
+        s.unwrap().to_vec::<bool>().unwrap(),
+        vec![true, false, true]
+    );
     // Too few source elements: MLX reports it when evaluating.
     let s = ops::masked_scatter(&a, &mask, &mlx::array![1.0, 2.0]).unwrap();
     let m = mlx_message(s.eval().unwrap_err());
@@ -632,6 +712,11 @@ fn flip_axes() {
         vec![2, 5, 1, 4, 0, 3]
     );
     assert!(ops::flip(&a, &[2]).is_err());
+    let e = Array::zeros::<f32>(&[0, 2]).unwrap();
+    assert_eq!(ops::flip(&e, &[0, 1]).unwrap().shape(), &[0, 2]);
+    let h = ops::flip(&mlx::array![1.5, 2.5].astype(Dtype::Float16).unwrap(), &[0]).unwrap();
+    assert_eq!(h.dtype(), Dtype::Float16);
+    assert_close(&h, &[2.5, 1.5], 0.0, 0.0);
 }
 
 // ---- NumPy-style reads ----------------------------------------------------------------------
@@ -1003,6 +1088,80 @@ fn index_put_errors() {
     assert!(m.contains("out of bounds"), "{m}");
     let m = rust_message(a.index_add(idx![0, 0, 0], &mlx::array![1.0]).unwrap_err());
     assert!(m.contains("[index_add] Too many indices"), "{m}");
+}
+
+// ---- transforms -----------------------------------------------------------------------------
+
+#[test]
+fn sanitized_indexing_under_vmap_and_compile() {
+    use mlx::transforms;
+    let mut vf = transforms::vmap(
+        |x: &[Array]| Ok(vec![ops::take(&x[0], &x[1], Some(0))?]),
+        &[0, 0],
+        &[0],
+    );
+    let out = vf(&[iota(&[2, 4]), mlx::array![[5, 1], [-1, -9]]]).unwrap();
+    assert_eq!(ints(&out[0]), vec![3, 1, 7, 4]);
+    let mut vs = transforms::vmap(
+        |x: &[Array]| {
+            let upd = x[1].reshape(&[-1, 1])?;
+            Ok(vec![ops::scatter_add(&x[0], &[x[2].clone()], &upd, &[0])?])
+        },
+        &[0, 0, 0],
+        &[0],
+    );
+    let out = vs(&[
+        ops::zeros(&[2, 3], Dtype::Int32).unwrap(),
+        mlx::array![[1, 2], [3, 4]],
+        mlx::array![[0, 0], [7, -1]],
+    ])
+    .unwrap();
+    assert_eq!(ints(&out[0]), vec![3, 0, 0, 0, 0, 4]);
+
+    // A compiled function is retraced for new shapes, with bounds for those shapes.
+    let take = |x: &[Array]| Ok(vec![ops::take(&x[0], &x[1], Some(0))?]);
+    let f = transforms::compile(take, false).unwrap();
+    let idx = mlx::array![7, 20];
+    assert_eq!(
+        ints(&f.call(&[iota(&[10]), idx.clone()]).unwrap()[0]),
+        vec![7, 9]
+    );
+    assert_eq!(
+        ints(&f.call(&[iota(&[5]), idx.clone()]).unwrap()[0]),
+        vec![4, 4]
+    );
+    // A shapeless compile would reuse the bounds of the first shape for every later one; it is
+    // refused.
+    type Op = fn(&[Array]) -> mlx::Result<Vec<Array>>;
+    let ops_to_try: [Op; 5] = [
+        |x| Ok(vec![ops::take(&x[0], &x[1], Some(0))?]),
+        |x| Ok(vec![ops::gather(&x[0], &[x[1].clone()], &[0], &[1])?]),
+        |x| {
+            Ok(vec![ops::scatter_add(
+                &x[0],
+                &[x[1].clone()],
+                &x[1].reshape(&[-1, 1])?,
+                &[0],
+            )?])
+        },
+        |x| {
+            Ok(vec![ops::slice_dynamic(
+                &x[0],
+                &x[1].index(0)?,
+                &[0],
+                &[1],
+            )?])
+        },
+        |x| Ok(vec![x[0].index(&x[1])?]),
+    ];
+    for (k, op) in ops_to_try.into_iter().enumerate() {
+        let f = transforms::compile(op, true).unwrap();
+        let e = f.call(&[iota(&[10]), idx.clone()]).unwrap_err();
+        assert!(
+            e.message().contains("cannot infer output shapes"),
+            "op {k}: {e}"
+        );
+    }
 }
 
 // ---- gradients ------------------------------------------------------------------------------

@@ -26,6 +26,17 @@ fn handles(v: &[Array]) -> Vec<sys::mlxc_array> {
     v.iter().map(Array::as_raw).collect()
 }
 
+/// MLX checks the dtype of these index arrays only when it computes (or not at all).
+fn check_integer_indices(indices: &Array, what: &str) -> Result<()> {
+    if !indices.dtype().is_integer() {
+        return invalid(format!(
+            "[{what}] Indices must have an integer dtype, got {}.",
+            indices.dtype()
+        ));
+    }
+    Ok(())
+}
+
 /// `axis` in `[0, ndim)` if it names an axis of an `ndim`-dimensional array.
 fn normalize_axis(axis: i32, ndim: usize) -> Option<usize> {
     let n = ndim as i64;
@@ -203,6 +214,7 @@ pub fn take_along_axis(a: &Array, indices: &Array, axis: Option<i32>) -> Result<
     let Some(ax) = normalize_axis(axis, a.ndim()) else {
         return Ok(unchecked);
     };
+    check_integer_indices(&indices, "take_along_axis")?;
     let safe = clamp_indices(&indices, dim_of(&a, ax), 1)?;
     call(|r, s| unsafe { sys::mlxc_take_along_axis(r, a.as_raw(), safe.as_raw(), axis, s) })
 }
@@ -241,7 +253,15 @@ fn scatter_axis(
     let Some(ax) = normalize_axis(axis, a.ndim()) else {
         return Ok(unchecked);
     };
-    if a.size() == 0 || !indices.dtype().is_integer() {
+    check_integer_indices(
+        indices,
+        match kind {
+            AxisWrite::Put => "put_along_axis",
+            AxisWrite::Add => "scatter_add_axis",
+        },
+    )?;
+    if a.size() == 0 {
+        // MLX returns `a` itself: nothing is written.
         return Ok(unchecked);
     }
     let n = dim_of(a, ax);
@@ -559,9 +579,7 @@ pub fn gather(a: &Array, indices: &[Array], axes: &[i32], slice_sizes: &[i32]) -
             s,
         )
     })?;
-    if a.size() == 0 {
-        return Ok(unchecked);
-    }
+    drop(unchecked);
     let safe = indices
         .iter()
         .zip(&axes)
@@ -633,9 +651,6 @@ pub(crate) fn scatter_checked(
     }
     let axes = normalize_axes(axes, a.ndim());
     let unchecked = mode.run(a, indices, updates, &axes)?;
-    if a.size() == 0 || updates.size() == 0 {
-        return Ok(unchecked);
-    }
     let idx_ndim = updates.ndim() - a.ndim();
     let mut safe = Vec::with_capacity(indices.len());
     let (mut pad_axes, mut pad_amounts) = (Vec::new(), Vec::new());

@@ -624,11 +624,7 @@ fn index_read(a: &Array, entries: Vec<Idx>) -> Result<Array> {
     let mut axes = Vec::with_capacity(arrays.len());
     for &(axis, array) in &arrays {
         slice_sizes[axis] = 1;
-        indices.push(if sshape[axis] > 0 {
-            clamp_indices(array, sshape[axis], 1)?
-        } else {
-            array.clone()
-        });
+        indices.push(clamp_indices(array, sshape[axis], 1)?);
         axes.push(axis as i32);
     }
     let raws: Vec<_> = indices.iter().map(Array::as_raw).collect();
