@@ -294,9 +294,14 @@ tuple_indexer!(A, B, C, D, E, F, G, H);
 /// | `a[1:3, :]`       | `a.index(idx![1..3, ..])`     |
 /// | `a[::2, 4:]`      | `a.index(idx![..;2, 4..])`    |
 /// | `a[::-1]`         | `a.index(idx![..;-1])`        |
-/// | `a[:, :=2]`-like  | `a.index(idx![.., ..=2])`     |
+/// | `a[:, :3]`        | `a.index(idx![.., ..=2])`     |
 /// | `a[None, ..., 0]` | `a.index(idx![NewAxis, Ellipsis, 0])` |
 /// | `a[idx, 0]`       | `a.index(idx![&idx, 0])`      |
+/// | `a[1:-1, 5:1:-2]` | `a.index(idx![Idx::slice(1, -1, 1), Idx::slice(5, 1, -2)])` |
+///
+/// Ranges whose start exceeds their end, such as `1..-1`, are valid slices but clippy rejects
+/// them (its deny-by-default `reversed_empty_ranges` lint); [`Idx::slice`] expresses every
+/// Python slice without that problem.
 ///
 /// ```
 /// use mlx::idx;
@@ -669,7 +674,7 @@ fn align_value(value: &Array, target: &[i32], what: &str) -> Result<Vec<i32>> {
             "[{what}] Cannot broadcast a value of shape {vs:?} to the indexed shape {target:?}."
         ))
     };
-    let mut aligned: Vec<i32> = if vs.len() > target.len() {
+    let aligned: Vec<i32> = if vs.len() > target.len() {
         let extra = vs.len() - target.len();
         if vs[..extra].iter().any(|&d| d != 1) {
             return fail();
@@ -680,12 +685,9 @@ fn align_value(value: &Array, target: &[i32], what: &str) -> Result<Vec<i32>> {
         v.extend_from_slice(vs);
         v
     };
-    for (v, &t) in aligned.iter_mut().zip(target) {
-        if *v != t && *v != 1 {
-            return fail();
-        }
+    if aligned.iter().zip(target).any(|(&v, &t)| v != t && v != 1) {
+        return fail();
     }
-    aligned.truncate(target.len());
     Ok(aligned)
 }
 
