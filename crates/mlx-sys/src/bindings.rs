@@ -1191,6 +1191,393 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn mlxc_take(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_array,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_take_flat(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_take_index(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        index: i32,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_take_index_flat(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        index: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_take_along_axis(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_array,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_put_along_axis(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_array,
+        values: mlxc_array,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_scatter_add_axis(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_array,
+        values: mlxc_array,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_slice(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        start: mlxc_ints,
+        stop: mlxc_ints,
+        strides: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_slice_dynamic(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        start: mlxc_array,
+        axes: mlxc_ints,
+        slice_size: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_slice_update(
+        res: *mut mlxc_array,
+        src: mlxc_array,
+        update: mlxc_array,
+        start: mlxc_ints,
+        stop: mlxc_ints,
+        strides: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_slice_update_dynamic(
+        res: *mut mlxc_array,
+        src: mlxc_array,
+        update: mlxc_array,
+        start: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_slice_update_add(
+        res: *mut mlxc_array,
+        src: mlxc_array,
+        update: mlxc_array,
+        start: mlxc_ints,
+        stop: mlxc_ints,
+        strides: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_slice_update_prod(
+        res: *mut mlxc_array,
+        src: mlxc_array,
+        update: mlxc_array,
+        start: mlxc_ints,
+        stop: mlxc_ints,
+        strides: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_slice_update_max(
+        res: *mut mlxc_array,
+        src: mlxc_array,
+        update: mlxc_array,
+        start: mlxc_ints,
+        stop: mlxc_ints,
+        strides: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_slice_update_min(
+        res: *mut mlxc_array,
+        src: mlxc_array,
+        update: mlxc_array,
+        start: mlxc_ints,
+        stop: mlxc_ints,
+        strides: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_gather(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_arrays,
+        axes: mlxc_ints,
+        slice_sizes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_scatter(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_arrays,
+        updates: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_scatter_add(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_arrays,
+        updates: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_scatter_prod(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_arrays,
+        updates: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_scatter_max(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_arrays,
+        updates: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_scatter_min(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        indices: mlxc_arrays,
+        updates: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_masked_scatter(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        mask: mlxc_array,
+        src: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_flip(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_flip_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_index_clamp(
+        res: *mut mlxc_array,
+        indices: mlxc_array,
+        size: i32,
+        window: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_index_drop(
+        res: *mut mlxc_array,
+        indices: mlxc_array,
+        size: i32,
+        window: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_index_clamp_start(
+        res: *mut mlxc_array,
+        start: mlxc_array,
+        sizes: mlxc_ints,
+        windows: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_index_pad_end(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        amounts: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_index_broadcast_to(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        shape: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_conv1d(
+        res: *mut mlxc_array,
+        input: mlxc_array,
+        weight: mlxc_array,
+        stride: i32,
+        padding: i32,
+        dilation: i32,
+        groups: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_conv2d(
+        res: *mut mlxc_array,
+        input: mlxc_array,
+        weight: mlxc_array,
+        stride_0: i32,
+        stride_1: i32,
+        padding_0: i32,
+        padding_1: i32,
+        dilation_0: i32,
+        dilation_1: i32,
+        groups: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_conv3d(
+        res: *mut mlxc_array,
+        input: mlxc_array,
+        weight: mlxc_array,
+        stride_0: i32,
+        stride_1: i32,
+        stride_2: i32,
+        padding_0: i32,
+        padding_1: i32,
+        padding_2: i32,
+        dilation_0: i32,
+        dilation_1: i32,
+        dilation_2: i32,
+        groups: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_conv_transpose1d(
+        res: *mut mlxc_array,
+        input: mlxc_array,
+        weight: mlxc_array,
+        stride: i32,
+        padding: i32,
+        dilation: i32,
+        output_padding: i32,
+        groups: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_conv_transpose2d(
+        res: *mut mlxc_array,
+        input: mlxc_array,
+        weight: mlxc_array,
+        stride_0: i32,
+        stride_1: i32,
+        padding_0: i32,
+        padding_1: i32,
+        dilation_0: i32,
+        dilation_1: i32,
+        output_padding_0: i32,
+        output_padding_1: i32,
+        groups: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_conv_transpose3d(
+        res: *mut mlxc_array,
+        input: mlxc_array,
+        weight: mlxc_array,
+        stride_0: i32,
+        stride_1: i32,
+        stride_2: i32,
+        padding_0: i32,
+        padding_1: i32,
+        padding_2: i32,
+        dilation_0: i32,
+        dilation_1: i32,
+        dilation_2: i32,
+        output_padding_0: i32,
+        output_padding_1: i32,
+        output_padding_2: i32,
+        groups: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_conv_general(
+        res: *mut mlxc_array,
+        input: mlxc_array,
+        weight: mlxc_array,
+        stride: mlxc_ints,
+        padding_lo: mlxc_ints,
+        padding_hi: mlxc_ints,
+        kernel_dilation: mlxc_ints,
+        input_dilation: mlxc_ints,
+        groups: i32,
+        flip: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn mlxc_addmm(
         res: *mut mlxc_array,
         c: mlxc_array,
