@@ -126,11 +126,20 @@ pub fn repeat(a: &Array, repeats: i32, axis: Option<i32>) -> Result<Array> {
 }
 
 /// Shifts elements along `axes`, wrapping around. `shift` has one entry (used for every axis)
-/// or one per axis. With empty `axes` the flattened array is rolled by the sum of the shifts.
+/// or one per axis (extra entries are ignored). With empty `axes` the flattened array is rolled
+/// by the sum of the shifts.
 pub fn roll(a: &Array, shift: &[i32], axes: &[i32]) -> Result<Array> {
     if axes.is_empty() {
         return call(|r, s| unsafe { sys::mlxc_roll_all(r, a.as_raw(), ints(shift), s) });
     }
+    let repeated;
+    let shift = match shift {
+        [one] if axes.len() > 1 => {
+            repeated = vec![*one; axes.len()];
+            &repeated[..]
+        }
+        _ => shift,
+    };
     call(|r, s| unsafe { sys::mlxc_roll(r, a.as_raw(), ints(shift), ints(axes), s) })
 }
 
@@ -159,10 +168,17 @@ impl PadMode {
     }
 }
 
-/// `a` grown by `widths[i] = (before, after)` elements on each side of axis `i`; one pair
+/// `a` grown by `widths[i] = (before, after)` elements on each side of axis `i`; a single pair
 /// applies to every axis. `value` (a scalar array, converted to `a`'s dtype) fills the new
 /// elements in [`PadMode::Constant`] and is ignored otherwise.
+///
+/// Gradients flow to `a`, but not correctly to `value`: MLX 0.32.4 returns the cotangent of
+/// `a`'s elements for it.
 pub fn pad(a: &Array, widths: &[(i32, i32)], value: &Array, mode: PadMode) -> Result<Array> {
+    let widths = match widths {
+        [one] => vec![*one; a.ndim().max(1)],
+        _ => widths.to_vec(),
+    };
     let flat: Vec<i32> = widths.iter().flat_map(|&(lo, hi)| [lo, hi]).collect();
     let mode = mode.c_name();
     call(|r, s| unsafe {
@@ -277,7 +293,23 @@ pub fn trace(
     dtype: Option<Dtype>,
 ) -> Result<Array> {
     let d = opt_dtype(dtype);
-    call(|r, s| unsafe { sys::mlxc_trace(r, a.as_raw(), offset, axis1, axis2, d, s) })
+    let t = call(|r, s| unsafe { sys::mlxc_trace(r, a.as_raw(), offset, axis1, axis2, d, s) })?;
+    // MLX 0.32.4 can spend many seconds summing an empty diagonal of an array with more than
+    // two dimensions (its empty diagonal view confuses the CPU reduction); the sum of nothing
+    // is zero, so give that directly. MLX has validated the axes by now.
+    let shape = a.shape();
+    let n = shape.len() as i32;
+    let dim = |axis: i32| i64::from(shape[(if axis < 0 { axis + n } else { axis }) as usize]);
+    let (rows, cols, off) = (dim(axis1), dim(axis2), i64::from(offset));
+    let len = if off >= 0 {
+        rows.min(cols - off)
+    } else {
+        (rows + off).min(cols)
+    };
+    if len <= 0 {
+        return super::zeros(t.shape(), t.dtype());
+    }
+    Ok(t)
 }
 
 /// An `n × m` matrix with ones at and below diagonal `k` and zeros elsewhere.
@@ -307,7 +339,7 @@ pub fn ones_like(a: &Array, dtype: Option<Dtype>) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_ones_like(r, a.as_raw(), d, s) })
 }
 
-/// `vals` broadcast to `a`'s shape, of `dtype` or else the dtype `a` and `vals` promote to.
+/// `vals` broadcast to `a`'s shape, converted to `dtype` (default: `a`'s dtype).
 pub fn full_like(a: &Array, vals: &Array, dtype: Option<Dtype>) -> Result<Array> {
     let d = opt_dtype(dtype);
     call(|r, s| unsafe { sys::mlxc_full_like(r, a.as_raw(), vals.as_raw(), d, s) })
