@@ -984,3 +984,218 @@ fn cumulative_gradients() {
         1e-2,
     );
 }
+
+// ---- every dtype --------------------------------------------------------------------------------
+
+const SWEEP: [Dtype; 11] = [
+    Dtype::Bool,
+    Dtype::Uint8,
+    Dtype::Uint16,
+    Dtype::Uint32,
+    Dtype::Int8,
+    Dtype::Int16,
+    Dtype::Int64,
+    Dtype::Float16,
+    Dtype::Bfloat16,
+    Dtype::Float32,
+    Dtype::Float64,
+];
+
+/// MLX's result dtype for a product or a sum of `d` (small integers widen).
+fn widened(d: Dtype) -> Dtype {
+    match d {
+        Dtype::Bool | Dtype::Int8 | Dtype::Int16 => Dtype::Int32,
+        Dtype::Uint8 | Dtype::Uint16 => Dtype::Uint32,
+        other => other,
+    }
+}
+
+/// MLX's result dtype for an op that needs floats (mean, logsumexp, ...).
+fn floated(d: Dtype) -> Dtype {
+    if d.is_float() { d } else { Dtype::Float32 }
+}
+
+/// MLX's float64 `exp` is only about as accurate as float32's.
+fn exp_tol(op: &str) -> f64 {
+    if op.contains("logsumexp") || op.contains("logcumsumexp") {
+        1e-6
+    } else {
+        0.0
+    }
+}
+
+fn tol(d: Dtype) -> f64 {
+    match d {
+        Dtype::Float16 | Dtype::Bfloat16 => 2e-2,
+        Dtype::Float32 => 1e-6,
+        _ => 1e-9,
+    }
+}
+
+#[test]
+fn reductions_in_every_dtype() {
+    let src = Array::from_slice(&[1i32, 0, 3, 2, 1, 1, 4, 4, 0, 3, 2, 1], &[2, 2, 3]).unwrap();
+    for dtype in SWEEP {
+        let x = src.astype(dtype).unwrap();
+        let data = values(&x);
+        let sh = [2, 2, 3];
+        type Case = (&'static str, Reduce, fn(&[f64]) -> f64, Dtype);
+        let cases: [Case; 11] = [
+            ("prod", ops::prod, |v| v.iter().product(), widened(dtype)),
+            ("mean", ops::mean, r_mean, floated(dtype)),
+            (
+                "max",
+                ops::max,
+                |v| v.iter().cloned().fold(f64::MIN, f64::max),
+                dtype,
+            ),
+            (
+                "min",
+                ops::min,
+                |v| v.iter().cloned().fold(f64::MAX, f64::min),
+                dtype,
+            ),
+            ("logsumexp", ops::logsumexp, r_lse, floated(dtype)),
+            ("median", ops::median, r_median, floated(dtype)),
+            (
+                "count_nonzero",
+                ops::count_nonzero,
+                |v| v.iter().filter(|&&x| x != 0.0).count() as f64,
+                Dtype::Int32,
+            ),
+            (
+                "all",
+                ops::all,
+                |v| f64::from(u8::from(v.iter().all(|&x| x != 0.0))),
+                Dtype::Bool,
+            ),
+            (
+                "any",
+                ops::any,
+                |v| f64::from(u8::from(v.iter().any(|&x| x != 0.0))),
+                Dtype::Bool,
+            ),
+            (
+                "var",
+                |a, ax, k| ops::var(a, ax, k, 1),
+                |v| r_var(v, 1),
+                floated(dtype),
+            ),
+            (
+                "std",
+                |a, ax, k| ops::std(a, ax, k, 0),
+                |v| r_var(v, 0).sqrt(),
+                floated(dtype),
+            ),
+        ];
+        for (name, op, reference, out_dtype) in cases {
+            for axes in [&[-1][..], &[0, 2], &[]] {
+                let got = op(&x, axes, false).unwrap_or_else(|e| panic!("{name} {dtype}: {e}"));
+                assert_eq!(got.dtype(), out_dtype, "{name} of {dtype}");
+                let (shape, want) = reduce_ref(&data, &sh, axes, false, reference);
+                assert_eq!(got.shape(), &shape[..], "{name} of {dtype}");
+                let t = tol(out_dtype).max(tol(dtype)).max(exp_tol(name));
+                eprintln!("{name} of {dtype} over {axes:?}");
+                assert_close(&got, &want, t, t);
+            }
+        }
+        for (name, op, reference) in [
+            (
+                "argmax",
+                ops::argmax as fn(&Array, Option<i32>, bool) -> mlx::Result<Array>,
+                r_argmax as fn(&[f64]) -> f64,
+            ),
+            ("argmin", ops::argmin, r_argmin),
+        ] {
+            let got = op(&x, Some(1), true).unwrap();
+            assert_eq!(got.dtype(), Dtype::Uint32, "{name} of {dtype}");
+            let (shape, want) = reduce_ref(&data, &sh, &[1], true, reference);
+            assert_eq!(got.shape(), &shape[..]);
+            assert_close(&got, &want, 0.0, 0.0);
+        }
+        let (lo, hi) = ops::minmax(&x, &[0], false).unwrap();
+        assert_eq!((lo.dtype(), hi.dtype()), (dtype, dtype));
+        assert_close(
+            &lo,
+            &reduce_ref(&data, &sh, &[0], false, |v| {
+                v.iter().cloned().fold(f64::MAX, f64::min)
+            })
+            .1,
+            0.0,
+            0.0,
+        );
+        assert_close(
+            &hi,
+            &reduce_ref(&data, &sh, &[0], false, |v| {
+                v.iter().cloned().fold(f64::MIN, f64::max)
+            })
+            .1,
+            0.0,
+            0.0,
+        );
+    }
+}
+
+#[test]
+fn cumulative_ops_in_every_dtype() {
+    let src = Array::from_slice(&[1i32, 0, 3, 2, 1, 1, 4, 4, 0, 3, 2, 1], &[3, 4]).unwrap();
+    for dtype in SWEEP {
+        let x = src.astype(dtype).unwrap();
+        let data = values(&x);
+        let sh = [3, 4];
+        let o = ScanOptions::new();
+        let sum_dtype = if dtype == Dtype::Bool {
+            Dtype::Int32
+        } else {
+            dtype
+        };
+        // For bool, products are logical and, extremes are or/and.
+        type Case = (&'static str, Scan, f64, fn(f64, f64) -> f64, Dtype);
+        let cases: [Case; 5] = [
+            ("cumsum", ops::cumsum, 0.0, |a, b| a + b, sum_dtype),
+            ("cumprod", ops::cumprod, 1.0, |a, b| a * b, dtype),
+            ("cummax", ops::cummax, f64::NEG_INFINITY, f64::max, dtype),
+            ("cummin", ops::cummin, f64::INFINITY, f64::min, dtype),
+            (
+                "logcumsumexp",
+                ops::logcumsumexp,
+                f64::NEG_INFINITY,
+                log_add,
+                floated(dtype),
+            ),
+        ];
+        for (name, op, init, f, out_dtype) in cases {
+            for axis in [0, -1] {
+                let got = op(&x, Some(axis), o).unwrap_or_else(|e| panic!("{name} {dtype}: {e}"));
+                assert_eq!(got.dtype(), out_dtype, "{name} of {dtype}");
+                let want = scan_ref(&data, &sh, norm_axis(axis, 2), false, true, init, f);
+                let t = tol(out_dtype).max(exp_tol(name));
+                eprintln!("{name} of {dtype} along {axis}");
+                assert_close(&got, &want, t, t);
+            }
+        }
+        // diff: bool differences are "not equal", unsigned ones wrap around.
+        let got = ops::diff(&x, 1, 1).unwrap();
+        assert_eq!(got.dtype(), dtype, "diff of {dtype}");
+        let want = build_diff(&data, &sh, dtype);
+        assert_close(&got, &want, tol(dtype), tol(dtype));
+    }
+}
+
+fn build_diff(data: &[f64], shape: &[i32], dtype: Dtype) -> Vec<f64> {
+    let (rows, cols) = (shape[0] as usize, shape[1] as usize);
+    let mut out = Vec::new();
+    for r in 0..rows {
+        for c in 0..cols - 1 {
+            let d = data[r * cols + c + 1] - data[r * cols + c];
+            out.push(match dtype {
+                Dtype::Bool => f64::from(u8::from(d != 0.0)),
+                Dtype::Uint8 => d.rem_euclid(256.0),
+                Dtype::Uint16 => d.rem_euclid(65536.0),
+                Dtype::Uint32 => d.rem_euclid(4294967296.0),
+                _ => d,
+            });
+        }
+    }
+    out
+}

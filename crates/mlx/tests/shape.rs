@@ -1478,3 +1478,123 @@ fn repetition_and_padding_gradients() {
         1e-2,
     );
 }
+
+#[test]
+fn every_dtype() {
+    let src = Array::from_slice(&[3i32, 0, 2, 2, 1, 4, 0, 1, 3, 1, 2, 0], &[3, 4]).unwrap();
+    let sh = [3, 4];
+    for dtype in [
+        Dtype::Bool,
+        Dtype::Uint8,
+        Dtype::Uint16,
+        Dtype::Uint64,
+        Dtype::Int8,
+        Dtype::Int32,
+        Dtype::Int64,
+        Dtype::Float16,
+        Dtype::Bfloat16,
+        Dtype::Float32,
+        Dtype::Float64,
+    ] {
+        let x = src.astype(dtype).unwrap();
+        let d = values(&x);
+        let same = |got: Array, shape: &[i32], want: &[f64]| {
+            assert_eq!(got.dtype(), dtype);
+            assert_array(&got, shape, want);
+        };
+        let (tshape, td) = permute_ref(&d, &sh, &[1, 0]);
+        same(ops::swapaxes(&x, 0, 1).unwrap(), &tshape, &td);
+        same(ops::flatten(&x.t().unwrap(), 0, -1).unwrap(), &[12], &td);
+        same(
+            ops::flip(&x, &[1]).unwrap(),
+            &sh,
+            &build(&sh, |i| d[i[0] * 4 + 3 - i[1]]),
+        );
+        let mut cat = d.clone();
+        cat.extend(&d);
+        same(
+            ops::concatenate(&[x.clone(), x.clone()], Some(0)).unwrap(),
+            &[6, 4],
+            &cat,
+        );
+        same(
+            ops::stack(&[x.clone(), x.clone()], 0).unwrap(),
+            &[2, 3, 4],
+            &cat,
+        );
+        let parts = ops::split(&x, 2, 1).unwrap();
+        same(
+            parts[1].clone(),
+            &[3, 2],
+            &build(&[3, 2], |i| d[i[0] * 4 + 2 + i[1]]),
+        );
+        let (shape, want) = tile_ref(&d, &sh, &[2, 1]);
+        same(ops::tile(&x, &[2, 1]).unwrap(), &shape, &want);
+        same(
+            ops::repeat(&x, 2, Some(0)).unwrap(),
+            &[6, 4],
+            &build(&[6, 4], |i| d[(i[0] / 2) * 4 + i[1]]),
+        );
+        same(
+            ops::roll(&x, &[1, -1], &[0, 1]).unwrap(),
+            &sh,
+            &roll_ref(&d, &sh, &[(0, 1), (1, -1)]),
+        );
+        let one = Array::scalar(1i32);
+        for mode in [
+            PadMode::Constant,
+            PadMode::Edge,
+            PadMode::Reflect,
+            PadMode::Symmetric,
+        ] {
+            let (shape, want) = pad_ref(&d, &sh, &[(1, 2), (2, 1)], mode, 1.0);
+            same(
+                ops::pad(&x, &[(1, 2), (2, 1)], &one, mode).unwrap(),
+                &shape,
+                &want,
+            );
+        }
+        same(ops::broadcast_to(&x, &[2, 3, 4]).unwrap(), &[2, 3, 4], &cat);
+        let (shape, want) = diagonal_ref(&d, &sh, 1, 0, 1);
+        same(ops::diagonal(&x, 1, 0, 1).unwrap(), &shape, &want);
+        same(ops::diag(&x, -1).unwrap(), &[2], &[d[4], d[9]]);
+        same(
+            ops::tril(&x, 0).unwrap(),
+            &sh,
+            &build(&sh, |i| {
+                if i[1] <= i[0] {
+                    d[i[0] * 4 + i[1]]
+                } else {
+                    0.0
+                }
+            }),
+        );
+        same(
+            ops::triu(&x, 1).unwrap(),
+            &sh,
+            &build(&sh, |i| if i[1] > i[0] { d[i[0] * 4 + i[1]] } else { 0.0 }),
+        );
+        same(
+            ops::as_strided(&x, &[4, 3], &[1, 4], 0).unwrap(),
+            &tshape,
+            &td,
+        );
+        same(ops::unflatten(&x, 1, &[2, 2]).unwrap(), &[3, 2, 2], &d);
+        same(
+            ops::squeeze(&ops::expand_dims(&x, &[0, 2]).unwrap(), &[]).unwrap(),
+            &sh,
+            &d,
+        );
+        same(
+            ops::moveaxis(&ops::atleast_3d(&x).unwrap(), 2, 0).unwrap(),
+            &[1, 3, 4],
+            &d,
+        );
+        assert_eq!(ops::zeros_like(&x, None).unwrap().dtype(), dtype);
+        assert_eq!(ops::ones_like(&x, None).unwrap().dtype(), dtype);
+        let i = ops::identity(2, dtype).unwrap();
+        same(i, &[2, 2], &[1.0, 0.0, 0.0, 1.0]);
+        let t = ops::tri(2, 3, 0, dtype).unwrap();
+        same(t, &[2, 3], &[1.0, 0.0, 0.0, 1.0, 1.0, 0.0]);
+    }
+}

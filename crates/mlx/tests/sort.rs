@@ -442,3 +442,67 @@ fn sorting_gradients() {
         1e-2,
     );
 }
+
+#[test]
+fn every_dtype() {
+    let src = Array::from_slice(&[3i32, 0, 2, 2, 1, 4, 0, 1, 3, 1, 2, 0], &[3, 4]).unwrap();
+    for dtype in [
+        Dtype::Bool,
+        Dtype::Uint8,
+        Dtype::Uint32,
+        Dtype::Uint64,
+        Dtype::Int8,
+        Dtype::Int16,
+        Dtype::Int64,
+        Dtype::Float16,
+        Dtype::Bfloat16,
+        Dtype::Float32,
+        Dtype::Float64,
+    ] {
+        let x = src.astype(dtype).unwrap();
+        let data = values(&x);
+        for axis in [0, 1] {
+            let (want_v, want_i) = sort_ref(&data, &[3, 4], axis);
+            let s = ops::sort(&x, Some(axis as i32)).unwrap();
+            assert_eq!(s.dtype(), dtype);
+            assert_close(&s, &want_v, 0.0, 0.0);
+            assert_close(
+                &ops::argsort(&x, Some(axis as i32)).unwrap(),
+                &want_i,
+                0.0,
+                0.0,
+            );
+            let p = ops::partition(&x, 1, Some(axis as i32)).unwrap();
+            assert_eq!(p.dtype(), dtype);
+            check_partition(&data, &[3, 4], axis, 1, &values(&p));
+        }
+        let mut top = values(&ops::topk(&x, 3, None).unwrap());
+        top.sort_by(|a, b| b.partial_cmp(a).unwrap());
+        let mut all = data.clone();
+        all.sort_by(|a, b| b.partial_cmp(a).unwrap());
+        assert_eq!(top, all[..3].to_vec(), "topk of {dtype}");
+        // searchsorted against the sorted flattened values.
+        let seq = ops::sort(&x, None).unwrap();
+        let sv = values(&seq);
+        let probe = src.astype(dtype).unwrap();
+        let got = ops::searchsorted(&seq, &probe, Side::Right).unwrap();
+        let want: Vec<f64> = data
+            .iter()
+            .map(|&v| sv.iter().filter(|&&s| s <= v).count() as f64)
+            .collect();
+        assert_close(&got, &want, 0.0, 0.0);
+        // unique with counts.
+        let mut distinct = data.clone();
+        distinct.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        distinct.dedup();
+        let n = distinct.len() as i32;
+        let u = ops::unique(&x, n, &UniqueOptions::new().with_counts(true)).unwrap();
+        assert_eq!(u.values.dtype(), dtype);
+        assert_close(&u.values, &distinct, 0.0, 0.0);
+        let counts: Vec<f64> = distinct
+            .iter()
+            .map(|d| data.iter().filter(|&v| v == d).count() as f64)
+            .collect();
+        assert_close(&u.counts.unwrap(), &counts, 0.0, 0.0);
+    }
+}

@@ -64,10 +64,26 @@ reduction!(
     /// nothing.
     any, mlxc_any, mlxc_any_all
 );
-reduction!(
-    /// `log(sum(exp(a)))` over `axes` (all axes when empty), computed stably.
-    logsumexp, mlxc_logsumexp, mlxc_logsumexp_all
-);
+
+/// `log(sum(exp(a)))` over `axes` (all axes when empty), computed stably. Integers and bools
+/// give float32.
+pub fn logsumexp(a: &Array, axes: &[i32], keepdims: bool) -> Result<Array> {
+    // MLX 0.32.4 subtracts the maximum in the input's dtype when reducing several axes, which
+    // wraps for bool and unsigned inputs; the result is float32 for them anyway, so convert
+    // first.
+    let converted;
+    let a = if a.dtype().is_inexact() {
+        a
+    } else {
+        converted = super::astype(a, Dtype::Float32)?;
+        &converted
+    };
+    if axes.is_empty() {
+        return call(|r, s| unsafe { sys::mlxc_logsumexp_all(r, a.as_raw(), keepdims, s) });
+    }
+    call(|r, s| unsafe { sys::mlxc_logsumexp(r, a.as_raw(), ints(axes), keepdims, s) })
+}
+
 reduction!(
     /// Number of non-zero elements over `axes` (all axes when empty), as int32.
     count_nonzero, mlxc_count_nonzero, mlxc_count_nonzero_all
