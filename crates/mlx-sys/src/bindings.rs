@@ -1191,6 +1191,776 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn mlxc_prod(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_prod_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_mean(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_mean_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_median(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_median_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_var(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        ddof: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_var_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        ddof: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_std(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        ddof: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_std_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        ddof: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_max(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_max_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_min(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_min_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_minmax(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_minmax_all(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_all_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_any(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_any_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_logsumexp(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_logsumexp_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_count_nonzero(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_count_nonzero_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_argmax(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis: i32,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_argmax_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_argmin(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis: i32,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_argmin_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        keepdims: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_cumsum(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis: i32,
+        reverse: bool,
+        inclusive: bool,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_cumsum_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        reverse: bool,
+        inclusive: bool,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_cumprod(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis: i32,
+        reverse: bool,
+        inclusive: bool,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_cumprod_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        reverse: bool,
+        inclusive: bool,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_cummax(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis: i32,
+        reverse: bool,
+        inclusive: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_cummax_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        reverse: bool,
+        inclusive: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_cummin(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis: i32,
+        reverse: bool,
+        inclusive: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_cummin_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        reverse: bool,
+        inclusive: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_logcumsumexp(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis: i32,
+        reverse: bool,
+        inclusive: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_logcumsumexp_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        reverse: bool,
+        inclusive: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_diff(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        n: i32,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_sort(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_sort_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_argsort(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_argsort_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_partition(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        kth: i32,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_partition_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        kth: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_argpartition(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        kth: i32,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_argpartition_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        kth: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_topk(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        k: i32,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_topk_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        k: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_searchsorted(
+        res: *mut mlxc_array,
+        sorted_sequence: mlxc_array,
+        values: mlxc_array,
+        side: *const ::std::os::raw::c_char,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_unique(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        size: i32,
+        return_index: bool,
+        return_inverse: bool,
+        return_counts: bool,
+        fill_value: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_flatten(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        start_axis: i32,
+        end_axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_unflatten(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis: i32,
+        shape: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_squeeze(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_squeeze_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_expand_dims(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_swapaxes(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        axis1: i32,
+        axis2: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_moveaxis(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        source: i32,
+        destination: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_matrix_transpose(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_broadcast_to(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        shape: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_broadcast_arrays(
+        res: *mut mlxc_vector_array,
+        arrays: mlxc_arrays,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_concatenate(
+        res: *mut mlxc_array,
+        arrays: mlxc_arrays,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_concatenate_all(
+        res: *mut mlxc_array,
+        arrays: mlxc_arrays,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_stack(
+        res: *mut mlxc_array,
+        arrays: mlxc_arrays,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_unstack(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_split(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        num_splits: i32,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_split_indices(
+        res: *mut mlxc_vector_array,
+        a: mlxc_array,
+        indices: mlxc_ints,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_tile(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        reps: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_repeat(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        repeats: i32,
+        axis: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_repeat_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        repeats: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_roll(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        shift: mlxc_ints,
+        axes: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_roll_all(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        shift: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_pad(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        widths: mlxc_ints,
+        value: mlxc_array,
+        mode: *const ::std::os::raw::c_char,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_as_strided(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        shape: mlxc_ints,
+        strides: mlxc_i64s,
+        offset: usize,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_view(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        dtype: mlxc_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_atleast_1d(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_atleast_2d(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_atleast_3d(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_meshgrid(
+        res: *mut mlxc_vector_array,
+        arrays: mlxc_arrays,
+        sparse: bool,
+        indexing: *const ::std::os::raw::c_char,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_diag(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        k: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_diagonal(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        offset: i32,
+        axis1: i32,
+        axis2: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_trace(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        offset: i32,
+        axis1: i32,
+        axis2: i32,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_tri(
+        res: *mut mlxc_array,
+        n: i32,
+        m: i32,
+        k: i32,
+        dtype: mlxc_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_tril(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        k: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_triu(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        k: i32,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_zeros_like(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_ones_like(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_full_like(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        vals: mlxc_array,
+        dtype: mlxc_opt_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_identity(
+        res: *mut mlxc_array,
+        n: i32,
+        dtype: mlxc_dtype,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn mlxc_take(
         res: *mut mlxc_array,
         a: mlxc_array,

@@ -1,0 +1,392 @@
+//! Operations shared by float, int and bool tensors. Burn's trait methods for the three kinds
+//! delegate here, so each behaviour (slicing with steps, gather/scatter along a dim, masking,
+//! comparisons, reductions with Burn's kept dimension ...) is written once.
+
+use burn_backend::{Scalar, Shape, Slice, TensorMetadata};
+use mlx::{Array, Dtype, ops};
+
+use crate::eval::{op, op_multi};
+use crate::tensor::{MlxTensor, to_mlx_shape};
+
+/// An MLX axis from a Burn dimension index.
+pub(crate) fn axis(dim: usize) -> i32 {
+    dim as i32
+}
+
+/// A 0-d array holding `value` converted to `dtype` (Burn converts scalars to the tensor's
+/// element type).
+pub(crate) fn scalar(value: Scalar, dtype: Dtype) -> Array {
+    let value = match value {
+        Scalar::Float(f) => mlx::Scalar::Float(f),
+        Scalar::Int(i) => mlx::Scalar::Int(i),
+        // Values above i64::MAX wrap to the same bits, which `as u64` restores.
+        Scalar::UInt(u) if dtype.is_unsigned_integer() => mlx::Scalar::Int(u as i64),
+        Scalar::UInt(u) => mlx::Scalar::Float(u as f64),
+        Scalar::Bool(b) => mlx::Scalar::Bool(b),
+    };
+    value.to_array(dtype)
+}
+
+/// `f(tensor, scalar)` with the scalar in the tensor's dtype.
+pub(crate) fn with_scalar(
+    t: &MlxTensor,
+    value: Scalar,
+    name: &str,
+    f: impl FnOnce(&Array, &Array) -> mlx::Result<Array>,
+) -> MlxTensor {
+    let s = scalar(value, t.array.dtype());
+    op(&[t], name, || f(&t.array, &s))
+}
+
+pub(crate) fn unary(t: &MlxTensor, name: &str, f: impl FnOnce(&Array) -> mlx::Result<Array>) -> MlxTensor {
+    op(&[t], name, || f(&t.array))
+}
+
+pub(crate) fn binary(
+    a: &MlxTensor,
+    b: &MlxTensor,
+    name: &str,
+    f: impl FnOnce(&Array, &Array) -> mlx::Result<Array>,
+) -> MlxTensor {
+    op(&[a, b], name, || f(&a.array, &b.array))
+}
+
+// ---- creation -----------------------------------------------------------------------------------
+
+pub(crate) fn full(shape: &Shape, value: Scalar, dtype: Dtype, device: crate::MlxDevice) -> MlxTensor {
+    crate::tensor::check_device_dtype(device, dtype);
+    let shape = to_mlx_shape(shape);
+    let array = crate::eval::run(device, "full", || ops::full(&shape, &scalar(value, dtype), dtype));
+    MlxTensor::new(array, device)
+}
+
+// ---- shape --------------------------------------------------------------------------------------
+
+pub(crate) fn reshape(t: MlxTensor, shape: Shape) -> MlxTensor {
+    let shape = to_mlx_shape(&shape);
+    unary(&t, "reshape", |a| a.reshape(&shape))
+}
+
+pub(crate) fn permute(t: MlxTensor, axes: &[usize]) -> MlxTensor {
+    let axes: Vec<i32> = axes.iter().map(|d| axis(*d)).collect();
+    unary(&t, "permute", |a| ops::transpose(a, &axes))
+}
+
+pub(crate) fn swap_dims(t: MlxTensor, dim1: usize, dim2: usize) -> MlxTensor {
+    unary(&t, "swap_dims", |a| ops::swapaxes(a, axis(dim1), axis(dim2)))
+}
+
+pub(crate) fn flip(t: MlxTensor, axes: &[usize]) -> MlxTensor {
+    if axes.is_empty() {
+        return t;
+    }
+    let axes: Vec<i32> = axes.iter().map(|d| axis(*d)).collect();
+    unary(&t, "flip", |a| ops::flip(a, &axes))
+}
+
+pub(crate) fn expand(t: MlxTensor, shape: Shape) -> MlxTensor {
+    let shape = to_mlx_shape(&shape);
+    unary(&t, "expand", |a| ops::broadcast_to(a, &shape))
+}
+
+pub(crate) fn cat(tensors: Vec<MlxTensor>, dim: usize) -> MlxTensor {
+    let arrays: Vec<Array> = tensors.iter().map(|t| t.array.clone()).collect();
+    let refs: Vec<&MlxTensor> = tensors.iter().collect();
+    op(&refs, "cat", || ops::concatenate(&arrays, Some(axis(dim))))
+}
+
+pub(crate) fn repeat_dim(t: MlxTensor, dim: usize, times: usize) -> MlxTensor {
+    let mut reps = vec![1; t.array.ndim()];
+    reps[dim] = times as i32;
+    unary(&t, "repeat_dim", |a| ops::tile(a, &reps))
+}
+
+/// Burn's `unfold`: windows of `size` every `step` along `dim`, as a new last dimension.
+pub(crate) fn unfold(t: MlxTensor, dim: usize, size: usize, step: usize) -> MlxTensor {
+    let shape = t.shape();
+    let len = shape[dim];
+    let windows = if len >= size { (len - size) / step + 1 } else { 0 };
+    unary(&t, "unfold", |a| {
+        // Gather indices [windows, size] along `dim`, then move the window axis last.
+        let starts = ops::arange(0.0, (windows * step) as f64, step as f64, Dtype::Int32)?;
+        let offsets = ops::arange(0.0, size as f64, 1.0, Dtype::Int32)?;
+        let idx = ops::add(&starts.reshape(&[windows as i32, 1])?, &offsets.reshape(&[1, size as i32])?)?;
+        let taken = ops::take(a, &idx.reshape(&[-1])?, Some(axis(dim)))?;
+        let mut split_shape: Vec<i32> = to_mlx_shape(&shape);
+        split_shape.splice(dim..=dim, [windows as i32, size as i32]);
+        let windows_arr = taken.reshape(&split_shape)?;
+        ops::moveaxis(&windows_arr, axis(dim) + 1, -1)
+    })
+}
+
+// ---- slicing ------------------------------------------------------------------------------------
+
+/// One dimension of a Burn slice, resolved: `start..stop` (0 <= start <= stop <= len) read with
+/// `step` (negative: backwards from `stop - 1`).
+struct Span {
+    start: i32,
+    stop: i32,
+    step: i32,
+}
+
+impl Span {
+    fn new(slice: &Slice, len: usize) -> Span {
+        let range = slice.to_range(len);
+        let stop = range.end.max(range.start);
+        Span { start: range.start as i32, stop: stop as i32, step: slice.step as i32 }
+    }
+
+    fn count(&self) -> i32 {
+        let len = self.stop - self.start;
+        let step = self.step.abs();
+        (len + step - 1) / step
+    }
+
+    /// The positions read, in increasing order: start, stride (always positive).
+    fn increasing(&self) -> (i32, i32, i32) {
+        let n = self.count();
+        let step = self.step.abs();
+        if self.step > 0 || n == 0 {
+            (self.start, self.start + n * step, step)
+        } else {
+            let first = self.stop - 1 - (n - 1) * step;
+            (first, self.stop, step)
+        }
+    }
+}
+
+fn spans(t: &MlxTensor, slices: &[Slice]) -> Vec<Span> {
+    let shape = t.shape();
+    (0..shape.num_dims())
+        .map(|d| Span::new(slices.get(d).unwrap_or(&Slice::full()), shape[d]))
+        .collect()
+}
+
+pub(crate) fn slice(t: MlxTensor, slices: &[Slice]) -> MlxTensor {
+    let spans = spans(&t, slices);
+    let (mut start, mut stop, mut strides, mut reversed) = (vec![], vec![], vec![], vec![]);
+    for (d, s) in spans.iter().enumerate() {
+        let (a, b, step) = s.increasing();
+        start.push(a);
+        stop.push(b.max(a));
+        strides.push(step);
+        if s.step < 0 {
+            reversed.push(d as i32);
+        }
+    }
+    unary(&t, "slice", |a| {
+        let out = ops::slice(a, &start, &stop, &strides)?;
+        if reversed.is_empty() { Ok(out) } else { ops::flip(&out, &reversed) }
+    })
+}
+
+pub(crate) fn slice_assign(t: MlxTensor, slices: &[Slice], value: MlxTensor) -> MlxTensor {
+    let spans = spans(&t, slices);
+    let (mut start, mut stop, mut strides, mut reversed) = (vec![], vec![], vec![], vec![]);
+    for (d, s) in spans.iter().enumerate() {
+        let (a, b, step) = s.increasing();
+        start.push(a);
+        stop.push(b.max(a));
+        strides.push(step);
+        if s.step < 0 {
+            reversed.push(d as i32);
+        }
+    }
+    binary(&t, &value, "slice_assign", |a, v| {
+        // Positions were listed backwards for negative steps: reverse the values to match.
+        let v = if reversed.is_empty() { v.clone() } else { ops::flip(v, &reversed)? };
+        let v = if v.dtype() == a.dtype() { v } else { v.astype(a.dtype())? };
+        ops::slice_update(a, &v, &start, &stop, &strides)
+    })
+}
+
+// ---- gather / scatter / select / mask ---------------------------------------------------------
+
+pub(crate) fn gather(dim: usize, t: MlxTensor, indices: MlxTensor) -> MlxTensor {
+    binary(&t, &indices, "gather", |a, i| ops::take_along_axis(a, i, Some(axis(dim))))
+}
+
+pub(crate) fn scatter_add(dim: usize, t: MlxTensor, indices: MlxTensor, value: MlxTensor) -> MlxTensor {
+    op(&[&t, &indices, &value], "scatter_add", || {
+        ops::scatter_add_axis(&t.array, &indices.array, &value.array.astype(t.array.dtype())?, Some(axis(dim)))
+    })
+}
+
+pub(crate) fn select(t: MlxTensor, dim: usize, indices: MlxTensor) -> MlxTensor {
+    binary(&t, &indices, "select", |a, i| ops::take(a, i, Some(axis(dim))))
+}
+
+/// Adds the slices of `value` into `t` at `indices` along `dim` (repeated indices accumulate).
+pub(crate) fn select_add(t: MlxTensor, dim: usize, indices: MlxTensor, value: MlxTensor) -> MlxTensor {
+    op(&[&t, &indices, &value], "select_add", || {
+        let a = ops::moveaxis(&t.array, axis(dim), 0)?;
+        let v = ops::moveaxis(&value.array.astype(t.array.dtype())?, axis(dim), 0)?;
+        // MLX's scatter takes updates shaped [indices..., window...] with a window of one row.
+        let mut upd_shape = v.shape().to_vec();
+        upd_shape.insert(1, 1);
+        let out = ops::scatter_add(&a, &[indices.array.clone()], &v.reshape(&upd_shape)?, &[0])?;
+        ops::moveaxis(&out, 0, axis(dim))
+    })
+}
+
+pub(crate) fn mask_where(t: MlxTensor, mask: MlxTensor, value: MlxTensor) -> MlxTensor {
+    op(&[&t, &mask, &value], "mask_where", || {
+        ops::where_(&mask.array, &value.array.astype(t.array.dtype())?, &t.array)
+    })
+}
+
+pub(crate) fn mask_fill(t: MlxTensor, mask: MlxTensor, value: Scalar) -> MlxTensor {
+    let s = scalar(value, t.array.dtype());
+    binary(&t, &mask, "mask_fill", |a, m| ops::where_(m, &s, a))
+}
+
+// ---- comparisons ------------------------------------------------------------------------------
+
+/// The comparisons Burn asks for.
+#[derive(Clone, Copy)]
+pub(crate) enum Cmp {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl Cmp {
+    fn apply(self, a: &Array, b: &Array) -> mlx::Result<Array> {
+        match self {
+            Cmp::Eq => ops::equal(a, b),
+            Cmp::Ne => ops::not_equal(a, b),
+            Cmp::Gt => ops::greater(a, b),
+            Cmp::Ge => ops::greater_equal(a, b),
+            Cmp::Lt => ops::less(a, b),
+            Cmp::Le => ops::less_equal(a, b),
+        }
+    }
+}
+
+pub(crate) fn compare(lhs: MlxTensor, rhs: MlxTensor, cmp: Cmp) -> MlxTensor {
+    binary(&lhs, &rhs, "compare", |a, b| cmp.apply(a, b))
+}
+
+pub(crate) fn compare_elem(lhs: MlxTensor, rhs: Scalar, cmp: Cmp) -> MlxTensor {
+    with_scalar(&lhs, rhs, "compare", |a, s| cmp.apply(a, s))
+}
+
+// ---- reductions (Burn keeps a reduced dimension with size 1; full reductions give shape [1]) ----
+
+/// A reduction over everything, shaped `[1]` as Burn expects.
+pub(crate) fn reduce_all(t: MlxTensor, name: &str, f: impl FnOnce(&Array) -> mlx::Result<Array>) -> MlxTensor {
+    unary(&t, name, |a| f(a)?.reshape(&[1]))
+}
+
+pub(crate) fn argmax(t: MlxTensor, dim: usize, out: Dtype) -> MlxTensor {
+    unary(&t, "argmax", |a| ops::argmax(a, Some(axis(dim)), true)?.astype(out))
+}
+
+pub(crate) fn argmin(t: MlxTensor, dim: usize, out: Dtype) -> MlxTensor {
+    unary(&t, "argmin", |a| ops::argmin(a, Some(axis(dim)), true)?.astype(out))
+}
+
+/// Values and indices of the max (or min) along `dim`; ties go to the first index, like Burn.
+pub(crate) fn extreme_with_indices(t: MlxTensor, dim: usize, max: bool, out: Dtype) -> (MlxTensor, MlxTensor) {
+    let idx = if max { argmax(t.clone(), dim, Dtype::Int32) } else { argmin(t.clone(), dim, Dtype::Int32) };
+    let values = gather(dim, t, idx.clone());
+    let idx = unary(&idx, "cast", |a| a.astype(out));
+    (values, idx)
+}
+
+// ---- sorting ----------------------------------------------------------------------------------
+
+/// Sorted values along `dim`. Descending order is the reversed ascending order of `-x` for
+/// numbers, so that equal values keep their original order (a stable sort), as Burn does.
+pub(crate) fn sort(t: MlxTensor, dim: usize, descending: bool) -> MlxTensor {
+    let (values, _) = sort_with_indices(t, dim, descending, Dtype::Int32);
+    values
+}
+
+pub(crate) fn argsort(t: MlxTensor, dim: usize, descending: bool, out: Dtype) -> MlxTensor {
+    unary(&t, "argsort", |a| stable_argsort(a, axis(dim), descending)?.astype(out))
+}
+
+pub(crate) fn sort_with_indices(t: MlxTensor, dim: usize, descending: bool, out: Dtype) -> (MlxTensor, MlxTensor) {
+    let idx = unary(&t, "argsort", |a| stable_argsort(a, axis(dim), descending));
+    let values = gather(dim, t, idx.clone());
+    let idx = unary(&idx, "cast", |a| a.astype(out));
+    (values, idx)
+}
+
+/// Stable argsort; descending keeps ties in their original order too.
+fn stable_argsort(a: &Array, axis: i32, descending: bool) -> mlx::Result<Array> {
+    if !descending {
+        return ops::argsort(a, Some(axis));
+    }
+    // Sort the reversed sequence ascending by the negated key... for bools and unsigned types
+    // negation is not order-reversing, so compare on a signed widened copy.
+    let key = match a.dtype() {
+        Dtype::Bool | Dtype::Uint8 | Dtype::Uint16 | Dtype::Int8 | Dtype::Int16 => a.astype(Dtype::Int32)?,
+        Dtype::Uint32 | Dtype::Uint64 => a.astype(Dtype::Int64)?,
+        _ => a.clone(),
+    };
+    let neg = ops::negative(&key)?;
+    ops::argsort(&neg, Some(axis))
+}
+
+/// The `k` largest values along `dim` (descending), and their indices.
+pub(crate) fn topk_with_indices(t: MlxTensor, dim: usize, k: usize, out: Dtype) -> (MlxTensor, MlxTensor) {
+    let idx = unary(&t, "topk", |a| {
+        let order = stable_argsort(a, axis(dim), true)?;
+        let mut stop = a.shape().to_vec();
+        stop[dim] = k as i32;
+        ops::slice(&order, &vec![0; a.ndim()], &stop, &vec![1; a.ndim()])
+    });
+    let values = gather(dim, t, idx.clone());
+    let idx = unary(&idx, "cast", |a| a.astype(out));
+    (values, idx)
+}
+
+// ---- cumulative ---------------------------------------------------------------------------------
+
+pub(crate) fn cumulative(
+    t: MlxTensor,
+    dim: usize,
+    name: &str,
+    f: impl FnOnce(&Array, Option<i32>, ops::ScanOptions) -> mlx::Result<Array>,
+) -> MlxTensor {
+    unary(&t, name, |a| f(a, Some(axis(dim)), ops::ScanOptions::new()))
+}
+
+// ---- any / all --------------------------------------------------------------------------------
+
+pub(crate) fn any(t: MlxTensor) -> MlxTensor {
+    reduce_all(t, "any", |a| a.any(&[], false))
+}
+
+pub(crate) fn any_dim(t: MlxTensor, dim: usize) -> MlxTensor {
+    unary(&t, "any_dim", |a| a.any(&[axis(dim)], true))
+}
+
+pub(crate) fn all(t: MlxTensor) -> MlxTensor {
+    reduce_all(t, "all", |a| a.all(&[], false))
+}
+
+pub(crate) fn all_dim(t: MlxTensor, dim: usize) -> MlxTensor {
+    unary(&t, "all_dim", |a| a.all(&[axis(dim)], true))
+}
+
+// ---- casts --------------------------------------------------------------------------------------
+
+pub(crate) fn cast(t: MlxTensor, dtype: Dtype) -> MlxTensor {
+    if t.array.dtype() == dtype {
+        return t;
+    }
+    crate::tensor::check_device_dtype(t.device, dtype);
+    unary(&t, "cast", |a| a.astype(dtype))
+}
+
+/// Several results of one MLX call, each wrapped.
+#[allow(dead_code)]
+pub(crate) fn multi(inputs: &[&MlxTensor], name: &str, f: impl FnOnce() -> mlx::Result<Vec<Array>>) -> Vec<MlxTensor> {
+    op_multi(inputs, name, f)
+}
