@@ -1101,21 +1101,6 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    pub fn mlxc_flip(
-        res: *mut mlxc_array,
-        a: mlxc_array,
-        axes: mlxc_ints,
-        s: mlxc_stream,
-    ) -> ::std::os::raw::c_int;
-}
-unsafe extern "C" {
-    pub fn mlxc_flip_all(
-        res: *mut mlxc_array,
-        a: mlxc_array,
-        s: mlxc_stream,
-    ) -> ::std::os::raw::c_int;
-}
-unsafe extern "C" {
     pub fn mlxc_swapaxes(
         res: *mut mlxc_array,
         a: mlxc_array,

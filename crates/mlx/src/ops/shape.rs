@@ -47,14 +47,6 @@ pub fn expand_dims(a: &Array, axes: &[i32]) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_expand_dims(r, a.as_raw(), ints(axes), s) })
 }
 
-/// Reverses the order of elements along `axes`; an empty slice reverses every axis.
-pub fn flip(a: &Array, axes: &[i32]) -> Result<Array> {
-    if axes.is_empty() {
-        return call(|r, s| unsafe { sys::mlxc_flip_all(r, a.as_raw(), s) });
-    }
-    call(|r, s| unsafe { sys::mlxc_flip(r, a.as_raw(), ints(axes), s) })
-}
-
 /// Exchanges two axes.
 pub fn swapaxes(a: &Array, axis1: i32, axis2: i32) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_swapaxes(r, a.as_raw(), axis1, axis2, s) })
