@@ -181,45 +181,6 @@ fn squeeze_and_expand_dims() {
 }
 
 #[test]
-fn flip_along_axes() {
-    let x = sample(&[2, 3, 4], 4, -1.0, 1.0);
-    let data = values(&x);
-    let shape = [2, 3, 4];
-    for axes in [&[][..], &[0], &[-1], &[0, 2], &[1, -3]] {
-        let flipped: Vec<usize> = if axes.is_empty() {
-            vec![0, 1, 2]
-        } else {
-            axes.iter()
-                .map(|&a| if a < 0 { (a + 3) as usize } else { a as usize })
-                .collect()
-        };
-        let want = build(&shape, |o| {
-            let mut idx = o.to_vec();
-            for &a in &flipped {
-                idx[a] = shape[a] as usize - 1 - idx[a];
-            }
-            data[ravel(&idx, &shape)]
-        });
-        assert_array(&ops::flip(&x, axes).unwrap(), &shape, &want);
-    }
-    let b = Array::from_slice(&[true, false, false], &[3]).unwrap();
-    assert_eq!(
-        ops::flip(&b, &[]).unwrap().to_vec::<bool>().unwrap(),
-        vec![false, false, true]
-    );
-    let u = Array::from_slice(&[1u16, 2, 3, 4], &[2, 2])
-        .unwrap()
-        .t()
-        .unwrap();
-    assert_eq!(
-        ops::flip(&u, &[1]).unwrap().to_vec::<u16>().unwrap(),
-        vec![3, 1, 4, 2]
-    );
-    let msg = mlx_err(ops::flip(&x, &[3]));
-    assert!(msg.contains("3"), "{msg}");
-}
-
-#[test]
 fn axis_permutations() {
     let x = sample(&[2, 3, 4], 5, -1.0, 1.0);
     let data = values(&x);
@@ -1332,7 +1293,6 @@ fn reshaping_gradients() {
     grad_ok(&x, |a| ops::flatten(a, 1, 2));
     grad_ok(&x, |a| ops::unflatten(a, -1, &[2, 2]));
     grad_ok(&x, |a| ops::squeeze(&ops::expand_dims(a, &[0, 2])?, &[]));
-    grad_ok(&x, |a| ops::flip(a, &[0, -1]));
     grad_ok(&x, |a| ops::swapaxes(a, 0, 2));
     grad_ok(&x, |a| ops::moveaxis(a, -1, 0));
     grad_ok(&x, ops::matrix_transpose);
@@ -1505,11 +1465,6 @@ fn every_dtype() {
         let (tshape, td) = permute_ref(&d, &sh, &[1, 0]);
         same(ops::swapaxes(&x, 0, 1).unwrap(), &tshape, &td);
         same(ops::flatten(&x.t().unwrap(), 0, -1).unwrap(), &[12], &td);
-        same(
-            ops::flip(&x, &[1]).unwrap(),
-            &sh,
-            &build(&sh, |i| d[i[0] * 4 + 3 - i[1]]),
-        );
         let mut cat = d.clone();
         cat.extend(&d);
         same(

@@ -296,7 +296,7 @@ impl Array {
         var(self, axes, keepdims, ddof)
     }
 
-    /// See [`std`].
+    /// See [`std()`].
     pub fn std(&self, axes: &[i32], keepdims: bool, ddof: i32) -> Result<Array> {
         std(self, axes, keepdims, ddof)
     }
