@@ -1,0 +1,93 @@
+//! The [`Mlx`] backend type and Burn's `Backend` trait.
+
+use std::marker::PhantomData;
+
+use burn_backend::quantization::{QuantLevel, QuantMode, QuantScheme, QuantStore, QuantValue};
+use burn_backend::{Backend, BackendTypes, DType, DTypeUsage, DTypeUsageSet, ExecutionError};
+
+use crate::device::MlxDevice;
+use crate::element::{MlxFloat, MlxInt};
+use crate::qtensor::MlxQTensor;
+use crate::tensor::MlxTensor;
+
+/// Burn's backend on MLX.
+///
+/// `F` is the default float element (`f32`; also `f16`, `bf16`, and `f64` on the CPU) and `I`
+/// the default int element (`i32` or `i64`). Tensors of every dtype work whatever the defaults;
+/// they only choose what `Tensor::zeros` and friends create.
+///
+/// ```
+/// use burn_mlx::{Mlx, MlxDevice};
+/// type B = burn_autodiff::Autodiff<Mlx>; // trainable
+/// let device = MlxDevice::default(); // the GPU when there is one
+/// # let _ = device;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mlx<F: MlxFloat = f32, I: MlxInt = i32> {
+    _types: PhantomData<(F, I)>,
+}
+
+impl<F: MlxFloat, I: MlxInt> BackendTypes for Mlx<F, I> {
+    type Device = MlxDevice;
+    type FloatTensorPrimitive = MlxTensor;
+    type FloatElem = F;
+    type IntTensorPrimitive = MlxTensor;
+    type IntElem = I;
+    type BoolTensorPrimitive = MlxTensor;
+    type BoolElem = bool;
+    type QuantizedTensorPrimitive = MlxQTensor;
+}
+
+impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
+    fn name(device: &MlxDevice) -> String {
+        format!("mlx {} on {device}", mlx::version())
+    }
+
+    fn seed(_device: &MlxDevice, seed: u64) {
+        // MLX keeps one random key sequence per thread: this seeds the calling thread's.
+        mlx::random::seed(seed).unwrap_or_else(|e| panic!("burn-mlx: seed: {e}"));
+    }
+
+    fn sync(device: &MlxDevice) -> Result<(), ExecutionError> {
+        mlx::with_stream(device.stream(), mlx::synchronize)
+            .map_err(|e| ExecutionError::WithContext { reason: format!("burn-mlx: sync: {e}") })
+    }
+
+    fn memory_cleanup(_device: &MlxDevice) {
+        // Only cached (freed) buffers are returned to the system; live arrays stay.
+        let _ = mlx::memory::clear_cache();
+    }
+
+    fn dtype_usage(device: &MlxDevice, dtype: DType) -> DTypeUsageSet {
+        let general = DTypeUsage::general();
+        match dtype {
+            // MLX's GPU backends have no float64.
+            DType::F64 if *device == MlxDevice::Gpu => DTypeUsageSet::empty(),
+            DType::F64 | DType::F32 | DType::Flex32 => general,
+            DType::F16 | DType::BF16 => general | DTypeUsage::Accelerated,
+            DType::I64 | DType::I32 | DType::I16 | DType::I8 => general,
+            DType::U64 | DType::U32 | DType::U16 | DType::U8 => general,
+            DType::Bool(_) => general,
+            DType::QFloat(scheme) if quantization_supported(&scheme) => general,
+            DType::QFloat(_) => DTypeUsageSet::empty(),
+        }
+    }
+
+    fn device_count(type_id: u16) -> usize {
+        match type_id {
+            0 => 1,
+            _ => mlx::Device::count(mlx::DeviceType::Gpu),
+        }
+    }
+}
+
+/// The quantization schemes this backend implements (see [`crate::qtensor`]).
+pub(crate) fn quantization_supported(scheme: &QuantScheme) -> bool {
+    matches!(scheme.level, QuantLevel::Tensor | QuantLevel::Block(_))
+        && scheme.mode == QuantMode::Symmetric
+        && matches!(scheme.store, QuantStore::Native)
+        && matches!(
+            scheme.value,
+            QuantValue::Q8F | QuantValue::Q8S | QuantValue::Q4F | QuantValue::Q4S | QuantValue::Q2F | QuantValue::Q2S
+        )
+}

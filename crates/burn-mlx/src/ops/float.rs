@@ -1,0 +1,469 @@
+//! `FloatTensorOps` on MLX.
+
+use burn_backend::ops::FloatTensorOps;
+use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
+use burn_backend::{
+    BoolDType, Distribution, ExecutionError, FloatDType, IntDType, Scalar, Shape, Slice, TensorData,
+};
+use burn_backend::tensor::IndexingUpdateOp;
+use mlx::{Array, Dtype, ops};
+
+use super::base::{self, Cmp, axis, binary, reduce_all, unary, with_scalar};
+use super::nd;
+use crate::eval::run;
+use crate::tensor::{MlxTensor, check_device_dtype, to_mlx_dtype, to_mlx_shape};
+use crate::{Mlx, MlxDevice, MlxFloat, MlxInt};
+
+/// MLX's dtype for a Burn float dtype.
+pub(crate) fn float_dtype(dtype: FloatDType) -> Dtype {
+    to_mlx_dtype(dtype.into())
+}
+
+pub(crate) fn int_dtype(dtype: IntDType) -> Dtype {
+    to_mlx_dtype(dtype.into())
+}
+
+/// Samples `distribution` into an array of `shape` and `dtype`.
+pub(crate) fn random(shape: &Shape, distribution: Distribution, device: MlxDevice, dtype: Dtype) -> MlxTensor {
+    check_device_dtype(device, dtype);
+    let shape = to_mlx_shape(shape);
+    // Sample in float32 (float64 on request) and convert: MLX's samplers take float dtypes.
+    let sample_dtype = if dtype == Dtype::Float64 { Dtype::Float64 } else { Dtype::Float32 };
+    let array = run(device, "random", || {
+        let sample = match distribution {
+            Distribution::Default => mlx::random::uniform(&shape, sample_dtype, None)?,
+            Distribution::Uniform(low, high) => {
+                let u = mlx::random::uniform(&shape, sample_dtype, None)?;
+                &(&u * (high - low)) + low
+            }
+            Distribution::Normal(mean, std) => {
+                let n = mlx::random::normal(&shape, sample_dtype, None)?;
+                &(&n * std) + mean
+            }
+            Distribution::Bernoulli(p) => {
+                let p = Array::scalar(p as f32);
+                mlx::random::bernoulli(&p, Some(&shape), None)?
+            }
+        };
+        if dtype.is_integer() && !matches!(distribution, Distribution::Bernoulli(_)) {
+            // Integer samples of a continuous distribution: round towards negative infinity,
+            // as Burn's reference backend does when converting samples.
+            ops::floor(&sample)?.astype(dtype)
+        } else {
+            sample.astype(dtype)
+        }
+    });
+    MlxTensor::new(array, device)
+}
+
+macro_rules! unary_ops {
+    ($($name:ident => $f:path),* $(,)?) => {$(
+        fn $name(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+            unary(&tensor, stringify!($name), |a| $f(a))
+        }
+    )*};
+}
+
+macro_rules! binary_ops {
+    ($($name:ident => $f:path),* $(,)?) => {$(
+        fn $name(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
+            binary(&lhs, &rhs, stringify!($name), |a, b| $f(a, b))
+        }
+    )*};
+}
+
+macro_rules! scalar_ops {
+    ($($name:ident => $f:path),* $(,)?) => {$(
+        fn $name(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
+            with_scalar(&lhs, rhs, stringify!($name), |a, s| $f(a, s))
+        }
+    )*};
+}
+
+macro_rules! compare_ops {
+    ($($name:ident, $elem:ident => $cmp:ident),* $(,)?) => {$(
+        fn $name(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, _out: BoolDType) -> BoolTensor<Self> {
+            base::compare(lhs, rhs, Cmp::$cmp)
+        }
+        fn $elem(lhs: FloatTensor<Self>, rhs: Scalar, _out: BoolDType) -> BoolTensor<Self> {
+            base::compare_elem(lhs, rhs, Cmp::$cmp)
+        }
+    )*};
+}
+
+impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
+    fn float_from_data(data: TensorData, device: &MlxDevice) -> FloatTensor<Self> {
+        MlxTensor::from_data(data, *device)
+    }
+
+    fn float_random(shape: Shape, distribution: Distribution, device: &MlxDevice, dtype: FloatDType) -> FloatTensor<Self> {
+        random(&shape, distribution, *device, float_dtype(dtype))
+    }
+
+    fn float_zeros(shape: Shape, device: &MlxDevice, dtype: FloatDType) -> FloatTensor<Self> {
+        base::full(&shape, Scalar::Float(0.0), float_dtype(dtype), *device)
+    }
+
+    fn float_ones(shape: Shape, device: &MlxDevice, dtype: FloatDType) -> FloatTensor<Self> {
+        base::full(&shape, Scalar::Float(1.0), float_dtype(dtype), *device)
+    }
+
+    fn float_full(shape: Shape, fill_value: Scalar, device: &MlxDevice, dtype: FloatDType) -> FloatTensor<Self> {
+        base::full(&shape, fill_value, float_dtype(dtype), *device)
+    }
+
+    async fn float_into_data(tensor: FloatTensor<Self>) -> Result<TensorData, ExecutionError> {
+        Ok(tensor.to_data())
+    }
+
+    fn float_device(tensor: &FloatTensor<Self>) -> MlxDevice {
+        tensor.device
+    }
+
+    fn float_to_device(tensor: FloatTensor<Self>, device: &MlxDevice) -> FloatTensor<Self> {
+        check_device_dtype(*device, tensor.array.dtype());
+        MlxTensor { device: *device, ..tensor }
+    }
+
+    fn float_into_int(tensor: FloatTensor<Self>, out_dtype: IntDType) -> IntTensor<Self> {
+        // Burn truncates towards zero, as `as` does; MLX's cast does the same.
+        base::cast(tensor, int_dtype(out_dtype))
+    }
+
+    fn float_empty(shape: Shape, device: &MlxDevice, dtype: FloatDType) -> FloatTensor<Self> {
+        // MLX has no uninitialized arrays; zeros cost one lazy fill.
+        base::full(&shape, Scalar::Float(0.0), float_dtype(dtype), *device)
+    }
+
+    fn float_repeat_dim(tensor: FloatTensor<Self>, dim: usize, times: usize) -> FloatTensor<Self> {
+        base::repeat_dim(tensor, dim, times)
+    }
+
+    binary_ops!(
+        float_add => ops::add,
+        float_sub => ops::subtract,
+        float_mul => ops::multiply,
+        float_div => ops::divide,
+        float_remainder => ops::remainder,
+        float_matmul => ops::matmul,
+        float_powf => ops::power,
+        float_atan2 => ops::arctan2,
+    );
+
+    scalar_ops!(
+        float_add_scalar => ops::add,
+        float_sub_scalar => ops::subtract,
+        float_mul_scalar => ops::multiply,
+        float_div_scalar => ops::divide,
+        float_remainder_scalar => ops::remainder,
+        float_powf_scalar_impl => ops::power,
+    );
+
+    fn float_powi_scalar_impl(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
+        with_scalar(&lhs, rhs, "powi_scalar", ops::power)
+    }
+
+    fn float_powf_scalar(tensor: FloatTensor<Self>, value: Scalar) -> FloatTensor<Self> {
+        // MLX's power handles integer and fractional exponents alike (and fuses x*x itself).
+        with_scalar(&tensor, value, "powf_scalar", ops::power)
+    }
+
+    fn float_powi_scalar(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
+        with_scalar(&lhs, rhs, "powi_scalar", ops::power)
+    }
+
+    fn float_powi(lhs: FloatTensor<Self>, rhs: IntTensor<Self>) -> FloatTensor<Self> {
+        binary(&lhs, &rhs, "powi", |a, b| ops::power(a, &b.astype(a.dtype())?))
+    }
+
+    fn float_clamp_min(tensor: FloatTensor<Self>, min: Scalar) -> FloatTensor<Self> {
+        with_scalar(&tensor, min, "clamp_min", |a, s| ops::clip(a, Some(s), None))
+    }
+
+    fn float_clamp_max(tensor: FloatTensor<Self>, max: Scalar) -> FloatTensor<Self> {
+        with_scalar(&tensor, max, "clamp_max", |a, s| ops::clip(a, None, Some(s)))
+    }
+
+    fn float_clamp(tensor: FloatTensor<Self>, min: Scalar, max: Scalar) -> FloatTensor<Self> {
+        let dtype = tensor.array.dtype();
+        let (lo, hi) = (base::scalar(min, dtype), base::scalar(max, dtype));
+        unary(&tensor, "clamp", |a| ops::clip(a, Some(&lo), Some(&hi)))
+    }
+
+    fn float_cross(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        binary(&lhs, &rhs, "cross", |a, b| mlx::linalg::cross(a, b, axis(dim)))
+    }
+
+    unary_ops!(
+        float_neg => ops::negative,
+        float_recip => ops::reciprocal,
+        float_exp => ops::exp,
+        float_log => ops::log,
+        float_log1p => ops::log1p,
+        float_sqrt => ops::sqrt,
+        float_abs => ops::abs,
+        float_cos => ops::cos,
+        float_sin => ops::sin,
+        float_tan => ops::tan,
+        float_cosh => ops::cosh,
+        float_sinh => ops::sinh,
+        float_tanh => ops::tanh,
+        float_acos => ops::arccos,
+        float_acosh => ops::arccosh,
+        float_asin => ops::arcsin,
+        float_asinh => ops::arcsinh,
+        float_atan => ops::arctan,
+        float_atanh => ops::arctanh,
+        float_floor => ops::floor,
+        float_ceil => ops::ceil,
+        float_trunc => ops::trunc,
+        float_erf => ops::erf,
+        float_sign => ops::sign,
+    );
+
+    fn float_round(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        // Half to even, like Burn.
+        unary(&tensor, "round", |a| ops::round(a, 0))
+    }
+
+    fn float_transpose(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        let n = tensor.array.ndim();
+        if n < 2 {
+            return tensor;
+        }
+        base::swap_dims(tensor, n - 2, n - 1)
+    }
+
+    fn float_swap_dims(tensor: FloatTensor<Self>, dim1: usize, dim2: usize) -> FloatTensor<Self> {
+        base::swap_dims(tensor, dim1, dim2)
+    }
+
+    fn float_permute(tensor: FloatTensor<Self>, axes: &[usize]) -> FloatTensor<Self> {
+        base::permute(tensor, axes)
+    }
+
+    fn float_flip(tensor: FloatTensor<Self>, axes: &[usize]) -> FloatTensor<Self> {
+        base::flip(tensor, axes)
+    }
+
+    fn float_reshape(tensor: FloatTensor<Self>, shape: Shape) -> FloatTensor<Self> {
+        base::reshape(tensor, shape)
+    }
+
+    fn float_gather(dim: usize, tensor: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self> {
+        base::gather(dim, tensor, indices)
+    }
+
+    fn float_scatter_add(
+        dim: usize,
+        tensor: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+        value: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        base::scatter_add(dim, tensor, indices, value)
+    }
+
+    fn float_scatter_nd(
+        data: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+        values: FloatTensor<Self>,
+        reduction: IndexingUpdateOp,
+    ) -> FloatTensor<Self> {
+        nd::scatter_nd(data, indices, values, reduction)
+    }
+
+    fn float_gather_nd(data: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self> {
+        nd::gather_nd(data, indices)
+    }
+
+    fn float_select(tensor: FloatTensor<Self>, dim: usize, indices: IntTensor<Self>) -> FloatTensor<Self> {
+        base::select(tensor, dim, indices)
+    }
+
+    fn float_select_add(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        indices: IntTensor<Self>,
+        value: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        base::select_add(tensor, dim, indices, value)
+    }
+
+    fn float_slice(tensor: FloatTensor<Self>, slices: &[Slice]) -> FloatTensor<Self> {
+        base::slice(tensor, slices)
+    }
+
+    fn float_slice_assign(tensor: FloatTensor<Self>, slices: &[Slice], value: FloatTensor<Self>) -> FloatTensor<Self> {
+        base::slice_assign(tensor, slices, value)
+    }
+
+    fn float_mask_where(tensor: FloatTensor<Self>, mask: BoolTensor<Self>, value: FloatTensor<Self>) -> FloatTensor<Self> {
+        base::mask_where(tensor, mask, value)
+    }
+
+    fn float_mask_fill(tensor: FloatTensor<Self>, mask: BoolTensor<Self>, value: Scalar) -> FloatTensor<Self> {
+        base::mask_fill(tensor, mask, value)
+    }
+
+    compare_ops!(
+        float_equal, float_equal_elem => Eq,
+        float_not_equal, float_not_equal_elem => Ne,
+        float_greater, float_greater_elem => Gt,
+        float_greater_equal, float_greater_equal_elem => Ge,
+        float_lower, float_lower_elem => Lt,
+        float_lower_equal, float_lower_equal_elem => Le,
+    );
+
+    fn float_sum(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        reduce_all(tensor, "sum", |a| a.sum(&[], false))
+    }
+
+    fn float_sum_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        unary(&tensor, "sum_dim", |a| a.sum(&[axis(dim)], true))
+    }
+
+    fn float_prod(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        reduce_all(tensor, "prod", |a| a.prod(&[], false))
+    }
+
+    fn float_prod_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        unary(&tensor, "prod_dim", |a| a.prod(&[axis(dim)], true))
+    }
+
+    fn float_mean(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        reduce_all(tensor, "mean", |a| a.mean(&[], false))
+    }
+
+    fn float_mean_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        unary(&tensor, "mean_dim", |a| a.mean(&[axis(dim)], true))
+    }
+
+    fn float_cumsum(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        base::cumulative(tensor, dim, "cumsum", ops::cumsum)
+    }
+
+    fn float_cumprod(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        base::cumulative(tensor, dim, "cumprod", ops::cumprod)
+    }
+
+    fn float_cummin(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        base::cumulative(tensor, dim, "cummin", ops::cummin)
+    }
+
+    fn float_cummax(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        base::cumulative(tensor, dim, "cummax", ops::cummax)
+    }
+
+    fn float_cast(tensor: FloatTensor<Self>, dtype: FloatDType) -> FloatTensor<Self> {
+        base::cast(tensor, float_dtype(dtype))
+    }
+
+    fn float_cat(tensors: Vec<FloatTensor<Self>>, dim: usize) -> FloatTensor<Self> {
+        base::cat(tensors, dim)
+    }
+
+    fn float_argmax(tensor: FloatTensor<Self>, dim: usize, out_dtype: IntDType) -> IntTensor<Self> {
+        base::argmax(tensor, dim, int_dtype(out_dtype))
+    }
+
+    fn float_argmin(tensor: FloatTensor<Self>, dim: usize, out_dtype: IntDType) -> IntTensor<Self> {
+        base::argmin(tensor, dim, int_dtype(out_dtype))
+    }
+
+    fn float_argtopk(tensor: FloatTensor<Self>, dim: usize, k: usize, out_dtype: IntDType) -> IntTensor<Self> {
+        base::topk_with_indices(tensor, dim, k, int_dtype(out_dtype)).1
+    }
+
+    fn float_topk(tensor: FloatTensor<Self>, dim: usize, k: usize) -> FloatTensor<Self> {
+        base::topk_with_indices(tensor, dim, k, Dtype::Int32).0
+    }
+
+    fn float_max(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        reduce_all(tensor, "max", |a| a.max(&[], false))
+    }
+
+    fn float_max_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        unary(&tensor, "max_dim", |a| a.max(&[axis(dim)], true))
+    }
+
+    fn float_max_dim_with_indices(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        indices_dtype: IntDType,
+    ) -> (FloatTensor<Self>, IntTensor<Self>) {
+        base::extreme_with_indices(tensor, dim, true, int_dtype(indices_dtype))
+    }
+
+    fn float_min(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        reduce_all(tensor, "min", |a| a.min(&[], false))
+    }
+
+    fn float_min_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        unary(&tensor, "min_dim", |a| a.min(&[axis(dim)], true))
+    }
+
+    fn float_min_dim_with_indices(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        indices_dtype: IntDType,
+    ) -> (FloatTensor<Self>, IntTensor<Self>) {
+        base::extreme_with_indices(tensor, dim, false, int_dtype(indices_dtype))
+    }
+
+    fn float_max_abs(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        reduce_all(tensor, "max_abs", |a| a.abs()?.max(&[], false))
+    }
+
+    fn float_max_abs_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        unary(&tensor, "max_abs_dim", |a| a.abs()?.max(&[axis(dim)], true))
+    }
+
+    fn float_any(tensor: FloatTensor<Self>, _out: BoolDType) -> BoolTensor<Self> {
+        base::any(tensor)
+    }
+
+    fn float_any_dim(tensor: FloatTensor<Self>, dim: usize, _out: BoolDType) -> BoolTensor<Self> {
+        base::any_dim(tensor, dim)
+    }
+
+    fn float_all(tensor: FloatTensor<Self>, _out: BoolDType) -> BoolTensor<Self> {
+        base::all(tensor)
+    }
+
+    fn float_all_dim(tensor: FloatTensor<Self>, dim: usize, _out: BoolDType) -> BoolTensor<Self> {
+        base::all_dim(tensor, dim)
+    }
+
+    fn float_expand(tensor: FloatTensor<Self>, shape: Shape) -> FloatTensor<Self> {
+        base::expand(tensor, shape)
+    }
+
+    fn float_sort(tensor: FloatTensor<Self>, dim: usize, descending: bool) -> FloatTensor<Self> {
+        base::sort(tensor, dim, descending)
+    }
+
+    fn float_sort_with_indices(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        descending: bool,
+        indices_dtype: IntDType,
+    ) -> (FloatTensor<Self>, IntTensor<Self>) {
+        base::sort_with_indices(tensor, dim, descending, int_dtype(indices_dtype))
+    }
+
+    fn float_argsort(tensor: FloatTensor<Self>, dim: usize, descending: bool, out_dtype: IntDType) -> IntTensor<Self> {
+        base::argsort(tensor, dim, descending, int_dtype(out_dtype))
+    }
+
+    fn float_unfold(tensor: FloatTensor<Self>, dim: usize, size: usize, step: usize) -> FloatTensor<Self> {
+        base::unfold(tensor, dim, size, step)
+    }
+
+    fn float_is_nan(tensor: FloatTensor<Self>, _out: BoolDType) -> BoolTensor<Self> {
+        unary(&tensor, "is_nan", ops::isnan)
+    }
+
+    fn float_is_inf(tensor: FloatTensor<Self>, _out: BoolDType) -> BoolTensor<Self> {
+        unary(&tensor, "is_inf", ops::isinf)
+    }
+}

@@ -1,0 +1,12 @@
+//! Burn's backend traits implemented on MLX, one file per trait, over shared helpers in
+//! `base` (used by the float, int and bool traits alike).
+
+mod activation;
+pub(crate) mod base;
+mod bool;
+pub(crate) mod float;
+mod int;
+mod module;
+mod nd;
+mod qtensor;
+mod transaction;

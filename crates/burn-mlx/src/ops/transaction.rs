@@ -1,0 +1,26 @@
+//! `TransactionOps`: reads several tensors with one evaluation, so MLX computes their shared
+//! graph once and schedules everything together.
+
+use burn_backend::ExecutionError;
+use burn_backend::ops::{TransactionOps, TransactionPrimitive, TransactionPrimitiveData};
+
+use crate::{Mlx, MlxFloat, MlxInt};
+
+impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
+    async fn tr_execute(transaction: TransactionPrimitive<Self>) -> Result<TransactionPrimitiveData, ExecutionError> {
+        let arrays = transaction
+            .read_floats
+            .iter()
+            .chain(&transaction.read_ints)
+            .chain(&transaction.read_bools)
+            .map(|t| &t.array)
+            .chain(transaction.read_qfloats.iter().flat_map(|q| q.arrays()));
+        mlx::eval(arrays).map_err(|e| ExecutionError::WithContext { reason: format!("burn-mlx: transaction: {e}") })?;
+        Ok(TransactionPrimitiveData {
+            read_floats: transaction.read_floats.iter().map(|t| t.to_data()).collect(),
+            read_qfloats: transaction.read_qfloats.iter().map(|q| q.to_data()).collect(),
+            read_ints: transaction.read_ints.iter().map(|t| t.to_data()).collect(),
+            read_bools: transaction.read_bools.iter().map(|t| t.to_data()).collect(),
+        })
+    }
+}
