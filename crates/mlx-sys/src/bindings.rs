@@ -2229,14 +2229,6 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    pub fn mlxc_index_broadcast_to(
-        res: *mut mlxc_array,
-        a: mlxc_array,
-        shape: mlxc_ints,
-        s: mlxc_stream,
-    ) -> ::std::os::raw::c_int;
-}
-unsafe extern "C" {
     pub fn mlxc_conv1d(
         res: *mut mlxc_array,
         input: mlxc_array,

@@ -11,6 +11,7 @@ pub use self::indexing::{Ellipsis, Idx, Indexer, NewAxis};
 use mlx_sys as sys;
 
 use super::call;
+use super::shape::broadcast_to;
 use crate::array::{Array, ints};
 use crate::dtype::Dtype;
 use crate::error::{Error, Result, invalid};
@@ -74,10 +75,6 @@ fn clamp_start(start: &Array, sizes: &[i32], windows: &[i32]) -> Result<Array> {
 
 pub(crate) fn pad_end(a: &Array, axes: &[i32], amounts: &[i32]) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_index_pad_end(r, a.as_raw(), ints(axes), ints(amounts), s) })
-}
-
-pub(crate) fn broadcast_to(a: &Array, shape: &[i32]) -> Result<Array> {
-    call(|r, s| unsafe { sys::mlxc_index_broadcast_to(r, a.as_raw(), ints(shape), s) })
 }
 
 /// The leading `shape` corner of `a` (undoes [`pad_end`]).
