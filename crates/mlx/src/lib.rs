@@ -44,7 +44,7 @@ pub use error::{Error, Result};
 pub use literal::NestedLiteral;
 /// Derives [`Parameters`] for a struct of arrays; see [`params`] for the field options.
 pub use mlx_macros::Parameters;
-pub use ops::{Scalar, weak_scalar};
+pub use ops::{Ellipsis, Idx, NewAxis, Scalar, weak_scalar};
 pub use params::Parameters;
 
 pub use half::{bf16, f16};

@@ -211,8 +211,15 @@ fn reshape_transpose_and_non_contiguous_reads() {
     t.eval().unwrap();
     assert!(!t.is_row_contiguous().unwrap());
     assert!(t.as_slice::<f32>().is_err());
-    let bytes: Vec<u8> = [0.0f32, 3.0, 1.0, 4.0, 2.0, 5.0].iter().flat_map(|x| x.to_ne_bytes()).collect();
-    assert_eq!(t.to_bytes().unwrap(), bytes, "to_bytes copies strided data in row-major order");
+    let bytes: Vec<u8> = [0.0f32, 3.0, 1.0, 4.0, 2.0, 5.0]
+        .iter()
+        .flat_map(|x| x.to_ne_bytes())
+        .collect();
+    assert_eq!(
+        t.to_bytes().unwrap(),
+        bytes,
+        "to_bytes copies strided data in row-major order"
+    );
     let c = ops::contiguous(&t).unwrap();
     assert_eq!(
         c.as_slice::<f32>().unwrap(),

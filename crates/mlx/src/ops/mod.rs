@@ -7,17 +7,17 @@
 //! Every `unsafe` block in these modules is a call into mlxc with handles borrowed from live
 //! `Array`s and views of live slices; mlxc copies what it keeps.
 
-mod arith;
-mod compare;
-mod conv;
-mod core;
-mod index;
-mod misc;
+pub mod arith;
+pub mod compare;
+pub mod conv;
+pub mod core;
+pub mod index;
+pub mod misc;
 mod operators;
-mod quant;
-mod reduce;
-mod shape;
-mod sort;
+pub mod quant;
+pub mod reduce;
+pub mod shape;
+pub mod sort;
 
 pub use self::operators::{Scalar, weak_scalar};
 
