@@ -1,38 +1,8 @@
-//! Quantized tensors: [`MlxQTensor`], Burn's symmetric quantization on MLX arrays.
-//!
-//! # Schemes
-//!
-//! Burn quantizes symmetrically: `q = clamp(round(x / scale), a, b)` (rounding halves away from
-//! zero) and `x ≈ scale · q`, with `[a, b]` the range of the value type (`Q8F`: `[-128, 127]`,
-//! `Q8S`: `[-127, 127]`, `Q4F`: `[-8, 7]`, `Q4S`: `[-7, 7]`, `Q2F`: `[-2, 1]`, `Q2S`:
-//! `[-1, 1]`). A zero scale is read as 0.1, as in Burn's reference backend.
-//!
-//! - **Level** `Tensor`: one scale. `Block(size)`: one scale per run of `size.num_elements()`
-//!   consecutive elements in row-major order, which is how Burn's own range computation
-//!   (`compute_range`) and burn-ndarray define blocks. For the usual block sizes (a divisor of
-//!   the last dimension, or whole trailing dimensions) a block is a box of the tensor.
-//! - **Param** `F32`, `F16` or `BF16`: scales are kept in that precision (rounded when a tensor
-//!   is quantized or loaded), and the values are computed with the rounded scales. Burn's data
-//!   format carries them as `f32`. (burn-ndarray ignores this setting and always keeps `f32`.)
-//! - **Store** `Native` (one byte per value, also for 4- and 2-bit values) or `PackedU32(0)`
-//!   (values packed into little-endian `u32` words, lowest bits first, over the flattened
-//!   tensor). This only affects Burn's data format: on the device, values are always one `int8`
-//!   per element.
-//!
-//! Not supported (they panic, and `dtype_usage` reports them unusable): floating-point values
-//! (`E4M3`, `E5M2`, `E2M1`), `UE8M0` / `UE4M3` scales, `PackedU32(d)` for `d > 0` and
-//! `PackedNative` stores.
-//!
-//! # Representation
-//!
-//! An [`MlxQTensor`] holds the values (`int8`, the tensor's shape), the scales (in the param
-//! precision) laid out on a grid of the same rank, and a block extent per dimension: element
-//! `i` has scale `scales[i₀ / block₀, …, iₙ / blockₙ]`, and a grid dimension of size one
-//! means the scale does not vary along that dimension. Layout ops (`permute`, `flip`, `slice`,
-//! `select`, `gather`, `expand`, `reshape`, ...) move values and scales together, so they stay
-//! exact: dequantizing after the op gives exactly the op applied to the dequantized tensor.
-//! When an op leaves blocks that Burn's data format cannot describe (e.g. a transposed
-//! block-quantized tensor), `q_into_data` re-quantizes with the scheme (min-max) on export.
+//! Quantized tensors: [`MlxQTensor`] (its docs describe the supported schemes, the
+//! representation and the use of MLX's quantization kernels).
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use burn_backend::quantization::{QuantLevel, QuantParam, QuantScheme, QuantStore, QuantValue};
 use burn_backend::{DType, QTensorPrimitive, Shape, TensorData, TensorMetadata};
@@ -42,7 +12,57 @@ use crate::device::MlxDevice;
 use crate::eval::run;
 use crate::tensor::{MlxTensor, to_mlx_shape};
 
-/// A quantized tensor of the `Mlx` backend (see the [module docs](self)).
+/// A quantized tensor of the `Mlx` backend: Burn's symmetric quantization on MLX arrays.
+///
+/// # Schemes
+///
+/// Burn quantizes symmetrically: `q = clamp(round(x / scale), a, b)` (rounding halves away from
+/// zero) and `x ≈ scale · q`, with `[a, b]` the range of the value type (`Q8F`: `[-128, 127]`,
+/// `Q8S`: `[-127, 127]`, `Q4F`: `[-8, 7]`, `Q4S`: `[-7, 7]`, `Q2F`: `[-2, 1]`, `Q2S`:
+/// `[-1, 1]`). A zero scale is read as 0.1, as in Burn's reference backend.
+///
+/// - **Level** `Tensor`: one scale. `Block(size)`: one scale per run of `size.num_elements()`
+///   consecutive elements in row-major order, which is how Burn's own range computation
+///   (`compute_range`) and burn-ndarray define blocks. For the usual block sizes (a divisor of
+///   the last dimension, or whole trailing dimensions) a block is a box of the tensor.
+/// - **Param** `F32`, `F16` or `BF16`: scales are kept in that precision (rounded when a tensor
+///   is quantized or loaded), and the values are computed with the rounded scales. Burn's data
+///   format carries them as `f32`. (burn-ndarray ignores this setting and always keeps `f32`.)
+/// - **Store** `Native` (one byte per value, also for 4- and 2-bit values) or `PackedU32(0)`
+///   (values packed into little-endian `u32` words, lowest bits first, over the flattened
+///   tensor). This only affects Burn's data format: on the device, values are always one `int8`
+///   per element.
+///
+/// Not supported (they panic, and `dtype_usage` reports them unusable): floating-point values
+/// (`E4M3`, `E5M2`, `E2M1`), `UE8M0` / `UE4M3` scales, `PackedU32(d)` for `d > 0` and
+/// `PackedNative` stores.
+///
+/// # Representation
+///
+/// An [`MlxQTensor`] holds the values (`int8`, the tensor's shape), the scales (in the param
+/// precision) laid out on a grid of the same rank, and a block extent per dimension: element
+/// `i` has scale `scales[i₀ / block₀, …, iₙ / blockₙ]`, and a grid dimension of size one
+/// means the scale does not vary along that dimension. Layout ops (`permute`, `flip`, `slice`,
+/// `select`, `gather`, `expand`, `reshape`, ...) move values and scales together, so they stay
+/// exact: dequantizing after the op gives exactly the op applied to the dequantized tensor.
+/// When an op leaves blocks that Burn's data format cannot describe (e.g. a transposed
+/// block-quantized tensor), `q_into_data` re-quantizes with the scheme (min-max) on export.
+///
+/// # MLX's quantization kernels
+///
+/// MLX's `affine` mode stores unsigned values `u` with a scale and a bias per group of 32, 64
+/// or 128 elements along the last axis: `w = scale · u + bias`. Burn's `scale · q` is that form
+/// with `u = q + 2^(bits-1)` and `bias = -scale · 2^(bits-1)`, so `q_matmul` hands quantized
+/// operands whose blocks fit MLX's groups (along either of the last two axes; per-tensor scales
+/// always fit when the axis is a multiple of 32) to `quantized_matmul`. The packed form is made
+/// once and kept with the tensor (its clones and its transpose share it): weights are usually
+/// multiplied again and again, and this costs one more copy of them, at `bits` per value, for
+/// as long as the tensor lives.
+///
+/// MLX's own `quantize` picks an asymmetric scale and bias per group from the group's min and
+/// max, which is not Burn's scheme, and its `dequantize` rounds `scale · u + bias` differently
+/// from `scale · q` (by one unit in the last place at times), so quantizing and dequantizing
+/// are composed from MLX ops, to give Burn's values exactly.
 #[derive(Clone, Debug)]
 pub struct MlxQTensor {
     /// The quantized values: one `int8` per element, in the tensor's shape.
@@ -54,6 +74,56 @@ pub struct MlxQTensor {
     pub(crate) block: Vec<usize>,
     /// How the values were quantized.
     pub(crate) scheme: QuantScheme,
+    /// MLX's packed forms of the tensor, made by `q_matmul` and kept for the next product.
+    pub(crate) packed: PackCache,
+    /// Whether the last two axes are swapped relative to the tensor `packed` was made for.
+    pub(crate) swapped: bool,
+}
+
+/// MLX's packed form of a 2-d quantized tensor for its affine quantized matmul: `w`
+/// (`uint32`, `[rows, cols / (32 / bits)]`), one scale and one bias per group of `group`
+/// columns.
+#[derive(Clone, Debug)]
+pub(crate) struct KernelWeights {
+    pub(crate) w: Array,
+    pub(crate) scales: Array,
+    pub(crate) biases: Array,
+    pub(crate) group: i32,
+    pub(crate) bits: i32,
+}
+
+/// Packed forms of one tensor's values, shared by its clones and its transpose, keyed by
+/// whether the groups run along the tensor's (unswapped) last axis and by the activations'
+/// dtype. Quantized weights are usually multiplied many times (every forward pass): packing
+/// once saves a pass over them per product, for as long as the tensor lives.
+#[derive(Clone, Default)]
+pub(crate) struct PackCache(Arc<Mutex<Vec<(PackKey, KernelWeights)>>>);
+
+/// Whether the groups run along the last axis of the tensor a [`PackCache`] was made for, and
+/// the activations' dtype.
+pub(crate) type PackKey = (bool, Dtype);
+
+impl PackCache {
+    pub(crate) fn get_or_insert(
+        &self,
+        key: PackKey,
+        make: impl FnOnce() -> Option<KernelWeights>,
+    ) -> Option<KernelWeights> {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, k)) = cache.iter().find(|(k, _)| *k == key) {
+            return Some(k.clone());
+        }
+        let k = make()?;
+        cache.push((key, k.clone()));
+        Some(k)
+    }
+}
+
+impl fmt::Debug for PackCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.lock().map(|c| c.len()).unwrap_or(0);
+        write!(f, "PackCache({n} packed forms)")
+    }
 }
 
 // ---- schemes ------------------------------------------------------------------------------------
@@ -324,6 +394,23 @@ pub(crate) fn layout_chunk_scales(
 // ---- the tensor ---------------------------------------------------------------------------------
 
 impl MlxQTensor {
+    /// A tensor of `values` and grid `scales` (see [`MlxQTensor`]).
+    pub(crate) fn new(
+        values: MlxTensor,
+        scales: MlxTensor,
+        block: Vec<usize>,
+        scheme: QuantScheme,
+    ) -> MlxQTensor {
+        MlxQTensor {
+            values,
+            scales,
+            block,
+            scheme,
+            packed: PackCache::default(),
+            swapped: false,
+        }
+    }
+
     /// The arrays behind the tensor (for batched evaluation).
     pub(crate) fn arrays(&self) -> [&Array; 2] {
         [&self.values.array, &self.scales.array]
@@ -339,7 +426,7 @@ impl MlxQTensor {
         &self.values
     }
 
-    /// The scales on their grid (see the [module docs](self)).
+    /// The scales on their grid (see [`MlxQTensor`]).
     pub fn scales(&self) -> &MlxTensor {
         &self.scales
     }
@@ -392,7 +479,7 @@ impl MlxQTensor {
     }
 
     /// Values and per-chunk scales for Burn's data format, re-quantizing when the layout does
-    /// not line up with the scheme's chunks (see the [module docs](self)).
+    /// not line up with the scheme's chunks (see [`MlxQTensor`]).
     fn export(&self) -> (Array, Array) {
         let device = self.device();
         let shape = dims(&self.values.array);
@@ -450,12 +537,12 @@ impl MlxQTensor {
             let (scales, block) = layout_chunk_scales(&scales, &shape, scheme.level)?;
             Ok((values, scales, block))
         });
-        MlxQTensor {
-            values: MlxTensor::new(values, device),
-            scales: MlxTensor::new(scales, device),
+        MlxQTensor::new(
+            MlxTensor::new(values, device),
+            MlxTensor::new(scales, device),
             block,
             scheme,
-        }
+        )
     }
 }
 

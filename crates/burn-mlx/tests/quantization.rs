@@ -759,6 +759,18 @@ fn q_matmul_matches_dequantized_matmul() {
         let w = quantized([64, 256], 21, scheme);
         let got = x.clone().matmul(w.clone());
         assert!(matches!(got.dtype(), DType::F32));
+        // Again (with the packed form kept from the first product) and through the transpose.
+        assert_same(
+            x.clone().matmul(w.clone()),
+            got.clone(),
+            &format!("x @ w again {what}"),
+        );
+        let again = w.clone().transpose().transpose();
+        assert_same(
+            x.clone().matmul(again),
+            got.clone(),
+            &format!("x @ wtt {what}"),
+        );
         assert_close(
             got,
             x.clone().matmul(w.clone().dequantize()),

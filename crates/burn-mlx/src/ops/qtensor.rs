@@ -43,12 +43,7 @@ fn with_parts(
     scales: MlxTensor,
     block: Vec<usize>,
 ) -> MlxQTensor {
-    MlxQTensor {
-        values,
-        scales,
-        block,
-        scheme: t.scheme,
-    }
+    MlxQTensor::new(values, scales, block, t.scheme)
 }
 
 /// Applies `f` to the scales (same op name as the values' op).
@@ -158,12 +153,7 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
                 scheme.value,
             )
         });
-        MlxQTensor {
-            values,
-            scales,
-            block,
-            scheme: *scheme,
-        }
+        MlxQTensor::new(values, scales, block, *scheme)
     }
 
     /// Min-max scales per block from one `|x|` reduction (Burn's default takes the min and the
@@ -175,12 +165,7 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
         });
         let values = crate::eval::output(&[&tensor], tensor.device, "quantize_dynamic", values);
         let scales = crate::eval::output(&[&tensor], tensor.device, "quantize_dynamic", scales);
-        MlxQTensor {
-            values,
-            scales,
-            block,
-            scheme: *scheme,
-        }
+        MlxQTensor::new(values, scales, block, *scheme)
     }
 
     fn dequantize(tensor: QuantizedTensor<Self>, dtype: FloatDType) -> FloatTensor<Self> {
@@ -280,11 +265,18 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
         dim1: usize,
         dim2: usize,
     ) -> QuantizedTensor<Self> {
+        let n = tensor.block.len();
         let mut block = tensor.block.clone();
         block.swap(dim1, dim2);
         let values = base::swap_dims(tensor.values.clone(), dim1, dim2);
         let scales = base::swap_dims(tensor.scales.clone(), dim1, dim2);
-        with_parts(&tensor, values, scales, block)
+        let mut out = with_parts(&tensor, values, scales, block);
+        if dim1 != dim2 && dim1.max(dim2) == n - 1 && dim1.min(dim2) == n - 2 {
+            // A transpose: MLX's packed forms of the tensor serve it too.
+            out.packed = tensor.packed.clone();
+            out.swapped = !tensor.swapped;
+        }
+        out
     }
 
     fn q_permute(tensor: QuantizedTensor<Self>, axes: &[usize]) -> QuantizedTensor<Self> {
@@ -524,16 +516,7 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
 /// `q_matmul` on MLX's quantized matmul kernel.
 mod matmul {
     use super::*;
-
-    /// MLX's packed form of a quantized operand: `w` (`uint32`, `[..., rows, cols / per_word]`),
-    /// one scale and bias per group of `group` columns, `bits` per value.
-    pub(super) struct KernelWeights {
-        pub(super) w: Array,
-        pub(super) scales: Array,
-        pub(super) biases: Array,
-        pub(super) group: i32,
-        pub(super) bits: i32,
-    }
+    use crate::qtensor::KernelWeights;
 
     /// The group sizes MLX's affine kernels take, largest first.
     const GROUPS: [usize; 3] = [128, 64, 32];
@@ -542,11 +525,25 @@ mod matmul {
     /// last two axes of `t`, in either order), or `None` when the blocks do not fit MLX's
     /// groups. Burn's `scale · q` (signed `q`) is MLX's `scale · u + bias` with the unsigned
     /// `u = q + 2^(bits-1)` and `bias = -scale · 2^(bits-1)`.
+    ///
+    /// The packed form is kept with the tensor (and its clones and transpose) for later
+    /// products.
     pub(super) fn kernel_weights(
         t: &MlxQTensor,
         col: usize,
         dtype: Dtype,
     ) -> Option<KernelWeights> {
+        let n = t.block.len();
+        if n < 2 {
+            return None;
+        }
+        // Key: whether the groups run along the last axis of the tensor the cache was made for.
+        let last = (col == n - 1) != t.swapped;
+        t.packed
+            .get_or_insert((last, dtype), || pack(t, col, dtype))
+    }
+
+    fn pack(t: &MlxQTensor, col: usize, dtype: Dtype) -> Option<KernelWeights> {
         let shape = dims(&t.values.array);
         let n = shape.len();
         if n < 2 || !matches!(dtype, Dtype::Float32 | Dtype::Float16 | Dtype::Bfloat16) {
@@ -736,6 +733,48 @@ mod tests {
         assert!(kernel_weights(&per_tensor, 1, Dtype::Float64).is_none());
         let small = quantized([64, 96], QuantLevel::block([8]), QuantValue::Q2S);
         assert!(kernel_weights(&small, 1, Dtype::Float32).is_none());
+    }
+
+    /// Packed forms are made once per tensor and orientation, and shared with clones and the
+    /// transpose.
+    #[test]
+    fn packed_forms_are_kept() {
+        let t = quantized([64, 128], QuantLevel::Tensor, QuantValue::Q4S);
+        let a = kernel_weights(&t, 1, Dtype::Float32).unwrap();
+        let b = kernel_weights(&t.clone(), 1, Dtype::Float32).unwrap();
+        assert!(a.w.same_node(&b.w) && a.scales.same_node(&b.scales));
+        let c = kernel_weights(&t, 0, Dtype::Float32).unwrap();
+        assert!(!a.w.same_node(&c.w));
+        let h = kernel_weights(&t, 1, Dtype::Float16).unwrap();
+        assert!(!a.scales.same_node(&h.scales));
+        let tt = <Mlx as QTensorOps<Mlx>>::q_transpose(t.clone());
+        assert!(
+            kernel_weights(&tt, 0, Dtype::Float32)
+                .unwrap()
+                .w
+                .same_node(&a.w)
+        );
+        assert!(
+            kernel_weights(&tt, 1, Dtype::Float32)
+                .unwrap()
+                .w
+                .same_node(&c.w)
+        );
+        let back = <Mlx as QTensorOps<Mlx>>::q_transpose(tt);
+        assert!(
+            kernel_weights(&back, 1, Dtype::Float32)
+                .unwrap()
+                .w
+                .same_node(&a.w)
+        );
+        // Another op makes a new tensor, with its own packed forms.
+        let flipped = <Mlx as QTensorOps<Mlx>>::q_flip(t, &[0]);
+        assert!(
+            !kernel_weights(&flipped, 1, Dtype::Float32)
+                .unwrap()
+                .w
+                .same_node(&a.w)
+        );
     }
 
     /// MLX's affine dequantization of the packed weights gives Burn's `scale · q`.
