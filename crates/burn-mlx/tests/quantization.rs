@@ -167,6 +167,29 @@ fn quantize_dynamic_matches_ndarray() {
     }
 }
 
+/// Inputs that are views (transposed, sliced with steps) quantize as their values.
+#[test]
+fn quantize_views_matches_ndarray() {
+    let data = &inputs()[0];
+    for scheme in [
+        scheme(QuantValue::Q8F, QuantLevel::Tensor),
+        scheme(QuantValue::Q4S, QuantLevel::block([4])),
+        scheme(QuantValue::Q8S, QuantLevel::block([2, 2])),
+    ] {
+        let what = format!("{scheme:?}");
+        let q = mlx::<2>(data)
+            .transpose()
+            .slice(s![0..64;2, ..])
+            .quantize_dynamic(&scheme);
+        let r = nd::<2>(data)
+            .transpose()
+            .slice(s![0..64;2, ..])
+            .quantize_dynamic(&scheme);
+        assert_same_qdata(&q.to_data(), &r.to_data(), &what);
+        assert_same(q.dequantize(), r.dequantize(), &what);
+    }
+}
+
 #[test]
 fn quantize_with_given_scales_matches_ndarray() {
     // Scales of every kind: zero (read as 0.1), exact halves, odd values, a negative one.
@@ -587,6 +610,13 @@ fn layout_cases(data: &TensorData, scheme: QuantScheme) {
     check_layout!(q, none, e, "max_dim", |t| t.max_dim(1));
     check_layout!(q, none, e, "min_dim", |t| t.min_dim(2));
     check_layout!(q, none, e, "max", |t| t.max());
+    // Full-range maxima below zero take a negative scale, which exports re-quantized.
+    let symmetric = matches!(
+        scheme.value,
+        QuantValue::Q8S | QuantValue::Q4S | QuantValue::Q2S
+    );
+    check_layout!(q, none, e && symmetric, "max_abs_dim", |t| t.max_abs_dim(1));
+    check_layout!(q, none, e && symmetric, "max_abs", |t| t.max_abs());
     if matches!(
         scheme.value,
         QuantValue::Q8S | QuantValue::Q4S | QuantValue::Q2S

@@ -11,8 +11,8 @@
 //! - `q_argmax`, `q_argmin`, `q_argsort`, `q_argtopk`, `q_any*`, `q_all*`: they dequantize
 //!   (exact) and run the float op; comparing scaled values is what any native version would do
 //!   where blocks have different scales.
-//! - `q_max*`, `q_min*`, `q_max_abs*`: arg-reductions plus `q_gather`, which is native, so the
-//!   results keep the input's exact values and scales.
+//! - `q_max*`, `q_min*`, `q_max_abs`: arg-reductions plus `q_gather` (or `q_max_abs_dim`), which
+//!   are native, so the//!   results keep the input's exact values and scales.
 //! - Arithmetic and math (`q_add`, `q_exp`, `q_sum`, ...): they dequantize, compute in float and
 //!   re-quantize only when the scheme propagates quantization, which is what an MLX version
 //!   would do too (MLX has no arithmetic on quantized values).
@@ -504,6 +504,33 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
                 let scheme = tensor.scheme;
                 let x = base::unary(&dequantize_f32(&tensor), "q_abs", ops::abs);
                 Self::quantize_dynamic(x, &scheme)
+            }
+        }
+    }
+
+    /// The largest `|scale · q|` along `dim`, exactly: its position from the dequantized
+    /// values, then the value there made non-negative: `|q|` with `|scale|` for the symmetric
+    /// value types, else `q` with the scale's sign flipped where `q < 0` (`|a|` does not fit the
+    /// full ranges). Burn's default finds the position in `q_abs` (re-quantized for full
+    /// ranges, so two close values may swap) and returns the signed value.
+    fn q_max_abs_dim(tensor: QuantizedTensor<Self>, dim: usize) -> QuantizedTensor<Self> {
+        let abs = base::unary(&dequantize_f32(&tensor), "q_max_abs_dim", ops::abs);
+        let idx = base::argmax(abs, dim, Dtype::Int32);
+        let t = gather_parts(&tensor, dim, &idx);
+        let shape = dims(&t.values.array);
+        match t.scheme.value {
+            QuantValue::Q8S | QuantValue::Q4S | QuantValue::Q2S => {
+                let values = base::unary(&t.values, "q_max_abs_dim", ops::abs);
+                let scales = base::unary(&t.scales, "q_max_abs_dim", ops::abs);
+                with_parts(&t, values, scales, t.block.clone())
+            }
+            _ => {
+                let scales = op(&[&t.values, &t.scales], "q_max_abs_dim", || {
+                    let e = element_scales(&t.scales.array, &t.block, &shape)?;
+                    let negative = ops::less(&t.values.array, &Array::scalar(0i8))?;
+                    ops::where_(&negative, &ops::negative(&e)?, &e)
+                });
+                with_parts(&t, t.values.clone(), scales, vec![1; shape.len()])
             }
         }
     }
