@@ -11,11 +11,13 @@
 //! - `q_argmax`, `q_argmin`, `q_argsort`, `q_argtopk`, `q_any*`, `q_all*`: they dequantize
 //!   (exact) and run the float op; comparing scaled values is what any native version would do
 //!   where blocks have different scales.
-//! - `q_max*`, `q_min*`, `q_max_abs`: arg-reductions plus `q_gather` (or `q_max_abs_dim`), which
-//!   are native, so the//!   results keep the input's exact values and scales.
-//! - Arithmetic and math (`q_add`, `q_exp`, `q_sum`, ...): they dequantize, compute in float and
-//!   re-quantize only when the scheme propagates quantization, which is what an MLX version
-//!   would do too (MLX has no arithmetic on quantized values).
+//! - `q_max`, `q_max_dim`, `q_max_dim_with_indices`, `q_min*`, `q_max_abs`: arg-reductions plus
+//!   `q_gather` (or `q_max_abs_dim`), which are native, so the results keep the input's exact
+//!   values and scales.
+//! - Arithmetic, math, clamps and scans (`q_add`, `q_exp`, `q_clamp`, `q_sum`, `q_cumsum`, ...):
+//!   they dequantize, compute in float and re-quantize only when the scheme propagates
+//!   quantization, which is what an MLX version would do too (MLX has no arithmetic on
+//!   quantized values).
 
 use burn_backend::ops::QTensorOps;
 use burn_backend::quantization::{QuantScheme, QuantValue, QuantizationParametersPrimitive};
