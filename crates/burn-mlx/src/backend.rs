@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use burn_backend::quantization::{QuantLevel, QuantMode, QuantScheme, QuantStore, QuantValue};
+use burn_backend::quantization::QuantScheme;
 use burn_backend::{Backend, BackendTypes, DType, DTypeUsage, DTypeUsageSet, ExecutionError};
 
 use crate::device::MlxDevice;
@@ -81,13 +81,9 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
     }
 }
 
-/// The quantization schemes this backend implements (see [`crate::qtensor`]).
+/// The quantization schemes this backend implements: symmetric, per-tensor or per-block, with
+/// `Q8F`, `Q8S`, `Q4F`, `Q4S`, `Q2F` or `Q2S` values, `F32`, `F16` or `BF16` scales, stored
+/// `Native` or `PackedU32(0)` (see [`crate::qtensor`]).
 pub(crate) fn quantization_supported(scheme: &QuantScheme) -> bool {
-    matches!(scheme.level, QuantLevel::Tensor | QuantLevel::Block(_))
-        && scheme.mode == QuantMode::Symmetric
-        && matches!(scheme.store, QuantStore::Native)
-        && matches!(
-            scheme.value,
-            QuantValue::Q8F | QuantValue::Q8S | QuantValue::Q4F | QuantValue::Q4S | QuantValue::Q2F | QuantValue::Q2S
-        )
+    crate::qtensor::unsupported_reason(scheme).is_none()
 }
