@@ -324,10 +324,17 @@ int mlxc_save_gguf(const char* path, mlxc_gguf_map m) {
                                     " dimensions; GGUF files read by MLX hold at most " +
                                     std::to_string(gguf_max_dims));
       }
-      arrays.emplace(name, a);
+      // MLX's writer rejects some strided arrays (its flatten + reshape can give back a view).
+      arrays.emplace(name, mx::contiguous(a));
     }
-    std::unordered_map<std::string, mx::GGUFMetaData> metadata(map.metadata.begin(),
-                                                               map.metadata.end());
+    std::unordered_map<std::string, mx::GGUFMetaData> metadata;
+    for (auto& [key, value] : map.metadata) {
+      if (auto* a = std::get_if<mx::array>(&value)) {
+        metadata.emplace(key, mx::contiguous(*a));
+      } else {
+        metadata.emplace(key, value);
+      }
+    }
     // Written under a temporary name, then moved to `path`: MLX would append ".gguf" to `path`,
     // and a failed save leaves nothing behind (an existing file stays as it was).
     std::string tmp = gguf_temp_name(target);
