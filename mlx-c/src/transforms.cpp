@@ -1,5 +1,5 @@
 // Function transforms over closures: vjp, jvp, value_and_grad, vmap, compile, checkpoint,
-// custom_vjp. Each returns its results through out-handles; closures are described in mlxc.h.
+// custom_vjp, custom_function. Each returns its results through out-handles; closures are described in mlxc.h.
 #include "internal.hpp"
 
 using namespace mlxc;
@@ -18,6 +18,106 @@ void put_pair(mlxc_vector_array* first, mlxc_vector_array* second,
 }
 
 mlxc_closure wrap(Fn fn) { return new mlxc_closure_s{std::move(fn)}; }
+
+// A 1-d int32 array of `values`.
+mx::array int_array(const std::vector<int>& values) {
+  return mx::array(values.begin(), mx::Shape{static_cast<int>(values.size())}, mx::int32);
+}
+
+std::optional<Fn> optional_fn(mlxc_closure c) {
+  if (c == nullptr) return std::nullopt;
+  return C(c).fn;
+}
+
+void check_count(const char* rule, size_t got, size_t want, const char* what) {
+  if (got != want) {
+    throw std::invalid_argument("[custom_function] the " + std::string(rule) + " rule returned " +
+                                std::to_string(got) + " arrays for " + std::to_string(want) +
+                                " " + what);
+  }
+}
+
+// custom_function with rules that talk to closures, checking what the rules return (MLX indexes
+// their results without checking). A new MLX custom function is made per call, so the rules know
+// how many outputs the call had.
+Fn custom_function(Fn fun, std::optional<Fn> vjp, std::optional<Fn> jvp, std::optional<Fn> vmap) {
+  return [fun, vjp, jvp, vmap](const std::vector<mx::array>& args) {
+    auto n_out = std::make_shared<size_t>(0);
+    auto counted = [fun, n_out](const std::vector<mx::array>& inputs) {
+      auto outputs = fun(inputs);
+      if (outputs.empty()) {
+        throw std::invalid_argument("[custom_function] the function returned no arrays");
+      }
+      *n_out = outputs.size();
+      return outputs;
+    };
+    using VjpFn = std::function<std::vector<mx::array>(
+        const std::vector<mx::array>&, const std::vector<mx::array>&,
+        const std::vector<mx::array>&)>;
+    using JvpFn = std::function<std::vector<mx::array>(
+        const std::vector<mx::array>&, const std::vector<mx::array>&, const std::vector<int>&)>;
+    using VmapFn = std::function<std::pair<std::vector<mx::array>, std::vector<int>>(
+        const std::vector<mx::array>&, const std::vector<int>&)>;
+    std::optional<VjpFn> vjp_rule;
+    if (vjp) {
+      // Counts [primals, cotangents, outputs], then those arrays (as for mlxc_custom_vjp).
+      vjp_rule = [g = *vjp](const std::vector<mx::array>& primals,
+                            const std::vector<mx::array>& cotangents,
+                            const std::vector<mx::array>& outputs) {
+        std::vector<mx::array> in{int_array({static_cast<int>(primals.size()),
+                                             static_cast<int>(cotangents.size()),
+                                             static_cast<int>(outputs.size())})};
+        in.insert(in.end(), primals.begin(), primals.end());
+        in.insert(in.end(), cotangents.begin(), cotangents.end());
+        in.insert(in.end(), outputs.begin(), outputs.end());
+        auto out = g(in);
+        check_count("vjp", out.size(), primals.size(), "primals");
+        return out;
+      };
+    }
+    std::optional<JvpFn> jvp_rule;
+    if (jvp) {
+      // Counts [primals, tangents], argnums, then primals and tangents.
+      jvp_rule = [g = *jvp, n_out](const std::vector<mx::array>& primals,
+                                   const std::vector<mx::array>& tangents,
+                                   const std::vector<int>& argnums) {
+        std::vector<mx::array> in{
+            int_array({static_cast<int>(primals.size()), static_cast<int>(tangents.size())}),
+            int_array(argnums)};
+        in.insert(in.end(), primals.begin(), primals.end());
+        in.insert(in.end(), tangents.begin(), tangents.end());
+        auto out = g(in);
+        check_count("jvp", out.size(), *n_out, "outputs");
+        return out;
+      };
+    }
+    std::optional<VmapFn> vmap_rule;
+    if (vmap) {
+      // The input axes, then the inputs; returns the outputs followed by their axes.
+      vmap_rule = [g = *vmap, n_out](const std::vector<mx::array>& inputs,
+                                     const std::vector<int>& axes) {
+        std::vector<mx::array> in{int_array(axes)};
+        in.insert(in.end(), inputs.begin(), inputs.end());
+        auto out = g(in);
+        if (out.empty()) {
+          throw std::invalid_argument("[custom_function] the vmap rule returned no output axes");
+        }
+        auto out_axes = mx::flatten(mx::astype(out.back(), mx::int32));
+        out.pop_back();
+        check_count("vmap", out.size(), *n_out, "outputs");
+        out_axes.eval();
+        if (out_axes.size() != out.size() || !out_axes.flags().row_contiguous) {
+          throw std::invalid_argument("[custom_function] the vmap rule returned " +
+                                      std::to_string(out_axes.size()) + " output axes for " +
+                                      std::to_string(out.size()) + " outputs");
+        }
+        const int32_t* ax = out_axes.data<int32_t>();
+        return std::make_pair(std::move(out), std::vector<int>(ax, ax + out_axes.size()));
+      };
+    }
+    return mx::custom_function(counted, vjp_rule, jvp_rule, vmap_rule)(args);
+  };
+}
 
 }  // namespace
 
@@ -81,6 +181,14 @@ int mlxc_custom_vjp(mlxc_closure* res, mlxc_closure f, mlxc_closure vjp) {
       return vjp_fn(args);
     };
     *res = wrap(mx::custom_vjp(C(f).fn, fun_vjp));
+  });
+}
+
+int mlxc_custom_function(mlxc_closure* res, mlxc_closure f, mlxc_closure vjp, mlxc_closure jvp,
+                         mlxc_closure vmap) {
+  return guard([&] {
+    check_out(res);
+    *res = wrap(custom_function(C(f).fn, optional_fn(vjp), optional_fn(jvp), optional_fn(vmap)));
   });
 }
 

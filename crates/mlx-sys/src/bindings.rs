@@ -452,6 +452,16 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    #[doc = " `f` with custom transformation rules; a NULL rule keeps the one MLX derives from `f`. The extra\n integer arguments reach the closures as 1-d int32 arrays in front of the arrays:\n - `vjp`: counts [primals, cotangents, outputs], then those arrays; returns one cotangent per\n   primal;\n - `jvp`: counts [primals, tangents], the argnums (the index of the primal of each tangent),\n   then primals and tangents; returns one tangent per output of `f`;\n - `vmap`: the axis of each input (-1: not mapped), then the inputs; returns the outputs of the\n   vectorized function followed by a 1-d int32 array of their axes.\n Counts returned by the rules are checked: a wrong count is an error, not undefined behavior."]
+    pub fn mlxc_custom_function(
+        res: *mut mlxc_closure,
+        f: mlxc_closure,
+        vjp: mlxc_closure,
+        jvp: mlxc_closure,
+        vmap: mlxc_closure,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     #[doc = " Turns compilation on or off globally (off: compiled functions run uncompiled)."]
     pub fn mlxc_set_compile_enabled(enabled: bool) -> ::std::os::raw::c_int;
 }
@@ -462,6 +472,23 @@ pub struct mlxc_tensor_map_s {
 }
 #[doc = " Named arrays and string metadata read from a file. Free with mlxc_tensor_map_free."]
 pub type mlxc_tensor_map = *mut mlxc_tensor_map_s;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mlxc_gguf_map_s {
+    _unused: [u8; 0],
+}
+#[doc = " Named arrays and GGUF metadata: read from a file, or filled in to be written. Free with\n mlxc_gguf_map_free."]
+pub type mlxc_gguf_map = *mut mlxc_gguf_map_s;
+impl mlxc_gguf_kind {
+    pub const MLXC_GGUF_NONE: mlxc_gguf_kind = mlxc_gguf_kind(0);
+    pub const MLXC_GGUF_ARRAY: mlxc_gguf_kind = mlxc_gguf_kind(1);
+    pub const MLXC_GGUF_STRING: mlxc_gguf_kind = mlxc_gguf_kind(2);
+    pub const MLXC_GGUF_STRINGS: mlxc_gguf_kind = mlxc_gguf_kind(3);
+}
+#[repr(transparent)]
+#[doc = " What a GGUF metadata value holds."]
+#[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct mlxc_gguf_kind(pub ::std::os::raw::c_uint);
 unsafe extern "C" {
     #[doc = " Writes `a` to `path` in .npy format."]
     pub fn mlxc_save_npy(
@@ -557,6 +584,139 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn mlxc_tensor_map_free(m: mlxc_tensor_map);
+}
+unsafe extern "C" {
+    #[doc = " An empty map, to fill with the mlxc_gguf_map_add_* functions and pass to mlxc_save_gguf."]
+    pub fn mlxc_gguf_map_new(res: *mut mlxc_gguf_map) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Adds a named array (names are unique)."]
+    pub fn mlxc_gguf_map_add_array(
+        m: mlxc_gguf_map,
+        name: *const ::std::os::raw::c_char,
+        name_len: usize,
+        a: mlxc_array,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Adds a metadata entry holding nothing (keys are unique; MLX's writer rejects it)."]
+    pub fn mlxc_gguf_map_add_metadata_none(
+        m: mlxc_gguf_map,
+        key: *const ::std::os::raw::c_char,
+        key_len: usize,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Adds an array metadata entry."]
+    pub fn mlxc_gguf_map_add_metadata_array(
+        m: mlxc_gguf_map,
+        key: *const ::std::os::raw::c_char,
+        key_len: usize,
+        a: mlxc_array,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Adds a string metadata entry."]
+    pub fn mlxc_gguf_map_add_metadata_string(
+        m: mlxc_gguf_map,
+        key: *const ::std::os::raw::c_char,
+        key_len: usize,
+        value: *const ::std::os::raw::c_char,
+        value_len: usize,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Adds a metadata entry holding `n` strings (`values[i]` has `lens[i]` bytes)."]
+    pub fn mlxc_gguf_map_add_metadata_strings(
+        m: mlxc_gguf_map,
+        key: *const ::std::os::raw::c_char,
+        key_len: usize,
+        values: *const *const ::std::os::raw::c_char,
+        lens: *const usize,
+        n: usize,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Writes the arrays and metadata of `m` to `path` in GGUF format. The file is written under a\n temporary name next to `path` and then renamed, so a failed save leaves `path` as it was."]
+    pub fn mlxc_save_gguf(
+        path: *const ::std::os::raw::c_char,
+        m: mlxc_gguf_map,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Reads a GGUF file: its arrays and its metadata. MLX's reader trusts the file's structure: a\n corrupt file can crash the process, so check untrusted files first (the `mlx` crate does)."]
+    pub fn mlxc_load_gguf(
+        res: *mut mlxc_gguf_map,
+        path: *const ::std::os::raw::c_char,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Number of arrays in the map."]
+    pub fn mlxc_gguf_map_size(m: mlxc_gguf_map) -> usize;
+}
+unsafe extern "C" {
+    #[doc = " Name of array `i` (`*len` bytes), valid while `m` lives and is not added to."]
+    pub fn mlxc_gguf_map_name(
+        m: mlxc_gguf_map,
+        i: usize,
+        len: *mut usize,
+    ) -> *const ::std::os::raw::c_char;
+}
+unsafe extern "C" {
+    #[doc = " A new handle to array `i`."]
+    pub fn mlxc_gguf_map_array(
+        res: *mut mlxc_array,
+        m: mlxc_gguf_map,
+        i: usize,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Number of metadata entries."]
+    pub fn mlxc_gguf_map_metadata_size(m: mlxc_gguf_map) -> usize;
+}
+unsafe extern "C" {
+    #[doc = " Key of metadata entry `i` (`*len` bytes), valid while `m` lives and is not added to."]
+    pub fn mlxc_gguf_map_metadata_key(
+        m: mlxc_gguf_map,
+        i: usize,
+        len: *mut usize,
+    ) -> *const ::std::os::raw::c_char;
+}
+unsafe extern "C" {
+    #[doc = " What metadata entry `i` holds (MLXC_GGUF_NONE also when `i` is out of range)."]
+    pub fn mlxc_gguf_map_metadata_kind(m: mlxc_gguf_map, i: usize) -> mlxc_gguf_kind;
+}
+unsafe extern "C" {
+    #[doc = " A new handle to the array of metadata entry `i` (fails unless its kind is MLXC_GGUF_ARRAY)."]
+    pub fn mlxc_gguf_map_metadata_array(
+        res: *mut mlxc_array,
+        m: mlxc_gguf_map,
+        i: usize,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " The string of metadata entry `i` (`*len` bytes), or NULL unless its kind is MLXC_GGUF_STRING."]
+    pub fn mlxc_gguf_map_metadata_string(
+        m: mlxc_gguf_map,
+        i: usize,
+        len: *mut usize,
+    ) -> *const ::std::os::raw::c_char;
+}
+unsafe extern "C" {
+    #[doc = " Number of strings of metadata entry `i` (0 unless its kind is MLXC_GGUF_STRINGS)."]
+    pub fn mlxc_gguf_map_metadata_strings_size(m: mlxc_gguf_map, i: usize) -> usize;
+}
+unsafe extern "C" {
+    #[doc = " String `j` of metadata entry `i` (`*len` bytes), or NULL when out of range."]
+    pub fn mlxc_gguf_map_metadata_strings_get(
+        m: mlxc_gguf_map,
+        i: usize,
+        j: usize,
+        len: *mut usize,
+    ) -> *const ::std::os::raw::c_char;
+}
+unsafe extern "C" {
+    pub fn mlxc_gguf_map_free(m: mlxc_gguf_map);
 }
 unsafe extern "C" {
     pub fn mlxc_add(

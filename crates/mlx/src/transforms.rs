@@ -1,5 +1,5 @@
 //! Function transforms: [`vjp`], [`jvp`], [`grad`], [`value_and_grad`], [`vmap`], [`compile`],
-//! [`checkpoint`] and [`custom_vjp`].
+//! [`checkpoint`], [`custom_vjp`] and [`custom_function`].
 //!
 //! Functions map a slice of arrays to a `Vec` of arrays, as in MLX's C++ API, and may capture
 //! anything, arrays included: captured arrays are constants of the function (their gradient is
@@ -8,9 +8,10 @@
 //! - transforms applied at once ([`vjp`], [`jvp`], and the functions returned by [`grad`],
 //!   [`value_and_grad`], [`vmap`]) take `FnMut` closures that may borrow: MLX uses the closure
 //!   only during the call;
-//! - transforms that keep the function ([`compile`], [`checkpoint`], [`custom_vjp`], which MLX
-//!   stores in its cache or in the graph and calls later, possibly from another thread) take
-//!   `Fn + Send + Sync + 'static` closures, so nothing they capture can dangle.
+//! - transforms that keep the function ([`compile`], [`checkpoint`], [`custom_vjp`],
+//!   [`custom_function`], which MLX stores in its cache or in the graph and calls later,
+//!   possibly from another thread) take `Fn + Send + Sync + 'static` closures, so nothing they
+//!   capture can dangle.
 //!
 //! A closure that returns an error or panics makes the transform return [`Error::Closure`] (the
 //! panic does not cross into C++).
@@ -241,7 +242,8 @@ pub fn vmap<'a>(
     }
 }
 
-/// A function object made by [`compile`], [`checkpoint`], [`custom_vjp`] or [`Function::new`].
+/// A function object made by [`compile`], [`checkpoint`], [`custom_vjp`], [`custom_function`]
+/// or [`Function::new`].
 /// Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
 pub struct Function {
@@ -434,4 +436,171 @@ where
     F: FnMut(&M) -> Result<Array>,
 {
     Ok(value_and_grad_params(model, f)?.1)
+}
+
+/// A vector-Jacobian product rule of [`custom_function`]: `(primals, cotangents, outputs)` →
+/// one cotangent per primal.
+pub type VjpRule = Box<dyn Fn(&[Array], &[Array], &[Array]) -> Result<Vec<Array>> + Send + Sync>;
+
+/// A Jacobian-vector product rule of [`custom_function`]: `(primals, tangents, argnums)` → one
+/// tangent per output. `tangents[k]` belongs to `primals[argnums[k]]`; primals without a
+/// tangent (constants of the transform) are not in `argnums`.
+pub type JvpRule = Box<dyn Fn(&[Array], &[Array], &[i32]) -> Result<Vec<Array>> + Send + Sync>;
+
+/// A vectorization rule of [`custom_function`]: `(inputs, axes)` → `(outputs, out_axes)`.
+/// `axes[i]` is the mapped axis of `inputs[i]` (-1: not mapped); the rule returns the outputs
+/// for the whole batch and the axis along which each output is batched.
+pub type VmapRule = Box<dyn Fn(&[Array], &[i32]) -> Result<(Vec<Array>, Vec<i32>)> + Send + Sync>;
+
+/// The transformation rules of a [`custom_function`]. A rule left `None` is derived from the
+/// function itself, as for any function.
+#[derive(Default)]
+pub struct CustomRules {
+    /// Used by [`vjp`], [`grad`] and [`value_and_grad`].
+    pub vjp: Option<VjpRule>,
+    /// Used by [`jvp`].
+    pub jvp: Option<JvpRule>,
+    /// Used by [`vmap`].
+    pub vmap: Option<VmapRule>,
+}
+
+impl std::fmt::Debug for CustomRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomRules")
+            .field("vjp", &self.vjp.is_some())
+            .field("jvp", &self.jvp.is_some())
+            .field("vmap", &self.vmap.is_some())
+            .finish()
+    }
+}
+
+impl CustomRules {
+    /// No rules: everything derived from the function.
+    pub fn new() -> CustomRules {
+        CustomRules::default()
+    }
+
+    /// Sets the vector-Jacobian product rule (see [`VjpRule`]).
+    pub fn with_vjp(
+        mut self,
+        rule: impl Fn(&[Array], &[Array], &[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
+    ) -> CustomRules {
+        self.vjp = Some(Box::new(rule));
+        self
+    }
+
+    /// Sets the Jacobian-vector product rule (see [`JvpRule`]).
+    pub fn with_jvp(
+        mut self,
+        rule: impl Fn(&[Array], &[Array], &[i32]) -> Result<Vec<Array>> + Send + Sync + 'static,
+    ) -> CustomRules {
+        self.jvp = Some(Box::new(rule));
+        self
+    }
+
+    /// Sets the vectorization rule (see [`VmapRule`]).
+    pub fn with_vmap(
+        mut self,
+        rule: impl Fn(&[Array], &[i32]) -> Result<(Vec<Array>, Vec<i32>)> + Send + Sync + 'static,
+    ) -> CustomRules {
+        self.vmap = Some(Box::new(rule));
+        self
+    }
+}
+
+/// The int32 values of the array mlxc passes in front of a rule's arrays.
+fn rule_ints(args: &[Array], at: usize, rule: &str) -> Result<Vec<i32>> {
+    args.get(at)
+        .ok_or_else(|| Error::Closure(format!("custom_function: missing {rule} rule arguments")))?
+        .to_vec::<i32>()
+}
+
+/// Splits `rest` into consecutive slices of the given lengths.
+fn split_lengths<'a>(rest: &'a [Array], lengths: &[i32], rule: &str) -> Result<Vec<&'a [Array]>> {
+    let bad = || Error::Closure(format!("custom_function: bad {rule} rule arguments"));
+    let mut parts = Vec::with_capacity(lengths.len());
+    let mut start = 0usize;
+    for &n in lengths {
+        let n = usize::try_from(n).map_err(|_| bad())?;
+        let end = start
+            .checked_add(n)
+            .filter(|&end| end <= rest.len())
+            .ok_or_else(bad)?;
+        parts.push(&rest[start..end]);
+        start = end;
+    }
+    Ok(parts)
+}
+
+/// `f` with custom transformation rules: MLX uses `rules.vjp` for vector-Jacobian products
+/// (and so gradients), `rules.jvp` for Jacobian-vector products and `rules.vmap` to vectorize,
+/// and derives any rule left out from `f`. Calling the result computes `f`.
+///
+/// A rule that returns the wrong number of arrays (or of output axes) makes the transform return
+/// an error.
+///
+/// ```
+/// use mlx::transforms::{CustomRules, custom_function, grad};
+/// use mlx::Array;
+///
+/// // exp(x) whose gradient reuses the output instead of computing exp again.
+/// let exp = custom_function(
+///     |x: &[Array]| Ok(vec![x[0].exp()?]),
+///     CustomRules::new().with_vjp(|_primals, cotangents, outputs| {
+///         Ok(vec![&cotangents[0] * &outputs[0]])
+///     }),
+/// )?;
+/// let g = grad(|x: &[Array]| exp.call(x)?[0].sum(&[], false), &[0])(&[mlx::array![0.0]])?;
+/// assert_eq!(g[0].to_vec::<f32>()?, vec![1.0]);
+/// # Ok::<(), mlx::Error>(())
+/// ```
+pub fn custom_function(
+    f: impl Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
+    rules: CustomRules,
+) -> Result<Function> {
+    let forward = Function::new(f)?;
+    // mlxc passes the integer arguments first, as int32 arrays (see mlxc.h).
+    let vjp = match rules.vjp {
+        None => None,
+        Some(rule) => Some(Function::new(move |args: &[Array]| {
+            let counts = rule_ints(args, 0, "vjp")?;
+            let parts = split_lengths(&args[1..], &counts, "vjp")?;
+            match parts[..] {
+                [primals, cotangents, outputs] => rule(primals, cotangents, outputs),
+                _ => Err(Error::Closure(
+                    "custom_function: bad vjp rule arguments".into(),
+                )),
+            }
+        })?),
+    };
+    let jvp = match rules.jvp {
+        None => None,
+        Some(rule) => Some(Function::new(move |args: &[Array]| {
+            let counts = rule_ints(args, 0, "jvp")?;
+            let argnums = rule_ints(args, 1, "jvp")?;
+            let parts = split_lengths(&args[2..], &counts, "jvp")?;
+            match parts[..] {
+                [primals, tangents] => rule(primals, tangents, &argnums),
+                _ => Err(Error::Closure(
+                    "custom_function: bad jvp rule arguments".into(),
+                )),
+            }
+        })?),
+    };
+    let vmap = match rules.vmap {
+        None => None,
+        Some(rule) => Some(Function::new(move |args: &[Array]| {
+            let axes = rule_ints(args, 0, "vmap")?;
+            let (mut outputs, out_axes) = rule(&args[1..], &axes)?;
+            outputs.push(Array::from_slice(&out_axes, &[out_axes.len() as i32])?);
+            Ok(outputs)
+        })?),
+    };
+    let raw = |rule: &Option<Function>| {
+        rule.as_ref()
+            .map_or(std::ptr::null_mut(), |r| r.raw.as_raw())
+    };
+    // SAFETY: valid closures (or NULL for a rule left out); mlxc copies what it keeps.
+    forward
+        .derive(|r, c| unsafe { sys::mlxc_custom_function(r, c, raw(&vjp), raw(&jvp), raw(&vmap)) })
 }

@@ -149,3 +149,290 @@ fn failing_and_panicking_closures_become_errors() {
     let mut ok = transforms::grad(|x: &[Array]| x[0].sum(&[], false), &[0]);
     assert_eq!(v(&ok(&[mlx::array![5.0]]).unwrap()[0]), vec![1.0]);
 }
+
+// ---- custom_function -------------------------------------------------------------------------
+
+use std::sync::{Arc, Mutex};
+
+use mlx::transforms::{CustomRules, custom_function};
+
+mod common;
+
+/// Reference values of sin (MLX computes float64 sin to about float32 precision on the CPU, so
+/// comparisons with it use a relative tolerance of 1e-6).
+fn sin_values(xs: &[f64]) -> Vec<f64> {
+    xs.iter().map(|x| x.sin()).collect()
+}
+
+fn sum_of_first(f: &Function) -> impl FnMut(&[Array]) -> mlx::Result<Array> + '_ {
+    move |x: &[Array]| f.call(x)?[0].sum(&[], false)
+}
+
+#[test]
+fn custom_function_without_rules_is_the_plain_function() {
+    let f = custom_function(|x: &[Array]| Ok(vec![x[0].sin()?]), CustomRules::new()).unwrap();
+    let xs = [0.5, -1.25, 2.0];
+    let x = Array::from_slice(&xs, &[3]).unwrap();
+    common::assert_close(
+        &f.call(std::slice::from_ref(&x)).unwrap()[0],
+        &sin_values(&xs),
+        1e-6,
+        0.0,
+    );
+    // Gradient (checked against finite differences), jvp and vmap as for sin itself.
+    common::check_grad(
+        |a: &[Array]| f.call(a)?[0].sum(&[], false),
+        std::slice::from_ref(&x),
+        0,
+        1e-3,
+        1e-3,
+    );
+    let t = Array::from_slice(&[1.0, 2.0, -1.0], &[3]).unwrap();
+    let (out, tangents) =
+        transforms::jvp(|a: &[Array]| f.call(a), std::slice::from_ref(&x), &[t]).unwrap();
+    common::assert_close(&out[0], &sin_values(&xs), 1e-6, 0.0);
+    let want: Vec<f64> = xs
+        .iter()
+        .zip([1.0, 2.0, -1.0])
+        .map(|(x, t)| x.cos() * t)
+        .collect();
+    common::assert_close(&tangents[0], &want, 1e-6, 0.0);
+    let m = Array::from_slice(&[0.5, 1.0, 1.5, 2.0], &[2, 2]).unwrap();
+    let mapped = transforms::vmap(|a: &[Array]| f.call(a), &[1], &[0])(&[m]).unwrap();
+    assert_eq!(mapped[0].shape(), &[2, 2]);
+    common::assert_close(&mapped[0], &sin_values(&[0.5, 1.5, 1.0, 2.0]), 1e-6, 0.0);
+    // Without rules it also keeps several outputs and inputs apart.
+    let two = custom_function(
+        |x: &[Array]| Ok(vec![&x[0] * &x[1], &x[0] + &x[1]]),
+        CustomRules::new(),
+    )
+    .unwrap();
+    let (a, b) = (mlx::array![3.0f64], mlx::array![4.0f64]);
+    let g = transforms::grad(
+        |x: &[Array]| {
+            let o = two.call(x)?;
+            (&o[0] + &(&o[1] * 10.0)).sum(&[], false)
+        },
+        &[0, 1],
+    )(&[a, b])
+    .unwrap();
+    // d/da (ab + 10(a + b)) = b + 10, d/db = a + 10.
+    common::assert_close(&g[0], &[14.0], 0.0, 0.0);
+    common::assert_close(&g[1], &[13.0], 0.0, 0.0);
+}
+
+#[test]
+fn custom_function_uses_its_vjp_rule() {
+    // sin(x) with a deliberately wrong gradient: 3 · cotangent + the output (not cos(x)).
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen_in_rule = seen.clone();
+    let f = custom_function(
+        |x: &[Array]| Ok(vec![x[0].sin()?]),
+        CustomRules::new().with_vjp(move |primals, cotangents, outputs| {
+            seen_in_rule
+                .lock()
+                .unwrap()
+                .push((primals.len(), cotangents.len(), outputs.len()));
+            Ok(vec![&(&cotangents[0] * 3.0) + &outputs[0]])
+        }),
+    )
+    .unwrap();
+    let xs = [0.5f64, -1.25];
+    let x = Array::from_slice(&xs, &[2]).unwrap();
+    let g = transforms::grad(sum_of_first(&f), &[0])(std::slice::from_ref(&x)).unwrap();
+    let want: Vec<f64> = xs.iter().map(|x| 3.0 + x.sin()).collect();
+    common::assert_close(&g[0], &want, 1e-6, 0.0);
+    assert_eq!(*seen.lock().unwrap(), vec![(1, 1, 1)]);
+    // vjp with an explicit cotangent.
+    let c = Array::from_slice(&[2.0, -1.0], &[2]).unwrap();
+    let (out, vjps) = transforms::vjp(|a: &[Array]| f.call(a), &[x], &[c]).unwrap();
+    common::assert_close(&out[0], &sin_values(&xs), 1e-6, 0.0);
+    common::assert_close(
+        &vjps[0],
+        &[6.0 + 0.5f64.sin(), -3.0 + (-1.25f64).sin()],
+        1e-6,
+        0.0,
+    );
+    // The jvp, not given, is still derived from the function: cos(x) · t.
+    let t = Array::from_slice(&[1.0, 1.0], &[2]).unwrap();
+    let (_, jvps) =
+        transforms::jvp(|a: &[Array]| f.call(a), &[mlx::array![0.5f64, -1.25]], &[t]).unwrap();
+    common::assert_close(&jvps[0], &[0.5f64.cos(), (-1.25f64).cos()], 1e-6, 0.0);
+
+    // Two inputs: the rule gives one cotangent per input; grad picks the ones asked for.
+    let mul = custom_function(
+        |x: &[Array]| Ok(vec![&x[0] * &x[1]]),
+        CustomRules::new().with_vjp(|_p, c, _o| Ok(vec![&c[0] * 10.0, &c[0] * 20.0])),
+    )
+    .unwrap();
+    let g =
+        transforms::grad(sum_of_first(&mul), &[1])(&[mlx::array![2.0], mlx::array![5.0]]).unwrap();
+    assert_eq!(g.len(), 1);
+    assert_eq!(v(&g[0]), vec![20.0]);
+}
+
+#[test]
+fn custom_function_uses_its_jvp_rule() {
+    // f(x, y) = x · y with a jvp rule that is deliberately not the product rule: it returns
+    // sum_k (argnums[k] + 1) · tangents[k] · 10, which also shows which arguments have tangents.
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let calls_in_rule = calls.clone();
+    let f = custom_function(
+        |x: &[Array]| Ok(vec![&x[0] * &x[1]]),
+        CustomRules::new().with_jvp(move |primals, tangents, argnums| {
+            calls_in_rule
+                .lock()
+                .unwrap()
+                .push((primals.len(), argnums.to_vec()));
+            let mut out = ops::zeros_like(&primals[0], None)?;
+            for (t, &k) in tangents.iter().zip(argnums) {
+                out = &out + &(t * (10.0 * (k + 1) as f64));
+            }
+            Ok(vec![out])
+        }),
+    )
+    .unwrap();
+    let (x, y) = (mlx::array![2.0f64], mlx::array![7.0f64]);
+    let (out, t) = transforms::jvp(
+        |a: &[Array]| f.call(a),
+        &[x.clone(), y.clone()],
+        &[mlx::array![1.0f64], mlx::array![0.5f64]],
+    )
+    .unwrap();
+    common::assert_close(&out[0], &[14.0], 0.0, 0.0);
+    // 10 · 1 · 1.0 + 10 · 2 · 0.5
+    common::assert_close(&t[0], &[20.0], 0.0, 0.0);
+    // Only y varies (x is captured, a constant): argnums is [1].
+    let x_const = x.clone();
+    let (_, t) = transforms::jvp(
+        move |a: &[Array]| f.call(&[x_const.clone(), a[0].clone()]),
+        &[y],
+        &[mlx::array![3.0f64]],
+    )
+    .unwrap();
+    common::assert_close(&t[0], &[60.0], 0.0, 0.0);
+    assert_eq!(*calls.lock().unwrap(), vec![(2, vec![0, 1]), (2, vec![1])]);
+}
+
+#[test]
+fn custom_function_uses_its_vmap_rule() {
+    // f(x, y) = x · y per example; the rule computes the whole batch at once but deliberately
+    // adds 100, and puts the batch on the last axis of its output.
+    let seen_axes = Arc::new(Mutex::new(Vec::new()));
+    let seen = seen_axes.clone();
+    let f = custom_function(
+        |x: &[Array]| Ok(vec![&x[0] * &x[1]]),
+        CustomRules::new().with_vmap(move |inputs, axes| {
+            seen.lock().unwrap().push(axes.to_vec());
+            assert_eq!(axes[0], 0);
+            let x = &inputs[0]; // [batch, n]
+            let out = &(x * &inputs[1]) + 100.0;
+            Ok((vec![out.transpose(&[1, 0])?], vec![1]))
+        }),
+    )
+    .unwrap();
+    let x = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    let y = Array::from_slice(&[1.0f32, 10.0, 100.0], &[3]).unwrap();
+    // Plain call: the function itself.
+    assert_eq!(
+        v(&f.call(&[x.index(0).unwrap(), y.clone()]).unwrap()[0]),
+        vec![1.0, 20.0, 300.0]
+    );
+    // Mapped over x only (y not mapped: axis -1), outputs stacked on axis 0.
+    let out =
+        transforms::vmap(|a: &[Array]| f.call(a), &[0, -1], &[0])(&[x.clone(), y.clone()]).unwrap();
+    assert_eq!(out[0].shape(), &[2, 3]);
+    assert_eq!(v(&out[0]), vec![101.0, 120.0, 400.0, 104.0, 150.0, 700.0]);
+    // Stacked on axis 1 instead: the rule's axis (1) is already there.
+    let out = transforms::vmap(|a: &[Array]| f.call(a), &[0, -1], &[1])(&[x, y]).unwrap();
+    assert_eq!(out[0].shape(), &[3, 2]);
+    assert_eq!(v(&out[0]), vec![101.0, 104.0, 120.0, 150.0, 400.0, 700.0]);
+    assert_eq!(*seen_axes.lock().unwrap(), vec![vec![0, -1], vec![0, -1]]);
+}
+
+#[test]
+fn custom_function_rules_with_wrong_counts_are_errors() {
+    let x = [mlx::array![1.0, 2.0]];
+    let too_few = custom_function(
+        |x: &[Array]| Ok(vec![&x[0] * &x[1]]),
+        CustomRules::new().with_vjp(|_p, c, _o| Ok(vec![c[0].clone()])),
+    )
+    .unwrap();
+    let e =
+        transforms::grad(sum_of_first(&too_few), &[1])(&[x[0].clone(), x[0].clone()]).unwrap_err();
+    assert!(matches!(e, Error::Closure(_)), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("[custom_function] the vjp rule returned 1 arrays for 2 primals"),
+        "{e}"
+    );
+    let two_tangents = custom_function(
+        |x: &[Array]| Ok(vec![x[0].clone()]),
+        CustomRules::new().with_jvp(|_p, t, _a| Ok(vec![t[0].clone(), t[0].clone()])),
+    )
+    .unwrap();
+    let e = transforms::jvp(|a: &[Array]| two_tangents.call(a), &x, &x).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the jvp rule returned 2 arrays for 1 outputs"),
+        "{e}"
+    );
+    let few_axes = custom_function(
+        |x: &[Array]| Ok(vec![x[0].clone()]),
+        CustomRules::new().with_vmap(|i, _axes| Ok((vec![i[0].clone()], vec![]))),
+    )
+    .unwrap();
+    let e = transforms::vmap(|a: &[Array]| few_axes.call(a), &[], &[])(&x).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the vmap rule returned 0 output axes for 1 outputs"),
+        "{e}"
+    );
+    // A rule's own error and an empty function come back as errors too.
+    let failing = custom_function(
+        |x: &[Array]| Ok(vec![x[0].clone()]),
+        CustomRules::new().with_vjp(|_p, _c, _o| Err(Error::InvalidArgument("no vjp here".into()))),
+    )
+    .unwrap();
+    let e = transforms::grad(sum_of_first(&failing), &[0])(&x).unwrap_err();
+    assert!(e.to_string().contains("no vjp here"), "{e}");
+    let empty = custom_function(|_x: &[Array]| Ok(vec![]), CustomRules::new()).unwrap();
+    let e = empty.call(&x).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("[custom_function] the function returned no arrays"),
+        "{e}"
+    );
+    // And everything still works afterwards.
+    let g = transforms::grad(sum_of_first(&too_few), &[0])(&[x[0].clone(), x[0].clone()]);
+    assert!(g.is_err());
+    let ok = custom_function(|x: &[Array]| Ok(vec![&x[0] * 2.0]), CustomRules::new()).unwrap();
+    assert_eq!(
+        v(&transforms::grad(sum_of_first(&ok), &[0])(&x).unwrap()[0]),
+        vec![2.0, 2.0]
+    );
+}
+
+#[test]
+fn custom_functions_are_send_and_sync() {
+    let f = custom_function(
+        |x: &[Array]| Ok(vec![&x[0] * 2.0]),
+        CustomRules::new().with_vjp(|_p, c, _o| Ok(vec![&c[0] * -1.0])),
+    )
+    .unwrap();
+    let out = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            let g = transforms::grad(sum_of_first(&f), &[0])(&[mlx::array![1.0]]).unwrap();
+            v(&g[0])
+        });
+        h.join().unwrap()
+    });
+    assert_eq!(out, vec![-1.0]);
+    assert_eq!(
+        format!(
+            "{:?}",
+            CustomRules::new().with_jvp(|_p, t, _a| Ok(t.to_vec()))
+        ),
+        "CustomRules { vjp: false, jvp: true, vmap: false }"
+    );
+}

@@ -249,6 +249,19 @@ int mlxc_checkpoint(mlxc_closure* res, mlxc_closure f);
  * primal.
  */
 int mlxc_custom_vjp(mlxc_closure* res, mlxc_closure f, mlxc_closure vjp);
+/**
+ * `f` with custom transformation rules; a NULL rule keeps the one MLX derives from `f`. The extra
+ * integer arguments reach the closures as 1-d int32 arrays in front of the arrays:
+ * - `vjp`: counts [primals, cotangents, outputs], then those arrays; returns one cotangent per
+ *   primal;
+ * - `jvp`: counts [primals, tangents], the argnums (the index of the primal of each tangent),
+ *   then primals and tangents; returns one tangent per output of `f`;
+ * - `vmap`: the axis of each input (-1: not mapped), then the inputs; returns the outputs of the
+ *   vectorized function followed by a 1-d int32 array of their axes.
+ * Counts returned by the rules are checked: a wrong count is an error, not undefined behavior.
+ */
+int mlxc_custom_function(mlxc_closure* res, mlxc_closure f, mlxc_closure vjp, mlxc_closure jvp,
+                         mlxc_closure vmap);
 /** Turns compilation on or off globally (off: compiled functions run uncompiled). */
 int mlxc_set_compile_enabled(bool enabled);
 
