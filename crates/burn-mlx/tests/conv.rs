@@ -1316,3 +1316,21 @@ fn conv1d_known_values() {
         0.0,
     );
 }
+
+// ---- empty batches ----------------------------------------------------------------------------
+
+#[test]
+fn empty_batch() {
+    let dm = mlx_device();
+    let x = Tensor::<M, 4>::zeros([0, 2, 5, 4], &dm);
+    let w = Tensor::<M, 4>::ones([3, 2, 3, 3], &dm);
+    let b = Tensor::<M, 1>::ones([3], &dm);
+    let y = module::conv2d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+    assert_eq!(y.dims(), [0, 3, 5, 4]);
+    let wt = Tensor::<M, 4>::ones([2, 3, 3, 3], &dm);
+    let yt = module::conv_transpose2d(x.clone(), wt, Some(b), ConvTransposeOptions::new([2, 2], [1, 1], [1, 0], [1, 1], 1));
+    assert_eq!(yt.dims(), [0, 3, 10, 7]);
+    let u = module::unfold4d(x, [2, 2], UnfoldOptions::new([1, 1], [0, 0], [1, 1]));
+    assert_eq!(u.dims(), [0, 8, 12]);
+    assert_eq!(u.into_data().num_elements(), 0);
+}
