@@ -95,10 +95,8 @@ impl Op<5> for ConvT3 {
     }
 }
 
-/// The references for grouped convolutions: one ungrouped call per group (see `by_groups`).
+/// The reference for grouped 1-D convolutions: one ungrouped call per group (see `by_groups`).
 struct Split1(ConvOptions<1>);
-struct Split2(ConvOptions<2>);
-struct Split3(ConvOptions<3>);
 
 macro_rules! split_op {
     ($name:ident, $dim:literal, $f:path) => {
@@ -118,8 +116,6 @@ macro_rules! split_op {
 }
 
 split_op!(Split1, 3, module::conv1d);
-split_op!(Split2, 4, module::conv2d);
-split_op!(Split3, 5, module::conv3d);
 
 fn conv_opts<const D: usize>(
     stride: [usize; D],
@@ -241,10 +237,9 @@ const CONV2D: &[Case2] = &[
 fn conv2d_matches_ndarray() {
     for (i, &(x, w, bias, s, p, d, g)) in CONV2D.iter().enumerate() {
         let what = format!("conv2d case {i}");
-        check_against(
+        check(
             &what,
             &Conv2(conv_opts(s, p, d, g)),
-            &Split2(conv_opts(s, p, d, g)),
             x,
             w,
             bias.then_some(w[0]),
@@ -260,10 +255,9 @@ fn conv2d_dtypes() {
     for (i, &(x, w, bias, s, p, d, g)) in CONV2D.iter().enumerate().take(5) {
         for prec in [F16, BF16, F64] {
             let what = format!("conv2d case {i} {:?}", prec.dtype);
-            check_against(
+            check(
                 &what,
                 &Conv2(conv_opts(s, p, d, g)),
-                &Split2(conv_opts(s, p, d, g)),
                 x,
                 w,
                 bias.then_some(w[0]),
@@ -279,10 +273,9 @@ fn conv2d_dtypes() {
 fn conv2d_on_views() {
     for (i, &(x, w, bias, s, p, d, g)) in CONV2D.iter().enumerate().take(4) {
         let what = format!("conv2d case {i} on views");
-        check_against(
+        check(
             &what,
             &Conv2(conv_opts(s, p, d, g)),
-            &Split2(conv_opts(s, p, d, g)),
             x,
             w,
             bias.then_some(w[0]),
@@ -369,10 +362,9 @@ const CONV3D: &[Case3] = &[
 fn conv3d_matches_ndarray() {
     for (i, &(x, w, bias, s, p, d, g)) in CONV3D.iter().enumerate() {
         let what = format!("conv3d case {i}");
-        check_against(
+        check(
             &what,
             &Conv3(conv_opts(s, p, d, g)),
-            &Split3(conv_opts(s, p, d, g)),
             x,
             w,
             bias.then_some(w[0]),
@@ -388,10 +380,9 @@ fn conv3d_dtypes() {
     for (i, &(x, w, bias, s, p, d, g)) in CONV3D.iter().enumerate().take(4) {
         for prec in [F16, BF16, F64] {
             let what = format!("conv3d case {i} {:?}", prec.dtype);
-            check_against(
+            check(
                 &what,
                 &Conv3(conv_opts(s, p, d, g)),
-                &Split3(conv_opts(s, p, d, g)),
                 x,
                 w,
                 bias.then_some(w[0]),
@@ -1325,10 +1316,20 @@ fn empty_batch() {
     let x = Tensor::<M, 4>::zeros([0, 2, 5, 4], &dm);
     let w = Tensor::<M, 4>::ones([3, 2, 3, 3], &dm);
     let b = Tensor::<M, 1>::ones([3], &dm);
-    let y = module::conv2d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+    let y = module::conv2d(
+        x.clone(),
+        w.clone(),
+        Some(b.clone()),
+        ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+    );
     assert_eq!(y.dims(), [0, 3, 5, 4]);
     let wt = Tensor::<M, 4>::ones([2, 3, 3, 3], &dm);
-    let yt = module::conv_transpose2d(x.clone(), wt, Some(b), ConvTransposeOptions::new([2, 2], [1, 1], [1, 0], [1, 1], 1));
+    let yt = module::conv_transpose2d(
+        x.clone(),
+        wt,
+        Some(b),
+        ConvTransposeOptions::new([2, 2], [1, 1], [1, 0], [1, 1], 1),
+    );
     assert_eq!(yt.dims(), [0, 3, 10, 7]);
     let u = module::unfold4d(x, [2, 2], UnfoldOptions::new([1, 1], [0, 0], [1, 1]));
     assert_eq!(u.dims(), [0, 8, 12]);

@@ -140,9 +140,10 @@ pub trait Op<const D: usize> {
 }
 
 /// A grouped (transposed) convolution as one ungrouped `f` per group, concatenated: the
-/// reference for grouped convolutions. burn-backend 0.21's default weight gradient of grouped
-/// convolutions (which burn-ndarray uses) panics when the stride leaves input elements unused
-/// (it assigns a larger per-group gradient than the kernel without cropping it).
+/// reference for grouped 1-D convolutions. burn-backend 0.21's default weight gradient of
+/// grouped 1-D convolutions (which burn-ndarray uses) panics when the stride leaves input
+/// elements unused: unlike its 2-D and 3-D siblings, it assigns the larger per-group gradient
+/// without cropping it to the kernel.
 ///
 /// The weight is split along its first axis: `C_out` for convolutions, `C_in` for transposed
 /// ones (`[C_in, C_out / groups, *K]`).
