@@ -6,7 +6,7 @@
 //! (`[N, *S, C]`, weights `[C_out, *K, C_in / groups]`). Each op transposes once on the way in
 //! and once on the way out; MLX folds these transposes into the copies it makes anyway.
 //!
-//! Every convolution, forward or backward, is one call of [`conv_cl`]: MLX's general
+//! Every convolution and every input gradient is one call of [`conv_cl`]: MLX's general
 //! convolution with per-axis stride, padding before and after, kernel and input dilation,
 //! groups and kernel flip. It steers around what MLX 0.32 gets wrong or lacks:
 //!
