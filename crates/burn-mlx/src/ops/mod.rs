@@ -4,6 +4,7 @@
 mod activation;
 pub(crate) mod base;
 mod bool;
+mod conv;
 pub(crate) mod float;
 mod int;
 mod module;

@@ -15,64 +15,255 @@ use crate::{Mlx, MlxFloat, MlxInt};
 
 impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
     // ---- convolutions ---------------------------------------------------------------------------
+    // All natively on MLX (see conv.rs), backward passes included: Burn's default bodies build
+    // conv1d from conv2d, loop over groups for weight gradients, and unfold with a one-hot conv.
+
+    fn conv1d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<1>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv(x, weight, bias, &options)
+    }
+
+    fn conv1d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<1>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_x_backward(x, weight, output_grad, &options)
+    }
+
+    fn conv1d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<1>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_weight_backward(x, weight, output_grad, &options)
+    }
+
+    fn conv1d_bias_backward(
+        _x: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_bias_backward(output_grad, &bias, "conv1d_bias_backward")
+    }
 
     fn conv2d(
-        _x: FloatTensor<Self>,
-        _weight: FloatTensor<Self>,
-        _bias: Option<FloatTensor<Self>>,
-        _options: ConvOptions<2>,
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        unimplemented!("being written")
+        super::conv::conv(x, weight, bias, &options)
+    }
+
+    fn conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_x_backward(x, weight, output_grad, &options)
+    }
+
+    fn conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_weight_backward(x, weight, output_grad, &options)
+    }
+
+    fn conv2d_bias_backward(
+        _x: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_bias_backward(output_grad, &bias, "conv2d_bias_backward")
     }
 
     fn deform_conv2d(
-        _x: FloatTensor<Self>,
-        _offset: FloatTensor<Self>,
-        _weight: FloatTensor<Self>,
-        _mask: Option<FloatTensor<Self>>,
-        _bias: Option<FloatTensor<Self>>,
-        _options: DeformConvOptions<2>,
+        x: FloatTensor<Self>,
+        offset: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        mask: Option<FloatTensor<Self>>,
+        bias: Option<FloatTensor<Self>>,
+        options: DeformConvOptions<2>,
     ) -> FloatTensor<Self> {
-        unimplemented!("being written")
+        super::conv::deform_conv2d(x, offset, weight, mask, bias, &options)
     }
 
     fn deform_conv2d_backward(
-        _x: FloatTensor<Self>,
-        _offset: FloatTensor<Self>,
-        _weight: FloatTensor<Self>,
-        _mask: Option<FloatTensor<Self>>,
-        _bias: Option<FloatTensor<Self>>,
-        _output_grad: FloatTensor<Self>,
-        _options: DeformConvOptions<2>,
+        x: FloatTensor<Self>,
+        offset: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        mask: Option<FloatTensor<Self>>,
+        bias: Option<FloatTensor<Self>>,
+        output_grad: FloatTensor<Self>,
+        options: DeformConvOptions<2>,
     ) -> DeformConv2dBackward<Self> {
-        unimplemented!("being written")
+        let (x_grad, offset_grad, weight_grad, mask_grad, bias_grad) =
+            super::conv::deform_conv2d_backward(
+                x,
+                offset,
+                weight,
+                mask,
+                bias,
+                output_grad,
+                &options,
+            );
+        DeformConv2dBackward::new(x_grad, offset_grad, weight_grad, mask_grad, bias_grad)
     }
 
     fn conv3d(
-        _x: FloatTensor<Self>,
-        _weight: FloatTensor<Self>,
-        _bias: Option<FloatTensor<Self>>,
-        _options: ConvOptions<3>,
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<3>,
     ) -> FloatTensor<Self> {
-        unimplemented!("being written")
+        super::conv::conv(x, weight, bias, &options)
+    }
+
+    fn conv3d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<3>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_x_backward(x, weight, output_grad, &options)
+    }
+
+    fn conv3d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<3>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_weight_backward(x, weight, output_grad, &options)
+    }
+
+    fn conv3d_bias_backward(
+        _x: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_bias_backward(output_grad, &bias, "conv3d_bias_backward")
+    }
+
+    fn conv_transpose1d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvTransposeOptions<1>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_transpose(x, weight, bias, &options)
+    }
+
+    fn conv_transpose1d_x_backward(
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvTransposeOptions<1>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_transpose_x_backward(weight, output_grad, &options)
+    }
+
+    fn conv_transpose1d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvTransposeOptions<1>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_transpose_weight_backward(x, weight, output_grad, &options)
+    }
+
+    fn conv_transpose1d_bias_backward(
+        _x: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_bias_backward(output_grad, &bias, "conv_transpose1d_bias_backward")
     }
 
     fn conv_transpose2d(
-        _x: FloatTensor<Self>,
-        _weight: FloatTensor<Self>,
-        _bias: Option<FloatTensor<Self>>,
-        _options: ConvTransposeOptions<2>,
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvTransposeOptions<2>,
     ) -> FloatTensor<Self> {
-        unimplemented!("being written")
+        super::conv::conv_transpose(x, weight, bias, &options)
+    }
+
+    fn conv_transpose2d_x_backward(
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvTransposeOptions<2>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_transpose_x_backward(weight, output_grad, &options)
+    }
+
+    fn conv_transpose2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvTransposeOptions<2>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_transpose_weight_backward(x, weight, output_grad, &options)
+    }
+
+    fn conv_transpose2d_bias_backward(
+        _x: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_bias_backward(output_grad, &bias, "conv_transpose2d_bias_backward")
     }
 
     fn conv_transpose3d(
-        _x: FloatTensor<Self>,
-        _weight: FloatTensor<Self>,
-        _bias: Option<FloatTensor<Self>>,
-        _options: ConvTransposeOptions<3>,
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvTransposeOptions<3>,
     ) -> FloatTensor<Self> {
-        unimplemented!("being written")
+        super::conv::conv_transpose(x, weight, bias, &options)
+    }
+
+    fn conv_transpose3d_x_backward(
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvTransposeOptions<3>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_transpose_x_backward(weight, output_grad, &options)
+    }
+
+    fn conv_transpose3d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvTransposeOptions<3>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_transpose_weight_backward(x, weight, output_grad, &options)
+    }
+
+    fn conv_transpose3d_bias_backward(
+        _x: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        super::conv::conv_bias_backward(output_grad, &bias, "conv_transpose3d_bias_backward")
+    }
+
+    fn unfold4d(
+        x: FloatTensor<Self>,
+        kernel_size: [usize; 2],
+        options: burn_backend::ops::UnfoldOptions,
+    ) -> FloatTensor<Self> {
+        super::conv::unfold4d(x, kernel_size, &options)
     }
 
     // ---- pooling ------------------------------------------------------------------------------

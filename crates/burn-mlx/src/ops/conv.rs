@@ -1,0 +1,935 @@
+//! Convolutions on MLX: `conv1d`/`conv2d`/`conv3d`, their transposes, the deformable 2-D
+//! convolution and `unfold4d`, with every backward pass.
+//!
+//! Burn lays tensors out channels-first (`[N, C, *S]`, weights `[C_out, C_in / groups, *K]`,
+//! transposed weights `[C_in, C_out / groups, *K]`); MLX's convolutions are channels-last
+//! (`[N, *S, C]`, weights `[C_out, *K, C_in / groups]`). Each op transposes once on the way in
+//! and once on the way out; MLX folds these transposes into the copies it makes anyway.
+//!
+//! Every convolution and every input gradient is one call of [`conv_cl`]: MLX's general
+//! convolution with per-axis stride, padding before and after, kernel and input dilation,
+//! groups and kernel flip. It steers around what MLX 0.32 gets wrong or lacks:
+//!
+//! - negative padding (cropping) together with input dilation gives wrong values, so padding is
+//!   never passed negative: stride-1 convolutions crop their output, the others their input;
+//! - grouped 3-D convolutions are not implemented: they are summed from grouped 2-D
+//!   convolutions over depth slices;
+//! - float64 convolutions compute in float32 precision, and fail with input dilation: float64
+//!   goes through im2col and a float64 matmul.
+//!
+//! The backward passes are single MLX expressions rather than Burn's default bodies (which, for
+//! groups, loop over the groups with several backend calls each):
+//!
+//! - input gradient of a convolution: the transposed convolution of the output gradient, i.e.
+//!   an input-dilated convolution with the flipped, group-transposed kernel; input gradient of
+//!   a transposed convolution: the plain convolution of the output gradient;
+//! - weight gradient (both kinds): im2col of the (padded) input with the convolution's own
+//!   geometry, then one batched matmul over the groups with the output gradient;
+//! - bias gradient: one sum over every axis but the channels.
+//!
+//! These are written out rather than taken from MLX's VJP of its convolution primitive because
+//! the same formulas then serve transposed convolutions, whose MLX VJP has the wrong input
+//! gradient with output padding and large padding, and because they go through the detours
+//! above (float64, grouped 3-D). The deformable convolution's backward pass, on the other hand,
+//! is MLX's VJP of its forward composition (bilinear gathers and a matmul): there the automatic
+//! derivative is exactly the hand-written one (scatter-adds into the input, the bilinear
+//! weights' derivatives for the offsets, the sampled values for the mask).
+
+use burn_backend::TensorMetadata;
+use burn_backend::ops::{ConvOptions, ConvTransposeOptions, DeformConvOptions, UnfoldOptions};
+use mlx::{Array, Dtype, Error, Result, ops};
+
+use crate::eval::{op, op_multi};
+use crate::tensor::MlxTensor;
+
+// ---- layouts ------------------------------------------------------------------------------------
+
+/// `[N, C, *S]` to `[N, *S, C]` (also weights `[O, I, *K]` to `[O, *K, I]`).
+fn to_cl(a: &Array) -> Result<Array> {
+    let r = a.ndim() as i32;
+    let mut axes = vec![0];
+    axes.extend(2..r);
+    axes.push(1);
+    a.transpose(&axes)
+}
+
+/// `[N, *S, C]` to `[N, C, *S]`.
+fn from_cl(a: &Array) -> Result<Array> {
+    let r = a.ndim() as i32;
+    let mut axes = vec![0, r - 1];
+    axes.extend(1..r - 1);
+    a.transpose(&axes)
+}
+
+/// The kernel that maps the other side of a grouped convolution: `[O, *K, I / g]` to
+/// `[I, *K, O / g]`, exchanging input and output channels within each group.
+///
+/// This is the kernel of a convolution's input gradient, and, applied to a Burn transposed
+/// weight `[I, O / g, *K]` read as a convolution weight, the kernel of the transposed
+/// convolution.
+fn group_transpose(w: &Array, groups: i32) -> Result<Array> {
+    let shape = w.shape().to_vec();
+    let n = shape.len() - 2;
+    let (o, i) = (shape[0], shape[n + 1]);
+    if o % groups != 0 {
+        return invalid(format!("{o} channels cannot be split into {groups} groups"));
+    }
+    let mut split = vec![groups, o / groups];
+    split.extend_from_slice(&shape[1..]);
+    let mut axes = vec![0, n as i32 + 2];
+    axes.extend(2..n as i32 + 2);
+    axes.push(1);
+    let mut merged = vec![groups * i];
+    merged.extend_from_slice(&shape[1..=n]);
+    merged.push(o / groups);
+    w.reshape(&split)?.transpose(&axes)?.reshape(&merged)
+}
+
+fn invalid<T>(message: String) -> Result<T> {
+    Err(Error::InvalidArgument(message))
+}
+
+fn i32s(values: &[usize]) -> Vec<i32> {
+    values
+        .iter()
+        .map(|v| {
+            i32::try_from(*v)
+                .unwrap_or_else(|_| panic!("burn-mlx: convolution parameter {v} exceeds i32"))
+        })
+        .collect()
+}
+
+fn spatial(a: &Array) -> Vec<i32> {
+    let shape = a.shape();
+    shape[1..shape.len() - 1].to_vec()
+}
+
+fn kernel(w_cl: &Array) -> Vec<i32> {
+    spatial(w_cl)
+}
+
+/// Number of windows of a kernel spanning `d * (k - 1) + 1` elements, every `s`, over `len`
+/// elements; an error when none fits.
+fn windows_count(len: i32, k: i32, s: i32, d: i32) -> Result<i32> {
+    let span = d * (k - 1) + 1;
+    if len < span {
+        return invalid(format!(
+            "the kernel spans {span} elements (size {k}, dilation {d}) but the padded input has only {len}"
+        ));
+    }
+    Ok((len - span) / s + 1)
+}
+
+// ---- the general convolution ------------------------------------------------------------------
+
+/// One convolution as MLX's `conv_general` computes it, per spatial axis.
+#[derive(Clone, Debug)]
+struct Spec {
+    stride: Vec<i32>,
+    /// Padding before each axis; negative crops.
+    lo: Vec<i32>,
+    /// Padding after each axis; negative crops.
+    hi: Vec<i32>,
+    kdil: Vec<i32>,
+    idil: Vec<i32>,
+    groups: i32,
+    flip: bool,
+}
+
+impl Spec {
+    fn options(&self) -> ops::ConvGeneralOptions {
+        ops::ConvGeneralOptions::new()
+            .with_stride(&self.stride)
+            .with_padding_lo_hi(&self.lo, &self.hi)
+            .with_kernel_dilation(&self.kdil)
+            .with_input_dilation(&self.idil)
+            .with_groups(self.groups)
+            .with_flip(self.flip)
+    }
+
+    /// The same convolution over the spatial axes from `from` on.
+    fn tail(&self, from: usize) -> Spec {
+        Spec {
+            stride: self.stride[from..].to_vec(),
+            lo: self.lo[from..].to_vec(),
+            hi: self.hi[from..].to_vec(),
+            kdil: self.kdil[from..].to_vec(),
+            idil: self.idil[from..].to_vec(),
+            groups: self.groups,
+            flip: self.flip,
+        }
+    }
+}
+
+/// `x` with `factor - 1` zeros between neighbours along `axis`.
+fn dilate(x: &Array, axis: usize, factor: i32) -> Result<Array> {
+    let len = x.shape()[axis];
+    if factor == 1 || len <= 1 {
+        return Ok(x.clone());
+    }
+    let mut shape = x.shape().to_vec();
+    shape[axis] = (len - 1) * factor + 1;
+    let zeros = ops::zeros(&shape, x.dtype())?;
+    let start = vec![0; shape.len()];
+    let mut strides = vec![1; shape.len()];
+    strides[axis] = factor;
+    ops::slice_update(&zeros, x, &start, &shape, &strides)
+}
+
+/// `a[start..stop:step]` along `axis`.
+fn slice_axis(a: &Array, axis: usize, start: i32, stop: i32, step: i32) -> Result<Array> {
+    let shape = a.shape();
+    let mut begin = vec![0; shape.len()];
+    let mut end = shape.to_vec();
+    let mut strides = vec![1; shape.len()];
+    begin[axis] = start;
+    end[axis] = stop.max(start);
+    strides[axis] = step;
+    ops::slice(a, &begin, &end, &strides)
+}
+
+/// Zero padding of the spatial axes (`1..=n`) of a channels-last array; all widths `>= 0`.
+fn pad_spatial(x: &Array, lo: &[i32], hi: &[i32]) -> Result<Array> {
+    if lo.iter().chain(hi).all(|p| *p == 0) {
+        return Ok(x.clone());
+    }
+    let mut widths = vec![(0, 0)];
+    widths.extend(lo.iter().zip(hi).map(|(l, h)| (*l, *h)));
+    widths.push((0, 0));
+    ops::pad(
+        x,
+        &widths,
+        &ops::weak_scalar(0.0, x.dtype()),
+        ops::PadMode::Constant,
+    )
+}
+
+/// The convolution of channels-last `x` `[N, *S, C]` with `w` `[O, *K, C / groups]`, giving
+/// `[N, *S_out, O]`.
+fn conv_cl(x: &Array, w: &Array, spec: &Spec) -> Result<Array> {
+    let n = spec.stride.len();
+    let mut x = x.clone();
+    let mut s = spec.clone();
+    let mut crop = vec![(0, 0); n];
+    for (j, crop) in crop.iter_mut().enumerate() {
+        if s.lo[j] >= 0 && s.hi[j] >= 0 {
+            continue;
+        }
+        let (cut_lo, cut_hi) = ((-s.lo[j]).max(0), (-s.hi[j]).max(0));
+        s.lo[j] = s.lo[j].max(0);
+        s.hi[j] = s.hi[j].max(0);
+        if s.stride[j] == 1 {
+            // Every output position moves with the padding: crop the output.
+            *crop = (cut_lo, cut_hi);
+        } else {
+            // Crop the input, once its dilation is written out.
+            if s.idil[j] > 1 {
+                x = dilate(&x, j + 1, s.idil[j])?;
+                s.idil[j] = 1;
+            }
+            let len = x.shape()[j + 1];
+            x = slice_axis(&x, j + 1, cut_lo, len - cut_hi, 1)?;
+        }
+    }
+    let y = if x.dtype() == Dtype::Float64 || w.dtype() == Dtype::Float64 {
+        conv_im2col(&x, w, &s)?
+    } else if n == 3 && s.groups > 1 {
+        conv3d_grouped(&x, w, &s)?
+    } else {
+        ops::conv_general(&x, w, s.options())?
+    };
+    if crop.iter().all(|c| *c == (0, 0)) {
+        return Ok(y);
+    }
+    let shape = y.shape().to_vec();
+    let mut start = vec![0; shape.len()];
+    let mut stop = shape.clone();
+    for (j, (cut_lo, cut_hi)) in crop.into_iter().enumerate() {
+        start[j + 1] = cut_lo;
+        stop[j + 1] = (shape[j + 1] - cut_hi).max(cut_lo);
+    }
+    ops::slice(&y, &start, &stop, &[])
+}
+
+/// One strided view per kernel position (row-major over the kernel) of the spatial axes
+/// `first..first + kernel.len()` of `x`, each with `out` windows per axis.
+fn window_views(
+    x: &Array,
+    first: usize,
+    kernel: &[i32],
+    stride: &[i32],
+    dil: &[i32],
+    out: &[i32],
+) -> Result<Vec<Array>> {
+    let shape = x.shape().to_vec();
+    let total: i32 = kernel.iter().product();
+    let mut views = Vec::with_capacity(total as usize);
+    for flat in 0..total {
+        let (mut start, mut stop, mut strides) =
+            (vec![0; shape.len()], shape.clone(), vec![1; shape.len()]);
+        let mut rest = flat;
+        for j in (0..kernel.len()).rev() {
+            let k = rest % kernel[j];
+            rest /= kernel[j];
+            let axis = first + j;
+            start[axis] = k * dil[j];
+            stop[axis] = start[axis] + (out[j] - 1).max(0) * stride[j] + 1;
+            if out[j] == 0 {
+                stop[axis] = start[axis];
+            }
+            strides[axis] = stride[j];
+        }
+        views.push(ops::slice(x, &start, &stop, &strides)?);
+    }
+    Ok(views)
+}
+
+/// im2col of channels-last `x` (padding and dilation written out): `[N, *out, K, C]` with the
+/// kernel positions flattened row-major.
+fn patches(
+    x: &Array,
+    spec: &Spec,
+    kernel: &[i32],
+    out: Option<&[i32]>,
+) -> Result<(Array, Vec<i32>)> {
+    let n = kernel.len();
+    let mut x = x.clone();
+    for j in 0..n {
+        x = dilate(&x, j + 1, spec.idil[j])?;
+    }
+    let x = pad_spatial(&x, &spec.lo, &spec.hi)?;
+    let len = spatial(&x);
+    let out = match out {
+        Some(out) => out.to_vec(),
+        None => (0..n)
+            .map(|j| windows_count(len[j], kernel[j], spec.stride[j], spec.kdil[j]))
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let views = window_views(&x, 1, kernel, &spec.stride, &spec.kdil, &out)?;
+    Ok((ops::stack(&views, n as i32 + 1)?, out))
+}
+
+/// [`conv_cl`] as im2col and one batched matmul over the groups (any float dtype, float64
+/// included; padding `>= 0`).
+fn conv_im2col(x: &Array, w: &Array, spec: &Spec) -> Result<Array> {
+    let n = spec.stride.len();
+    let k = kernel(w);
+    let (cols, out) = patches(x, spec, &k, None)?;
+    let w = if spec.flip {
+        ops::flip(w, &(1..=n as i32).collect::<Vec<_>>())?
+    } else {
+        w.clone()
+    };
+    let (batch, c, o, g) = (x.shape()[0], x.shape()[n + 1], w.shape()[0], spec.groups);
+    let kk: i32 = k.iter().product();
+    let cg = w.shape()[n + 1];
+    if cg * g != c || o % g != 0 {
+        return invalid(format!(
+            "a weight of {o} output and {cg} input channels per group does not fit {c} input channels in {g} groups"
+        ));
+    }
+    let m = batch * out.iter().product::<i32>();
+    let cols = cols
+        .reshape(&[m, kk, g, cg])?
+        .transpose(&[2, 0, 1, 3])?
+        .reshape(&[g, m, kk * cg])?;
+    let w = w.reshape(&[g, o / g, kk * cg])?.swapaxes(1, 2)?;
+    let y = ops::matmul(&cols, &w)?;
+    let mut shape = vec![batch];
+    shape.extend(&out);
+    shape.push(o);
+    y.swapaxes(0, 1)?.reshape(&shape)
+}
+
+/// A grouped 3-D [`conv_cl`] (padding `>= 0`) as the sum over the kernel's depth of grouped
+/// 2-D convolutions of depth slices (MLX has no grouped 3-D convolution): the depth axis is
+/// folded into the batch.
+fn conv3d_grouped(x: &Array, w: &Array, spec: &Spec) -> Result<Array> {
+    let x = dilate(x, 1, spec.idil[0])?;
+    let mut widths = vec![(0, 0); 5];
+    widths[1] = (spec.lo[0], spec.hi[0]);
+    let x = ops::pad(
+        &x,
+        &widths,
+        &ops::weak_scalar(0.0, x.dtype()),
+        ops::PadMode::Constant,
+    )?;
+    let [batch, depth, h, wd, c] = x.shape().try_into().expect("rank 5");
+    let kd = w.shape()[1];
+    let (s, d) = (spec.stride[0], spec.kdil[0]);
+    let d_out = windows_count(depth, kd, s, d)?;
+    let inner = spec.tail(1);
+    let mut sum: Option<Array> = None;
+    for k in 0..kd {
+        let xs = slice_axis(&x, 1, k * d, k * d + (d_out - 1) * s + 1, s)?.reshape(&[
+            batch * d_out,
+            h,
+            wd,
+            c,
+        ])?;
+        let wk = ops::take_index(w, if spec.flip { kd - 1 - k } else { k }, Some(1))?;
+        let y = ops::conv_general(&xs, &wk, inner.options())?;
+        sum = Some(match sum {
+            None => y,
+            Some(acc) => ops::add(&acc, &y)?,
+        });
+    }
+    let y = sum.expect("kernel depth >= 1");
+    let [_, ho, wo, o] = y.shape().try_into().expect("rank 4");
+    y.reshape(&[batch, d_out, ho, wo, o])
+}
+
+/// The weight gradient `[O, *K, C / groups]` of the convolution of channels-last `input`
+/// `[N, *S, C]` (padding `lo` before each axis) whose output gradient is `cotan`
+/// `[N, *S_out, O]`: im2col of the input with the convolution's geometry, then, per group,
+/// `cotanᵀ · columns`.
+fn weight_grad_cl(
+    input: &Array,
+    cotan: &Array,
+    kernel: &[i32],
+    stride: &[i32],
+    lo: &[i32],
+    dilation: &[i32],
+    groups: i32,
+) -> Result<Array> {
+    let n = kernel.len();
+    let len = spatial(input);
+    let out = spatial(cotan);
+    // Enough padding after each axis for the windows the output gradient covers.
+    let hi: Vec<i32> = (0..n)
+        .map(|j| {
+            (stride[j] * (out[j] - 1) + dilation[j] * (kernel[j] - 1) + 1 - len[j] - lo[j]).max(0)
+        })
+        .collect();
+    let spec = Spec {
+        stride: stride.to_vec(),
+        lo: lo.to_vec(),
+        hi,
+        kdil: dilation.to_vec(),
+        idil: vec![1; n],
+        groups,
+        flip: false,
+    };
+    let (cols, _) = patches(input, &spec, kernel, Some(&out))?;
+    let (c, o) = (input.shape()[n + 1], cotan.shape()[n + 1]);
+    if c % groups != 0 || o % groups != 0 {
+        return invalid(format!(
+            "{c} input and {o} output channels cannot be split into {groups} groups"
+        ));
+    }
+    let kk: i32 = kernel.iter().product();
+    let m = cotan.size() as i32 / o.max(1);
+    let cg = c / groups;
+    let cols = cols
+        .reshape(&[m, kk, groups, cg])?
+        .transpose(&[2, 0, 1, 3])?
+        .reshape(&[groups, m, kk * cg])?;
+    let cot = cotan
+        .reshape(&[m, groups, o / groups])?
+        .transpose(&[1, 2, 0])?;
+    let grad = ops::matmul(&cot, &cols)?;
+    let mut shape = vec![o];
+    shape.extend_from_slice(kernel);
+    shape.push(cg);
+    grad.reshape(&shape)
+}
+
+/// Sum of a channels-first output gradient over every axis but the channels.
+fn bias_grad(grad: &Array) -> Result<Array> {
+    let mut axes = vec![0];
+    axes.extend(2..grad.ndim() as i32);
+    ops::sum(grad, &axes, false)
+}
+
+fn name(family: [&'static str; 3], n: usize) -> &'static str {
+    family[n - 1]
+}
+
+// ---- convolutions -------------------------------------------------------------------------------
+
+pub(crate) fn conv<const N: usize>(
+    x: MlxTensor,
+    weight: MlxTensor,
+    bias: Option<MlxTensor>,
+    options: &ConvOptions<N>,
+) -> MlxTensor {
+    let spec = Spec {
+        stride: i32s(&options.stride),
+        lo: i32s(&options.padding),
+        hi: i32s(&options.padding),
+        kdil: i32s(&options.dilation),
+        idil: vec![1; N],
+        groups: i32s(&[options.groups])[0],
+        flip: false,
+    };
+    let mut inputs = vec![&x, &weight];
+    inputs.extend(bias.as_ref());
+    op(&inputs, name(["conv1d", "conv2d", "conv3d"], N), || {
+        let y = conv_cl(&to_cl(&x.array)?, &to_cl(&weight.array)?, &spec)?;
+        let y = match &bias {
+            Some(b) => ops::add(&y, &b.array)?,
+            None => y,
+        };
+        from_cl(&y)
+    })
+}
+
+pub(crate) fn conv_x_backward<const N: usize>(
+    x: MlxTensor,
+    weight: MlxTensor,
+    output_grad: MlxTensor,
+    options: &ConvOptions<N>,
+) -> MlxTensor {
+    let len_in = i32s(&x.shape()[2..]);
+    let (stride, padding, dilation) = (
+        i32s(&options.stride),
+        i32s(&options.padding),
+        i32s(&options.dilation),
+    );
+    let groups = i32s(&[options.groups])[0];
+    op(
+        &[&output_grad, &weight],
+        name(
+            [
+                "conv1d_x_backward",
+                "conv2d_x_backward",
+                "conv3d_x_backward",
+            ],
+            N,
+        ),
+        || {
+            let w = to_cl(&weight.array)?;
+            let k = kernel(&w);
+            let g = to_cl(&output_grad.array)?;
+            let len_out = spatial(&g);
+            // The output gradient, `stride - 1` zeros between its elements, correlated with the
+            // flipped kernel: padded so that the result has the input's size exactly.
+            let spec = Spec {
+                stride: vec![1; N],
+                lo: (0..N)
+                    .map(|j| dilation[j] * (k[j] - 1) - padding[j])
+                    .collect(),
+                hi: (0..N)
+                    .map(|j| len_in[j] - (stride[j] * (len_out[j] - 1) + 1) + padding[j])
+                    .collect(),
+                kdil: dilation.clone(),
+                idil: stride.clone(),
+                groups,
+                flip: true,
+            };
+            from_cl(&conv_cl(&g, &group_transpose(&w, groups)?, &spec)?)
+        },
+    )
+}
+
+pub(crate) fn conv_weight_backward<const N: usize>(
+    x: MlxTensor,
+    weight: MlxTensor,
+    output_grad: MlxTensor,
+    options: &ConvOptions<N>,
+) -> MlxTensor {
+    let k = i32s(&weight.shape()[2..]);
+    let (stride, padding, dilation) = (
+        i32s(&options.stride),
+        i32s(&options.padding),
+        i32s(&options.dilation),
+    );
+    let groups = i32s(&[options.groups])[0];
+    op(
+        &[&x, &output_grad],
+        name(
+            [
+                "conv1d_weight_backward",
+                "conv2d_weight_backward",
+                "conv3d_weight_backward",
+            ],
+            N,
+        ),
+        || {
+            let grad = weight_grad_cl(
+                &to_cl(&x.array)?,
+                &to_cl(&output_grad.array)?,
+                &k,
+                &stride,
+                &padding,
+                &dilation,
+                groups,
+            )?;
+            from_cl(&grad)
+        },
+    )
+}
+
+/// Bias gradient of a convolution or transposed convolution.
+pub(crate) fn conv_bias_backward(
+    output_grad: MlxTensor,
+    bias: &MlxTensor,
+    name: &str,
+) -> MlxTensor {
+    let shape = bias.array.shape().to_vec();
+    op(&[&output_grad], name, || {
+        bias_grad(&output_grad.array)?.reshape(&shape)
+    })
+}
+
+// ---- transposed convolutions ------------------------------------------------------------------
+
+pub(crate) fn conv_transpose<const N: usize>(
+    x: MlxTensor,
+    weight: MlxTensor,
+    bias: Option<MlxTensor>,
+    options: &ConvTransposeOptions<N>,
+) -> MlxTensor {
+    let (stride, padding, dilation) = (
+        i32s(&options.stride),
+        i32s(&options.padding),
+        i32s(&options.dilation),
+    );
+    let padding_out = i32s(&options.padding_out);
+    let groups = i32s(&[options.groups])[0];
+    let mut inputs = vec![&x, &weight];
+    inputs.extend(bias.as_ref());
+    op(
+        &inputs,
+        name(
+            ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d"],
+            N,
+        ),
+        || {
+            // The weight read as a convolution's `[C_in, *K, C_out / g]`, group-transposed into the
+            // kernel `[C_out, *K, C_in / g]` that the input-dilated convolution applies flipped.
+            let w = group_transpose(&to_cl(&weight.array)?, groups)?;
+            let k = kernel(&w);
+            let spec = Spec {
+                stride: vec![1; N],
+                lo: (0..N)
+                    .map(|j| dilation[j] * (k[j] - 1) - padding[j])
+                    .collect(),
+                hi: (0..N)
+                    .map(|j| dilation[j] * (k[j] - 1) - padding[j] + padding_out[j])
+                    .collect(),
+                kdil: dilation.clone(),
+                idil: stride.clone(),
+                groups,
+                flip: true,
+            };
+            let y = conv_cl(&to_cl(&x.array)?, &w, &spec)?;
+            let y = match &bias {
+                Some(b) => ops::add(&y, &b.array)?,
+                None => y,
+            };
+            from_cl(&y)
+        },
+    )
+}
+
+pub(crate) fn conv_transpose_x_backward<const N: usize>(
+    weight: MlxTensor,
+    output_grad: MlxTensor,
+    options: &ConvTransposeOptions<N>,
+) -> MlxTensor {
+    let (stride, padding, dilation) = (
+        i32s(&options.stride),
+        i32s(&options.padding),
+        i32s(&options.dilation),
+    );
+    let padding_out = i32s(&options.padding_out);
+    let groups = i32s(&[options.groups])[0];
+    let name = name(
+        [
+            "conv_transpose1d_x_backward",
+            "conv_transpose2d_x_backward",
+            "conv_transpose3d_x_backward",
+        ],
+        N,
+    );
+    op(&[&output_grad, &weight], name, || {
+        // The convolution that this transposes, with the weight as it is: less padding after
+        // each axis by the output padding gives exactly the input's size.
+        let spec = Spec {
+            stride: stride.clone(),
+            lo: padding.clone(),
+            hi: (0..N).map(|j| padding[j] - padding_out[j]).collect(),
+            kdil: dilation.clone(),
+            idil: vec![1; N],
+            groups,
+            flip: false,
+        };
+        from_cl(&conv_cl(
+            &to_cl(&output_grad.array)?,
+            &to_cl(&weight.array)?,
+            &spec,
+        )?)
+    })
+}
+
+pub(crate) fn conv_transpose_weight_backward<const N: usize>(
+    x: MlxTensor,
+    weight: MlxTensor,
+    output_grad: MlxTensor,
+    options: &ConvTransposeOptions<N>,
+) -> MlxTensor {
+    let k = i32s(&weight.shape()[2..]);
+    let (stride, padding, dilation) = (
+        i32s(&options.stride),
+        i32s(&options.padding),
+        i32s(&options.dilation),
+    );
+    let groups = i32s(&[options.groups])[0];
+    let name = name(
+        [
+            "conv_transpose1d_weight_backward",
+            "conv_transpose2d_weight_backward",
+            "conv_transpose3d_weight_backward",
+        ],
+        N,
+    );
+    op(&[&x, &output_grad], name, || {
+        // The weight gradient of the convolution this transposes, whose input is the output
+        // gradient and whose output gradient is `x`.
+        let grad = weight_grad_cl(
+            &to_cl(&output_grad.array)?,
+            &to_cl(&x.array)?,
+            &k,
+            &stride,
+            &padding,
+            &dilation,
+            groups,
+        )?;
+        from_cl(&grad)
+    })
+}
+
+// ---- unfold4d -----------------------------------------------------------------------------------
+
+/// im2col of `[N, C, H, W]`: `[N, C * KH * KW, L]`, channel-major then kernel row-major, the
+/// windows row-major. Strided views of the padded input, stacked: no arithmetic at all (Burn's
+/// default convolves with a one-hot kernel of `(C * KH * KW)²` entries).
+pub(crate) fn unfold4d(
+    x: MlxTensor,
+    kernel_size: [usize; 2],
+    options: &UnfoldOptions,
+) -> MlxTensor {
+    let k = i32s(&kernel_size);
+    let (stride, padding, dilation) = (
+        i32s(&options.stride),
+        i32s(&options.padding),
+        i32s(&options.dilation),
+    );
+    op(&[&x], "unfold4d", || {
+        let a = &x.array;
+        let [n, c, h, w] = a
+            .shape()
+            .try_into()
+            .map_err(|_| Error::InvalidArgument("unfold4d takes a rank-4 tensor".into()))?;
+        let a = ops::pad(
+            a,
+            &[
+                (0, 0),
+                (0, 0),
+                (padding[0], padding[0]),
+                (padding[1], padding[1]),
+            ],
+            &ops::weak_scalar(0.0, a.dtype()),
+            ops::PadMode::Constant,
+        )?;
+        let out = [
+            windows_count(h + 2 * padding[0], k[0], stride[0], dilation[0])?,
+            windows_count(w + 2 * padding[1], k[1], stride[1], dilation[1])?,
+        ];
+        let views = window_views(&a, 2, &k, &stride, &dilation, &out)?;
+        ops::stack(&views, 2)?.reshape(&[n, c * k[0] * k[1], out[0] * out[1]])
+    })
+}
+
+// ---- deformable convolution -------------------------------------------------------------------
+
+/// The deformable convolution without bias, `[N, O, H_out, W_out]`, as MLX ops (differentiable
+/// with respect to `x`, `offset`, `weight` and `mask`).
+///
+/// Every kernel tap of every output position samples the input bilinearly at its regular
+/// position plus its offset (zero outside the image), one offset per offset group; the samples,
+/// times the mask when there is one, form the im2col matrix, multiplied with the weight per
+/// weight group. The four bilinear neighbours of all taps are gathered in one `take_along_axis`.
+fn deform_forward(
+    x: &Array,
+    offset: &Array,
+    weight: &Array,
+    mask: Option<&Array>,
+    options: &DeformConvOptions<2>,
+) -> Result<Array> {
+    let dims = |a: &Array, what: &str| -> Result<[i32; 4]> {
+        a.shape()
+            .try_into()
+            .map_err(|_| Error::InvalidArgument(format!("deform_conv2d: {what} must have rank 4")))
+    };
+    let [b, c, h, w] = dims(x, "x")?;
+    let [oc, cgw, kh, kw] = dims(weight, "weight")?;
+    let [_, _, ho, wo] = dims(offset, "offset")?;
+    let [s0, s1] = <[i32; 2]>::try_from(i32s(&options.stride)).expect("2");
+    let [p0, p1] = <[i32; 2]>::try_from(i32s(&options.padding)).expect("2");
+    let [d0, d1] = <[i32; 2]>::try_from(i32s(&options.dilation)).expect("2");
+    let g = i32s(&[options.offset_groups])[0];
+    let gw = i32s(&[options.weight_groups])[0];
+    let (kk, p) = (kh * kw, ho * wo);
+    if c % g != 0 || cgw * gw != c || oc % gw != 0 {
+        return invalid(format!(
+            "deform_conv2d: {c} input channels do not fit {g} offset groups, or weight {oc}x{cgw} with {gw} weight groups"
+        ));
+    }
+    let cg = c / g;
+    // Positions in float32 (float64 for float64 inputs): half precision cannot hold them.
+    let pd = if x.dtype() == Dtype::Float64 {
+        Dtype::Float64
+    } else {
+        Dtype::Float32
+    };
+    let off = offset.astype(pd)?.reshape(&[b, g, kk, 2, p])?;
+    let mut base_y = Vec::with_capacity((kk * p) as usize);
+    let mut base_x = Vec::with_capacity((kk * p) as usize);
+    for t in 0..kk {
+        for q in 0..p {
+            base_y.push(((q / wo) * s0 + (t / kw) * d0 - p0) as f32);
+            base_x.push(((q % wo) * s1 + (t % kw) * d1 - p1) as f32);
+        }
+    }
+    let y = ops::add(
+        &ops::take_index(&off, 0, Some(3))?,
+        &Array::from_slice(&base_y, &[kk, p])?.astype(pd)?,
+    )?;
+    let xx = ops::add(
+        &ops::take_index(&off, 1, Some(3))?,
+        &Array::from_slice(&base_x, &[kk, p])?.astype(pd)?,
+    )?;
+    let y0 = ops::stop_gradient(&ops::floor(&y)?)?;
+    let x0 = ops::stop_gradient(&ops::floor(&xx)?)?;
+    let one = ops::weak_scalar(1.0, pd);
+    let ly = ops::subtract(&y, &y0)?;
+    let lx = ops::subtract(&xx, &x0)?;
+    let hy = ops::subtract(&one, &ly)?;
+    let hx = ops::subtract(&one, &lx)?;
+    let zero = ops::weak_scalar(0.0, pd);
+    let (hmax, wmax) = (ops::weak_scalar(h - 1, pd), ops::weak_scalar(w - 1, pd));
+    let width = ops::weak_scalar(w, pd);
+    let (mut idx, mut wts) = (Vec::with_capacity(4), Vec::with_capacity(4));
+    for (dy, wy) in [(0, &hy), (1, &ly)] {
+        for (dx, wx) in [(0, &hx), (1, &lx)] {
+            let yi = ops::add(&y0, &ops::weak_scalar(dy, pd))?;
+            let xi = ops::add(&x0, &ops::weak_scalar(dx, pd))?;
+            let inside = ops::logical_and(
+                &ops::logical_and(
+                    &ops::greater_equal(&yi, &zero)?,
+                    &ops::less_equal(&yi, &hmax)?,
+                )?,
+                &ops::logical_and(
+                    &ops::greater_equal(&xi, &zero)?,
+                    &ops::less_equal(&xi, &wmax)?,
+                )?,
+            )?;
+            let flat = ops::add(
+                &ops::multiply(&ops::clip(&yi, Some(&zero), Some(&hmax))?, &width)?,
+                &ops::clip(&xi, Some(&zero), Some(&wmax))?,
+            )?;
+            idx.push(flat.astype(Dtype::Int32)?);
+            wts.push(ops::where_(&inside, &ops::multiply(wy, wx)?, &zero)?);
+        }
+    }
+    // [b, g, 4, kk, p]
+    let idx = ops::stack(&idx, 2)?.reshape(&[b, g, 4 * kk * p, 1])?;
+    let mut wts = ops::stack(&wts, 2)?.astype(x.dtype())?;
+    if let Some(m) = mask {
+        wts = ops::multiply(&wts, &m.astype(x.dtype())?.reshape(&[b, g, 1, kk, p])?)?;
+    }
+    let wts = wts.reshape(&[b, g, 4, kk * p, 1])?;
+    let source = x.reshape(&[b, g, cg, h * w])?.swapaxes(2, 3)?;
+    let taps = ops::take_along_axis(&source, &idx, Some(2))?.reshape(&[b, g, 4, kk * p, cg])?;
+    let samples = ops::sum(&ops::multiply(&taps, &wts)?, &[2], false)?;
+    // im2col matrix per weight group: rows (batch, position), columns (channel, tap).
+    let cols = samples
+        .reshape(&[b, g, kk, p, cg])?
+        .transpose(&[0, 3, 1, 4, 2])?
+        .reshape(&[b * p, gw, cgw * kk])?
+        .swapaxes(0, 1)?;
+    let wm = weight.reshape(&[gw, oc / gw, cgw * kk])?.swapaxes(1, 2)?;
+    let out = ops::matmul(&cols, &wm)?;
+    out.swapaxes(0, 1)?
+        .reshape(&[b, ho, wo, oc])?
+        .transpose(&[0, 3, 1, 2])
+}
+
+pub(crate) fn deform_conv2d(
+    x: MlxTensor,
+    offset: MlxTensor,
+    weight: MlxTensor,
+    mask: Option<MlxTensor>,
+    bias: Option<MlxTensor>,
+    options: &DeformConvOptions<2>,
+) -> MlxTensor {
+    let mut inputs = vec![&x, &offset, &weight];
+    inputs.extend(mask.as_ref());
+    inputs.extend(bias.as_ref());
+    op(&inputs, "deform_conv2d", || {
+        let y = deform_forward(
+            &x.array,
+            &offset.array,
+            &weight.array,
+            mask.as_ref().map(|m| &m.array),
+            options,
+        )?;
+        match &bias {
+            Some(b) => ops::add(&y, &b.array.reshape(&[1, -1, 1, 1])?),
+            None => Ok(y),
+        }
+    })
+}
+
+/// Gradients of [`deform_conv2d`]: `(x, offset, weight, mask, bias)`, the mask and bias ones
+/// when those were given. MLX's VJP of [`deform_forward`]; the bias gradient is a sum.
+pub(crate) type DeformGrads = (
+    MlxTensor,
+    MlxTensor,
+    MlxTensor,
+    Option<MlxTensor>,
+    Option<MlxTensor>,
+);
+
+pub(crate) fn deform_conv2d_backward(
+    x: MlxTensor,
+    offset: MlxTensor,
+    weight: MlxTensor,
+    mask: Option<MlxTensor>,
+    bias: Option<MlxTensor>,
+    output_grad: MlxTensor,
+    options: &DeformConvOptions<2>,
+) -> DeformGrads {
+    let mut inputs = vec![&x, &offset, &weight, &output_grad];
+    inputs.extend(mask.as_ref());
+    let has_mask = mask.is_some();
+    let mut grads = op_multi(&inputs, "deform_conv2d_backward", || {
+        let mut primals = vec![x.array.clone(), offset.array.clone(), weight.array.clone()];
+        primals.extend(mask.as_ref().map(|m| m.array.clone()));
+        let (_, mut grads) = mlx::transforms::vjp(
+            |a: &[Array]| {
+                Ok(vec![deform_forward(
+                    &a[0],
+                    &a[1],
+                    &a[2],
+                    a.get(3),
+                    options,
+                )?])
+            },
+            &primals,
+            std::slice::from_ref(&output_grad.array),
+        )?;
+        if bias.is_some() {
+            grads.push(bias_grad(&output_grad.array)?);
+        }
+        Ok(grads)
+    })
+    .into_iter();
+    let mut next = || grads.next().expect("one gradient per input");
+    let (gx, goffset, gweight) = (next(), next(), next());
+    let gmask = has_mask.then(&mut next);
+    let gbias = bias.is_some().then(&mut next);
+    (gx, goffset, gweight, gmask, gbias)
+}
