@@ -2,11 +2,16 @@
 //! `base` (used by the float, int and bool traits alike).
 
 mod activation;
+mod attention;
 pub(crate) mod base;
 mod bool;
+mod ctc;
+mod dense;
+mod embedding;
 pub(crate) mod float;
 mod int;
 mod module;
 mod nd;
 mod qtensor;
+mod spectral;
 mod transaction;
