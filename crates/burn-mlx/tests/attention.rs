@@ -410,3 +410,33 @@ fn multi_head_attention_module() {
     assert_param_grads_close("mha", &params, &params_e, 2e-5, 1e-4);
     assert!(module.num_params() > 0);
 }
+
+#[test]
+fn empty_sequences() {
+    // No key: every query attends to nothing, so the result is zeros; no query: an empty result.
+    for (t_q, t_k) in [(3, 0), (0, 4)] {
+        let dims = Dims {
+            batch: 2,
+            heads: 2,
+            t_q,
+            t_k,
+            d: 4,
+            d_v: 3,
+        };
+        for mask in [MaskKind::None, MaskKind::Random] {
+            for options in all_options() {
+                let case = Case::new(dims, mask, BiasKind::None, options, 5);
+                let out = case.forward::<Mx>(&CPU, DType::F32);
+                assert_eq!(out.dims(), [2, 2, t_q, 3]);
+                let expected = TensorData::new(vec![0.0f32; 2 * 2 * t_q * 3], [2, 2, t_q, 3]);
+                assert_close(
+                    &format!("empty {t_q}x{t_k} {options:?}"),
+                    &out.into_data(),
+                    &expected,
+                    0.0,
+                    0.0,
+                );
+            }
+        }
+    }
+}
