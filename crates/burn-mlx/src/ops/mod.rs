@@ -2,12 +2,17 @@
 //! `base` (used by the float, int and bool traits alike).
 
 mod activation;
+mod attention;
 pub(crate) mod base;
 mod bool;
 mod conv;
+mod ctc;
+mod dense;
+mod embedding;
 pub(crate) mod float;
 mod int;
 mod module;
 mod nd;
 mod qtensor;
+mod spectral;
 mod transaction;
