@@ -242,7 +242,7 @@ fn parse_npm_archive(tgz: &[u8]) -> Result<Digits> {
         entry.read_to_end(&mut json)?;
         let file: DigitFile =
             serde_json::from_slice(&json).map_err(|e| format!("{}: {e}", path.display()))?;
-        if file.data.len() % IMAGE_PIXELS != 0 {
+        if !file.data.len().is_multiple_of(IMAGE_PIXELS) {
             return Err(format!(
                 "{}: {} values is not a whole number of 28×28 images",
                 path.display(),
