@@ -2,6 +2,8 @@
 
 use std::time::Instant;
 
+use burn::lr_scheduler::LrScheduler;
+use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
@@ -22,6 +24,8 @@ pub struct TrainConfig {
     pub batch_size: usize,
     pub learning_rate: f64,
     pub seed: u64,
+    /// Use the backend's `conv2d` kernel (see [`CnnConfig::native_conv`]).
+    pub native_conv: bool,
 }
 
 /// Numbers collected while training, for the summary and the plot.
@@ -45,13 +49,15 @@ pub fn train<B: AutodiffBackend>(
     config: &TrainConfig,
 ) -> (Cnn<B::InnerBackend>, History) {
     B::seed(device, config.seed);
-    let mut model = CnnConfig::new().init::<B>(device);
+    let mut model = CnnConfig::new()
+        .with_native_conv(config.native_conv)
+        .init::<B>(device);
     let mut optimizer = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut shuffler = SplitMix64::new(config.seed);
 
     println!(
-        "model: {} parameters; Adam, learning rate {}, batch size {}, {} epochs",
+        "model: {} parameters; Adam, learning rate {} with cosine decay, batch size {}, {} epochs",
         model.parameter_count(),
         config.learning_rate,
         config.batch_size,
@@ -60,6 +66,14 @@ pub fn train<B: AutodiffBackend>(
 
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     let steps_per_epoch = order.len().div_ceil(config.batch_size);
+    // The learning rate follows half a cosine from `learning_rate` down to a fiftieth of it.
+    let mut schedule = CosineAnnealingLrSchedulerConfig::new(
+        config.learning_rate,
+        (steps_per_epoch * config.epochs).saturating_sub(1).max(1),
+    )
+    .with_min_lr(config.learning_rate / 50.0)
+    .init()
+    .expect("learning rate in (0, 1] and at least one step");
     let mut history = History::default();
 
     for epoch in 1..=config.epochs {
@@ -75,7 +89,7 @@ pub fn train<B: AutodiffBackend>(
             let loss_value: f32 = loss.clone().into_scalar().elem();
 
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(config.learning_rate, model, grads);
+            model = optimizer.step(schedule.step(), model, grads);
 
             history.step_losses.push(loss_value);
             epoch_loss += loss_value;
