@@ -93,7 +93,7 @@ impl<B: Backend> Cnn<B> {
 /// The result equals `layer.forward(x)`. It exists because backends differ in how fast they
 /// differentiate `conv2d`: Burn's NdArray backend derives the kernel gradient with a direct
 /// convolution whose kernel is the whole output image, which makes a training step of this
-/// model about twenty times slower than this form, whose gradient is only slicing and
+/// model more than ten times slower than this form, whose gradient is only slicing and
 /// matrix products. `--native-conv` switches back to `layer.forward`.
 fn conv3x3_as_matmul<B: Backend>(layer: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [batch, channels, height, width] = x.dims();

@@ -191,14 +191,25 @@ fn draw_loss_panel(canvas: &mut Canvas, area: Rect, history: &History) {
         .enumerate()
         .map(|(i, l)| (axes.px(i as f64 + 1.0), axes.py(l)))
         .collect();
-    canvas.polyline(&raw, 1.0, RAW_LOSS);
-    canvas.polyline(&smooth, 2.5, SMOOTH_LOSS);
+    // With few steps there is nothing to smooth: draw the raw curve in the strong colour.
+    let smoothing = window > 1;
+    if smoothing {
+        canvas.polyline(&raw, 1.0, RAW_LOSS);
+        canvas.polyline(&smooth, 2.5, SMOOTH_LOSS);
+    } else {
+        canvas.polyline(&raw, 2.5, SMOOTH_LOSS);
+    }
 
     // Legend in the top-right corner.
-    let entries = [
-        ("loss of each step".to_string(), RAW_LOSS, 1.0),
-        (format!("mean of last {window} steps"), SMOOTH_LOSS, 2.5),
-    ];
+    let entries = if smoothing {
+        vec![
+            ("loss of each step".to_string(), RAW_LOSS, 1.0),
+            (format!("mean of last {window} steps"), SMOOTH_LOSS, 2.5),
+        ]
+    } else {
+        vec![("loss of each step".to_string(), SMOOTH_LOSS, 2.5)]
+    };
+    let box_height = 10.0 + 26.0 * entries.len() as f64;
     let text_width = entries
         .iter()
         .map(|(label, _, _)| font::text_width(label) * TEXT_SCALE)
@@ -206,13 +217,13 @@ fn draw_loss_panel(canvas: &mut Canvas, area: Rect, history: &History) {
         .unwrap_or(0) as f64;
     let box_width = text_width + 64.0;
     let (x0, y0) = (area.right - box_width - 12.0, area.top + 12.0);
-    canvas.fill_rect(x0, y0, box_width, 62.0, WHITE);
+    canvas.fill_rect(x0, y0, box_width, box_height, WHITE);
     canvas.frame(
         Rect {
             left: x0,
             top: y0,
             right: x0 + box_width,
-            bottom: y0 + 62.0,
+            bottom: y0 + box_height,
         },
         GRID,
     );
