@@ -26,13 +26,12 @@ use std::time::Instant;
 use burn::backend::Autodiff;
 use burn::tensor::Device;
 use burn::tensor::backend::Backend;
-use burn_ndarray::NdArray;
 
 use data::Source;
 use train::TrainConfig;
 
 /// The backend the example trains on: autodiff over a tensor backend.
-type TrainBackend = Autodiff<NdArray>;
+type TrainBackend = Autodiff<burn_ndarray::NdArray>;
 
 const USAGE: &str = "\
 Train a small CNN on handwritten digits and plot its training loss.
