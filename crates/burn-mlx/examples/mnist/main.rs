@@ -30,8 +30,10 @@ use burn::tensor::backend::Backend;
 use data::Source;
 use train::TrainConfig;
 
-/// The backend the example trains on: autodiff over a tensor backend.
-type TrainBackend = Autodiff<burn_ndarray::NdArray>;
+/// The backend the example trains on: MLX, with Burn's autodiff on top. The device is
+/// `MlxDevice::default()`: the GPU when this MLX has one (Metal, or CUDA with the `cuda`
+/// feature), else the CPU.
+type TrainBackend = Autodiff<burn_mlx::Mlx>;
 
 const USAGE: &str = "\
 Train a small CNN on handwritten digits and plot its training loss.
@@ -45,8 +47,6 @@ Options:
                      to a fiftieth of that by the end      [default: 0.002]
   --seed N           seed for initialisation and shuffling [default: 42]
   --out PATH         where to write the loss-curve PNG     [default: mnist-loss.png]
-  --native-conv      compute convolutions with the backend's conv2d kernel instead of
-                     a matrix product over image patches (slow to train on NdArray)
   --mnist-dir DIR    use the standard MNIST IDX files in DIR (60k train / 10k test)
                      instead of downloading; also read from $MNIST_DIR
   -h, --help         print this help
@@ -66,7 +66,6 @@ fn parse_args() -> Result<Option<Args>, String> {
         batch_size: 64,
         learning_rate: 2e-3,
         seed: 42,
-        native_conv: false,
     };
     let mut out = PathBuf::from("mnist-loss.png");
     let mut mnist_dir = std::env::var_os("MNIST_DIR")
@@ -77,10 +76,6 @@ fn parse_args() -> Result<Option<Args>, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--native-conv" => {
-                train.native_conv = true;
-                continue;
-            }
             _ => {}
         }
         let (flag, inline) = match arg.split_once('=') {

@@ -24,8 +24,6 @@ pub struct TrainConfig {
     pub batch_size: usize,
     pub learning_rate: f64,
     pub seed: u64,
-    /// Use the backend's `conv2d` kernel (see [`CnnConfig::native_conv`]).
-    pub native_conv: bool,
 }
 
 /// Numbers collected while training, for the summary and the plot.
@@ -50,7 +48,6 @@ pub fn train<B: AutodiffBackend>(
 ) -> (Cnn<B::InnerBackend>, History) {
     B::seed(device, config.seed);
     let mut model = CnnConfig::new()
-        .with_native_conv(config.native_conv)
         .init::<B>(device);
     let mut optimizer = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
