@@ -1,0 +1,819 @@
+//! Pooling on MLX: average, max (with and without indices) and adaptive average, 1-d and 2-d,
+//! forward and backward, with Burn's conventions (those of its reference backend).
+//!
+//! - **Windows.** The input goes channels-last (NHWC), is padded once (zeros for averages, `-inf`
+//!   for maxima, plus the extra right padding `ceil_mode` needs), and `as_strided` views it as
+//!   `[N, OH, OW, KH, KW, C]` windows: strides and dilations are only strides of the view, and
+//!   nothing is copied until the reduction. Reducing over the window axes with the channels
+//!   contiguous innermost is what MLX's own pooling layers do (it is about ten times faster than
+//!   reducing channels-first windows on MLX's CPU backend).
+//! - **Average divisors** depend only on the output position and are separable, so they are
+//!   computed on the host: with `count_include_pad` the window positions inside the padded input
+//!   (positions past it, which only `ceil_mode` reaches, do not count), otherwise those inside
+//!   the input. A window with no position to count divides by zero, as in Burn (`NaN`).
+//! - **Average backward** is the adjoint of the window sum, separable too: the output gradient
+//!   (divided by the divisors) is added into a zero gradient through strided slices, `KW` slices
+//!   along the width then `KH` along the height (`slice_update_add`), then the padding is cut
+//!   off. No scatter, no atomics, deterministic; much faster than the VJP of `as_strided`, which
+//!   MLX computes as a scatter over every window element.
+//! - **Max indices** are Burn's: the flat position `ih * W + iw` in the unpadded input of the
+//!   first maximum in window order (row by row), and 0 for a window whose values are all `-inf`
+//!   (padding only, say). The backward pass scatter-adds the output gradient at those positions
+//!   (`scatter_add_axis` over the flattened spatial axis), as the indices may come from anywhere.
+//! - **Adaptive averages** use Burn's windows `floor(o * in / out) .. ceil((o + 1) * in / out)`
+//!   (computed in f32 as Burn does). Sizes that divide evenly reshape and average; others are a
+//!   separable resampling with per-window weights `1 / len` (see [`super::interpolate::Taps`]),
+//!   whose backward gathers through the transposed taps.
+
+use burn_backend::TensorMetadata;
+use burn_backend::ops::conv::calculate_pool_output_size;
+use mlx::{Array, Dtype, Scalar, ops};
+
+use super::interpolate::{Taps, compute_dtype};
+use crate::eval::{op, op_multi};
+use crate::tensor::MlxTensor;
+
+/// NCHW to NHWC and back.
+const TO_NHWC: [i32; 4] = [0, 2, 3, 1];
+const TO_NCHW: [i32; 4] = [0, 3, 1, 2];
+
+/// One spatial axis of a pooling window, resolved.
+#[derive(Clone, Copy, Debug)]
+struct Axis {
+    size: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    out: usize,
+}
+
+impl Axis {
+    fn new(
+        name: &str,
+        size: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+        ceil_mode: bool,
+    ) -> Axis {
+        if kernel == 0 || stride == 0 || dilation == 0 {
+            panic!(
+                "burn-mlx: {name}: kernel size, stride and dilation must be positive (got {kernel}, {stride}, {dilation})"
+            );
+        }
+        let span = dilation * (kernel - 1) + 1;
+        if size + 2 * padding < span {
+            panic!(
+                "burn-mlx: {name}: the window ({span} positions with dilation) is larger than the padded input \
+                 ({size} + 2 * {padding})"
+            );
+        }
+        let out = calculate_pool_output_size(kernel, stride, padding, dilation, size, ceil_mode);
+        Axis {
+            size,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            out,
+        }
+    }
+
+    /// Length of the padded axis the windows read: the input, `padding` before it, and after it
+    /// the padding or what the last window reaches, whichever is needed (`ceil_mode` can reach
+    /// past the padding; without it the windows may stop short of it).
+    fn padded_len(&self) -> usize {
+        self.padding + self.size + self.pad_after()
+    }
+
+    fn pad_after(&self) -> usize {
+        let reach = (self.out - 1) * self.stride + (self.kernel - 1) * self.dilation + 1;
+        reach.saturating_sub(self.padding + self.size)
+    }
+
+    /// How many positions of each window the average divides by (see the module docs).
+    fn divisors(&self, count_include_pad: bool) -> Vec<usize> {
+        let (lo, hi) = if count_include_pad {
+            (0, self.size + 2 * self.padding)
+        } else {
+            (self.padding, self.padding + self.size)
+        };
+        (0..self.out)
+            .map(|o| {
+                (0..self.kernel)
+                    .map(|k| o * self.stride + k * self.dilation)
+                    .filter(|p| (lo..hi).contains(p))
+                    .count()
+            })
+            .collect()
+    }
+}
+
+fn dims4(x: &MlxTensor, name: &str) -> [usize; 4] {
+    let shape = x.shape();
+    if shape.num_dims() != 4 {
+        panic!(
+            "burn-mlx: {name}: expected a [batch, channels, height, width] tensor, got shape {shape:?}"
+        );
+    }
+    [shape[0], shape[1], shape[2], shape[3]]
+}
+
+fn dims3(x: &MlxTensor, name: &str) -> [usize; 3] {
+    let shape = x.shape();
+    if shape.num_dims() != 3 {
+        panic!(
+            "burn-mlx: {name}: expected a [batch, channels, length] tensor, got shape {shape:?}"
+        );
+    }
+    [shape[0], shape[1], shape[2]]
+}
+
+/// A 2-d pooling geometry: both axes, and the batch and channel sizes.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    batch: usize,
+    channels: usize,
+    h: Axis,
+    w: Axis,
+}
+
+impl Geometry {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        name: &str,
+        [batch, channels, height, width]: [usize; 4],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        ceil_mode: bool,
+    ) -> Geometry {
+        Geometry {
+            batch,
+            channels,
+            h: Axis::new(
+                name,
+                height,
+                kernel[0],
+                stride[0],
+                padding[0],
+                dilation[0],
+                ceil_mode,
+            ),
+            w: Axis::new(
+                name,
+                width,
+                kernel[1],
+                stride[1],
+                padding[1],
+                dilation[1],
+                ceil_mode,
+            ),
+        }
+    }
+
+    /// The NCHW input, padded with `value` and viewed as NHWC windows `[N, OH, OW, KH, KW, C]`.
+    fn windows(&self, x: &Array, value: f64) -> mlx::Result<Array> {
+        let nhwc = ops::transpose(x, &TO_NHWC)?;
+        let (h, w) = (&self.h, &self.w);
+        let padded = if h.padded_len() != h.size || w.padded_len() != w.size {
+            let widths = [
+                (0, 0),
+                (h.padding as i32, h.pad_after() as i32),
+                (w.padding as i32, w.pad_after() as i32),
+                (0, 0),
+            ];
+            ops::pad(
+                &nhwc,
+                &widths,
+                &Scalar::Float(value).to_array(x.dtype()),
+                ops::PadMode::Constant,
+            )?
+        } else {
+            nhwc
+        };
+        let c = self.channels as i64;
+        let row = w.padded_len() as i64 * c;
+        let image = h.padded_len() as i64 * row;
+        let shape = [self.batch, h.out, w.out, h.kernel, w.kernel, self.channels].map(|d| d as i32);
+        let strides = [
+            image,
+            h.stride as i64 * row,
+            w.stride as i64 * c,
+            h.dilation as i64 * row,
+            w.dilation as i64 * c,
+            1,
+        ];
+        ops::as_strided(&padded, &shape, &strides, 0)
+    }
+
+    /// The divisors of every output position, shaped `[1, OH, OW, 1]` in `dtype`.
+    fn divisors(&self, count_include_pad: bool, dtype: Dtype) -> mlx::Result<Array> {
+        let (dh, dw) = (
+            self.h.divisors(count_include_pad),
+            self.w.divisors(count_include_pad),
+        );
+        let values: Vec<f32> = dh
+            .iter()
+            .flat_map(|a| dw.iter().map(move |b| (a * b) as f32))
+            .collect();
+        Array::from_slice(&values, &[1, self.h.out as i32, self.w.out as i32, 1])?.astype(dtype)
+    }
+}
+
+// ---- average pooling ----------------------------------------------------------------------------
+
+fn avg_pool_array(x: &Array, g: &Geometry, count_include_pad: bool) -> mlx::Result<Array> {
+    let dtype = x.dtype();
+    let compute = compute_dtype(dtype);
+    let sums = g.windows(x, 0.0)?.sum(&[3, 4], false)?;
+    let sums = if sums.dtype() == compute {
+        sums
+    } else {
+        sums.astype(compute)?
+    };
+    let out = ops::divide(&sums, &g.divisors(count_include_pad, compute)?)?;
+    ops::transpose(&out, &TO_NCHW)?.astype(dtype)
+}
+
+/// The adjoint of the window sums: `grad` (NHWC `[N, OH, OW, C]`) added into every window
+/// position, on the padded grid, with the padding cut off at the end. Returns NHWC.
+fn window_sum_adjoint(grad: &Array, g: &Geometry) -> mlx::Result<Array> {
+    let (n, c) = (g.batch as i32, g.channels as i32);
+    let (h, w) = (&g.h, &g.w);
+    let (hp, wp) = (h.padded_len() as i32, w.padded_len() as i32);
+    let (oh, ow) = (h.out as i32, w.out as i32);
+    // Along the width: [N, OH, OW, C] -> [N, OH, Wp, C].
+    let mut rows = ops::zeros(&[n, oh, wp, c], grad.dtype())?;
+    for k in 0..w.kernel as i32 {
+        let start = k * w.dilation as i32;
+        let stop = start + (ow - 1) * w.stride as i32 + 1;
+        rows = ops::slice_update_add(
+            &rows,
+            grad,
+            &[0, 0, start, 0],
+            &[n, oh, stop, c],
+            &[1, 1, w.stride as i32, 1],
+        )?;
+    }
+    // Along the height: [N, OH, Wp, C] -> [N, Hp, Wp, C].
+    let mut full = ops::zeros(&[n, hp, wp, c], grad.dtype())?;
+    for k in 0..h.kernel as i32 {
+        let start = k * h.dilation as i32;
+        let stop = start + (oh - 1) * h.stride as i32 + 1;
+        full = ops::slice_update_add(
+            &full,
+            &rows,
+            &[0, start, 0, 0],
+            &[n, stop, wp, c],
+            &[1, h.stride as i32, 1, 1],
+        )?;
+    }
+    let (ph, pw) = (h.padding as i32, w.padding as i32);
+    ops::slice(
+        &full,
+        &[0, ph, pw, 0],
+        &[n, ph + h.size as i32, pw + w.size as i32, c],
+        &[1, 1, 1, 1],
+    )
+}
+
+fn avg_pool_backward_array(
+    x_dtype: Dtype,
+    grad: &Array,
+    g: &Geometry,
+    count_include_pad: bool,
+) -> mlx::Result<Array> {
+    let compute = compute_dtype(x_dtype);
+    let grad = ops::transpose(&grad.astype(compute)?, &TO_NHWC)?;
+    let grad = ops::divide(&grad, &g.divisors(count_include_pad, compute)?)?;
+    let out = window_sum_adjoint(&grad, g)?;
+    ops::transpose(&out, &TO_NCHW)?.astype(x_dtype)
+}
+
+pub(crate) fn avg_pool2d(
+    x: MlxTensor,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    count_include_pad: bool,
+    ceil_mode: bool,
+) -> MlxTensor {
+    let g = Geometry::new(
+        "avg_pool2d",
+        dims4(&x, "avg_pool2d"),
+        kernel,
+        stride,
+        padding,
+        [1, 1],
+        ceil_mode,
+    );
+    op(&[&x], "avg_pool2d", || {
+        avg_pool_array(&x.array, &g, count_include_pad)
+    })
+}
+
+pub(crate) fn avg_pool2d_backward(
+    x: MlxTensor,
+    grad: MlxTensor,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    count_include_pad: bool,
+    ceil_mode: bool,
+) -> MlxTensor {
+    let name = "avg_pool2d_backward";
+    let g = Geometry::new(
+        name,
+        dims4(&x, name),
+        kernel,
+        stride,
+        padding,
+        [1, 1],
+        ceil_mode,
+    );
+    check_grad(&grad, &g, name);
+    op(&[&grad], name, || {
+        avg_pool_backward_array(x.array.dtype(), &grad.array, &g, count_include_pad)
+    })
+}
+
+/// 1-d pooling is 2-d pooling of an `[N, C, L, 1]` image: the reshapes are free views, and the
+/// whole op stays one MLX expression.
+fn as_image(a: &Array) -> mlx::Result<Array> {
+    let s = a.shape();
+    a.reshape(&[s[0], s[1], s[2], 1])
+}
+
+fn as_signal(a: &Array) -> mlx::Result<Array> {
+    let s = a.shape();
+    a.reshape(&[s[0], s[1], s[2]])
+}
+
+fn image_dims([n, c, l]: [usize; 3]) -> [usize; 4] {
+    [n, c, l, 1]
+}
+
+pub(crate) fn avg_pool1d(
+    x: MlxTensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    count_include_pad: bool,
+    ceil_mode: bool,
+) -> MlxTensor {
+    let dims = image_dims(dims3(&x, "avg_pool1d"));
+    let g = Geometry::new(
+        "avg_pool1d",
+        dims,
+        [kernel, 1],
+        [stride, 1],
+        [padding, 0],
+        [1, 1],
+        ceil_mode,
+    );
+    op(&[&x], "avg_pool1d", || {
+        as_signal(&avg_pool_array(
+            &as_image(&x.array)?,
+            &g,
+            count_include_pad,
+        )?)
+    })
+}
+
+pub(crate) fn avg_pool1d_backward(
+    x: MlxTensor,
+    grad: MlxTensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    count_include_pad: bool,
+    ceil_mode: bool,
+) -> MlxTensor {
+    let name = "avg_pool1d_backward";
+    let dims = image_dims(dims3(&x, name));
+    let g = Geometry::new(
+        name,
+        dims,
+        [kernel, 1],
+        [stride, 1],
+        [padding, 0],
+        [1, 1],
+        ceil_mode,
+    );
+    check_grad_1d(&grad, &g, name);
+    op(&[&grad], name, || {
+        as_signal(&avg_pool_backward_array(
+            x.array.dtype(),
+            &as_image(&grad.array)?,
+            &g,
+            count_include_pad,
+        )?)
+    })
+}
+
+fn check_grad(grad: &MlxTensor, g: &Geometry, name: &str) {
+    let expected = [g.batch, g.channels, g.h.out, g.w.out];
+    if grad.shape().as_slice() != expected {
+        panic!(
+            "burn-mlx: {name}: the output gradient has shape {:?}, the pooling output {expected:?}",
+            grad.shape()
+        );
+    }
+}
+
+fn check_grad_1d(grad: &MlxTensor, g: &Geometry, name: &str) {
+    let expected = [g.batch, g.channels, g.h.out];
+    if grad.shape().as_slice() != expected {
+        panic!(
+            "burn-mlx: {name}: the output gradient has shape {:?}, the pooling output {expected:?}",
+            grad.shape()
+        );
+    }
+}
+
+// ---- max pooling --------------------------------------------------------------------------------
+
+fn max_pool_array(x: &Array, g: &Geometry) -> mlx::Result<Array> {
+    let out = g.windows(x, f64::NEG_INFINITY)?.max(&[3, 4], false)?;
+    ops::transpose(&out, &TO_NCHW)
+}
+
+/// Maxima and Burn's indices (NCHW, indices in `index_dtype`).
+fn max_pool_with_indices_array(
+    x: &Array,
+    g: &Geometry,
+    index_dtype: Dtype,
+) -> mlx::Result<Vec<Array>> {
+    let (n, c) = (g.batch as i32, g.channels as i32);
+    let (h, w) = (&g.h, &g.w);
+    let (oh, ow) = (h.out as i32, w.out as i32);
+    let k = (h.kernel * w.kernel) as i32;
+    // [N, OH, OW, KH * KW, C]: the window positions in Burn's order (row by row).
+    let windows = g
+        .windows(x, f64::NEG_INFINITY)?
+        .reshape(&[n, oh, ow, k, c])?;
+    // The first maximum of each window, as MLX's argmax breaks ties.
+    let pos = ops::argmax(&windows, Some(3), true)?.astype(Dtype::Int32)?;
+    let values = ops::take_along_axis(&windows, &pos, Some(3))?.reshape(&[n, oh, ow, c])?;
+    let pos = pos.reshape(&[n, oh, ow, c])?;
+    // Window position -> input row and column.
+    let kw = Array::scalar(w.kernel as i32);
+    let (kh_i, kw_i) = (ops::floor_divide(&pos, &kw)?, ops::remainder(&pos, &kw)?);
+    let base = |axis: &Axis, shape: [i32; 4]| -> mlx::Result<Array> {
+        let v: Vec<i32> = (0..axis.out)
+            .map(|o| (o * axis.stride) as i32 - axis.padding as i32)
+            .collect();
+        Array::from_slice(&v, &shape)
+    };
+    let row = ops::add(
+        &base(h, [1, oh, 1, 1])?,
+        &ops::multiply(&kh_i, &Array::scalar(h.dilation as i32))?,
+    )?;
+    let col = ops::add(
+        &base(w, [1, 1, ow, 1])?,
+        &ops::multiply(&kw_i, &Array::scalar(w.dilation as i32))?,
+    )?;
+    let flat = ops::add(&ops::multiply(&row, &Array::scalar(w.size as i32))?, &col)?;
+    // A window of `-inf` only (padding, say) has no position above `-inf`: index 0, as Burn.
+    let found = ops::greater(
+        &values,
+        &Scalar::Float(f64::NEG_INFINITY).to_array(values.dtype()),
+    )?;
+    let indices = ops::where_(&found, &flat, &Array::scalar(0i32))?;
+    Ok(vec![
+        ops::transpose(&values, &TO_NCHW)?,
+        ops::transpose(&indices, &TO_NCHW)?.astype(index_dtype)?,
+    ])
+}
+
+/// Adds `grad` (NCHW) at the flat spatial positions `indices` of a zero `[N, C, H, W]`.
+fn max_pool_backward_array(
+    x_shape: [usize; 4],
+    grad: &Array,
+    indices: &Array,
+) -> mlx::Result<Array> {
+    let [n, c, h, w] = x_shape.map(|d| d as i32);
+    let s = grad.shape();
+    let flat_grad = grad.reshape(&[s[0], s[1], -1])?;
+    let flat_indices = indices.reshape(&[s[0], s[1], -1])?;
+    let zeros = ops::zeros(&[n, c, h * w], grad.dtype())?;
+    ops::scatter_add_axis(&zeros, &flat_indices, &flat_grad, Some(2))?.reshape(&[n, c, h, w])
+}
+
+pub(crate) fn max_pool2d(
+    x: MlxTensor,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+    ceil_mode: bool,
+) -> MlxTensor {
+    let g = Geometry::new(
+        "max_pool2d",
+        dims4(&x, "max_pool2d"),
+        kernel,
+        stride,
+        padding,
+        dilation,
+        ceil_mode,
+    );
+    op(&[&x], "max_pool2d", || max_pool_array(&x.array, &g))
+}
+
+pub(crate) fn max_pool2d_with_indices(
+    x: MlxTensor,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+    ceil_mode: bool,
+    index_dtype: Dtype,
+) -> (MlxTensor, MlxTensor) {
+    let name = "max_pool2d_with_indices";
+    let g = Geometry::new(
+        name,
+        dims4(&x, name),
+        kernel,
+        stride,
+        padding,
+        dilation,
+        ceil_mode,
+    );
+    let mut out = op_multi(&[&x], name, || {
+        max_pool_with_indices_array(&x.array, &g, index_dtype)
+    });
+    let indices = out.pop().expect("two outputs");
+    (out.pop().expect("two outputs"), indices)
+}
+
+pub(crate) fn max_pool2d_with_indices_backward(
+    x: MlxTensor,
+    output_grad: MlxTensor,
+    indices: MlxTensor,
+) -> MlxTensor {
+    let name = "max_pool2d_with_indices_backward";
+    let dims = dims4(&x, name);
+    check_same_shape(&output_grad, &indices, name);
+    op(&[&output_grad, &indices], name, || {
+        max_pool_backward_array(dims, &output_grad.array, &indices.array)
+    })
+}
+
+fn check_same_shape(grad: &MlxTensor, indices: &MlxTensor, name: &str) {
+    if grad.shape() != indices.shape() {
+        panic!(
+            "burn-mlx: {name}: output gradient {:?} and indices {:?} differ in shape",
+            grad.shape(),
+            indices.shape()
+        );
+    }
+}
+
+pub(crate) fn max_pool1d(
+    x: MlxTensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    ceil_mode: bool,
+) -> MlxTensor {
+    let dims = image_dims(dims3(&x, "max_pool1d"));
+    let g = Geometry::new(
+        "max_pool1d",
+        dims,
+        [kernel, 1],
+        [stride, 1],
+        [padding, 0],
+        [dilation, 1],
+        ceil_mode,
+    );
+    op(&[&x], "max_pool1d", || {
+        as_signal(&max_pool_array(&as_image(&x.array)?, &g)?)
+    })
+}
+
+/// 1-d indices are positions along the length: the 2-d flat index of an `[L, 1]` image.
+pub(crate) fn max_pool1d_with_indices(
+    x: MlxTensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    ceil_mode: bool,
+    index_dtype: Dtype,
+) -> (MlxTensor, MlxTensor) {
+    let name = "max_pool1d_with_indices";
+    let dims = image_dims(dims3(&x, name));
+    let g = Geometry::new(
+        name,
+        dims,
+        [kernel, 1],
+        [stride, 1],
+        [padding, 0],
+        [dilation, 1],
+        ceil_mode,
+    );
+    let mut out = op_multi(&[&x], name, || {
+        let arrays = max_pool_with_indices_array(&as_image(&x.array)?, &g, index_dtype)?;
+        arrays.iter().map(as_signal).collect()
+    });
+    let indices = out.pop().expect("two outputs");
+    (out.pop().expect("two outputs"), indices)
+}
+
+pub(crate) fn max_pool1d_with_indices_backward(
+    x: MlxTensor,
+    output_grad: MlxTensor,
+    indices: MlxTensor,
+) -> MlxTensor {
+    let name = "max_pool1d_with_indices_backward";
+    let dims = image_dims(dims3(&x, name));
+    check_same_shape(&output_grad, &indices, name);
+    op(&[&output_grad, &indices], name, || {
+        as_signal(&max_pool_backward_array(
+            dims,
+            &as_image(&output_grad.array)?,
+            &as_image(&indices.array)?,
+        )?)
+    })
+}
+
+// ---- adaptive average pooling -------------------------------------------------------------------
+
+/// Burn's adaptive windows along one axis, `start .. end` for each output, computed in f32 as
+/// the reference backend does.
+fn adaptive_window(o: usize, len_out: usize, len_in: usize) -> (usize, usize) {
+    let start = ((o as f32 * len_in as f32) / len_out as f32).floor() as usize;
+    let end = (((o + 1) as f32 * len_in as f32) / len_out as f32).ceil() as usize;
+    (start, end.min(len_in))
+}
+
+/// One axis of an adaptive average pool.
+enum Adaptive {
+    /// Equal windows of `len` positions (`in` divisible by `out`): reshape and average.
+    Even { len: usize },
+    /// Windows of varying lengths: a resampling with weights `1 / len`.
+    Taps(Taps),
+}
+
+impl Adaptive {
+    fn new(name: &str, len_in: usize, len_out: usize) -> Adaptive {
+        if len_in == 0 || len_out == 0 {
+            panic!("burn-mlx: {name}: sizes must be positive (input {len_in}, output {len_out})");
+        }
+        if len_in.is_multiple_of(len_out) {
+            return Adaptive::Even {
+                len: len_in / len_out,
+            };
+        }
+        let windows: Vec<(usize, usize)> = (0..len_out)
+            .map(|o| adaptive_window(o, len_out, len_in))
+            .collect();
+        let width = windows.iter().map(|(s, e)| e - s).max().unwrap_or(1).max(1);
+        let mut taps = Taps {
+            len_in,
+            len_out,
+            width,
+            index: Vec::new(),
+            weight: Vec::new(),
+        };
+        for (start, end) in windows {
+            let len = end - start;
+            for t in 0..width {
+                let inside = t < len;
+                taps.index.push(if inside {
+                    (start + t) as i32
+                } else {
+                    start as i32
+                });
+                taps.weight
+                    .push(if inside { 1.0 / len as f64 } else { 0.0 });
+            }
+        }
+        Adaptive::Taps(taps)
+    }
+
+    /// Averages `axis` of `a` (in `dtype`, the compute dtype).
+    fn forward(&self, a: &Array, axis: usize, dtype: Dtype) -> mlx::Result<Array> {
+        match self {
+            Adaptive::Even { len: 1 } => Ok(a.clone()),
+            Adaptive::Even { len } => {
+                let mut shape = a.shape().to_vec();
+                let n = shape[axis];
+                shape.splice(axis..=axis, [n / *len as i32, *len as i32]);
+                let a = if a.dtype() == dtype {
+                    a.clone()
+                } else {
+                    a.astype(dtype)?
+                };
+                a.reshape(&shape)?.mean(&[axis as i32 + 1], false)
+            }
+            Adaptive::Taps(taps) => taps.apply(a, axis, dtype),
+        }
+    }
+
+    /// The adjoint of [`Adaptive::forward`].
+    fn backward(&self, g: &Array, axis: usize, dtype: Dtype) -> mlx::Result<Array> {
+        match self {
+            Adaptive::Even { len: 1 } => Ok(g.clone()),
+            Adaptive::Even { len } => {
+                // Each input position receives its window's gradient divided by the length.
+                let len = *len as i32;
+                let g = if g.dtype() == dtype {
+                    g.clone()
+                } else {
+                    g.astype(dtype)?
+                };
+                let g = ops::divide(&g, &Scalar::Float(len as f64).to_array(dtype))?;
+                let mut expanded = g.shape().to_vec();
+                expanded.insert(axis + 1, len);
+                let mut merged = g.shape().to_vec();
+                merged[axis] *= len;
+                ops::broadcast_to(&ops::expand_dims(&g, &[axis as i32 + 1])?, &expanded)?
+                    .reshape(&merged)
+            }
+            Adaptive::Taps(taps) => taps.transpose().apply(g, axis, dtype),
+        }
+    }
+}
+
+fn adaptive_forward_array(x: &Array, rows: &Adaptive, cols: &Adaptive) -> mlx::Result<Array> {
+    let dtype = x.dtype();
+    let compute = compute_dtype(dtype);
+    let out = rows.forward(x, 2, compute)?;
+    let out = cols.forward(&out, 3, compute)?;
+    if out.dtype() == dtype {
+        Ok(out)
+    } else {
+        out.astype(dtype)
+    }
+}
+
+fn adaptive_backward_array(
+    x_dtype: Dtype,
+    grad: &Array,
+    rows: &Adaptive,
+    cols: &Adaptive,
+) -> mlx::Result<Array> {
+    let compute = compute_dtype(x_dtype);
+    let out = rows.backward(grad, 2, compute)?;
+    let out = cols.backward(&out, 3, compute)?;
+    if out.dtype() == x_dtype {
+        Ok(out)
+    } else {
+        out.astype(x_dtype)
+    }
+}
+
+pub(crate) fn adaptive_avg_pool2d(x: MlxTensor, output_size: [usize; 2]) -> MlxTensor {
+    let name = "adaptive_avg_pool2d";
+    let [_, _, h, w] = dims4(&x, name);
+    let (rows, cols) = (
+        Adaptive::new(name, h, output_size[0]),
+        Adaptive::new(name, w, output_size[1]),
+    );
+    op(&[&x], name, || {
+        adaptive_forward_array(&x.array, &rows, &cols)
+    })
+}
+
+pub(crate) fn adaptive_avg_pool2d_backward(x: MlxTensor, grad: MlxTensor) -> MlxTensor {
+    let name = "adaptive_avg_pool2d_backward";
+    let [_, _, h, w] = dims4(&x, name);
+    let [_, _, oh, ow] = dims4(&grad, name);
+    let (rows, cols) = (Adaptive::new(name, h, oh), Adaptive::new(name, w, ow));
+    op(&[&grad], name, || {
+        adaptive_backward_array(x.array.dtype(), &grad.array, &rows, &cols)
+    })
+}
+
+pub(crate) fn adaptive_avg_pool1d(x: MlxTensor, output_size: usize) -> MlxTensor {
+    let name = "adaptive_avg_pool1d";
+    let [_, _, l] = dims3(&x, name);
+    let (rows, cols) = (
+        Adaptive::new(name, l, output_size),
+        Adaptive::Even { len: 1 },
+    );
+    op(&[&x], name, || {
+        as_signal(&adaptive_forward_array(&as_image(&x.array)?, &rows, &cols)?)
+    })
+}
+
+pub(crate) fn adaptive_avg_pool1d_backward(x: MlxTensor, grad: MlxTensor) -> MlxTensor {
+    let name = "adaptive_avg_pool1d_backward";
+    let [_, _, l] = dims3(&x, name);
+    let [_, _, o] = dims3(&grad, name);
+    let (rows, cols) = (Adaptive::new(name, l, o), Adaptive::Even { len: 1 });
+    op(&[&grad], name, || {
+        as_signal(&adaptive_backward_array(
+            x.array.dtype(),
+            &as_image(&grad.array)?,
+            &rows,
+            &cols,
+        )?)
+    })
+}
