@@ -248,6 +248,39 @@ fn max_pool2d_windows_of_padding_only() {
 }
 
 #[test]
+fn max_pool2d_passes_over_nan() {
+    // Burn's reference backend only takes values strictly above the running maximum, so NaN
+    // never wins a window (unless nothing else is there: then -inf and index 0).
+    let mut v = floats([2, 2, 6, 7], 9).to_vec::<f32>().unwrap();
+    for i in [
+        0, 3, 10, 11, 17, 18, 24, 25, 40, 41, 42, 48, 49, 50, 55, 56, 57, 90,
+    ] {
+        v[i] = f32::NAN;
+    }
+    let x = TensorData::new(v, [2, 2, 6, 7]);
+    for (kernel, stride, padding, ceil) in [
+        ([2, 2], [2, 2], [0, 0], false),
+        ([3, 3], [1, 2], [1, 1], true),
+    ] {
+        let case = MaxPool2 {
+            x: x.clone(),
+            layout: Layout::Contiguous,
+            kernel,
+            stride,
+            padding,
+            dilation: [1, 1],
+            ceil,
+        };
+        check(&format!("max_pool2d NaN {kernel:?}"), Prec::F32, &case);
+        check_grad(
+            &format!("max_pool2d NaN backward {kernel:?}"),
+            Prec::F32,
+            &case,
+        );
+    }
+}
+
+#[test]
 fn max_pool2d_indices_in_the_backend_int_dtype() {
     let device = mlx_device();
     let x = Tensor::<Mlx<f32, i64>, 4>::from_data(floats([1, 2, 5, 6], 3), &device);

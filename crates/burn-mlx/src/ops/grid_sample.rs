@@ -18,9 +18,9 @@
 //!   reference backend.
 //!
 //! Natively: every neighbour's flat position and weight is computed elementwise on the grid,
-//! and one `take_along_axis` gathers all of them from the channels-last image (whole channel
-//! rows at a time), followed by one weighted sum. Zero padding gathers from the image padded by
-//! one zero pixel on each side, with positions clamped into that frame, so no masks are needed.
+//! and one `take_along_axis` along the flattened spatial axis gathers all of them for every
+//! channel, followed by one weighted sum. Zero padding gathers from the image padded by one zero
+//! pixel on each side, with positions clamped into that frame, so no masks are needed.
 //!
 //! The backward pass is not here: Burn's autodiff has no grid-sample node and differentiates
 //! its own composition of primitive ops (which run on this backend).
@@ -207,22 +207,23 @@ fn grid_sample_array(x: &Array, grid: &Array, options: &GridSampleOptions) -> ml
     let xs = ax.neighbours(&px, &options.mode)?;
     let ys = ay.neighbours(&py, &options.mode)?;
 
-    // The image channels-last, flattened spatially: [N, H' * W', C].
-    let nhwc = ops::transpose(x, &[0, 2, 3, 1])?;
+    // The image flattened spatially: [N, C, H' * W'].
     let image = if options.padding_mode == GridSamplePaddingMode::Zeros {
+        let widths = [(0, 0), (0, 0), (1, 1), (1, 1)];
         ops::pad(
-            &nhwc,
-            &[(0, 0), (1, 1), (1, 1), (0, 0)],
+            x,
+            &widths,
             &Scalar::Float(0.0).to_array(dtype),
             ops::PadMode::Constant,
         )?
     } else {
-        nhwc.clone()
+        x.clone()
     };
     let row = Array::scalar(ax.gathered_len() as i32);
-    let image = image.reshape(&[n, (ay.gathered_len() * ax.gathered_len()) as i32, c])?;
+    let image = image.reshape(&[n, c, (ay.gathered_len() * ax.gathered_len()) as i32])?;
 
-    // Every neighbour's flat position and weight, [N, K * P], gathered at once.
+    // Every neighbour's flat position and weight, [N, 1, K * P], gathered at once for all
+    // channels.
     let (mut positions, mut weights) = (Vec::new(), Vec::new());
     for (iy, wy) in &ys {
         let base = ops::multiply(iy, &row)?;
@@ -232,32 +233,26 @@ fn grid_sample_array(x: &Array, grid: &Array, options: &GridSampleOptions) -> ml
         }
     }
     let k = positions.len() as i32;
-    let positions = ops::concatenate(&positions, Some(1))?.reshape(&[n, k * p, 1])?;
-    let weights = ops::concatenate(&weights, Some(1))?.reshape(&[n, k, p, 1])?;
-    let samples = ops::take_along_axis(&image, &positions, Some(1))?.reshape(&[n, k, p, c])?;
+    let positions = ops::concatenate(&positions, Some(1))?.reshape(&[n, 1, k * p])?;
+    let weights = ops::concatenate(&weights, Some(1))?.reshape(&[n, 1, k, p])?;
+    let samples = ops::take_along_axis(&image, &positions, Some(2))?.reshape(&[n, c, k, p])?;
     let samples = if samples.dtype() == compute {
         samples
     } else {
         samples.astype(compute)?
     };
-    let out = ops::multiply(&samples, &weights)?.sum(&[1], false)?;
+    let out = ops::multiply(&samples, &weights)?.sum(&[2], false)?;
 
     // Non-finite positions: 0, or the centre pixel with border padding.
     let fallback = if options.padding_mode == GridSamplePaddingMode::Border {
         let (cy, cx) = ((h - 1) / 2, (w - 1) / 2);
-        ops::slice(
-            &nhwc,
-            &[0, cy, cx, 0],
-            &[n, cy + 1, cx + 1, c],
-            &[1, 1, 1, 1],
-        )?
-        .reshape(&[n, 1, c])?
-        .astype(compute)?
+        let centre = ops::slice(x, &[0, 0, cy, cx], &[n, c, cy + 1, cx + 1], &[1, 1, 1, 1])?;
+        centre.reshape(&[n, c, 1])?.astype(compute)?
     } else {
         zero
     };
-    let out = ops::where_(&ops::expand_dims(&finite, &[2])?, &out, &fallback)?;
-    ops::transpose(&out.reshape(&[n, ho, wo, c])?, &[0, 3, 1, 2])?.astype(dtype)
+    let out = ops::where_(&ops::expand_dims(&finite, &[1])?, &out, &fallback)?;
+    out.reshape(&[n, c, ho, wo])?.astype(dtype)
 }
 
 pub(crate) fn grid_sample_2d(

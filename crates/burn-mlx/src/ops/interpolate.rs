@@ -4,9 +4,10 @@
 //! Every mode Burn offers is separable: an output row (or column) is a weighted sum of a few
 //! input rows (columns). The positions and weights depend only on the sizes and options, so they
 //! are computed once on the host, in `f64` with exactly the formulas of Burn's reference backend,
-//! and become small index and weight arrays ([`Taps`]). Resampling an axis is then one MLX
-//! `take` along it, one multiply and one sum: the cost is proportional to the output size times
-//! the number of taps (1 nearest, 2 bilinear, 4 bicubic, 6 Lanczos3), whatever the scale.
+//! and become small index and weight arrays ([`Taps`]). Resampling an axis is then an MLX
+//! `take_along_axis` along it per tap, weighted and summed: the cost is proportional to the
+//! output size times the number of taps (1 nearest, 2 bilinear, 4 bicubic, 6 Lanczos3),
+//! whatever the scale.
 //!
 //! The backward pass is the adjoint of that linear map. Instead of scattering (atomic adds on
 //! GPUs, serial on the CPU), the taps are transposed on the host: each input position lists the
@@ -213,29 +214,62 @@ impl Taps {
     /// Resamples `axis` of `a`; the result is in `dtype` (see [`compute_dtype`]) unless the taps
     /// only copy, which keeps `a`'s dtype.
     pub(crate) fn apply(&self, a: &Array, axis: usize, dtype: Dtype) -> mlx::Result<Array> {
-        let (o, t) = (self.len_out as i32, self.width as i32);
-        if self.is_copy() {
-            let index = Array::from_slice(&self.index, &[o])?;
-            return ops::take(a, &index, Some(axis as i32));
-        }
-        let index = Array::from_slice(&self.index, &[o * t])?;
-        let taken = ops::take(a, &index, Some(axis as i32))?;
-        let mut split = taken.shape().to_vec();
-        split.splice(axis..=axis, [o, t]);
-        let taken = taken.reshape(&split)?;
-        let mut weight_shape = vec![o, t];
-        weight_shape.resize(split.len() - axis, 1);
-        let weight = if dtype == Dtype::Float64 {
-            Array::from_slice(&self.weight, &weight_shape)?
-        } else {
-            let w: Vec<f32> = self.weight.iter().map(|w| *w as f32).collect();
-            Array::from_slice(&w, &weight_shape)?.astype(dtype)?
+        let (o, t) = (self.len_out as i32, self.width);
+        // Gathers use `take_along_axis` with the indices broadcast over the other axes: MLX's
+        // CPU backend runs it many times faster than `take` of whole strided slices (5 to 15 ns
+        // against 150 ns per element), and GPUs gather elementwise either way.
+        let mut index_shape = vec![1; a.ndim()];
+        let mut weight_shape = vec![1; a.ndim() - axis];
+        weight_shape[0] = o;
+        let weights = |w: Vec<f64>, shape: &[i32]| -> mlx::Result<Array> {
+            if dtype == Dtype::Float64 {
+                Array::from_slice(&w, shape)
+            } else {
+                let w: Vec<f32> = w.into_iter().map(|w| w as f32).collect();
+                Array::from_slice(&w, shape)?.astype(dtype)
+            }
         };
+        if t <= 8 {
+            // A few taps: one gather per tap, weighted and accumulated (no reduction over a
+            // short axis, which is slow on MLX's CPU backend).
+            index_shape[axis] = o;
+            let mut acc: Option<Array> = None;
+            for k in 0..t {
+                let column =
+                    |v: &[i32]| -> Vec<i32> { v.iter().skip(k).step_by(t).copied().collect() };
+                let index = Array::from_slice(&column(&self.index), &index_shape)?;
+                let taken = ops::take_along_axis(a, &index, Some(axis as i32))?;
+                if self.is_copy() {
+                    return Ok(taken);
+                }
+                let taken = if taken.dtype() == dtype {
+                    taken
+                } else {
+                    taken.astype(dtype)?
+                };
+                let w: Vec<f64> = self.weight.iter().skip(k).step_by(t).copied().collect();
+                let term = ops::multiply(&taken, &weights(w, &weight_shape)?)?;
+                acc = Some(match acc {
+                    Some(acc) => ops::add(&acc, &term)?,
+                    None => term,
+                });
+            }
+            return Ok(acc.expect("at least one tap"));
+        }
+        // Many taps: one gather of all of them, then a weighted sum over the tap axis.
+        index_shape[axis] = o * t as i32;
+        let index = Array::from_slice(&self.index, &index_shape)?;
+        let taken = ops::take_along_axis(a, &index, Some(axis as i32))?;
+        let mut split = taken.shape().to_vec();
+        split.splice(axis..=axis, [o, t as i32]);
+        let taken = taken.reshape(&split)?;
         let taken = if taken.dtype() == dtype {
             taken
         } else {
             taken.astype(dtype)?
         };
+        weight_shape.insert(1, t as i32);
+        let weight = weights(self.weight.clone(), &weight_shape)?;
         ops::multiply(&taken, &weight)?.sum(&[axis as i32 + 1], false)
     }
 }
