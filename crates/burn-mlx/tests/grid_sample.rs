@@ -392,3 +392,21 @@ fn nearest_and_bicubic_match_the_reference() {
         }
     }
 }
+
+#[test]
+fn empty_batches_and_channels() {
+    for (shape, n) in [([0, 3, 4, 5], 0), ([2, 0, 4, 5], 2)] {
+        for padding in PADDINGS {
+            let case = Sample {
+                x: floats(shape, 1),
+                grid: grid(n, 3, 2, 2, -1.2, 1.2),
+                options: options(InterpolateMode::Bilinear, padding, false),
+            };
+            check(
+                &format!("grid_sample {shape:?} {padding:?}"),
+                Prec::F32,
+                &case,
+            );
+        }
+    }
+}

@@ -287,3 +287,33 @@ fn burn_interpolate2d_module() {
         &Nearest(floats([2, 3, 6, 5], 301)),
     );
 }
+
+#[test]
+fn empty_batches_and_channels() {
+    for shape in [[0, 3, 4, 5], [2, 0, 4, 5]] {
+        for mode in &MODES {
+            let case = Interp {
+                x: floats(shape, 1),
+                out: [7, 3],
+                mode: mode.clone(),
+                align_corners: false,
+                swapped: false,
+            };
+            check(&format!("interpolate {mode:?} {shape:?}"), Prec::F32, &case);
+            if matches!(mode, InterpolateMode::Nearest) {
+                check_grad(
+                    &format!("interpolate {mode:?} backward {shape:?}"),
+                    Prec::F32,
+                    &case,
+                );
+            } else {
+                let actual = GradCase::run::<AM>(&case, &mlx_device(), DType::F32);
+                assert_eq!(
+                    actual[1].shape.as_slice(),
+                    shape.as_slice(),
+                    "interpolate {mode:?} backward {shape:?}"
+                );
+            }
+        }
+    }
+}

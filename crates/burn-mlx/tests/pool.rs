@@ -884,3 +884,54 @@ fn burn_pooling_modules() {
         check_grad("pooling modules backward", prec, &case);
     }
 }
+
+// ---- empty batches and channels -----------------------------------------------------------------
+
+struct Empty {
+    x4: TensorData,
+    x3: TensorData,
+}
+
+impl Case for Empty {
+    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+        let x = tensor::<B, 4>(&self.x4, device, dtype);
+        let s = tensor::<B, 3>(&self.x3, device, dtype);
+        let (m, idx) = max_pool2d_with_indices(x.clone(), [2, 2], [1, 2], [1, 0], [1, 1], true);
+        vec![
+            max_pool2d(x.clone(), [3, 2], [2, 1], [1, 1], [2, 1], false).into_data(),
+            m.into_data(),
+            idx.into_data(),
+            avg_pool2d(x.clone(), [3, 3], [2, 2], [1, 1], false, true).into_data(),
+            adaptive_avg_pool2d(x, [2, 3]).into_data(),
+            max_pool1d(s.clone(), 3, 2, 1, 1, false).into_data(),
+            avg_pool1d(s.clone(), 2, 2, 1, true, false).into_data(),
+            adaptive_avg_pool1d(s, 2).into_data(),
+        ]
+    }
+}
+
+impl GradCase for Empty {
+    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+        let x = tensor::<B, 4>(&self.x4, device, dtype).require_grad();
+        let ys = [
+            max_pool2d(x.clone(), [3, 2], [2, 1], [1, 1], [2, 1], false),
+            avg_pool2d(x.clone(), [3, 3], [2, 2], [1, 1], false, false),
+            adaptive_avg_pool2d(x.clone(), [2, 4]),
+        ];
+        ys.into_iter()
+            .map(|y| grad_of(&x, y.clone(), y.ones_like()))
+            .collect()
+    }
+}
+
+#[test]
+fn empty_batches_and_channels() {
+    for (x4, x3) in [([0, 3, 5, 6], [0, 3, 7]), ([2, 0, 5, 6], [2, 0, 7])] {
+        let case = Empty {
+            x4: floats(x4, 1),
+            x3: floats(x3, 2),
+        };
+        check(&format!("pooling {x4:?}"), Prec::F32, &case);
+        check_grad(&format!("pooling backward {x4:?}"), Prec::F32, &case);
+    }
+}

@@ -187,6 +187,10 @@ fn grid_sample_array(x: &Array, grid: &Array, options: &GridSampleOptions) -> ml
     let [n, c, h, w] = <[i32; 4]>::try_from(x.shape()).expect("4-d input");
     let [_, ho, wo, _] = <[i32; 4]>::try_from(grid.shape()).expect("4-d grid");
     let p = ho * wo;
+    if x.size() == 0 {
+        // No batch or no channels: nothing to sample (MLX refuses to gather from an empty array).
+        return ops::zeros(&[n, c, ho, wo], dtype);
+    }
     let axis = |size: i32| Axis {
         size: size as usize,
         padding: options.padding_mode,

@@ -215,6 +215,12 @@ impl Taps {
     /// only copy, which keeps `a`'s dtype.
     pub(crate) fn apply(&self, a: &Array, axis: usize, dtype: Dtype) -> mlx::Result<Array> {
         let (o, t) = (self.len_out as i32, self.width);
+        if a.size() == 0 {
+            // MLX refuses to gather from an empty array (no batch or no channels).
+            let mut shape = a.shape().to_vec();
+            shape[axis] = o;
+            return ops::zeros(&shape, if self.is_copy() { a.dtype() } else { dtype });
+        }
         // Gathers use `take_along_axis` with the indices broadcast over the other axes: MLX's
         // CPU backend runs it many times faster than `take` of whole strided slices (5 to 15 ns
         // against 150 ns per element), and GPUs gather elementwise either way.

@@ -527,8 +527,9 @@ fn max_pool_backward_array(
 ) -> mlx::Result<Array> {
     let [n, c, h, w] = x_shape.map(|d| d as i32);
     let s = grad.shape();
-    let flat_grad = grad.reshape(&[s[0], s[1], -1])?;
-    let flat_indices = indices.reshape(&[s[0], s[1], -1])?;
+    let flat = [s[0], s[1], s[2] * s[3]];
+    let flat_grad = grad.reshape(&flat)?;
+    let flat_indices = indices.reshape(&flat)?;
     let zeros = ops::zeros(&[n, c, h * w], grad.dtype())?;
     ops::scatter_add_axis(&zeros, &flat_indices, &flat_grad, Some(2))?.reshape(&[n, c, h, w])
 }
