@@ -9,6 +9,7 @@ use burn::nn::pool::{
     MaxPool1dConfig, MaxPool2dConfig,
 };
 use burn::nn::{PaddingConfig1d, PaddingConfig2d};
+use burn::tensor::Slice;
 use burn::tensor::module::{
     adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
     max_pool1d_with_indices, max_pool2d, max_pool2d_with_indices,
@@ -24,6 +25,9 @@ enum Layout {
     Swapped,
     /// Created as [H, W, N, C] (or [L, N, C]) and permuted into place.
     Permuted,
+    /// Every other column of a twice-as-wide tensor whose other columns are large decoys, read
+    /// backwards (a slice with step -2).
+    Stepped,
 }
 
 /// The logical NCHW (or NCL) input of `data`, through `layout`.
@@ -52,6 +56,26 @@ fn input<B: Backend, const D: usize>(
             let back: [usize; D] = back.try_into().unwrap();
             let stored = Tensor::<B, D>::from_data(x.permute(to).into_data(), (device, dtype));
             stored.permute(back)
+        }
+        Layout::Stepped => {
+            // stored[..., 2j + 1] = x[..., L - 1 - j]; stored[..., 2j] = decoy.
+            let shape = data.shape.clone();
+            let len = shape[D - 1];
+            let v = data.to_vec::<f32>().unwrap();
+            let mut wide = Vec::with_capacity(v.len() * 2);
+            for row in v.chunks(len) {
+                for j in 0..len {
+                    wide.push(1000.0 + j as f32);
+                    wide.push(row[len - 1 - j]);
+                }
+            }
+            let mut wide_shape = shape.clone();
+            wide_shape[D - 1] = 2 * len;
+            let stored =
+                Tensor::<B, D>::from_data(TensorData::new(wide, wide_shape), (device, dtype));
+            let mut slices = [Slice::new(0, None, 1); D];
+            slices[D - 1] = Slice::new(0, None, -2);
+            stored.slice(slices)
         }
     }
 }
@@ -199,7 +223,7 @@ fn max_pool2d_ties_pick_the_first_maximum() {
 
 #[test]
 fn max_pool2d_non_contiguous_inputs() {
-    for layout in [Layout::Swapped, Layout::Permuted] {
+    for layout in [Layout::Swapped, Layout::Permuted, Layout::Stepped] {
         for (i, &(shape, kernel, stride, padding, dilation, ceil)) in
             MAX_CONFIGS.iter().enumerate().take(5)
         {
@@ -379,7 +403,11 @@ const MAX1_CONFIGS: &[Max1Config] = &[
 #[test]
 fn max_pool1d_forward_and_backward() {
     for (i, &(shape, kernel, stride, padding, dilation, ceil)) in MAX1_CONFIGS.iter().enumerate() {
-        for (layout, seed) in [(Layout::Contiguous, 0), (Layout::Permuted, 50)] {
+        for (layout, seed) in [
+            (Layout::Contiguous, 0),
+            (Layout::Permuted, 50),
+            (Layout::Stepped, 70),
+        ] {
             let case = MaxPool1 {
                 x: floats(shape, 400 + seed + i as u64),
                 layout,
@@ -527,7 +555,7 @@ fn avg_pool2d_backward() {
 
 #[test]
 fn avg_pool2d_non_contiguous_inputs() {
-    for layout in [Layout::Swapped, Layout::Permuted] {
+    for layout in [Layout::Swapped, Layout::Permuted, Layout::Stepped] {
         for (i, &(shape, kernel, stride, padding)) in AVG_CONFIGS.iter().enumerate().take(4) {
             let case = AvgPool2 {
                 x: floats(shape, 700 + i as u64),
@@ -632,7 +660,11 @@ fn avg_pool1d_forward_and_backward() {
     for (i, &(shape, kernel, stride, padding)) in configs.iter().enumerate() {
         for count_include_pad in [true, false] {
             for ceil in [false, true] {
-                for (layout, seed) in [(Layout::Contiguous, 0), (Layout::Permuted, 50)] {
+                for (layout, seed) in [
+                    (Layout::Contiguous, 0),
+                    (Layout::Permuted, 50),
+                    (Layout::Stepped, 70),
+                ] {
                     let case = AvgPool1 {
                         x: floats(shape, 800 + seed + i as u64),
                         layout,
@@ -710,12 +742,14 @@ fn adaptive_avg_pool2d_forward_and_backward() {
             check(&name, prec, &case);
             check_grad(&name, prec, &case);
         }
-        let case = Adaptive2 {
-            layout: Layout::Permuted,
-            ..case
-        };
-        check(&format!("{name} permuted"), Prec::F32, &case);
-        check_grad(&format!("{name} permuted"), Prec::F32, &case);
+        for layout in [Layout::Permuted, Layout::Stepped] {
+            let case = Adaptive2 {
+                layout,
+                ..case.clone()
+            };
+            check(&format!("{name} {layout:?}"), Prec::F32, &case);
+            check_grad(&format!("{name} {layout:?}"), Prec::F32, &case);
+        }
     }
 }
 
@@ -746,7 +780,7 @@ impl GradCase for Adaptive1 {
 #[test]
 fn adaptive_avg_pool1d_forward_and_backward() {
     for (i, &(l, o)) in ADAPTIVE_SIZES.iter().enumerate() {
-        for layout in [Layout::Contiguous, Layout::Permuted] {
+        for layout in [Layout::Contiguous, Layout::Permuted, Layout::Stepped] {
             let case = Adaptive1 {
                 x: floats([2, 3, l], 1000 + i as u64),
                 layout,

@@ -12,7 +12,7 @@
 //! The backward pass is the adjoint of that linear map. Instead of scattering (atomic adds on
 //! GPUs, serial on the CPU), the taps are transposed on the host: each input position lists the
 //! outputs that read it and with which weight, and the gradient is gathered with the same
-//! `take`-multiply-sum. That is exact for every mode (clamped border taps accumulate), and
+//! gather-multiply-sum. That is exact for every mode (clamped border taps accumulate), and
 //! deterministic.
 
 use burn_backend::TensorMetadata;
@@ -206,7 +206,7 @@ impl Taps {
         taps
     }
 
-    /// Whether every output copies one input (nearest neighbour): a plain `take`.
+    /// Whether every output copies one input (nearest neighbour): a plain gather.
     fn is_copy(&self) -> bool {
         self.width == 1 && self.weight.iter().all(|w| *w == 1.0)
     }
