@@ -1,6 +1,6 @@
 //! `FloatTensorOps` on MLX.
 
-use burn_backend::ops::FloatTensorOps;
+use burn_backend::ops::{FloatTensorOps, GridSampleOptions};
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
 use burn_backend::{
     BoolDType, Distribution, ExecutionError, FloatDType, IntDType, Scalar, Shape, Slice, TensorData,
@@ -457,6 +457,10 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
 
     fn float_unfold(tensor: FloatTensor<Self>, dim: usize, size: usize, step: usize) -> FloatTensor<Self> {
         base::unfold(tensor, dim, size, step)
+    }
+
+    fn float_grid_sample_2d(tensor: FloatTensor<Self>, grid: FloatTensor<Self>, options: GridSampleOptions) -> FloatTensor<Self> {
+        super::grid_sample::grid_sample_2d(tensor, grid, options)
     }
 
     fn float_is_nan(tensor: FloatTensor<Self>, _out: BoolDType) -> BoolTensor<Self> {

@@ -1,0 +1,849 @@
+//! Pooling on MLX: average, max (with and without indices) and adaptive average, 1-d and 2-d,
+//! forward and backward, with Burn's conventions (those of its reference backend).
+//!
+//! - **Windows.** The input is padded once (zeros for averages, `-inf` for maxima, plus the
+//!   extra right padding `ceil_mode` needs), and each window position `(kh, kw)` of every window
+//!   at once is a strided slice of it (start `k * dilation`, step `stride`). Maxima fold those
+//!   slices with a strict `>` (the first maximum wins, as in Burn, and also NaN is passed over as
+//!   Burn's reference backend does), which also gives the indices; sums are separable, `KW`
+//!   slices along the width then `KH` along the height. Everything stays channels-first, with no
+//!   transposes. (MLX's own pooling layers reduce an `as_strided` window view instead: on MLX
+//!   0.32.4's CPU backend, reductions over such overlapping views can return wrong values.)
+//! - **Average divisors** depend only on the output position and are separable, so they are
+//!   computed on the host: with `count_include_pad` the window positions inside the padded input
+//!   (positions past it, which only `ceil_mode` reaches, do not count), otherwise those inside
+//!   the input. A window with no position to count divides by zero, as in Burn (`NaN`).
+//! - **Average backward** is the adjoint of the average, which is separable too: along each
+//!   axis, output `o` reads positions `o * stride + k * dilation - padding` with weight
+//!   `1 / divisor`, and the transposed taps (computed on the host: for each input position, the
+//!   windows that contain it) gather the output gradient, one `take_along_axis`, multiply and
+//!   sum per axis. No scatter, no atomics, deterministic; about 10 times faster on MLX's CPU
+//!   backend than the VJP of `as_strided` (a scatter over every window element) and than adding
+//!   the gradient through `KH + KW` strided `slice_update_add`s.
+//! - **Max indices** are Burn's: the flat position `ih * W + iw` in the unpadded input of the
+//!   first maximum in window order (row by row), and 0 for a window whose values are all `-inf`
+//!   (padding only, say). The backward pass scatter-adds the output gradient at those positions
+//!   (`scatter_add_axis` over the flattened spatial axis), as the indices may come from anywhere.
+//! - **Adaptive averages** use Burn's windows `floor(o * in / out) .. ceil((o + 1) * in / out)`
+//!   (computed in f32 as Burn does). Sizes that divide evenly reshape and average; others are a
+//!   separable resampling with per-window weights `1 / len` (see [`super::interpolate::Taps`]),
+//!   whose backward gathers through the transposed taps.
+
+use burn_backend::TensorMetadata;
+use burn_backend::ops::conv::calculate_pool_output_size;
+use mlx::{Array, Dtype, Scalar, ops};
+
+use super::interpolate::{Taps, compute_dtype};
+use crate::eval::{op, op_multi};
+use crate::tensor::MlxTensor;
+
+/// One spatial axis of a pooling window, resolved.
+#[derive(Clone, Copy, Debug)]
+struct Axis {
+    size: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    out: usize,
+}
+
+impl Axis {
+    fn new(
+        name: &str,
+        size: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+        ceil_mode: bool,
+    ) -> Axis {
+        if kernel == 0 || stride == 0 || dilation == 0 {
+            panic!(
+                "burn-mlx: {name}: kernel size, stride and dilation must be positive (got {kernel}, {stride}, {dilation})"
+            );
+        }
+        let span = dilation * (kernel - 1) + 1;
+        if size + 2 * padding < span {
+            panic!(
+                "burn-mlx: {name}: the window ({span} positions with dilation) is larger than the padded input \
+                 ({size} + 2 * {padding})"
+            );
+        }
+        let out = calculate_pool_output_size(kernel, stride, padding, dilation, size, ceil_mode);
+        Axis {
+            size,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            out,
+        }
+    }
+
+    /// Length of the padded axis the windows read: the input, `padding` before it, and after it
+    /// the padding or what the last window reaches, whichever is needed (`ceil_mode` can reach
+    /// past the padding; without it the windows may stop short of it).
+    fn padded_len(&self) -> usize {
+        self.padding + self.size + self.pad_after()
+    }
+
+    fn pad_after(&self) -> usize {
+        let reach = (self.out - 1) * self.stride + (self.kernel - 1) * self.dilation + 1;
+        reach.saturating_sub(self.padding + self.size)
+    }
+
+    /// The average along this axis as a resampling: output `o` reads input positions
+    /// `o * stride + k * dilation - padding`, each inside the input weighted `1 / divisor`
+    /// (positions in the padding read zeros: weight 0).
+    fn average_taps(&self, count_include_pad: bool) -> Taps {
+        let divisors = self.divisors(count_include_pad);
+        let mut taps = Taps {
+            len_in: self.size,
+            len_out: self.out,
+            width: self.kernel,
+            index: Vec::new(),
+            weight: Vec::new(),
+        };
+        for (o, divisor) in divisors.into_iter().enumerate() {
+            for k in 0..self.kernel {
+                let p = (o * self.stride + k * self.dilation) as isize - self.padding as isize;
+                let inside = (0..self.size as isize).contains(&p);
+                taps.index.push(if inside { p as i32 } else { 0 });
+                // A window with an input position has a positive divisor.
+                taps.weight
+                    .push(if inside { 1.0 / divisor as f64 } else { 0.0 });
+            }
+        }
+        taps
+    }
+
+    /// How many positions of each window the average divides by (see the module docs).
+    fn divisors(&self, count_include_pad: bool) -> Vec<usize> {
+        let (lo, hi) = if count_include_pad {
+            (0, self.size + 2 * self.padding)
+        } else {
+            (self.padding, self.padding + self.size)
+        };
+        (0..self.out)
+            .map(|o| {
+                (0..self.kernel)
+                    .map(|k| o * self.stride + k * self.dilation)
+                    .filter(|p| (lo..hi).contains(p))
+                    .count()
+            })
+            .collect()
+    }
+}
+
+fn dims4(x: &MlxTensor, name: &str) -> [usize; 4] {
+    let shape = x.shape();
+    if shape.num_dims() != 4 {
+        panic!(
+            "burn-mlx: {name}: expected a [batch, channels, height, width] tensor, got shape {shape:?}"
+        );
+    }
+    [shape[0], shape[1], shape[2], shape[3]]
+}
+
+fn dims3(x: &MlxTensor, name: &str) -> [usize; 3] {
+    let shape = x.shape();
+    if shape.num_dims() != 3 {
+        panic!(
+            "burn-mlx: {name}: expected a [batch, channels, length] tensor, got shape {shape:?}"
+        );
+    }
+    [shape[0], shape[1], shape[2]]
+}
+
+/// A 2-d pooling geometry: both axes, and the batch and channel sizes.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    batch: usize,
+    channels: usize,
+    h: Axis,
+    w: Axis,
+}
+
+impl Geometry {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        name: &str,
+        [batch, channels, height, width]: [usize; 4],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        ceil_mode: bool,
+    ) -> Geometry {
+        Geometry {
+            batch,
+            channels,
+            h: Axis::new(
+                name,
+                height,
+                kernel[0],
+                stride[0],
+                padding[0],
+                dilation[0],
+                ceil_mode,
+            ),
+            w: Axis::new(
+                name,
+                width,
+                kernel[1],
+                stride[1],
+                padding[1],
+                dilation[1],
+                ceil_mode,
+            ),
+        }
+    }
+
+    /// The NCHW input padded with `value`: `padding` before each spatial axis, and after it
+    /// as much as the windows reach (see [`Axis::padded_len`]).
+    fn padded(&self, x: &Array, value: f64) -> mlx::Result<Array> {
+        let (h, w) = (&self.h, &self.w);
+        if h.padded_len() == h.size && w.padded_len() == w.size {
+            return Ok(x.clone());
+        }
+        let widths = [
+            (0, 0),
+            (0, 0),
+            (h.padding as i32, h.pad_after() as i32),
+            (w.padding as i32, w.pad_after() as i32),
+        ];
+        let value = Scalar::Float(value).to_array(x.dtype());
+        ops::pad(x, &widths, &value, ops::PadMode::Constant)
+    }
+
+    /// Window position `(kh, kw)` of every window: a strided slice `[N, C, OH, OW]` of the
+    /// padded input.
+    fn tap(&self, padded: &Array, kh: usize, kw: usize) -> mlx::Result<Array> {
+        let (h, w) = (&self.h, &self.w);
+        let (n, c) = (self.batch as i32, self.channels as i32);
+        let (y, x) = ((kh * h.dilation) as i32, (kw * w.dilation) as i32);
+        let stop = [
+            n,
+            c,
+            y + ((h.out - 1) * h.stride) as i32 + 1,
+            x + ((w.out - 1) * w.stride) as i32 + 1,
+        ];
+        ops::slice(
+            padded,
+            &[0, 0, y, x],
+            &stop,
+            &[1, 1, h.stride as i32, w.stride as i32],
+        )
+    }
+
+    /// The divisors of every output position, shaped `[OH, OW]` in `dtype`.
+    fn divisors(&self, count_include_pad: bool, dtype: Dtype) -> mlx::Result<Array> {
+        let (dh, dw) = (
+            self.h.divisors(count_include_pad),
+            self.w.divisors(count_include_pad),
+        );
+        let values: Vec<f32> = dh
+            .iter()
+            .flat_map(|a| dw.iter().map(move |b| (a * b) as f32))
+            .collect();
+        Array::from_slice(&values, &[self.h.out as i32, self.w.out as i32])?.astype(dtype)
+    }
+}
+
+// ---- average pooling ----------------------------------------------------------------------------
+
+fn avg_pool_array(x: &Array, g: &Geometry, count_include_pad: bool) -> mlx::Result<Array> {
+    let dtype = x.dtype();
+    let compute = compute_dtype(dtype);
+    let padded = g.padded(x, 0.0)?;
+    let padded = if dtype == compute {
+        padded
+    } else {
+        padded.astype(compute)?
+    };
+    // Window sums, separable: along the width (`KW` strided slices of the padded input, full
+    // height), then along the height (`KH` strided slices of those).
+    let (h, w) = (&g.h, &g.w);
+    let (n, c) = (g.batch as i32, g.channels as i32);
+    let hp = h.padded_len() as i32;
+    let mut rows: Option<Array> = None;
+    for kw in 0..w.kernel {
+        let x0 = (kw * w.dilation) as i32;
+        let stop = [n, c, hp, x0 + ((w.out - 1) * w.stride) as i32 + 1];
+        let part = ops::slice(&padded, &[0, 0, 0, x0], &stop, &[1, 1, 1, w.stride as i32])?;
+        rows = Some(match rows {
+            Some(acc) => ops::add(&acc, &part)?,
+            None => part,
+        });
+    }
+    let rows = rows.expect("a kernel has positions");
+    let ow = w.out as i32;
+    let mut sums: Option<Array> = None;
+    for kh in 0..h.kernel {
+        let y0 = (kh * h.dilation) as i32;
+        let stop = [n, c, y0 + ((h.out - 1) * h.stride) as i32 + 1, ow];
+        let part = ops::slice(&rows, &[0, 0, y0, 0], &stop, &[1, 1, h.stride as i32, 1])?;
+        sums = Some(match sums {
+            Some(acc) => ops::add(&acc, &part)?,
+            None => part,
+        });
+    }
+    let out = ops::divide(
+        &sums.expect("a kernel has positions"),
+        &g.divisors(count_include_pad, compute)?,
+    )?;
+    if dtype == compute {
+        Ok(out)
+    } else {
+        out.astype(dtype)
+    }
+}
+
+/// The adjoint of the average: every input position gathers, along each axis, the windows
+/// that contain it, weighted by `1 / divisor` (the divisors are separable, see
+/// [`Axis::average_taps`]). NCHW in, NCHW out.
+fn avg_pool_backward_array(
+    x_dtype: Dtype,
+    grad: &Array,
+    g: &Geometry,
+    count_include_pad: bool,
+) -> mlx::Result<Array> {
+    let compute = compute_dtype(x_dtype);
+    let rows = g.h.average_taps(count_include_pad).transpose();
+    let cols = g.w.average_taps(count_include_pad).transpose();
+    let out = rows.apply(grad, 2, compute)?;
+    let out = cols.apply(&out, 3, compute)?;
+    if out.dtype() == x_dtype {
+        Ok(out)
+    } else {
+        out.astype(x_dtype)
+    }
+}
+
+pub(crate) fn avg_pool2d(
+    x: MlxTensor,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    count_include_pad: bool,
+    ceil_mode: bool,
+) -> MlxTensor {
+    let g = Geometry::new(
+        "avg_pool2d",
+        dims4(&x, "avg_pool2d"),
+        kernel,
+        stride,
+        padding,
+        [1, 1],
+        ceil_mode,
+    );
+    op(&[&x], "avg_pool2d", || {
+        avg_pool_array(&x.array, &g, count_include_pad)
+    })
+}
+
+pub(crate) fn avg_pool2d_backward(
+    x: MlxTensor,
+    grad: MlxTensor,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    count_include_pad: bool,
+    ceil_mode: bool,
+) -> MlxTensor {
+    let name = "avg_pool2d_backward";
+    let g = Geometry::new(
+        name,
+        dims4(&x, name),
+        kernel,
+        stride,
+        padding,
+        [1, 1],
+        ceil_mode,
+    );
+    check_grad(&grad, &g, name);
+    op(&[&grad], name, || {
+        avg_pool_backward_array(x.array.dtype(), &grad.array, &g, count_include_pad)
+    })
+}
+
+/// 1-d pooling is 2-d pooling of an `[N, C, L, 1]` image: the reshapes are free views, and the
+/// whole op stays one MLX expression.
+fn as_image(a: &Array) -> mlx::Result<Array> {
+    let s = a.shape();
+    a.reshape(&[s[0], s[1], s[2], 1])
+}
+
+fn as_signal(a: &Array) -> mlx::Result<Array> {
+    let s = a.shape();
+    a.reshape(&[s[0], s[1], s[2]])
+}
+
+fn image_dims([n, c, l]: [usize; 3]) -> [usize; 4] {
+    [n, c, l, 1]
+}
+
+pub(crate) fn avg_pool1d(
+    x: MlxTensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    count_include_pad: bool,
+    ceil_mode: bool,
+) -> MlxTensor {
+    let dims = image_dims(dims3(&x, "avg_pool1d"));
+    let g = Geometry::new(
+        "avg_pool1d",
+        dims,
+        [kernel, 1],
+        [stride, 1],
+        [padding, 0],
+        [1, 1],
+        ceil_mode,
+    );
+    op(&[&x], "avg_pool1d", || {
+        as_signal(&avg_pool_array(
+            &as_image(&x.array)?,
+            &g,
+            count_include_pad,
+        )?)
+    })
+}
+
+pub(crate) fn avg_pool1d_backward(
+    x: MlxTensor,
+    grad: MlxTensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    count_include_pad: bool,
+    ceil_mode: bool,
+) -> MlxTensor {
+    let name = "avg_pool1d_backward";
+    let dims = image_dims(dims3(&x, name));
+    let g = Geometry::new(
+        name,
+        dims,
+        [kernel, 1],
+        [stride, 1],
+        [padding, 0],
+        [1, 1],
+        ceil_mode,
+    );
+    check_grad_1d(&grad, &g, name);
+    op(&[&grad], name, || {
+        as_signal(&avg_pool_backward_array(
+            x.array.dtype(),
+            &as_image(&grad.array)?,
+            &g,
+            count_include_pad,
+        )?)
+    })
+}
+
+fn check_grad(grad: &MlxTensor, g: &Geometry, name: &str) {
+    let expected = [g.batch, g.channels, g.h.out, g.w.out];
+    if grad.shape().as_slice() != expected {
+        panic!(
+            "burn-mlx: {name}: the output gradient has shape {:?}, the pooling output {expected:?}",
+            grad.shape()
+        );
+    }
+}
+
+fn check_grad_1d(grad: &MlxTensor, g: &Geometry, name: &str) {
+    let expected = [g.batch, g.channels, g.h.out];
+    if grad.shape().as_slice() != expected {
+        panic!(
+            "burn-mlx: {name}: the output gradient has shape {:?}, the pooling output {expected:?}",
+            grad.shape()
+        );
+    }
+}
+
+// ---- max pooling --------------------------------------------------------------------------------
+
+/// The running maximum over the window positions, in Burn's order (row by row): a position
+/// replaces the maximum only when strictly greater, so the first maximum wins, and NaN (never
+/// greater) is passed over, as in Burn's reference backend. `track` also keeps, for every
+/// window, the flat input position `ih * W + iw` of its maximum (0 while nothing is above
+/// `-inf`).
+fn running_max(x: &Array, g: &Geometry, track: bool) -> mlx::Result<(Array, Option<Array>)> {
+    let padded = g.padded(x, f64::NEG_INFINITY)?;
+    let (h, w) = (&g.h, &g.w);
+    let (oh, ow) = (h.out as i32, w.out as i32);
+    let mut best = ops::full(
+        &[g.batch as i32, g.channels as i32, oh, ow],
+        &Scalar::Float(f64::NEG_INFINITY).to_array(x.dtype()),
+        x.dtype(),
+    )?;
+    let mut index = track.then(|| Array::scalar(0i32));
+    for kh in 0..h.kernel {
+        for kw in 0..w.kernel {
+            let tap = g.tap(&padded, kh, kw)?;
+            let above = ops::greater(&tap, &best)?;
+            best = ops::where_(&above, &tap, &best)?;
+            if let Some(idx) = index.take() {
+                // The input position this tap reads, per output position (padding positions
+                // hold -inf and never win).
+                let flat: Vec<i32> = (0..h.out)
+                    .flat_map(|o| {
+                        let ih = (o * h.stride + kh * h.dilation) as i64 - h.padding as i64;
+                        (0..w.out).map(move |p| {
+                            let iw = (p * w.stride + kw * w.dilation) as i64 - w.padding as i64;
+                            (ih * w.size as i64 + iw) as i32
+                        })
+                    })
+                    .collect();
+                let flat = Array::from_slice(&flat, &[oh, ow])?;
+                index = Some(ops::where_(&above, &flat, &idx)?);
+            }
+        }
+    }
+    Ok((best, index))
+}
+
+fn max_pool_array(x: &Array, g: &Geometry) -> mlx::Result<Array> {
+    Ok(running_max(x, g, false)?.0)
+}
+
+/// Maxima and Burn's indices (NCHW, indices in `index_dtype`).
+fn max_pool_with_indices_array(
+    x: &Array,
+    g: &Geometry,
+    index_dtype: Dtype,
+) -> mlx::Result<Vec<Array>> {
+    let (values, index) = running_max(x, g, true)?;
+    let index = ops::broadcast_to(&index.expect("tracked"), values.shape())?.astype(index_dtype)?;
+    Ok(vec![values, index])
+}
+
+/// Adds `grad` (NCHW) at the flat spatial positions `indices` of a zero `[N, C, H, W]`.
+fn max_pool_backward_array(
+    x_shape: [usize; 4],
+    grad: &Array,
+    indices: &Array,
+) -> mlx::Result<Array> {
+    let [n, c, h, w] = x_shape.map(|d| d as i32);
+    let s = grad.shape();
+    let flat = [s[0], s[1], s[2] * s[3]];
+    let flat_grad = grad.reshape(&flat)?;
+    let flat_indices = indices.reshape(&flat)?;
+    let zeros = ops::zeros(&[n, c, h * w], grad.dtype())?;
+    ops::scatter_add_axis(&zeros, &flat_indices, &flat_grad, Some(2))?.reshape(&[n, c, h, w])
+}
+
+pub(crate) fn max_pool2d(
+    x: MlxTensor,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+    ceil_mode: bool,
+) -> MlxTensor {
+    let g = Geometry::new(
+        "max_pool2d",
+        dims4(&x, "max_pool2d"),
+        kernel,
+        stride,
+        padding,
+        dilation,
+        ceil_mode,
+    );
+    op(&[&x], "max_pool2d", || max_pool_array(&x.array, &g))
+}
+
+pub(crate) fn max_pool2d_with_indices(
+    x: MlxTensor,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+    ceil_mode: bool,
+    index_dtype: Dtype,
+) -> (MlxTensor, MlxTensor) {
+    let name = "max_pool2d_with_indices";
+    let g = Geometry::new(
+        name,
+        dims4(&x, name),
+        kernel,
+        stride,
+        padding,
+        dilation,
+        ceil_mode,
+    );
+    let mut out = op_multi(&[&x], name, || {
+        max_pool_with_indices_array(&x.array, &g, index_dtype)
+    });
+    let indices = out.pop().expect("two outputs");
+    (out.pop().expect("two outputs"), indices)
+}
+
+pub(crate) fn max_pool2d_with_indices_backward(
+    x: MlxTensor,
+    output_grad: MlxTensor,
+    indices: MlxTensor,
+) -> MlxTensor {
+    let name = "max_pool2d_with_indices_backward";
+    let dims = dims4(&x, name);
+    check_same_shape(&output_grad, &indices, name);
+    op(&[&output_grad, &indices], name, || {
+        max_pool_backward_array(dims, &output_grad.array, &indices.array)
+    })
+}
+
+fn check_same_shape(grad: &MlxTensor, indices: &MlxTensor, name: &str) {
+    if grad.shape() != indices.shape() {
+        panic!(
+            "burn-mlx: {name}: output gradient {:?} and indices {:?} differ in shape",
+            grad.shape(),
+            indices.shape()
+        );
+    }
+}
+
+pub(crate) fn max_pool1d(
+    x: MlxTensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    ceil_mode: bool,
+) -> MlxTensor {
+    let dims = image_dims(dims3(&x, "max_pool1d"));
+    let g = Geometry::new(
+        "max_pool1d",
+        dims,
+        [kernel, 1],
+        [stride, 1],
+        [padding, 0],
+        [dilation, 1],
+        ceil_mode,
+    );
+    op(&[&x], "max_pool1d", || {
+        as_signal(&max_pool_array(&as_image(&x.array)?, &g)?)
+    })
+}
+
+/// 1-d indices are positions along the length: the 2-d flat index of an `[L, 1]` image.
+pub(crate) fn max_pool1d_with_indices(
+    x: MlxTensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    ceil_mode: bool,
+    index_dtype: Dtype,
+) -> (MlxTensor, MlxTensor) {
+    let name = "max_pool1d_with_indices";
+    let dims = image_dims(dims3(&x, name));
+    let g = Geometry::new(
+        name,
+        dims,
+        [kernel, 1],
+        [stride, 1],
+        [padding, 0],
+        [dilation, 1],
+        ceil_mode,
+    );
+    let mut out = op_multi(&[&x], name, || {
+        let arrays = max_pool_with_indices_array(&as_image(&x.array)?, &g, index_dtype)?;
+        arrays.iter().map(as_signal).collect()
+    });
+    let indices = out.pop().expect("two outputs");
+    (out.pop().expect("two outputs"), indices)
+}
+
+pub(crate) fn max_pool1d_with_indices_backward(
+    x: MlxTensor,
+    output_grad: MlxTensor,
+    indices: MlxTensor,
+) -> MlxTensor {
+    let name = "max_pool1d_with_indices_backward";
+    let dims = image_dims(dims3(&x, name));
+    check_same_shape(&output_grad, &indices, name);
+    op(&[&output_grad, &indices], name, || {
+        as_signal(&max_pool_backward_array(
+            dims,
+            &as_image(&output_grad.array)?,
+            &as_image(&indices.array)?,
+        )?)
+    })
+}
+
+// ---- adaptive average pooling -------------------------------------------------------------------
+
+/// Burn's adaptive windows along one axis, `start .. end` for each output, computed in f32 as
+/// the reference backend does.
+fn adaptive_window(o: usize, len_out: usize, len_in: usize) -> (usize, usize) {
+    let start = ((o as f32 * len_in as f32) / len_out as f32).floor() as usize;
+    let end = (((o + 1) as f32 * len_in as f32) / len_out as f32).ceil() as usize;
+    (start, end.min(len_in))
+}
+
+/// One axis of an adaptive average pool.
+enum Adaptive {
+    /// Equal windows of `len` positions (`in` divisible by `out`): reshape and average.
+    Even { len: usize },
+    /// Windows of varying lengths: a resampling with weights `1 / len`.
+    Taps(Taps),
+}
+
+impl Adaptive {
+    fn new(name: &str, len_in: usize, len_out: usize) -> Adaptive {
+        if len_in == 0 || len_out == 0 {
+            panic!("burn-mlx: {name}: sizes must be positive (input {len_in}, output {len_out})");
+        }
+        if len_in.is_multiple_of(len_out) {
+            return Adaptive::Even {
+                len: len_in / len_out,
+            };
+        }
+        let windows: Vec<(usize, usize)> = (0..len_out)
+            .map(|o| adaptive_window(o, len_out, len_in))
+            .collect();
+        let width = windows.iter().map(|(s, e)| e - s).max().unwrap_or(1).max(1);
+        let mut taps = Taps {
+            len_in,
+            len_out,
+            width,
+            index: Vec::new(),
+            weight: Vec::new(),
+        };
+        for (start, end) in windows {
+            let len = end - start;
+            for t in 0..width {
+                let inside = t < len;
+                taps.index.push(if inside {
+                    (start + t) as i32
+                } else {
+                    start as i32
+                });
+                taps.weight
+                    .push(if inside { 1.0 / len as f64 } else { 0.0 });
+            }
+        }
+        Adaptive::Taps(taps)
+    }
+
+    /// Averages `axis` of `a` (in `dtype`, the compute dtype).
+    fn forward(&self, a: &Array, axis: usize, dtype: Dtype) -> mlx::Result<Array> {
+        match self {
+            Adaptive::Even { len: 1 } => Ok(a.clone()),
+            Adaptive::Even { len } => {
+                let mut shape = a.shape().to_vec();
+                let n = shape[axis];
+                shape.splice(axis..=axis, [n / *len as i32, *len as i32]);
+                let a = if a.dtype() == dtype {
+                    a.clone()
+                } else {
+                    a.astype(dtype)?
+                };
+                a.reshape(&shape)?.mean(&[axis as i32 + 1], false)
+            }
+            Adaptive::Taps(taps) => taps.apply(a, axis, dtype),
+        }
+    }
+
+    /// The adjoint of [`Adaptive::forward`].
+    fn backward(&self, g: &Array, axis: usize, dtype: Dtype) -> mlx::Result<Array> {
+        match self {
+            Adaptive::Even { len: 1 } => Ok(g.clone()),
+            Adaptive::Even { len } => {
+                // Each input position receives its window's gradient divided by the length.
+                let len = *len as i32;
+                let g = if g.dtype() == dtype {
+                    g.clone()
+                } else {
+                    g.astype(dtype)?
+                };
+                let g = ops::divide(&g, &Scalar::Float(len as f64).to_array(dtype))?;
+                let mut expanded = g.shape().to_vec();
+                expanded.insert(axis + 1, len);
+                let mut merged = g.shape().to_vec();
+                merged[axis] *= len;
+                ops::broadcast_to(&ops::expand_dims(&g, &[axis as i32 + 1])?, &expanded)?
+                    .reshape(&merged)
+            }
+            Adaptive::Taps(taps) => taps.transpose().apply(g, axis, dtype),
+        }
+    }
+}
+
+fn adaptive_forward_array(x: &Array, rows: &Adaptive, cols: &Adaptive) -> mlx::Result<Array> {
+    let dtype = x.dtype();
+    let compute = compute_dtype(dtype);
+    let out = rows.forward(x, 2, compute)?;
+    let out = cols.forward(&out, 3, compute)?;
+    if out.dtype() == dtype {
+        Ok(out)
+    } else {
+        out.astype(dtype)
+    }
+}
+
+fn adaptive_backward_array(
+    x_dtype: Dtype,
+    grad: &Array,
+    rows: &Adaptive,
+    cols: &Adaptive,
+) -> mlx::Result<Array> {
+    let compute = compute_dtype(x_dtype);
+    let out = rows.backward(grad, 2, compute)?;
+    let out = cols.backward(&out, 3, compute)?;
+    if out.dtype() == x_dtype {
+        Ok(out)
+    } else {
+        out.astype(x_dtype)
+    }
+}
+
+pub(crate) fn adaptive_avg_pool2d(x: MlxTensor, output_size: [usize; 2]) -> MlxTensor {
+    let name = "adaptive_avg_pool2d";
+    let [_, _, h, w] = dims4(&x, name);
+    let (rows, cols) = (
+        Adaptive::new(name, h, output_size[0]),
+        Adaptive::new(name, w, output_size[1]),
+    );
+    op(&[&x], name, || {
+        adaptive_forward_array(&x.array, &rows, &cols)
+    })
+}
+
+pub(crate) fn adaptive_avg_pool2d_backward(x: MlxTensor, grad: MlxTensor) -> MlxTensor {
+    let name = "adaptive_avg_pool2d_backward";
+    let [_, _, h, w] = dims4(&x, name);
+    let [_, _, oh, ow] = dims4(&grad, name);
+    let (rows, cols) = (Adaptive::new(name, h, oh), Adaptive::new(name, w, ow));
+    op(&[&grad], name, || {
+        adaptive_backward_array(x.array.dtype(), &grad.array, &rows, &cols)
+    })
+}
+
+pub(crate) fn adaptive_avg_pool1d(x: MlxTensor, output_size: usize) -> MlxTensor {
+    let name = "adaptive_avg_pool1d";
+    let [_, _, l] = dims3(&x, name);
+    let (rows, cols) = (
+        Adaptive::new(name, l, output_size),
+        Adaptive::Even { len: 1 },
+    );
+    op(&[&x], name, || {
+        as_signal(&adaptive_forward_array(&as_image(&x.array)?, &rows, &cols)?)
+    })
+}
+
+pub(crate) fn adaptive_avg_pool1d_backward(x: MlxTensor, grad: MlxTensor) -> MlxTensor {
+    let name = "adaptive_avg_pool1d_backward";
+    let [_, _, l] = dims3(&x, name);
+    let [_, _, o] = dims3(&grad, name);
+    let (rows, cols) = (Adaptive::new(name, l, o), Adaptive::Even { len: 1 });
+    op(&[&grad], name, || {
+        as_signal(&adaptive_backward_array(
+            x.array.dtype(),
+            &as_image(&grad.array)?,
+            &rows,
+            &cols,
+        )?)
+    })
+}
