@@ -15,7 +15,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use burn_autodiff::Autodiff;
 use burn_mlx::{Mlx, MlxDevice};
 use burn_ndarray::{NdArray, NdArrayDevice};
@@ -97,7 +97,7 @@ fn run<B: AutodiffBackend>(device: &B::Device, steps: usize, batch: usize, check
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(1e-3, model, grads);
         if checkpoints.contains(&step) {
-            last_loss = loss.into_scalar().into();
+            last_loss = loss.into_scalar().elem::<f32>();
             B::sync(device).expect("sync");
             let elapsed = window_start.elapsed().as_secs_f64();
             results.push(Checkpoint {
