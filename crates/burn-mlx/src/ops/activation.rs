@@ -29,7 +29,11 @@ fn gelu_grad(x: &Array) -> mlx::Result<Array> {
 impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     fn leaky_relu(tensor: FloatTensor<Self>, negative_slope: Scalar) -> FloatTensor<Self> {
         with_scalar(&tensor, negative_slope, "leaky_relu", |x, slope| {
-            ops::where_(&ops::greater(x, &zero_like(x))?, x, &ops::multiply(x, slope)?)
+            ops::where_(
+                &ops::greater(x, &zero_like(x))?,
+                x,
+                &ops::multiply(x, slope)?,
+            )
         })
     }
 
@@ -54,7 +58,9 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        binary(&x, &grad, "gelu_backward", |x, g| ops::multiply(&gelu_grad(x)?, g))
+        binary(&x, &grad, "gelu_backward", |x, g| {
+            ops::multiply(&gelu_grad(x)?, g)
+        })
     }
 
     fn sigmoid(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -62,12 +68,17 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn sigmoid_backward(output: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        binary(&output, &grad, "sigmoid_backward", |s, g| Ok(&(g * s) * &(1.0 - s)))
+        binary(&output, &grad, "sigmoid_backward", |s, g| {
+            Ok(&(g * s) * &(1.0 - s))
+        })
     }
 
     fn hard_sigmoid(tensor: FloatTensor<Self>, alpha: Scalar, beta: Scalar) -> FloatTensor<Self> {
         let dtype = tensor.array.dtype();
-        let (a, b) = (super::base::scalar(alpha, dtype), super::base::scalar(beta, dtype));
+        let (a, b) = (
+            super::base::scalar(alpha, dtype),
+            super::base::scalar(beta, dtype),
+        );
         unary(&tensor, "hard_sigmoid", |x| {
             let lin = ops::add(&ops::multiply(x, &a)?, &b)?;
             ops::clip(&lin, Some(&zero_like(x)), Some(&mlx::weak_scalar(1, dtype)))
@@ -76,12 +87,16 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
 
     fn log_sigmoid(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         // log σ(x) = -log(1 + e^{-x}) = -logaddexp(0, -x), stable for large |x|.
-        unary(&tensor, "log_sigmoid", |x| ops::negative(&ops::logaddexp(&zero_like(x), &ops::negative(x)?)?))
+        unary(&tensor, "log_sigmoid", |x| {
+            ops::negative(&ops::logaddexp(&zero_like(x), &ops::negative(x)?)?)
+        })
     }
 
     fn log_sigmoid_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         // d/dx log σ(x) = σ(-x).
-        binary(&x, &grad, "log_sigmoid_backward", |x, g| ops::multiply(&ops::sigmoid(&ops::negative(x)?)?, g))
+        binary(&x, &grad, "log_sigmoid_backward", |x, g| {
+            ops::multiply(&ops::sigmoid(&ops::negative(x)?)?, g)
+        })
     }
 
     fn softmax(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
@@ -89,10 +104,14 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn log_softmax(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "log_softmax", |x| ops::subtract(x, &x.logsumexp(&[axis(dim)], true)?))
+        unary(&tensor, "log_softmax", |x| {
+            ops::subtract(x, &x.logsumexp(&[axis(dim)], true)?)
+        })
     }
 
     fn softmin(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "softmin", |x| ops::softmax(&ops::negative(x)?, &[axis(dim)], true))
+        unary(&tensor, "softmin", |x| {
+            ops::softmax(&ops::negative(x)?, &[axis(dim)], true)
+        })
     }
 }

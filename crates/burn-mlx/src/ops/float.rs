@@ -1,11 +1,11 @@
 //! `FloatTensorOps` on MLX.
 
 use burn_backend::ops::FloatTensorOps;
+use burn_backend::tensor::IndexingUpdateOp;
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
 use burn_backend::{
     BoolDType, Distribution, ExecutionError, FloatDType, IntDType, Scalar, Shape, Slice, TensorData,
 };
-use burn_backend::tensor::IndexingUpdateOp;
 use mlx::{Array, Dtype, ops};
 
 use super::base::{self, Cmp, axis, binary, reduce_all, unary, with_scalar};
@@ -24,11 +24,20 @@ pub(crate) fn int_dtype(dtype: IntDType) -> Dtype {
 }
 
 /// Samples `distribution` into an array of `shape` and `dtype`.
-pub(crate) fn random(shape: &Shape, distribution: Distribution, device: MlxDevice, dtype: Dtype) -> MlxTensor {
+pub(crate) fn random(
+    shape: &Shape,
+    distribution: Distribution,
+    device: MlxDevice,
+    dtype: Dtype,
+) -> MlxTensor {
     check_device_dtype(device, dtype);
     let shape = to_mlx_shape(shape);
     // Sample in float32 (float64 on request) and convert: MLX's samplers take float dtypes.
-    let sample_dtype = if dtype == Dtype::Float64 { Dtype::Float64 } else { Dtype::Float32 };
+    let sample_dtype = if dtype == Dtype::Float64 {
+        Dtype::Float64
+    } else {
+        Dtype::Float32
+    };
     let array = run(device, "random", || {
         let sample = match distribution {
             Distribution::Default => mlx::random::uniform(&shape, sample_dtype, None)?,
@@ -96,7 +105,12 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         MlxTensor::from_data(data, *device)
     }
 
-    fn float_random(shape: Shape, distribution: Distribution, device: &MlxDevice, dtype: FloatDType) -> FloatTensor<Self> {
+    fn float_random(
+        shape: Shape,
+        distribution: Distribution,
+        device: &MlxDevice,
+        dtype: FloatDType,
+    ) -> FloatTensor<Self> {
         random(&shape, distribution, *device, float_dtype(dtype))
     }
 
@@ -108,7 +122,12 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::full(&shape, Scalar::Float(1.0), float_dtype(dtype), *device)
     }
 
-    fn float_full(shape: Shape, fill_value: Scalar, device: &MlxDevice, dtype: FloatDType) -> FloatTensor<Self> {
+    fn float_full(
+        shape: Shape,
+        fill_value: Scalar,
+        device: &MlxDevice,
+        dtype: FloatDType,
+    ) -> FloatTensor<Self> {
         base::full(&shape, fill_value, float_dtype(dtype), *device)
     }
 
@@ -122,7 +141,10 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
 
     fn float_to_device(tensor: FloatTensor<Self>, device: &MlxDevice) -> FloatTensor<Self> {
         check_device_dtype(*device, tensor.array.dtype());
-        MlxTensor { device: *device, ..tensor }
+        MlxTensor {
+            device: *device,
+            ..tensor
+        }
     }
 
     fn float_into_int(tensor: FloatTensor<Self>, out_dtype: IntDType) -> IntTensor<Self> {
@@ -173,15 +195,21 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     }
 
     fn float_powi(lhs: FloatTensor<Self>, rhs: IntTensor<Self>) -> FloatTensor<Self> {
-        binary(&lhs, &rhs, "powi", |a, b| ops::power(a, &b.astype(a.dtype())?))
+        binary(&lhs, &rhs, "powi", |a, b| {
+            ops::power(a, &b.astype(a.dtype())?)
+        })
     }
 
     fn float_clamp_min(tensor: FloatTensor<Self>, min: Scalar) -> FloatTensor<Self> {
-        with_scalar(&tensor, min, "clamp_min", |a, s| ops::clip(a, Some(s), None))
+        with_scalar(&tensor, min, "clamp_min", |a, s| {
+            ops::clip(a, Some(s), None)
+        })
     }
 
     fn float_clamp_max(tensor: FloatTensor<Self>, max: Scalar) -> FloatTensor<Self> {
-        with_scalar(&tensor, max, "clamp_max", |a, s| ops::clip(a, None, Some(s)))
+        with_scalar(&tensor, max, "clamp_max", |a, s| {
+            ops::clip(a, None, Some(s))
+        })
     }
 
     fn float_clamp(tensor: FloatTensor<Self>, min: Scalar, max: Scalar) -> FloatTensor<Self> {
@@ -190,8 +218,14 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         unary(&tensor, "clamp", |a| ops::clip(a, Some(&lo), Some(&hi)))
     }
 
-    fn float_cross(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        binary(&lhs, &rhs, "cross", |a, b| mlx::linalg::cross(a, b, axis(dim)))
+    fn float_cross(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        dim: usize,
+    ) -> FloatTensor<Self> {
+        binary(&lhs, &rhs, "cross", |a, b| {
+            mlx::linalg::cross(a, b, axis(dim))
+        })
     }
 
     unary_ops!(
@@ -250,7 +284,11 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::reshape(tensor, shape)
     }
 
-    fn float_gather(dim: usize, tensor: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self> {
+    fn float_gather(
+        dim: usize,
+        tensor: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+    ) -> FloatTensor<Self> {
         base::gather(dim, tensor, indices)
     }
 
@@ -276,7 +314,11 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         nd::gather_nd(data, indices)
     }
 
-    fn float_select(tensor: FloatTensor<Self>, dim: usize, indices: IntTensor<Self>) -> FloatTensor<Self> {
+    fn float_select(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        indices: IntTensor<Self>,
+    ) -> FloatTensor<Self> {
         base::select(tensor, dim, indices)
     }
 
@@ -293,15 +335,27 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::slice(tensor, slices)
     }
 
-    fn float_slice_assign(tensor: FloatTensor<Self>, slices: &[Slice], value: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn float_slice_assign(
+        tensor: FloatTensor<Self>,
+        slices: &[Slice],
+        value: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         base::slice_assign(tensor, slices, value)
     }
 
-    fn float_mask_where(tensor: FloatTensor<Self>, mask: BoolTensor<Self>, value: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn float_mask_where(
+        tensor: FloatTensor<Self>,
+        mask: BoolTensor<Self>,
+        value: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         base::mask_where(tensor, mask, value)
     }
 
-    fn float_mask_fill(tensor: FloatTensor<Self>, mask: BoolTensor<Self>, value: Scalar) -> FloatTensor<Self> {
+    fn float_mask_fill(
+        tensor: FloatTensor<Self>,
+        mask: BoolTensor<Self>,
+        value: Scalar,
+    ) -> FloatTensor<Self> {
         base::mask_fill(tensor, mask, value)
     }
 
@@ -370,7 +424,12 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::argmin(tensor, dim, int_dtype(out_dtype))
     }
 
-    fn float_argtopk(tensor: FloatTensor<Self>, dim: usize, k: usize, out_dtype: IntDType) -> IntTensor<Self> {
+    fn float_argtopk(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        k: usize,
+        out_dtype: IntDType,
+    ) -> IntTensor<Self> {
         base::topk_with_indices(tensor, dim, k, int_dtype(out_dtype)).1
     }
 
@@ -451,11 +510,21 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::sort_with_indices(tensor, dim, descending, int_dtype(indices_dtype))
     }
 
-    fn float_argsort(tensor: FloatTensor<Self>, dim: usize, descending: bool, out_dtype: IntDType) -> IntTensor<Self> {
+    fn float_argsort(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        descending: bool,
+        out_dtype: IntDType,
+    ) -> IntTensor<Self> {
         base::argsort(tensor, dim, descending, int_dtype(out_dtype))
     }
 
-    fn float_unfold(tensor: FloatTensor<Self>, dim: usize, size: usize, step: usize) -> FloatTensor<Self> {
+    fn float_unfold(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        size: usize,
+        step: usize,
+    ) -> FloatTensor<Self> {
         base::unfold(tensor, dim, size, step)
     }
 

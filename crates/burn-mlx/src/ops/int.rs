@@ -4,7 +4,9 @@ use std::ops::Range;
 
 use burn_backend::ops::IntTensorOps;
 use burn_backend::tensor::{BoolTensor, FloatTensor, IndexingUpdateOp, IntTensor};
-use burn_backend::{BoolDType, Distribution, ExecutionError, FloatDType, IntDType, Scalar, Shape, Slice, TensorData};
+use burn_backend::{
+    BoolDType, Distribution, ExecutionError, FloatDType, IntDType, Scalar, Shape, Slice, TensorData,
+};
 use mlx::{Array, Dtype, ops};
 
 use super::base::{self, Cmp, axis, binary, reduce_all, unary, with_scalar};
@@ -81,7 +83,10 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
     }
 
     fn int_to_device(tensor: IntTensor<Self>, device: &MlxDevice) -> IntTensor<Self> {
-        MlxTensor { device: *device, ..tensor }
+        MlxTensor {
+            device: *device,
+            ..tensor
+        }
     }
 
     fn int_reshape(tensor: IntTensor<Self>, shape: Shape) -> IntTensor<Self> {
@@ -92,7 +97,11 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::slice(tensor, slices)
     }
 
-    fn int_slice_assign(tensor: IntTensor<Self>, slices: &[Slice], value: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_slice_assign(
+        tensor: IntTensor<Self>,
+        slices: &[Slice],
+        value: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::slice_assign(tensor, slices, value)
     }
 
@@ -100,19 +109,36 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::cast(tensor, float_dtype(out_dtype))
     }
 
-    fn int_mask_where(tensor: IntTensor<Self>, mask: BoolTensor<Self>, value: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_mask_where(
+        tensor: IntTensor<Self>,
+        mask: BoolTensor<Self>,
+        value: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::mask_where(tensor, mask, value)
     }
 
-    fn int_mask_fill(tensor: IntTensor<Self>, mask: BoolTensor<Self>, value: Scalar) -> IntTensor<Self> {
+    fn int_mask_fill(
+        tensor: IntTensor<Self>,
+        mask: BoolTensor<Self>,
+        value: Scalar,
+    ) -> IntTensor<Self> {
         base::mask_fill(tensor, mask, value)
     }
 
-    fn int_gather(dim: usize, tensor: IntTensor<Self>, indices: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_gather(
+        dim: usize,
+        tensor: IntTensor<Self>,
+        indices: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::gather(dim, tensor, indices)
     }
 
-    fn int_scatter_add(dim: usize, tensor: IntTensor<Self>, indices: IntTensor<Self>, value: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_scatter_add(
+        dim: usize,
+        tensor: IntTensor<Self>,
+        indices: IntTensor<Self>,
+        value: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::scatter_add(dim, tensor, indices, value)
     }
 
@@ -129,11 +155,20 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         nd::gather_nd(data, indices)
     }
 
-    fn int_select(tensor: IntTensor<Self>, dim: usize, indices: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_select(
+        tensor: IntTensor<Self>,
+        dim: usize,
+        indices: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::select(tensor, dim, indices)
     }
 
-    fn int_select_add(tensor: IntTensor<Self>, dim: usize, indices: IntTensor<Self>, value: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_select_add(
+        tensor: IntTensor<Self>,
+        dim: usize,
+        indices: IntTensor<Self>,
+        value: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::select_add(tensor, dim, indices, value)
     }
 
@@ -185,11 +220,15 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
     );
 
     fn int_clamp_min(tensor: IntTensor<Self>, min: Scalar) -> IntTensor<Self> {
-        with_scalar(&tensor, min, "clamp_min", |a, s| ops::clip(a, Some(s), None))
+        with_scalar(&tensor, min, "clamp_min", |a, s| {
+            ops::clip(a, Some(s), None)
+        })
     }
 
     fn int_clamp_max(tensor: IntTensor<Self>, max: Scalar) -> IntTensor<Self> {
-        with_scalar(&tensor, max, "clamp_max", |a, s| ops::clip(a, None, Some(s)))
+        with_scalar(&tensor, max, "clamp_max", |a, s| {
+            ops::clip(a, None, Some(s))
+        })
     }
 
     fn int_clamp(tensor: IntTensor<Self>, min: Scalar, max: Scalar) -> IntTensor<Self> {
@@ -210,7 +249,12 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::full(&shape, Scalar::Int(1), int_dtype(dtype), *device)
     }
 
-    fn int_full(shape: Shape, fill_value: Scalar, device: &MlxDevice, dtype: IntDType) -> IntTensor<Self> {
+    fn int_full(
+        shape: Shape,
+        fill_value: Scalar,
+        device: &MlxDevice,
+        dtype: IntDType,
+    ) -> IntTensor<Self> {
         base::full(&shape, fill_value, int_dtype(dtype), *device)
     }
 
@@ -221,7 +265,9 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
 
     fn int_sum_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
-        unary(&tensor, "sum_dim", |a| a.sum(&[axis(dim)], true)?.astype(dtype))
+        unary(&tensor, "sum_dim", |a| {
+            a.sum(&[axis(dim)], true)?.astype(dtype)
+        })
     }
 
     fn int_prod(tensor: IntTensor<Self>) -> IntTensor<Self> {
@@ -231,32 +277,46 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
 
     fn int_prod_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
-        unary(&tensor, "prod_dim", |a| a.prod(&[axis(dim)], true)?.astype(dtype))
+        unary(&tensor, "prod_dim", |a| {
+            a.prod(&[axis(dim)], true)?.astype(dtype)
+        })
     }
 
     fn int_mean(tensor: IntTensor<Self>) -> IntTensor<Self> {
         // An integer mean: the sum divided by the count, truncated like Burn's.
         let n = tensor.array.size().max(1) as i64;
         let dtype = tensor.array.dtype();
-        reduce_all(tensor, "mean", |a| div_trunc(&a.sum(&[], false)?.astype(dtype)?, &mlx::Scalar::Int(n).to_array(dtype)))
+        reduce_all(tensor, "mean", |a| {
+            div_trunc(
+                &a.sum(&[], false)?.astype(dtype)?,
+                &mlx::Scalar::Int(n).to_array(dtype),
+            )
+        })
     }
 
     fn int_mean_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let n = tensor.array.shape()[dim].max(1) as i64;
         let dtype = tensor.array.dtype();
         unary(&tensor, "mean_dim", |a| {
-            div_trunc(&a.sum(&[axis(dim)], true)?.astype(dtype)?, &mlx::Scalar::Int(n).to_array(dtype))
+            div_trunc(
+                &a.sum(&[axis(dim)], true)?.astype(dtype)?,
+                &mlx::Scalar::Int(n).to_array(dtype),
+            )
         })
     }
 
     fn int_cumsum(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
-        base::cumulative(tensor, dim, "cumsum", |a, ax, o| ops::cumsum(a, ax, o)?.astype(dtype))
+        base::cumulative(tensor, dim, "cumsum", |a, ax, o| {
+            ops::cumsum(a, ax, o)?.astype(dtype)
+        })
     }
 
     fn int_cumprod(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
-        base::cumulative(tensor, dim, "cumprod", |a, ax, o| ops::cumprod(a, ax, o)?.astype(dtype))
+        base::cumulative(tensor, dim, "cumprod", |a, ax, o| {
+            ops::cumprod(a, ax, o)?.astype(dtype)
+        })
     }
 
     fn int_cummin(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
@@ -294,7 +354,10 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         unary(&tensor, "max_dim", |a| a.max(&[axis(dim)], true))
     }
 
-    fn int_max_dim_with_indices(tensor: IntTensor<Self>, dim: usize) -> (IntTensor<Self>, IntTensor<Self>) {
+    fn int_max_dim_with_indices(
+        tensor: IntTensor<Self>,
+        dim: usize,
+    ) -> (IntTensor<Self>, IntTensor<Self>) {
         let dtype = tensor.array.dtype();
         base::extreme_with_indices(tensor, dim, true, dtype)
     }
@@ -315,7 +378,10 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         unary(&tensor, "min_dim", |a| a.min(&[axis(dim)], true))
     }
 
-    fn int_min_dim_with_indices(tensor: IntTensor<Self>, dim: usize) -> (IntTensor<Self>, IntTensor<Self>) {
+    fn int_min_dim_with_indices(
+        tensor: IntTensor<Self>,
+        dim: usize,
+    ) -> (IntTensor<Self>, IntTensor<Self>) {
         let dtype = tensor.array.dtype();
         base::extreme_with_indices(tensor, dim, false, dtype)
     }
@@ -344,24 +410,41 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::flip(tensor, axes)
     }
 
-    fn int_random(shape: Shape, distribution: Distribution, device: &MlxDevice, dtype: IntDType) -> IntTensor<Self> {
+    fn int_random(
+        shape: Shape,
+        distribution: Distribution,
+        device: &MlxDevice,
+        dtype: IntDType,
+    ) -> IntTensor<Self> {
         let dtype = int_dtype(dtype);
         match distribution {
             // Integers uniform in [low, high), drawn by MLX's randint.
             Distribution::Uniform(low, high) => {
                 check_device_dtype(*device, dtype);
                 let shape = crate::tensor::to_mlx_shape(&shape);
-                let (lo, hi) = (Array::scalar(low.floor() as i32), Array::scalar(high.ceil() as i32));
-                let array = run(*device, "int_random", || mlx::random::randint(&lo, &hi, &shape, dtype, None));
+                let (lo, hi) = (
+                    Array::scalar(low.floor() as i32),
+                    Array::scalar(high.ceil() as i32),
+                );
+                let array = run(*device, "int_random", || {
+                    mlx::random::randint(&lo, &hi, &shape, dtype, None)
+                });
                 MlxTensor::new(array, *device)
             }
             other => super::float::random(&shape, other, *device, dtype),
         }
     }
 
-    fn int_arange_step(range: Range<i64>, step: usize, device: &MlxDevice, dtype: IntDType) -> IntTensor<Self> {
+    fn int_arange_step(
+        range: Range<i64>,
+        step: usize,
+        device: &MlxDevice,
+        dtype: IntDType,
+    ) -> IntTensor<Self> {
         let dtype = int_dtype(dtype);
-        let array = run(*device, "arange", || ops::arange(range.start as f64, range.end as f64, step as f64, dtype));
+        let array = run(*device, "arange", || {
+            ops::arange(range.start as f64, range.end as f64, step as f64, dtype)
+        });
         MlxTensor::new(array, *device)
     }
 
@@ -397,7 +480,11 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::sort(tensor, dim, descending)
     }
 
-    fn int_sort_with_indices(tensor: IntTensor<Self>, dim: usize, descending: bool) -> (IntTensor<Self>, IntTensor<Self>) {
+    fn int_sort_with_indices(
+        tensor: IntTensor<Self>,
+        dim: usize,
+        descending: bool,
+    ) -> (IntTensor<Self>, IntTensor<Self>) {
         let dtype = tensor.array.dtype();
         base::sort_with_indices(tensor, dim, descending, dtype)
     }
@@ -415,7 +502,12 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::cast(tensor, int_dtype(dtype))
     }
 
-    fn int_unfold(tensor: IntTensor<Self>, dim: usize, size: usize, step: usize) -> IntTensor<Self> {
+    fn int_unfold(
+        tensor: IntTensor<Self>,
+        dim: usize,
+        size: usize,
+        step: usize,
+    ) -> IntTensor<Self> {
         base::unfold(tensor, dim, size, step)
     }
 }
