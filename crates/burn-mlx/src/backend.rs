@@ -49,8 +49,11 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
     }
 
     fn sync(device: &MlxDevice) -> Result<(), ExecutionError> {
-        mlx::with_stream(device.stream(), mlx::synchronize)
-            .map_err(|e| ExecutionError::WithContext { reason: format!("burn-mlx: sync: {e}") })
+        mlx::with_stream(device.stream(), mlx::synchronize).map_err(|e| {
+            ExecutionError::WithContext {
+                reason: format!("burn-mlx: sync: {e}"),
+            }
+        })
     }
 
     fn memory_cleanup(_device: &MlxDevice) {
@@ -88,6 +91,11 @@ pub(crate) fn quantization_supported(scheme: &QuantScheme) -> bool {
         && matches!(scheme.store, QuantStore::Native)
         && matches!(
             scheme.value,
-            QuantValue::Q8F | QuantValue::Q8S | QuantValue::Q4F | QuantValue::Q4S | QuantValue::Q2F | QuantValue::Q2S
+            QuantValue::Q8F
+                | QuantValue::Q8S
+                | QuantValue::Q4F
+                | QuantValue::Q4S
+                | QuantValue::Q2F
+                | QuantValue::Q2S
         )
 }

@@ -401,17 +401,15 @@ fn stable_argsort(a: &Array, axis: i32, descending: bool) -> mlx::Result<Array> 
     if !descending {
         return ops::argsort(a, Some(axis));
     }
-    // Sort the reversed sequence ascending by the negated key... for bools and unsigned types
-    // negation is not order-reversing, so compare on a signed widened copy.
+    // A stable ascending sort of an order-reversing key. `!x` reverses every integer type
+    // without overflow (negation would map i32::MIN to itself, and unsigned values to large
+    // ones); `-x` reverses floats (NaN stays last).
     let key = match a.dtype() {
-        Dtype::Bool | Dtype::Uint8 | Dtype::Uint16 | Dtype::Int8 | Dtype::Int16 => {
-            a.astype(Dtype::Int32)?
-        }
-        Dtype::Uint32 | Dtype::Uint64 => a.astype(Dtype::Int64)?,
-        _ => a.clone(),
+        Dtype::Bool => ops::logical_not(a)?,
+        d if d.is_integer() => ops::bitwise_invert(a)?,
+        _ => ops::negative(a)?,
     };
-    let neg = ops::negative(&key)?;
-    ops::argsort(&neg, Some(axis))
+    ops::argsort(&key, Some(axis))
 }
 
 /// The `k` largest values along `dim` (descending), and their indices.

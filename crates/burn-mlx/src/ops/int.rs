@@ -31,11 +31,55 @@ pub(crate) fn div_trunc(a: &Array, b: &Array) -> mlx::Result<Array> {
 }
 
 /// Integer matrix product, exactly: MLX's matmul takes floats only, so multiply with
-/// broadcasting and sum over the shared dimension.
+/// broadcasting and sum over the shared dimension, a block of that dimension at a time so that
+/// the `[..., m, block, n]` products stay small.
 fn int_matmul(a: &Array, b: &Array) -> mlx::Result<Array> {
+    let dtype = a.dtype();
+    let (ash, bsh) = (a.shape(), b.shape());
+    let (m, k, n) = (ash[ash.len() - 2], ash[ash.len() - 1], bsh[bsh.len() - 1]);
+    let batch: i64 = ash[..ash.len() - 2]
+        .iter()
+        .zip(&bsh[..bsh.len() - 2])
+        .map(|(x, y)| i64::from(*x.max(y)))
+        .product();
+    const MAX_PRODUCTS: i64 = 1 << 24;
+    let per_k = (batch * i64::from(m) * i64::from(n)).max(1);
+    let block = (MAX_PRODUCTS / per_k).clamp(1, i64::from(k.max(1))) as i32;
     let a3 = ops::expand_dims(a, &[-1])?; // [..., m, k, 1]
     let b3 = ops::expand_dims(b, &[-3])?; // [..., 1, k, n]
-    ops::multiply(&a3, &b3)?.sum(&[-2], false)
+    let mut acc: Option<Array> = None;
+    let mut start = 0;
+    while start < k {
+        let stop = (start + block).min(k);
+        let take = |x: &Array, axis: i32| -> mlx::Result<Array> {
+            let nd = x.ndim();
+            let ax = (nd as i32 + axis) as usize;
+            let mut lo = vec![0; nd];
+            let mut hi: Vec<i32> = x.shape().to_vec();
+            lo[ax] = start;
+            hi[ax] = stop;
+            ops::slice(x, &lo, &hi, &vec![1; nd])
+        };
+        let part = ops::multiply(&take(&a3, -2)?, &take(&b3, -2)?)?
+            .sum(&[-2], false)?
+            .astype(dtype)?;
+        acc = Some(match acc {
+            Some(acc) => ops::add(&acc, &part)?,
+            None => part,
+        });
+        start = stop;
+    }
+    match acc {
+        Some(acc) => Ok(acc),
+        // An empty shared dimension: zeros of the product's shape.
+        None => ops::multiply(&a3, &b3)?.sum(&[-2], false)?.astype(dtype),
+    }
+}
+
+/// The dtype of index results without an explicit dtype argument: the device's default int
+/// dtype (the backend's int element unless changed), as Burn's reference backend.
+fn index_dtype<B: burn_backend::Backend<Device = MlxDevice>>(t: &MlxTensor) -> Dtype {
+    int_dtype(burn_backend::get_device_settings::<B>(&t.device).int_dtype)
 }
 
 macro_rules! binary_ops {
@@ -328,17 +372,17 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
     }
 
     fn int_argmax(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
-        let dtype = tensor.array.dtype();
+        let dtype = index_dtype::<Self>(&tensor);
         base::argmax(tensor, dim, dtype)
     }
 
     fn int_argmin(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
-        let dtype = tensor.array.dtype();
+        let dtype = index_dtype::<Self>(&tensor);
         base::argmin(tensor, dim, dtype)
     }
 
     fn int_argtopk(tensor: IntTensor<Self>, dim: usize, k: usize) -> IntTensor<Self> {
-        let dtype = tensor.array.dtype();
+        let dtype = index_dtype::<Self>(&tensor);
         base::topk_with_indices(tensor, dim, k, dtype).1
     }
 
@@ -358,7 +402,7 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         tensor: IntTensor<Self>,
         dim: usize,
     ) -> (IntTensor<Self>, IntTensor<Self>) {
-        let dtype = tensor.array.dtype();
+        let dtype = index_dtype::<Self>(&tensor);
         base::extreme_with_indices(tensor, dim, true, dtype)
     }
 
@@ -382,7 +426,7 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         tensor: IntTensor<Self>,
         dim: usize,
     ) -> (IntTensor<Self>, IntTensor<Self>) {
-        let dtype = tensor.array.dtype();
+        let dtype = index_dtype::<Self>(&tensor);
         base::extreme_with_indices(tensor, dim, false, dtype)
     }
 
@@ -417,22 +461,21 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         dtype: IntDType,
     ) -> IntTensor<Self> {
         let dtype = int_dtype(dtype);
-        match distribution {
-            // Integers uniform in [low, high), drawn by MLX's randint.
-            Distribution::Uniform(low, high) => {
-                check_device_dtype(*device, dtype);
-                let shape = crate::tensor::to_mlx_shape(&shape);
-                let (lo, hi) = (
-                    Array::scalar(low.floor() as i32),
-                    Array::scalar(high.ceil() as i32),
-                );
-                let array = run(*device, "int_random", || {
-                    mlx::random::randint(&lo, &hi, &shape, dtype, None)
-                });
-                MlxTensor::new(array, *device)
-            }
-            other => super::float::random(&shape, other, *device, dtype),
-        }
+        check_device_dtype(*device, dtype);
+        // Burn's reference backend draws Default integers from [0, 255) and Uniform(low, high)
+        // from [low, high) with both bounds truncated to integers.
+        let (low, high) = match distribution {
+            Distribution::Default => (0.0, 255.0),
+            Distribution::Uniform(low, high) => (low.trunc(), high.trunc()),
+            other => return super::float::random(&shape, other, *device, dtype),
+        };
+        let shape = crate::tensor::to_mlx_shape(&shape);
+        let bound = |v: f64| Array::scalar(v.clamp(i32::MIN as f64, i32::MAX as f64) as i32);
+        let (lo, hi) = (bound(low), bound(high));
+        let array = run(*device, "int_random", || {
+            mlx::random::randint(&lo, &hi, &shape, dtype, None)
+        });
+        MlxTensor::new(array, *device)
     }
 
     fn int_arange_step(

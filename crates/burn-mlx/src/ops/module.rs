@@ -6,8 +6,8 @@
 //! attention and the rest (attention.rs, misc in this file).
 
 use burn_backend::ops::{
-    AttentionModuleOptions, ConvOptions, ConvTransposeOptions, DeformConv2dBackward, DeformConvOptions,
-    InterpolateOptions, MaxPool2dBackward, MaxPool2dWithIndices, ModuleOps,
+    AttentionModuleOptions, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
+    DeformConvOptions, InterpolateOptions, MaxPool2dBackward, MaxPool2dWithIndices, ModuleOps,
 };
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
 
@@ -104,7 +104,10 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         unimplemented!("being written")
     }
 
-    fn adaptive_avg_pool2d_backward(_x: FloatTensor<Self>, _grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn adaptive_avg_pool2d_backward(
+        _x: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         unimplemented!("being written")
     }
 
@@ -145,7 +148,11 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
 
     // ---- interpolation -----------------------------------------------------------------------
 
-    fn interpolate(_x: FloatTensor<Self>, _output_size: [usize; 2], _options: InterpolateOptions) -> FloatTensor<Self> {
+    fn interpolate(
+        _x: FloatTensor<Self>,
+        _output_size: [usize; 2],
+        _options: InterpolateOptions,
+    ) -> FloatTensor<Self> {
         unimplemented!("being written")
     }
 
@@ -171,7 +178,11 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         unimplemented!("being written")
     }
 
-    fn rfft(_signal: FloatTensor<Self>, _dim: usize, _n: Option<usize>) -> (FloatTensor<Self>, FloatTensor<Self>) {
+    fn rfft(
+        _signal: FloatTensor<Self>,
+        _dim: usize,
+        _n: Option<usize>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         unimplemented!("being written")
     }
 

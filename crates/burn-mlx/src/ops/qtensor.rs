@@ -44,7 +44,11 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
         unimplemented!("being written")
     }
 
-    fn q_swap_dims(_tensor: QuantizedTensor<Self>, _dim1: usize, _dim2: usize) -> QuantizedTensor<Self> {
+    fn q_swap_dims(
+        _tensor: QuantizedTensor<Self>,
+        _dim1: usize,
+        _dim2: usize,
+    ) -> QuantizedTensor<Self> {
         unimplemented!("being written")
     }
 
@@ -56,7 +60,11 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
         unimplemented!("being written")
     }
 
-    fn q_select(_tensor: QuantizedTensor<Self>, _dim: usize, _indices: IntTensor<Self>) -> QuantizedTensor<Self> {
+    fn q_select(
+        _tensor: QuantizedTensor<Self>,
+        _dim: usize,
+        _indices: IntTensor<Self>,
+    ) -> QuantizedTensor<Self> {
         unimplemented!("being written")
     }
 

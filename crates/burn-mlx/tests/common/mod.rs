@@ -303,7 +303,8 @@ pub const LAYOUTS: [Layout; 5] = [
 ];
 
 /// A device-side step of a layout.
-enum Step {
+#[derive(Clone, Debug)]
+pub enum Step {
     Swap(usize, usize),
     Permute(Vec<usize>),
     Slice(Vec<Slice>),
@@ -351,13 +352,13 @@ impl Layout {
 }
 
 macro_rules! apply_steps {
-    ($B:ident, $t:expr, $steps:expr, $swap:ident, $permute:ident, $slice:ident) => {{
+    ($B:ty, $t:expr, $steps:expr, $swap:ident, $permute:ident, $slice:ident) => {{
         let mut t = $t;
         for step in $steps {
             t = match step {
-                Step::Swap(a, b) => $B::$swap(t, a, b),
-                Step::Permute(axes) => $B::$permute(t, &axes),
-                Step::Slice(s) => $B::$slice(t, &s),
+                Step::Swap(a, b) => <$B>::$swap(t, a, b),
+                Step::Permute(axes) => <$B>::$permute(t, &axes),
+                Step::Slice(s) => <$B>::$slice(t, &s),
             };
         }
         t
@@ -390,9 +391,19 @@ impl<B: Backend> Cx<B> {
         B::float_from_data(self.fdata(data), &self.dev)
     }
 
+    /// The layout an input really takes in this run: the oracle always gets contiguous data
+    /// (views only matter for the backend under test, and ndarray mishandles some of them).
+    pub fn layout(&self, layout: Layout) -> Layout {
+        if self.oracle {
+            Layout::Contiguous
+        } else {
+            layout
+        }
+    }
+
     /// A float tensor of `data`, reached through `layout`.
     pub fn fl(&self, data: &TensorData, layout: Layout) -> FloatTensor<B> {
-        let (stored, steps) = layout.plan(&self.fdata(data));
+        let (stored, steps) = self.layout(layout).plan(&self.fdata(data));
         apply_steps!(
             B,
             B::float_from_data(stored, &self.dev),
@@ -409,7 +420,7 @@ impl<B: Backend> Cx<B> {
     }
 
     pub fn il(&self, data: &TensorData, layout: Layout) -> IntTensor<B> {
-        let (stored, steps) = layout.plan(data);
+        let (stored, steps) = self.layout(layout).plan(data);
         apply_steps!(
             B,
             B::int_from_data(stored, &self.dev),
@@ -426,7 +437,7 @@ impl<B: Backend> Cx<B> {
     }
 
     pub fn bl(&self, data: &TensorData, layout: Layout) -> BoolTensor<B> {
-        let (stored, steps) = layout.plan(data);
+        let (stored, steps) = self.layout(layout).plan(data);
         apply_steps!(
             B,
             B::bool_from_data(stored, &self.dev),
@@ -460,20 +471,49 @@ impl<B: AutodiffBackend> Cx<B> {
         B::float_set_require_grad(self.f(data), true)
     }
 
-    /// A float leaf that requires a gradient, reached through `layout` (the leaf is the stored
-    /// tensor; the gradient is read back through the same view by [`Cx::grad`]).
-    pub fn fgl(&self, data: &TensorData, layout: Layout) -> (FloatTensor<B>, FloatTensor<B>) {
-        let (stored, steps) = layout.plan(&self.fdata(data));
-        let leaf = B::float_set_require_grad(B::float_from_data(stored, &self.dev), true);
+    /// A float leaf that requires a gradient, stored so that `layout` views it (see
+    /// [`Cx::layout`]), and that view. [`Cx::grad_l`] reads the leaf's gradient back through the
+    /// same view, so both backends' gradients compare in the logical layout.
+    pub fn fgl(&self, data: &TensorData, layout: Layout) -> (Leaf<B>, FloatTensor<B>) {
+        let (stored, steps) = self.layout(layout).plan(&self.fdata(data));
+        let tensor = B::float_set_require_grad(B::float_from_data(stored, &self.dev), true);
         let view = apply_steps!(
             B,
-            leaf.clone(),
-            steps,
+            tensor.clone(),
+            steps.clone(),
             float_swap_dims,
             float_permute,
             float_slice
         );
-        (leaf, view)
+        (Leaf { tensor, steps }, view)
+    }
+
+    /// The gradient of a [`Cx::fgl`] leaf, through the leaf's view.
+    pub fn grad_l(&self, leaf: &Leaf<B>, grads: &B::Gradients) -> TensorData {
+        match B::grad(&leaf.tensor, grads) {
+            Some(g) => {
+                let g = apply_steps!(
+                    B::InnerBackend,
+                    g,
+                    leaf.steps.clone(),
+                    float_swap_dims,
+                    float_permute,
+                    float_slice
+                );
+                rf::<B::InnerBackend>(g)
+            }
+            None => {
+                let view = apply_steps!(
+                    B,
+                    leaf.tensor.clone(),
+                    leaf.steps.clone(),
+                    float_swap_dims,
+                    float_permute,
+                    float_slice
+                );
+                TensorData::zeros::<f32, _>(view.shape()).convert_dtype(self.dtype())
+            }
+        }
     }
 
     /// Backward pass of `sum(y * w)` with seeded weights `w` (so every output element gets a
@@ -497,6 +537,12 @@ impl<B: AutodiffBackend> Cx<B> {
             None => TensorData::zeros::<f32, _>(x.shape()).convert_dtype(self.dtype()),
         }
     }
+}
+
+/// A gradient leaf made by [`Cx::fgl`].
+pub struct Leaf<B: Backend> {
+    pub tensor: FloatTensor<B>,
+    steps: Vec<Step>,
 }
 
 /// Reads a float tensor.
@@ -957,7 +1003,7 @@ impl<F: FloatFn> GradCase for Unary<'_, F> {
         let (leaf, view) = cx.fgl(&self.x, self.layout);
         let y = self.f.apply::<B>(view);
         let grads = cx.backward(y.clone(), 7);
-        vec![rf::<B>(y), cx.grad(&leaf, &grads)]
+        vec![rf::<B>(y), cx.grad_l(&leaf, &grads)]
     }
 }
 
@@ -968,12 +1014,29 @@ struct Binary<'a, F> {
     layouts: (Layout, Layout),
 }
 
+/// The oracle broadcasts the operands explicitly first: ndarray's kernels for some element-wise
+/// ops do not broadcast (the backend under test must, as Burn's tensor API relies on it).
+fn oracle_broadcast<B: Backend>(
+    cx: &Cx<B>,
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let (sa, sb) = (a.shape(), b.shape());
+    if !cx.oracle || sa == sb {
+        return (a, b);
+    }
+    let shape = Shape::from(broadcast_shape(sa.as_slice(), sb.as_slice()));
+    (B::float_expand(a, shape.clone()), B::float_expand(b, shape))
+}
+
 impl<F: FloatFn2> Case for Binary<'_, F> {
     fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
-        vec![rf::<B>(self.f.apply::<B>(
+        let (a, b) = oracle_broadcast(
+            cx,
             cx.fl(&self.a, self.layouts.0),
             cx.fl(&self.b, self.layouts.1),
-        ))]
+        );
+        vec![rf::<B>(self.f.apply::<B>(a, b))]
     }
 }
 
@@ -981,13 +1044,10 @@ impl<F: FloatFn2> GradCase for Binary<'_, F> {
     fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
         let (la, a) = cx.fgl(&self.a, self.layouts.0);
         let (lb, b) = cx.fgl(&self.b, self.layouts.1);
+        let (a, b) = oracle_broadcast(cx, a, b);
         let y = self.f.apply::<B>(a, b);
         let grads = cx.backward(y.clone(), 11);
-        vec![
-            rf::<B>(y),
-            cx.grad_or_zeros(&la, &grads),
-            cx.grad_or_zeros(&lb, &grads),
-        ]
+        vec![rf::<B>(y), cx.grad_l(&la, &grads), cx.grad_l(&lb, &grads)]
     }
 }
 
