@@ -20,7 +20,11 @@ pub enum MlxDevice {
 impl Default for MlxDevice {
     /// The GPU when this MLX has one that works here, else the CPU.
     fn default() -> Self {
-        if mlx::Device::gpu().is_available() { MlxDevice::Gpu } else { MlxDevice::Cpu }
+        if mlx::Device::gpu().is_available() {
+            MlxDevice::Gpu
+        } else {
+            MlxDevice::Cpu
+        }
     }
 }
 
@@ -66,7 +70,11 @@ impl fmt::Display for MlxDevice {
 
 impl burn_backend::Device for MlxDevice {
     fn from_id(device_id: DeviceId) -> Self {
-        if device_id.type_id == 1 { MlxDevice::Gpu } else { MlxDevice::Cpu }
+        if device_id.type_id == 1 {
+            MlxDevice::Gpu
+        } else {
+            MlxDevice::Cpu
+        }
     }
 
     fn to_id(&self) -> DeviceId {
@@ -74,7 +82,10 @@ impl burn_backend::Device for MlxDevice {
             MlxDevice::Cpu => 0,
             MlxDevice::Gpu => 1,
         };
-        DeviceId { type_id, index_id: 0 }
+        DeviceId {
+            type_id,
+            index_id: 0,
+        }
     }
 }
 

@@ -44,14 +44,27 @@ pub(crate) fn run<R>(device: MlxDevice, op: &str, f: impl FnOnce() -> mlx::Resul
 
 /// Depth of a tensor as an input: 0 once MLX has computed it.
 fn input_depth(t: &MlxTensor) -> u32 {
-    if t.depth == 0 || t.array.status() == Status::Available { 0 } else { t.depth }
+    if t.depth == 0 || t.array.status() == Status::Available {
+        0
+    } else {
+        t.depth
+    }
 }
 
 /// Builds the result of an op on `inputs` (on the first input's device), applying the depth
 /// bound.
-pub(crate) fn output(inputs: &[&MlxTensor], device: MlxDevice, op: &str, array: Array) -> MlxTensor {
+pub(crate) fn output(
+    inputs: &[&MlxTensor],
+    device: MlxDevice,
+    op: &str,
+    array: Array,
+) -> MlxTensor {
     let depth = inputs.iter().map(|t| input_depth(t)).max().unwrap_or(0) + 1;
-    let mut out = MlxTensor { array, device, depth };
+    let mut out = MlxTensor {
+        array,
+        device,
+        depth,
+    };
     if depth >= max_graph_depth() {
         run(device, op, || out.array.eval());
         out.depth = 0;
@@ -60,14 +73,25 @@ pub(crate) fn output(inputs: &[&MlxTensor], device: MlxDevice, op: &str, array: 
 }
 
 /// Runs an op on tensors and wraps its result.
-pub(crate) fn op(inputs: &[&MlxTensor], op: &str, f: impl FnOnce() -> mlx::Result<Array>) -> MlxTensor {
+pub(crate) fn op(
+    inputs: &[&MlxTensor],
+    op: &str,
+    f: impl FnOnce() -> mlx::Result<Array>,
+) -> MlxTensor {
     let device = inputs.first().map(|t| t.device).unwrap_or_default();
     let array = run(device, op, f);
     output(inputs, device, op, array)
 }
 
 /// Runs an op with several results.
-pub(crate) fn op_multi(inputs: &[&MlxTensor], op: &str, f: impl FnOnce() -> mlx::Result<Vec<Array>>) -> Vec<MlxTensor> {
+pub(crate) fn op_multi(
+    inputs: &[&MlxTensor],
+    op: &str,
+    f: impl FnOnce() -> mlx::Result<Vec<Array>>,
+) -> Vec<MlxTensor> {
     let device = inputs.first().map(|t| t.device).unwrap_or_default();
-    run(device, op, f).into_iter().map(|a| output(inputs, device, op, a)).collect()
+    run(device, op, f)
+        .into_iter()
+        .map(|a| output(inputs, device, op, a))
+        .collect()
 }

@@ -22,7 +22,11 @@ pub struct MlxTensor {
 impl MlxTensor {
     /// Wraps an MLX array.
     pub fn new(array: Array, device: MlxDevice) -> Self {
-        MlxTensor { array, device, depth: 0 }
+        MlxTensor {
+            array,
+            device,
+            depth: 0,
+        }
     }
 
     /// The MLX array (for mixing Burn code with direct `mlx` calls).
@@ -44,7 +48,9 @@ impl MlxTensor {
     pub(crate) fn from_data(data: TensorData, device: MlxDevice) -> Self {
         let data = match data.dtype {
             // Burn's packed bool stores and Flex32 become MLX's bool and float32.
-            DType::Bool(BoolStore::U8 | BoolStore::U32) => data.convert_dtype(DType::Bool(BoolStore::Native)),
+            DType::Bool(BoolStore::U8 | BoolStore::U32) => {
+                data.convert_dtype(DType::Bool(BoolStore::Native))
+            }
             DType::Flex32 => data.convert_dtype(DType::F32),
             _ => data,
         };
@@ -66,7 +72,13 @@ impl MlxTensor {
 impl fmt::Debug for MlxTensor {
     /// Shape, dtype and device: printing never forces evaluation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MlxTensor {{ shape: {:?}, dtype: {}, device: {} }}", self.array.shape(), self.array.dtype(), self.device)
+        write!(
+            f,
+            "MlxTensor {{ shape: {:?}, dtype: {}, device: {} }}",
+            self.array.shape(),
+            self.array.dtype(),
+            self.device
+        )
     }
 }
 
@@ -76,7 +88,13 @@ impl TensorMetadata for MlxTensor {
     }
 
     fn shape(&self) -> Shape {
-        Shape::from(self.array.shape().iter().map(|d| *d as usize).collect::<Vec<_>>())
+        Shape::from(
+            self.array
+                .shape()
+                .iter()
+                .map(|d| *d as usize)
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn rank(&self) -> usize {
@@ -100,7 +118,9 @@ pub(crate) fn to_mlx_dtype(dtype: DType) -> Dtype {
         DType::U16 => Dtype::Uint16,
         DType::U8 => Dtype::Uint8,
         DType::Bool(_) => Dtype::Bool,
-        DType::QFloat(_) => panic!("burn-mlx: quantized data goes through the quantized tensor type"),
+        DType::QFloat(_) => {
+            panic!("burn-mlx: quantized data goes through the quantized tensor type")
+        }
     }
 }
 
@@ -128,7 +148,10 @@ pub(crate) fn to_burn_dtype(dtype: Dtype) -> DType {
 pub(crate) fn to_mlx_shape(shape: &Shape) -> Vec<i32> {
     shape
         .iter()
-        .map(|d| i32::try_from(*d).unwrap_or_else(|_| panic!("burn-mlx: dimension {d} exceeds MLX's i32 limit")))
+        .map(|d| {
+            i32::try_from(*d)
+                .unwrap_or_else(|_| panic!("burn-mlx: dimension {d} exceeds MLX's i32 limit"))
+        })
         .collect()
 }
 

@@ -13,15 +13,23 @@ fn tensor_api_on_mlx() {
     let expected: Vec<f32> = (0..2)
         .map(|i| {
             let row = expected[i];
-            let e: f32 = [1.0f32, 2.0, 3.0, 4.0][i * 2..i * 2 + 2].iter().map(|x| x.exp() * 2.0).sum();
+            let e: f32 = [1.0f32, 2.0, 3.0, 4.0][i * 2..i * 2 + 2]
+                .iter()
+                .map(|x| x.exp() * 2.0)
+                .sum();
             row[0] + row[1] + e
         })
         .collect();
-    c.into_data().assert_approx_eq::<f32>(&TensorData::new(expected, [2, 1]), Tolerance::default());
+    c.into_data()
+        .assert_approx_eq::<f32>(&TensorData::new(expected, [2, 1]), Tolerance::default());
     let sliced = a.clone().slice([0..2, 1..2]);
-    sliced.into_data().assert_eq(&TensorData::from([[2.0f32], [4.0]]), true);
+    sliced
+        .into_data()
+        .assert_eq(&TensorData::from([[2.0f32], [4.0]]), true);
     let argmax = b.argmax(1);
-    argmax.into_data().assert_eq(&TensorData::from([[0i32], [0]]), true);
+    argmax
+        .into_data()
+        .assert_eq(&TensorData::from([[0i32], [0]]), true);
 }
 
 #[test]
@@ -31,5 +39,8 @@ fn autodiff_on_mlx() {
     let y = (x.clone() * x.clone()).sum() * 3.0;
     let grads = y.backward();
     let g = x.grad(&grads).unwrap();
-    g.into_data().assert_approx_eq::<f32>(&TensorData::from([6.0f32, -12.0, 18.0]), Tolerance::default());
+    g.into_data().assert_approx_eq::<f32>(
+        &TensorData::from([6.0f32, -12.0, 18.0]),
+        Tolerance::default(),
+    );
 }

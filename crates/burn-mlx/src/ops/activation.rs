@@ -7,6 +7,7 @@ use burn_backend::tensor::FloatTensor;
 use mlx::{Array, ops};
 
 use super::base::{axis, binary, unary, with_scalar};
+use super::float::precise;
 use crate::{Mlx, MlxFloat, MlxInt};
 
 fn zero_like(a: &Array) -> Array {
@@ -15,21 +16,25 @@ fn zero_like(a: &Array) -> Array {
 
 /// GELU with the exact erf form, as Burn's `gelu`.
 fn gelu(x: &Array) -> mlx::Result<Array> {
-    let inner = ops::erf(&(x * std::f64::consts::FRAC_1_SQRT_2))?;
+    let inner = precise::erf(&(x * std::f64::consts::FRAC_1_SQRT_2))?;
     Ok(&(x * 0.5) * &(&inner + 1.0))
 }
 
 /// d/dx GELU(x) = Φ(x) + x φ(x).
 fn gelu_grad(x: &Array) -> mlx::Result<Array> {
-    let cdf = &(&ops::erf(&(x * std::f64::consts::FRAC_1_SQRT_2))? + 1.0) * 0.5;
-    let pdf = &ops::exp(&(&(x * x) * -0.5))? * (1.0 / (2.0 * std::f64::consts::PI).sqrt());
+    let cdf = &(&precise::erf(&(x * std::f64::consts::FRAC_1_SQRT_2))? + 1.0) * 0.5;
+    let pdf = &precise::exp(&(&(x * x) * -0.5))? * (1.0 / (2.0 * std::f64::consts::PI).sqrt());
     Ok(&cdf + &(x * &pdf))
 }
 
 impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     fn leaky_relu(tensor: FloatTensor<Self>, negative_slope: Scalar) -> FloatTensor<Self> {
         with_scalar(&tensor, negative_slope, "leaky_relu", |x, slope| {
-            ops::where_(&ops::greater(x, &zero_like(x))?, x, &ops::multiply(x, slope)?)
+            ops::where_(
+                &ops::greater(x, &zero_like(x))?,
+                x,
+                &ops::multiply(x, slope)?,
+            )
         })
     }
 
@@ -54,20 +59,27 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        binary(&x, &grad, "gelu_backward", |x, g| ops::multiply(&gelu_grad(x)?, g))
+        binary(&x, &grad, "gelu_backward", |x, g| {
+            ops::multiply(&gelu_grad(x)?, g)
+        })
     }
 
     fn sigmoid(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        unary(&tensor, "sigmoid", ops::sigmoid)
+        unary(&tensor, "sigmoid", precise::sigmoid)
     }
 
     fn sigmoid_backward(output: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        binary(&output, &grad, "sigmoid_backward", |s, g| Ok(&(g * s) * &(1.0 - s)))
+        binary(&output, &grad, "sigmoid_backward", |s, g| {
+            Ok(&(g * s) * &(1.0 - s))
+        })
     }
 
     fn hard_sigmoid(tensor: FloatTensor<Self>, alpha: Scalar, beta: Scalar) -> FloatTensor<Self> {
         let dtype = tensor.array.dtype();
-        let (a, b) = (super::base::scalar(alpha, dtype), super::base::scalar(beta, dtype));
+        let (a, b) = (
+            super::base::scalar(alpha, dtype),
+            super::base::scalar(beta, dtype),
+        );
         unary(&tensor, "hard_sigmoid", |x| {
             let lin = ops::add(&ops::multiply(x, &a)?, &b)?;
             ops::clip(&lin, Some(&zero_like(x)), Some(&mlx::weak_scalar(1, dtype)))
@@ -75,24 +87,32 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn log_sigmoid(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // log σ(x) = -log(1 + e^{-x}) = -logaddexp(0, -x), stable for large |x|.
-        unary(&tensor, "log_sigmoid", |x| ops::negative(&ops::logaddexp(&zero_like(x), &ops::negative(x)?)?))
+        // log σ(x) = -log(1 + e^{-x}) = -softplus(-x), stable for large |x|.
+        unary(&tensor, "log_sigmoid", |x| {
+            ops::negative(&precise::softplus(&ops::negative(x)?)?)
+        })
     }
 
     fn log_sigmoid_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         // d/dx log σ(x) = σ(-x).
-        binary(&x, &grad, "log_sigmoid_backward", |x, g| ops::multiply(&ops::sigmoid(&ops::negative(x)?)?, g))
+        binary(&x, &grad, "log_sigmoid_backward", |x, g| {
+            ops::multiply(&precise::sigmoid(&ops::negative(x)?)?, g)
+        })
     }
 
     fn softmax(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "softmax", |x| ops::softmax(x, &[axis(dim)], true))
+        unary(&tensor, "softmax", |x| precise::softmax(x, axis(dim)))
     }
 
     fn log_softmax(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "log_softmax", |x| ops::subtract(x, &x.logsumexp(&[axis(dim)], true)?))
+        unary(&tensor, "log_softmax", |x| {
+            precise::log_softmax(x, axis(dim))
+        })
     }
 
     fn softmin(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "softmin", |x| ops::softmax(&ops::negative(x)?, &[axis(dim)], true))
+        unary(&tensor, "softmin", |x| {
+            precise::softmax(&ops::negative(x)?, axis(dim))
+        })
     }
 }

@@ -38,7 +38,11 @@ pub(crate) fn with_scalar(
     op(&[t], name, || f(&t.array, &s))
 }
 
-pub(crate) fn unary(t: &MlxTensor, name: &str, f: impl FnOnce(&Array) -> mlx::Result<Array>) -> MlxTensor {
+pub(crate) fn unary(
+    t: &MlxTensor,
+    name: &str,
+    f: impl FnOnce(&Array) -> mlx::Result<Array>,
+) -> MlxTensor {
     op(&[t], name, || f(&t.array))
 }
 
@@ -53,10 +57,17 @@ pub(crate) fn binary(
 
 // ---- creation -----------------------------------------------------------------------------------
 
-pub(crate) fn full(shape: &Shape, value: Scalar, dtype: Dtype, device: crate::MlxDevice) -> MlxTensor {
+pub(crate) fn full(
+    shape: &Shape,
+    value: Scalar,
+    dtype: Dtype,
+    device: crate::MlxDevice,
+) -> MlxTensor {
     crate::tensor::check_device_dtype(device, dtype);
     let shape = to_mlx_shape(shape);
-    let array = crate::eval::run(device, "full", || ops::full(&shape, &scalar(value, dtype), dtype));
+    let array = crate::eval::run(device, "full", || {
+        ops::full(&shape, &scalar(value, dtype), dtype)
+    });
     MlxTensor::new(array, device)
 }
 
@@ -73,7 +84,9 @@ pub(crate) fn permute(t: MlxTensor, axes: &[usize]) -> MlxTensor {
 }
 
 pub(crate) fn swap_dims(t: MlxTensor, dim1: usize, dim2: usize) -> MlxTensor {
-    unary(&t, "swap_dims", |a| ops::swapaxes(a, axis(dim1), axis(dim2)))
+    unary(&t, "swap_dims", |a| {
+        ops::swapaxes(a, axis(dim1), axis(dim2))
+    })
 }
 
 pub(crate) fn flip(t: MlxTensor, axes: &[usize]) -> MlxTensor {
@@ -105,12 +118,19 @@ pub(crate) fn repeat_dim(t: MlxTensor, dim: usize, times: usize) -> MlxTensor {
 pub(crate) fn unfold(t: MlxTensor, dim: usize, size: usize, step: usize) -> MlxTensor {
     let shape = t.shape();
     let len = shape[dim];
-    let windows = if len >= size { (len - size) / step + 1 } else { 0 };
+    let windows = if len >= size {
+        (len - size) / step + 1
+    } else {
+        0
+    };
     unary(&t, "unfold", |a| {
         // Gather indices [windows, size] along `dim`, then move the window axis last.
         let starts = ops::arange(0.0, (windows * step) as f64, step as f64, Dtype::Int32)?;
         let offsets = ops::arange(0.0, size as f64, 1.0, Dtype::Int32)?;
-        let idx = ops::add(&starts.reshape(&[windows as i32, 1])?, &offsets.reshape(&[1, size as i32])?)?;
+        let idx = ops::add(
+            &starts.reshape(&[windows as i32, 1])?,
+            &offsets.reshape(&[1, size as i32])?,
+        )?;
         let taken = ops::take(a, &idx.reshape(&[-1])?, Some(axis(dim)))?;
         let mut split_shape: Vec<i32> = to_mlx_shape(&shape);
         split_shape.splice(dim..=dim, [windows as i32, size as i32]);
@@ -133,7 +153,11 @@ impl Span {
     fn new(slice: &Slice, len: usize) -> Span {
         let range = slice.to_range(len);
         let stop = range.end.max(range.start);
-        Span { start: range.start as i32, stop: stop as i32, step: slice.step as i32 }
+        Span {
+            start: range.start as i32,
+            stop: stop as i32,
+            step: slice.step as i32,
+        }
     }
 
     fn count(&self) -> i32 {
@@ -176,7 +200,11 @@ pub(crate) fn slice(t: MlxTensor, slices: &[Slice]) -> MlxTensor {
     }
     unary(&t, "slice", |a| {
         let out = ops::slice(a, &start, &stop, &strides)?;
-        if reversed.is_empty() { Ok(out) } else { ops::flip(&out, &reversed) }
+        if reversed.is_empty() {
+            Ok(out)
+        } else {
+            ops::flip(&out, &reversed)
+        }
     })
 }
 
@@ -194,8 +222,16 @@ pub(crate) fn slice_assign(t: MlxTensor, slices: &[Slice], value: MlxTensor) -> 
     }
     binary(&t, &value, "slice_assign", |a, v| {
         // Positions were listed backwards for negative steps: reverse the values to match.
-        let v = if reversed.is_empty() { v.clone() } else { ops::flip(v, &reversed)? };
-        let v = if v.dtype() == a.dtype() { v } else { v.astype(a.dtype())? };
+        let v = if reversed.is_empty() {
+            v.clone()
+        } else {
+            ops::flip(v, &reversed)?
+        };
+        let v = if v.dtype() == a.dtype() {
+            v
+        } else {
+            v.astype(a.dtype())?
+        };
         ops::slice_update(a, &v, &start, &stop, &strides)
     })
 }
@@ -203,21 +239,40 @@ pub(crate) fn slice_assign(t: MlxTensor, slices: &[Slice], value: MlxTensor) -> 
 // ---- gather / scatter / select / mask ---------------------------------------------------------
 
 pub(crate) fn gather(dim: usize, t: MlxTensor, indices: MlxTensor) -> MlxTensor {
-    binary(&t, &indices, "gather", |a, i| ops::take_along_axis(a, i, Some(axis(dim))))
+    binary(&t, &indices, "gather", |a, i| {
+        ops::take_along_axis(a, i, Some(axis(dim)))
+    })
 }
 
-pub(crate) fn scatter_add(dim: usize, t: MlxTensor, indices: MlxTensor, value: MlxTensor) -> MlxTensor {
+pub(crate) fn scatter_add(
+    dim: usize,
+    t: MlxTensor,
+    indices: MlxTensor,
+    value: MlxTensor,
+) -> MlxTensor {
     op(&[&t, &indices, &value], "scatter_add", || {
-        ops::scatter_add_axis(&t.array, &indices.array, &value.array.astype(t.array.dtype())?, Some(axis(dim)))
+        ops::scatter_add_axis(
+            &t.array,
+            &indices.array,
+            &value.array.astype(t.array.dtype())?,
+            Some(axis(dim)),
+        )
     })
 }
 
 pub(crate) fn select(t: MlxTensor, dim: usize, indices: MlxTensor) -> MlxTensor {
-    binary(&t, &indices, "select", |a, i| ops::take(a, i, Some(axis(dim))))
+    binary(&t, &indices, "select", |a, i| {
+        ops::take(a, i, Some(axis(dim)))
+    })
 }
 
 /// Adds the slices of `value` into `t` at `indices` along `dim` (repeated indices accumulate).
-pub(crate) fn select_add(t: MlxTensor, dim: usize, indices: MlxTensor, value: MlxTensor) -> MlxTensor {
+pub(crate) fn select_add(
+    t: MlxTensor,
+    dim: usize,
+    indices: MlxTensor,
+    value: MlxTensor,
+) -> MlxTensor {
     op(&[&t, &indices, &value], "select_add", || {
         let a = ops::moveaxis(&t.array, axis(dim), 0)?;
         let v = ops::moveaxis(&value.array.astype(t.array.dtype())?, axis(dim), 0)?;
@@ -277,21 +332,38 @@ pub(crate) fn compare_elem(lhs: MlxTensor, rhs: Scalar, cmp: Cmp) -> MlxTensor {
 // ---- reductions (Burn keeps a reduced dimension with size 1; full reductions give shape [1]) ----
 
 /// A reduction over everything, shaped `[1]` as Burn expects.
-pub(crate) fn reduce_all(t: MlxTensor, name: &str, f: impl FnOnce(&Array) -> mlx::Result<Array>) -> MlxTensor {
+pub(crate) fn reduce_all(
+    t: MlxTensor,
+    name: &str,
+    f: impl FnOnce(&Array) -> mlx::Result<Array>,
+) -> MlxTensor {
     unary(&t, name, |a| f(a)?.reshape(&[1]))
 }
 
 pub(crate) fn argmax(t: MlxTensor, dim: usize, out: Dtype) -> MlxTensor {
-    unary(&t, "argmax", |a| ops::argmax(a, Some(axis(dim)), true)?.astype(out))
+    unary(&t, "argmax", |a| {
+        ops::argmax(a, Some(axis(dim)), true)?.astype(out)
+    })
 }
 
 pub(crate) fn argmin(t: MlxTensor, dim: usize, out: Dtype) -> MlxTensor {
-    unary(&t, "argmin", |a| ops::argmin(a, Some(axis(dim)), true)?.astype(out))
+    unary(&t, "argmin", |a| {
+        ops::argmin(a, Some(axis(dim)), true)?.astype(out)
+    })
 }
 
 /// Values and indices of the max (or min) along `dim`; ties go to the first index, like Burn.
-pub(crate) fn extreme_with_indices(t: MlxTensor, dim: usize, max: bool, out: Dtype) -> (MlxTensor, MlxTensor) {
-    let idx = if max { argmax(t.clone(), dim, Dtype::Int32) } else { argmin(t.clone(), dim, Dtype::Int32) };
+pub(crate) fn extreme_with_indices(
+    t: MlxTensor,
+    dim: usize,
+    max: bool,
+    out: Dtype,
+) -> (MlxTensor, MlxTensor) {
+    let idx = if max {
+        argmax(t.clone(), dim, Dtype::Int32)
+    } else {
+        argmin(t.clone(), dim, Dtype::Int32)
+    };
     let values = gather(dim, t, idx.clone());
     let idx = unary(&idx, "cast", |a| a.astype(out));
     (values, idx)
@@ -307,10 +379,17 @@ pub(crate) fn sort(t: MlxTensor, dim: usize, descending: bool) -> MlxTensor {
 }
 
 pub(crate) fn argsort(t: MlxTensor, dim: usize, descending: bool, out: Dtype) -> MlxTensor {
-    unary(&t, "argsort", |a| stable_argsort(a, axis(dim), descending)?.astype(out))
+    unary(&t, "argsort", |a| {
+        stable_argsort(a, axis(dim), descending)?.astype(out)
+    })
 }
 
-pub(crate) fn sort_with_indices(t: MlxTensor, dim: usize, descending: bool, out: Dtype) -> (MlxTensor, MlxTensor) {
+pub(crate) fn sort_with_indices(
+    t: MlxTensor,
+    dim: usize,
+    descending: bool,
+    out: Dtype,
+) -> (MlxTensor, MlxTensor) {
     let idx = unary(&t, "argsort", |a| stable_argsort(a, axis(dim), descending));
     let values = gather(dim, t, idx.clone());
     let idx = unary(&idx, "cast", |a| a.astype(out));
@@ -322,19 +401,24 @@ fn stable_argsort(a: &Array, axis: i32, descending: bool) -> mlx::Result<Array> 
     if !descending {
         return ops::argsort(a, Some(axis));
     }
-    // Sort the reversed sequence ascending by the negated key... for bools and unsigned types
-    // negation is not order-reversing, so compare on a signed widened copy.
+    // A stable ascending sort of an order-reversing key. `!x` reverses every integer type
+    // without overflow (negation would map i32::MIN to itself, and unsigned values to large
+    // ones); `-x` reverses floats (NaN stays last).
     let key = match a.dtype() {
-        Dtype::Bool | Dtype::Uint8 | Dtype::Uint16 | Dtype::Int8 | Dtype::Int16 => a.astype(Dtype::Int32)?,
-        Dtype::Uint32 | Dtype::Uint64 => a.astype(Dtype::Int64)?,
-        _ => a.clone(),
+        Dtype::Bool => ops::logical_not(a)?,
+        d if d.is_integer() => ops::bitwise_invert(a)?,
+        _ => ops::negative(a)?,
     };
-    let neg = ops::negative(&key)?;
-    ops::argsort(&neg, Some(axis))
+    ops::argsort(&key, Some(axis))
 }
 
 /// The `k` largest values along `dim` (descending), and their indices.
-pub(crate) fn topk_with_indices(t: MlxTensor, dim: usize, k: usize, out: Dtype) -> (MlxTensor, MlxTensor) {
+pub(crate) fn topk_with_indices(
+    t: MlxTensor,
+    dim: usize,
+    k: usize,
+    out: Dtype,
+) -> (MlxTensor, MlxTensor) {
     let idx = unary(&t, "topk", |a| {
         let order = stable_argsort(a, axis(dim), true)?;
         let mut stop = a.shape().to_vec();
@@ -387,6 +471,10 @@ pub(crate) fn cast(t: MlxTensor, dtype: Dtype) -> MlxTensor {
 
 /// Several results of one MLX call, each wrapped.
 #[allow(dead_code)]
-pub(crate) fn multi(inputs: &[&MlxTensor], name: &str, f: impl FnOnce() -> mlx::Result<Vec<Array>>) -> Vec<MlxTensor> {
+pub(crate) fn multi(
+    inputs: &[&MlxTensor],
+    name: &str,
+    f: impl FnOnce() -> mlx::Result<Vec<Array>>,
+) -> Vec<MlxTensor> {
     op_multi(inputs, name, f)
 }

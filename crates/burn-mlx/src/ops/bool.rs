@@ -2,7 +2,10 @@
 
 use burn_backend::ops::BoolTensorOps;
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
-use burn_backend::{BoolDType, ExecutionError, FloatDType, IntDType, Scalar, Shape, Slice, TensorData, TensorMetadata};
+use burn_backend::{
+    BoolDType, ExecutionError, FloatDType, IntDType, Scalar, Shape, Slice, TensorData,
+    TensorMetadata,
+};
 use mlx::{Array, Dtype, ops};
 
 use super::base::{self, Cmp, binary, unary};
@@ -51,7 +54,10 @@ impl<F: MlxFloat, I: MlxInt> BoolTensorOps<Self> for Mlx<F, I> {
     }
 
     fn bool_to_device(tensor: BoolTensor<Self>, device: &MlxDevice) -> BoolTensor<Self> {
-        MlxTensor { device: *device, ..tensor }
+        MlxTensor {
+            device: *device,
+            ..tensor
+        }
     }
 
     fn bool_reshape(tensor: BoolTensor<Self>, shape: Shape) -> BoolTensor<Self> {
@@ -62,34 +68,64 @@ impl<F: MlxFloat, I: MlxInt> BoolTensorOps<Self> for Mlx<F, I> {
         base::slice(tensor, slices)
     }
 
-    fn bool_slice_assign(tensor: BoolTensor<Self>, slices: &[Slice], value: BoolTensor<Self>) -> BoolTensor<Self> {
+    fn bool_slice_assign(
+        tensor: BoolTensor<Self>,
+        slices: &[Slice],
+        value: BoolTensor<Self>,
+    ) -> BoolTensor<Self> {
         base::slice_assign(tensor, slices, value)
     }
 
-    fn bool_mask_where(tensor: BoolTensor<Self>, mask: BoolTensor<Self>, value: BoolTensor<Self>) -> BoolTensor<Self> {
+    fn bool_mask_where(
+        tensor: BoolTensor<Self>,
+        mask: BoolTensor<Self>,
+        value: BoolTensor<Self>,
+    ) -> BoolTensor<Self> {
         base::mask_where(tensor, mask, value)
     }
 
-    fn bool_mask_fill(tensor: BoolTensor<Self>, mask: BoolTensor<Self>, value: Scalar) -> BoolTensor<Self> {
+    fn bool_mask_fill(
+        tensor: BoolTensor<Self>,
+        mask: BoolTensor<Self>,
+        value: Scalar,
+    ) -> BoolTensor<Self> {
         base::mask_fill(tensor, mask, value)
     }
 
-    fn bool_gather(dim: usize, tensor: BoolTensor<Self>, indices: IntTensor<Self>) -> BoolTensor<Self> {
+    fn bool_gather(
+        dim: usize,
+        tensor: BoolTensor<Self>,
+        indices: IntTensor<Self>,
+    ) -> BoolTensor<Self> {
         base::gather(dim, tensor, indices)
     }
 
-    fn bool_scatter_or(dim: usize, tensor: BoolTensor<Self>, indices: IntTensor<Self>, value: BoolTensor<Self>) -> BoolTensor<Self> {
+    fn bool_scatter_or(
+        dim: usize,
+        tensor: BoolTensor<Self>,
+        indices: IntTensor<Self>,
+        value: BoolTensor<Self>,
+    ) -> BoolTensor<Self> {
         let zeros = base::cast(tensor.clone(), Dtype::Uint32);
         let zeros = unary(&zeros, "scatter_or", |a| ops::zeros_like(a, None));
         let counts = base::scatter_add(dim, zeros, indices, base::cast(value, Dtype::Uint32));
         binary(&tensor, &counts, "scatter_or", or_counts)
     }
 
-    fn bool_select(tensor: BoolTensor<Self>, dim: usize, indices: IntTensor<Self>) -> BoolTensor<Self> {
+    fn bool_select(
+        tensor: BoolTensor<Self>,
+        dim: usize,
+        indices: IntTensor<Self>,
+    ) -> BoolTensor<Self> {
         base::select(tensor, dim, indices)
     }
 
-    fn bool_select_or(tensor: BoolTensor<Self>, dim: usize, indices: IntTensor<Self>, value: BoolTensor<Self>) -> BoolTensor<Self> {
+    fn bool_select_or(
+        tensor: BoolTensor<Self>,
+        dim: usize,
+        indices: IntTensor<Self>,
+        value: BoolTensor<Self>,
+    ) -> BoolTensor<Self> {
         let zeros = base::cast(tensor.clone(), Dtype::Uint32);
         let zeros = unary(&zeros, "select_or", |a| ops::zeros_like(a, None));
         let counts = base::select_add(zeros, dim, indices, base::cast(value, Dtype::Uint32));
@@ -198,7 +234,12 @@ impl<F: MlxFloat, I: MlxInt> BoolTensorOps<Self> for Mlx<F, I> {
         base::expand(tensor, shape)
     }
 
-    fn bool_unfold(tensor: BoolTensor<Self>, dim: usize, size: usize, step: usize) -> BoolTensor<Self> {
+    fn bool_unfold(
+        tensor: BoolTensor<Self>,
+        dim: usize,
+        size: usize,
+        step: usize,
+    ) -> BoolTensor<Self> {
         base::unfold(tensor, dim, size, step)
     }
 }

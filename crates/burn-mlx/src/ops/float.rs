@@ -1,11 +1,11 @@
 //! `FloatTensorOps` on MLX.
 
 use burn_backend::ops::{FloatTensorOps, GridSampleOptions};
+use burn_backend::tensor::IndexingUpdateOp;
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
 use burn_backend::{
     BoolDType, Distribution, ExecutionError, FloatDType, IntDType, Scalar, Shape, Slice, TensorData,
 };
-use burn_backend::tensor::IndexingUpdateOp;
 use mlx::{Array, Dtype, ops};
 
 use super::base::{self, Cmp, axis, binary, reduce_all, unary, with_scalar};
@@ -23,21 +23,177 @@ pub(crate) fn int_dtype(dtype: IntDType) -> Dtype {
     to_mlx_dtype(dtype.into())
 }
 
+/// Float64-accurate versions of the functions MLX's CPU computes with float32 accuracy.
+///
+/// MLX 0.32 evaluates `exp`, `sin`, `cos`, `erf`, `sigmoid`, `logaddexp` and `softmax` of
+/// float64 arrays with the float32 approximations of its vectorized math (relative errors around
+/// 1e-7), while `power`, `tan`, `log`, `log1p`, `tanh` and the rest are exact. For float64 these
+/// helpers compose the functions from the exact ones; other dtypes use MLX's ops directly.
+pub(crate) mod precise {
+    use mlx::{Array, Dtype, ops};
+
+    fn is_f64(a: &Array) -> bool {
+        a.dtype() == Dtype::Float64
+    }
+
+    /// `e^x` (float64: `power(e, x)`, relative error about |x| * 1e-16).
+    pub(crate) fn exp(a: &Array) -> mlx::Result<Array> {
+        if !is_f64(a) {
+            return ops::exp(a);
+        }
+        ops::power(&Array::scalar(std::f64::consts::E), a)
+    }
+
+    /// `tan(x / 2)` and `1 + tan(x / 2)^2`, for the half-angle forms of sin and cos.
+    fn half_angle(a: &Array) -> mlx::Result<(Array, Array)> {
+        let t = ops::tan(&(a * 0.5))?;
+        let d = &(&t * &t) + 1.0;
+        Ok((t, d))
+    }
+
+    /// `sin x` (float64: `2t / (1 + t^2)` with `t = tan(x / 2)`).
+    pub(crate) fn sin(a: &Array) -> mlx::Result<Array> {
+        if !is_f64(a) {
+            return ops::sin(a);
+        }
+        let (t, d) = half_angle(a)?;
+        Ok(&(&t * 2.0) / &d)
+    }
+
+    /// `cos x` (float64: `(1 - t^2) / (1 + t^2)` with `t = tan(x / 2)`).
+    pub(crate) fn cos(a: &Array) -> mlx::Result<Array> {
+        if !is_f64(a) {
+            return ops::cos(a);
+        }
+        let (t, d) = half_angle(a)?;
+        Ok(&(1.0 - &(&t * &t)) / &d)
+    }
+
+    /// The error function. Float64: its Maclaurin series below |x| = 2 (32 terms, error
+    /// below 1e-15) and `1 - erfc(|x|)` from erfc's continued fraction above (50 levels).
+    pub(crate) fn erf(a: &Array) -> mlx::Result<Array> {
+        if !is_f64(a) {
+            return ops::erf(a);
+        }
+        let two = Array::scalar(2.0f64);
+        let ax = ops::abs(a)?;
+        // Series on min(|x|, 2): sum_n (-1)^n x^(2n+1) / (n! (2n+1)).
+        let xs = ops::minimum(&ax, &two)?;
+        let x2 = &xs * &xs;
+        let mut term = xs.clone();
+        let mut sum = xs.clone();
+        for n in 1..32 {
+            term = &(&term * &x2) * (-1.0 / n as f64);
+            sum = &sum + &(&term * (1.0 / (2 * n + 1) as f64));
+        }
+        let series = &sum * std::f64::consts::FRAC_2_SQRT_PI;
+        // Continued fraction on max(|x|, 2): erfc(x) = e^(-x^2) / (sqrt(pi) K),
+        // K = x + (1/2) / (x + 1 / (x + (3/2) / (x + ...))).
+        let xc = ops::maximum(&ax, &two)?;
+        let mut k = xc.clone();
+        for level in (1..=50).rev() {
+            k = &xc + &(&Array::scalar(level as f64 * 0.5) / &k);
+        }
+        let erfc = &exp(&ops::negative(&(&xc * &xc))?)? / &(&k * std::f64::consts::PI.sqrt());
+        let tail = 1.0 - &erfc;
+        let magnitude = ops::where_(&ops::less(&ax, &two)?, &series, &tail)?;
+        // sign(x) * erf(|x|), keeping -0.0 and NaN.
+        ops::where_(
+            &ops::less(a, &Array::scalar(0.0f64))?,
+            &ops::negative(&magnitude)?,
+            &ops::where_(&ops::equal(a, &Array::scalar(0.0f64))?, a, &magnitude)?,
+        )
+    }
+
+    /// The logistic function `1 / (1 + e^-x)`.
+    pub(crate) fn sigmoid(a: &Array) -> mlx::Result<Array> {
+        if !is_f64(a) {
+            return ops::sigmoid(a);
+        }
+        Ok(&Array::scalar(1.0f64) / &(&exp(&ops::negative(a)?)? + 1.0))
+    }
+
+    /// `log(1 + e^x)`, stable for large |x|: `max(x, 0) + log1p(e^-|x|)`.
+    pub(crate) fn softplus(a: &Array) -> mlx::Result<Array> {
+        if !is_f64(a) {
+            return ops::logaddexp(&mlx::weak_scalar(0, a.dtype()), a);
+        }
+        let zero = Array::scalar(0.0f64);
+        Ok(&ops::maximum(a, &zero)? + &ops::log1p(&exp(&ops::negative(&ops::abs(a)?)?)?)?)
+    }
+
+    /// Softmax over `axis`.
+    pub(crate) fn softmax(a: &Array, axis: i32) -> mlx::Result<Array> {
+        if !is_f64(a) {
+            return ops::softmax(a, &[axis], true);
+        }
+        let shifted = a - &a.max(&[axis], true)?;
+        let e = exp(&shifted)?;
+        Ok(&e / &e.sum(&[axis], true)?)
+    }
+
+    /// Log-softmax over `axis`: `x - logsumexp(x)`.
+    pub(crate) fn log_softmax(a: &Array, axis: i32) -> mlx::Result<Array> {
+        if !is_f64(a) {
+            return ops::subtract(a, &a.logsumexp(&[axis], true)?);
+        }
+        let shifted = a - &a.max(&[axis], true)?;
+        let lse = ops::log(&exp(&shifted)?.sum(&[axis], true)?)?;
+        Ok(&shifted - &lse)
+    }
+
+    /// Float64 samples uniform in `[0, 1)` with 53 random bits each (MLX's sampler has no
+    /// float64).
+    pub(crate) fn uniform_f64(shape: &[i32]) -> mlx::Result<Array> {
+        let mut bits_shape = shape.to_vec();
+        bits_shape.push(2);
+        let bits = mlx::random::bits(&bits_shape, 4, None)?;
+        let hi = ops::take_index(&bits, 0, Some(-1))?;
+        let lo = ops::take_index(&bits, 1, Some(-1))?;
+        // 27 high bits and 26 low bits: (hi >> 5) * 2^26 + (lo >> 6), over 2^53.
+        let hi = ops::right_shift(&hi, &Array::scalar(5u32))?.astype(Dtype::Float64)?;
+        let lo = ops::right_shift(&lo, &Array::scalar(6u32))?.astype(Dtype::Float64)?;
+        Ok(&(&(&hi * 67_108_864.0) + &lo) * (1.0 / 9_007_199_254_740_992.0))
+    }
+
+    /// Float64 standard normal samples (Box-Muller on two float64 uniforms).
+    pub(crate) fn normal_f64(shape: &[i32]) -> mlx::Result<Array> {
+        let u1 = 1.0 - &uniform_f64(shape)?; // (0, 1]
+        let u2 = uniform_f64(shape)?;
+        let radius = ops::sqrt(&(&ops::log(&u1)? * -2.0))?;
+        Ok(&radius * &cos(&(&u2 * (2.0 * std::f64::consts::PI)))?)
+    }
+}
+
 /// Samples `distribution` into an array of `shape` and `dtype`.
-pub(crate) fn random(shape: &Shape, distribution: Distribution, device: MlxDevice, dtype: Dtype) -> MlxTensor {
+pub(crate) fn random(
+    shape: &Shape,
+    distribution: Distribution,
+    device: MlxDevice,
+    dtype: Dtype,
+) -> MlxTensor {
     check_device_dtype(device, dtype);
     let shape = to_mlx_shape(shape);
-    // Sample in float32 (float64 on request) and convert: MLX's samplers take float dtypes.
-    let sample_dtype = if dtype == Dtype::Float64 { Dtype::Float64 } else { Dtype::Float32 };
+    // Float64 samples come from 53-bit uniforms (MLX's samplers stop at float32); every other
+    // dtype is sampled in float32 and converted.
+    let f64_samples = dtype == Dtype::Float64;
+    let uniform = |shape: &[i32]| {
+        if f64_samples {
+            precise::uniform_f64(shape)
+        } else {
+            mlx::random::uniform(shape, Dtype::Float32, None)
+        }
+    };
     let array = run(device, "random", || {
         let sample = match distribution {
-            Distribution::Default => mlx::random::uniform(&shape, sample_dtype, None)?,
-            Distribution::Uniform(low, high) => {
-                let u = mlx::random::uniform(&shape, sample_dtype, None)?;
-                &(&u * (high - low)) + low
-            }
+            Distribution::Default => uniform(&shape)?,
+            Distribution::Uniform(low, high) => &(&uniform(&shape)? * (high - low)) + low,
             Distribution::Normal(mean, std) => {
-                let n = mlx::random::normal(&shape, sample_dtype, None)?;
+                let n = if f64_samples {
+                    precise::normal_f64(&shape)?
+                } else {
+                    mlx::random::normal(&shape, Dtype::Float32, None)?
+                };
                 &(&n * std) + mean
             }
             Distribution::Bernoulli(p) => {
@@ -45,13 +201,9 @@ pub(crate) fn random(shape: &Shape, distribution: Distribution, device: MlxDevic
                 mlx::random::bernoulli(&p, Some(&shape), None)?
             }
         };
-        if dtype.is_integer() && !matches!(distribution, Distribution::Bernoulli(_)) {
-            // Integer samples of a continuous distribution: round towards negative infinity,
-            // as Burn's reference backend does when converting samples.
-            ops::floor(&sample)?.astype(dtype)
-        } else {
-            sample.astype(dtype)
-        }
+        // Integer samples of a continuous distribution truncate towards zero, as Burn's
+        // reference backend converts them.
+        sample.astype(dtype)
     });
     MlxTensor::new(array, device)
 }
@@ -96,7 +248,12 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         MlxTensor::from_data(data, *device)
     }
 
-    fn float_random(shape: Shape, distribution: Distribution, device: &MlxDevice, dtype: FloatDType) -> FloatTensor<Self> {
+    fn float_random(
+        shape: Shape,
+        distribution: Distribution,
+        device: &MlxDevice,
+        dtype: FloatDType,
+    ) -> FloatTensor<Self> {
         random(&shape, distribution, *device, float_dtype(dtype))
     }
 
@@ -108,7 +265,12 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::full(&shape, Scalar::Float(1.0), float_dtype(dtype), *device)
     }
 
-    fn float_full(shape: Shape, fill_value: Scalar, device: &MlxDevice, dtype: FloatDType) -> FloatTensor<Self> {
+    fn float_full(
+        shape: Shape,
+        fill_value: Scalar,
+        device: &MlxDevice,
+        dtype: FloatDType,
+    ) -> FloatTensor<Self> {
         base::full(&shape, fill_value, float_dtype(dtype), *device)
     }
 
@@ -122,7 +284,10 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
 
     fn float_to_device(tensor: FloatTensor<Self>, device: &MlxDevice) -> FloatTensor<Self> {
         check_device_dtype(*device, tensor.array.dtype());
-        MlxTensor { device: *device, ..tensor }
+        MlxTensor {
+            device: *device,
+            ..tensor
+        }
     }
 
     fn float_into_int(tensor: FloatTensor<Self>, out_dtype: IntDType) -> IntTensor<Self> {
@@ -173,15 +338,21 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     }
 
     fn float_powi(lhs: FloatTensor<Self>, rhs: IntTensor<Self>) -> FloatTensor<Self> {
-        binary(&lhs, &rhs, "powi", |a, b| ops::power(a, &b.astype(a.dtype())?))
+        binary(&lhs, &rhs, "powi", |a, b| {
+            ops::power(a, &b.astype(a.dtype())?)
+        })
     }
 
     fn float_clamp_min(tensor: FloatTensor<Self>, min: Scalar) -> FloatTensor<Self> {
-        with_scalar(&tensor, min, "clamp_min", |a, s| ops::clip(a, Some(s), None))
+        with_scalar(&tensor, min, "clamp_min", |a, s| {
+            ops::clip(a, Some(s), None)
+        })
     }
 
     fn float_clamp_max(tensor: FloatTensor<Self>, max: Scalar) -> FloatTensor<Self> {
-        with_scalar(&tensor, max, "clamp_max", |a, s| ops::clip(a, None, Some(s)))
+        with_scalar(&tensor, max, "clamp_max", |a, s| {
+            ops::clip(a, None, Some(s))
+        })
     }
 
     fn float_clamp(tensor: FloatTensor<Self>, min: Scalar, max: Scalar) -> FloatTensor<Self> {
@@ -190,20 +361,26 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         unary(&tensor, "clamp", |a| ops::clip(a, Some(&lo), Some(&hi)))
     }
 
-    fn float_cross(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        binary(&lhs, &rhs, "cross", |a, b| mlx::linalg::cross(a, b, axis(dim)))
+    fn float_cross(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        dim: usize,
+    ) -> FloatTensor<Self> {
+        binary(&lhs, &rhs, "cross", |a, b| {
+            mlx::linalg::cross(a, b, axis(dim))
+        })
     }
 
     unary_ops!(
         float_neg => ops::negative,
         float_recip => ops::reciprocal,
-        float_exp => ops::exp,
+        float_exp => precise::exp,
         float_log => ops::log,
         float_log1p => ops::log1p,
         float_sqrt => ops::sqrt,
         float_abs => ops::abs,
-        float_cos => ops::cos,
-        float_sin => ops::sin,
+        float_cos => precise::cos,
+        float_sin => precise::sin,
         float_tan => ops::tan,
         float_cosh => ops::cosh,
         float_sinh => ops::sinh,
@@ -217,7 +394,7 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         float_floor => ops::floor,
         float_ceil => ops::ceil,
         float_trunc => ops::trunc,
-        float_erf => ops::erf,
+        float_erf => precise::erf,
         float_sign => ops::sign,
     );
 
@@ -250,7 +427,11 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::reshape(tensor, shape)
     }
 
-    fn float_gather(dim: usize, tensor: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self> {
+    fn float_gather(
+        dim: usize,
+        tensor: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+    ) -> FloatTensor<Self> {
         base::gather(dim, tensor, indices)
     }
 
@@ -276,7 +457,11 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         nd::gather_nd(data, indices)
     }
 
-    fn float_select(tensor: FloatTensor<Self>, dim: usize, indices: IntTensor<Self>) -> FloatTensor<Self> {
+    fn float_select(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        indices: IntTensor<Self>,
+    ) -> FloatTensor<Self> {
         base::select(tensor, dim, indices)
     }
 
@@ -293,15 +478,27 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::slice(tensor, slices)
     }
 
-    fn float_slice_assign(tensor: FloatTensor<Self>, slices: &[Slice], value: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn float_slice_assign(
+        tensor: FloatTensor<Self>,
+        slices: &[Slice],
+        value: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         base::slice_assign(tensor, slices, value)
     }
 
-    fn float_mask_where(tensor: FloatTensor<Self>, mask: BoolTensor<Self>, value: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn float_mask_where(
+        tensor: FloatTensor<Self>,
+        mask: BoolTensor<Self>,
+        value: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         base::mask_where(tensor, mask, value)
     }
 
-    fn float_mask_fill(tensor: FloatTensor<Self>, mask: BoolTensor<Self>, value: Scalar) -> FloatTensor<Self> {
+    fn float_mask_fill(
+        tensor: FloatTensor<Self>,
+        mask: BoolTensor<Self>,
+        value: Scalar,
+    ) -> FloatTensor<Self> {
         base::mask_fill(tensor, mask, value)
     }
 
@@ -370,7 +567,12 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::argmin(tensor, dim, int_dtype(out_dtype))
     }
 
-    fn float_argtopk(tensor: FloatTensor<Self>, dim: usize, k: usize, out_dtype: IntDType) -> IntTensor<Self> {
+    fn float_argtopk(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        k: usize,
+        out_dtype: IntDType,
+    ) -> IntTensor<Self> {
         base::topk_with_indices(tensor, dim, k, int_dtype(out_dtype)).1
     }
 
@@ -451,11 +653,21 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::sort_with_indices(tensor, dim, descending, int_dtype(indices_dtype))
     }
 
-    fn float_argsort(tensor: FloatTensor<Self>, dim: usize, descending: bool, out_dtype: IntDType) -> IntTensor<Self> {
+    fn float_argsort(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        descending: bool,
+        out_dtype: IntDType,
+    ) -> IntTensor<Self> {
         base::argsort(tensor, dim, descending, int_dtype(out_dtype))
     }
 
-    fn float_unfold(tensor: FloatTensor<Self>, dim: usize, size: usize, step: usize) -> FloatTensor<Self> {
+    fn float_unfold(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        size: usize,
+        step: usize,
+    ) -> FloatTensor<Self> {
         base::unfold(tensor, dim, size, step)
     }
 

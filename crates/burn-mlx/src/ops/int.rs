@@ -4,7 +4,9 @@ use std::ops::Range;
 
 use burn_backend::ops::IntTensorOps;
 use burn_backend::tensor::{BoolTensor, FloatTensor, IndexingUpdateOp, IntTensor};
-use burn_backend::{BoolDType, Distribution, ExecutionError, FloatDType, IntDType, Scalar, Shape, Slice, TensorData};
+use burn_backend::{
+    BoolDType, Distribution, ExecutionError, FloatDType, IntDType, Scalar, Shape, Slice, TensorData,
+};
 use mlx::{Array, Dtype, ops};
 
 use super::base::{self, Cmp, axis, binary, reduce_all, unary, with_scalar};
@@ -29,11 +31,55 @@ pub(crate) fn div_trunc(a: &Array, b: &Array) -> mlx::Result<Array> {
 }
 
 /// Integer matrix product, exactly: MLX's matmul takes floats only, so multiply with
-/// broadcasting and sum over the shared dimension.
+/// broadcasting and sum over the shared dimension, a block of that dimension at a time so that
+/// the `[..., m, block, n]` products stay small.
 fn int_matmul(a: &Array, b: &Array) -> mlx::Result<Array> {
+    let dtype = a.dtype();
+    let (ash, bsh) = (a.shape(), b.shape());
+    let (m, k, n) = (ash[ash.len() - 2], ash[ash.len() - 1], bsh[bsh.len() - 1]);
+    let batch: i64 = ash[..ash.len() - 2]
+        .iter()
+        .zip(&bsh[..bsh.len() - 2])
+        .map(|(x, y)| i64::from(*x.max(y)))
+        .product();
+    const MAX_PRODUCTS: i64 = 1 << 24;
+    let per_k = (batch * i64::from(m) * i64::from(n)).max(1);
+    let block = (MAX_PRODUCTS / per_k).clamp(1, i64::from(k.max(1))) as i32;
     let a3 = ops::expand_dims(a, &[-1])?; // [..., m, k, 1]
     let b3 = ops::expand_dims(b, &[-3])?; // [..., 1, k, n]
-    ops::multiply(&a3, &b3)?.sum(&[-2], false)
+    let mut acc: Option<Array> = None;
+    let mut start = 0;
+    while start < k {
+        let stop = (start + block).min(k);
+        let take = |x: &Array, axis: i32| -> mlx::Result<Array> {
+            let nd = x.ndim();
+            let ax = (nd as i32 + axis) as usize;
+            let mut lo = vec![0; nd];
+            let mut hi: Vec<i32> = x.shape().to_vec();
+            lo[ax] = start;
+            hi[ax] = stop;
+            ops::slice(x, &lo, &hi, &vec![1; nd])
+        };
+        let part = ops::multiply(&take(&a3, -2)?, &take(&b3, -2)?)?
+            .sum(&[-2], false)?
+            .astype(dtype)?;
+        acc = Some(match acc {
+            Some(acc) => ops::add(&acc, &part)?,
+            None => part,
+        });
+        start = stop;
+    }
+    match acc {
+        Some(acc) => Ok(acc),
+        // An empty shared dimension: zeros of the product's shape.
+        None => ops::multiply(&a3, &b3)?.sum(&[-2], false)?.astype(dtype),
+    }
+}
+
+/// The dtype of index results without an explicit dtype argument: the device's default int
+/// dtype (the backend's int element unless changed), as Burn's reference backend.
+fn index_dtype<B: burn_backend::Backend<Device = MlxDevice>>(t: &MlxTensor) -> Dtype {
+    int_dtype(burn_backend::get_device_settings::<B>(&t.device).int_dtype)
 }
 
 macro_rules! binary_ops {
@@ -81,7 +127,10 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
     }
 
     fn int_to_device(tensor: IntTensor<Self>, device: &MlxDevice) -> IntTensor<Self> {
-        MlxTensor { device: *device, ..tensor }
+        MlxTensor {
+            device: *device,
+            ..tensor
+        }
     }
 
     fn int_reshape(tensor: IntTensor<Self>, shape: Shape) -> IntTensor<Self> {
@@ -92,7 +141,11 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::slice(tensor, slices)
     }
 
-    fn int_slice_assign(tensor: IntTensor<Self>, slices: &[Slice], value: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_slice_assign(
+        tensor: IntTensor<Self>,
+        slices: &[Slice],
+        value: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::slice_assign(tensor, slices, value)
     }
 
@@ -100,19 +153,36 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::cast(tensor, float_dtype(out_dtype))
     }
 
-    fn int_mask_where(tensor: IntTensor<Self>, mask: BoolTensor<Self>, value: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_mask_where(
+        tensor: IntTensor<Self>,
+        mask: BoolTensor<Self>,
+        value: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::mask_where(tensor, mask, value)
     }
 
-    fn int_mask_fill(tensor: IntTensor<Self>, mask: BoolTensor<Self>, value: Scalar) -> IntTensor<Self> {
+    fn int_mask_fill(
+        tensor: IntTensor<Self>,
+        mask: BoolTensor<Self>,
+        value: Scalar,
+    ) -> IntTensor<Self> {
         base::mask_fill(tensor, mask, value)
     }
 
-    fn int_gather(dim: usize, tensor: IntTensor<Self>, indices: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_gather(
+        dim: usize,
+        tensor: IntTensor<Self>,
+        indices: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::gather(dim, tensor, indices)
     }
 
-    fn int_scatter_add(dim: usize, tensor: IntTensor<Self>, indices: IntTensor<Self>, value: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_scatter_add(
+        dim: usize,
+        tensor: IntTensor<Self>,
+        indices: IntTensor<Self>,
+        value: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::scatter_add(dim, tensor, indices, value)
     }
 
@@ -129,11 +199,20 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         nd::gather_nd(data, indices)
     }
 
-    fn int_select(tensor: IntTensor<Self>, dim: usize, indices: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_select(
+        tensor: IntTensor<Self>,
+        dim: usize,
+        indices: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::select(tensor, dim, indices)
     }
 
-    fn int_select_add(tensor: IntTensor<Self>, dim: usize, indices: IntTensor<Self>, value: IntTensor<Self>) -> IntTensor<Self> {
+    fn int_select_add(
+        tensor: IntTensor<Self>,
+        dim: usize,
+        indices: IntTensor<Self>,
+        value: IntTensor<Self>,
+    ) -> IntTensor<Self> {
         base::select_add(tensor, dim, indices, value)
     }
 
@@ -185,11 +264,15 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
     );
 
     fn int_clamp_min(tensor: IntTensor<Self>, min: Scalar) -> IntTensor<Self> {
-        with_scalar(&tensor, min, "clamp_min", |a, s| ops::clip(a, Some(s), None))
+        with_scalar(&tensor, min, "clamp_min", |a, s| {
+            ops::clip(a, Some(s), None)
+        })
     }
 
     fn int_clamp_max(tensor: IntTensor<Self>, max: Scalar) -> IntTensor<Self> {
-        with_scalar(&tensor, max, "clamp_max", |a, s| ops::clip(a, None, Some(s)))
+        with_scalar(&tensor, max, "clamp_max", |a, s| {
+            ops::clip(a, None, Some(s))
+        })
     }
 
     fn int_clamp(tensor: IntTensor<Self>, min: Scalar, max: Scalar) -> IntTensor<Self> {
@@ -210,7 +293,12 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::full(&shape, Scalar::Int(1), int_dtype(dtype), *device)
     }
 
-    fn int_full(shape: Shape, fill_value: Scalar, device: &MlxDevice, dtype: IntDType) -> IntTensor<Self> {
+    fn int_full(
+        shape: Shape,
+        fill_value: Scalar,
+        device: &MlxDevice,
+        dtype: IntDType,
+    ) -> IntTensor<Self> {
         base::full(&shape, fill_value, int_dtype(dtype), *device)
     }
 
@@ -221,7 +309,9 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
 
     fn int_sum_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
-        unary(&tensor, "sum_dim", |a| a.sum(&[axis(dim)], true)?.astype(dtype))
+        unary(&tensor, "sum_dim", |a| {
+            a.sum(&[axis(dim)], true)?.astype(dtype)
+        })
     }
 
     fn int_prod(tensor: IntTensor<Self>) -> IntTensor<Self> {
@@ -231,32 +321,46 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
 
     fn int_prod_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
-        unary(&tensor, "prod_dim", |a| a.prod(&[axis(dim)], true)?.astype(dtype))
+        unary(&tensor, "prod_dim", |a| {
+            a.prod(&[axis(dim)], true)?.astype(dtype)
+        })
     }
 
     fn int_mean(tensor: IntTensor<Self>) -> IntTensor<Self> {
         // An integer mean: the sum divided by the count, truncated like Burn's.
         let n = tensor.array.size().max(1) as i64;
         let dtype = tensor.array.dtype();
-        reduce_all(tensor, "mean", |a| div_trunc(&a.sum(&[], false)?.astype(dtype)?, &mlx::Scalar::Int(n).to_array(dtype)))
+        reduce_all(tensor, "mean", |a| {
+            div_trunc(
+                &a.sum(&[], false)?.astype(dtype)?,
+                &mlx::Scalar::Int(n).to_array(dtype),
+            )
+        })
     }
 
     fn int_mean_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let n = tensor.array.shape()[dim].max(1) as i64;
         let dtype = tensor.array.dtype();
         unary(&tensor, "mean_dim", |a| {
-            div_trunc(&a.sum(&[axis(dim)], true)?.astype(dtype)?, &mlx::Scalar::Int(n).to_array(dtype))
+            div_trunc(
+                &a.sum(&[axis(dim)], true)?.astype(dtype)?,
+                &mlx::Scalar::Int(n).to_array(dtype),
+            )
         })
     }
 
     fn int_cumsum(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
-        base::cumulative(tensor, dim, "cumsum", |a, ax, o| ops::cumsum(a, ax, o)?.astype(dtype))
+        base::cumulative(tensor, dim, "cumsum", |a, ax, o| {
+            ops::cumsum(a, ax, o)?.astype(dtype)
+        })
     }
 
     fn int_cumprod(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
-        base::cumulative(tensor, dim, "cumprod", |a, ax, o| ops::cumprod(a, ax, o)?.astype(dtype))
+        base::cumulative(tensor, dim, "cumprod", |a, ax, o| {
+            ops::cumprod(a, ax, o)?.astype(dtype)
+        })
     }
 
     fn int_cummin(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
@@ -268,17 +372,17 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
     }
 
     fn int_argmax(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
-        let dtype = tensor.array.dtype();
+        let dtype = index_dtype::<Self>(&tensor);
         base::argmax(tensor, dim, dtype)
     }
 
     fn int_argmin(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
-        let dtype = tensor.array.dtype();
+        let dtype = index_dtype::<Self>(&tensor);
         base::argmin(tensor, dim, dtype)
     }
 
     fn int_argtopk(tensor: IntTensor<Self>, dim: usize, k: usize) -> IntTensor<Self> {
-        let dtype = tensor.array.dtype();
+        let dtype = index_dtype::<Self>(&tensor);
         base::topk_with_indices(tensor, dim, k, dtype).1
     }
 
@@ -294,8 +398,11 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         unary(&tensor, "max_dim", |a| a.max(&[axis(dim)], true))
     }
 
-    fn int_max_dim_with_indices(tensor: IntTensor<Self>, dim: usize) -> (IntTensor<Self>, IntTensor<Self>) {
-        let dtype = tensor.array.dtype();
+    fn int_max_dim_with_indices(
+        tensor: IntTensor<Self>,
+        dim: usize,
+    ) -> (IntTensor<Self>, IntTensor<Self>) {
+        let dtype = index_dtype::<Self>(&tensor);
         base::extreme_with_indices(tensor, dim, true, dtype)
     }
 
@@ -315,8 +422,11 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         unary(&tensor, "min_dim", |a| a.min(&[axis(dim)], true))
     }
 
-    fn int_min_dim_with_indices(tensor: IntTensor<Self>, dim: usize) -> (IntTensor<Self>, IntTensor<Self>) {
-        let dtype = tensor.array.dtype();
+    fn int_min_dim_with_indices(
+        tensor: IntTensor<Self>,
+        dim: usize,
+    ) -> (IntTensor<Self>, IntTensor<Self>) {
+        let dtype = index_dtype::<Self>(&tensor);
         base::extreme_with_indices(tensor, dim, false, dtype)
     }
 
@@ -344,24 +454,40 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::flip(tensor, axes)
     }
 
-    fn int_random(shape: Shape, distribution: Distribution, device: &MlxDevice, dtype: IntDType) -> IntTensor<Self> {
+    fn int_random(
+        shape: Shape,
+        distribution: Distribution,
+        device: &MlxDevice,
+        dtype: IntDType,
+    ) -> IntTensor<Self> {
         let dtype = int_dtype(dtype);
-        match distribution {
-            // Integers uniform in [low, high), drawn by MLX's randint.
-            Distribution::Uniform(low, high) => {
-                check_device_dtype(*device, dtype);
-                let shape = crate::tensor::to_mlx_shape(&shape);
-                let (lo, hi) = (Array::scalar(low.floor() as i32), Array::scalar(high.ceil() as i32));
-                let array = run(*device, "int_random", || mlx::random::randint(&lo, &hi, &shape, dtype, None));
-                MlxTensor::new(array, *device)
-            }
-            other => super::float::random(&shape, other, *device, dtype),
-        }
+        check_device_dtype(*device, dtype);
+        // Burn's reference backend draws Default integers from [0, 255) and Uniform(low, high)
+        // from [low, high) with both bounds truncated to integers.
+        let (low, high) = match distribution {
+            Distribution::Default => (0.0, 255.0),
+            Distribution::Uniform(low, high) => (low.trunc(), high.trunc()),
+            other => return super::float::random(&shape, other, *device, dtype),
+        };
+        let shape = crate::tensor::to_mlx_shape(&shape);
+        let bound = |v: f64| Array::scalar(v.clamp(i32::MIN as f64, i32::MAX as f64) as i32);
+        let (lo, hi) = (bound(low), bound(high));
+        let array = run(*device, "int_random", || {
+            mlx::random::randint(&lo, &hi, &shape, dtype, None)
+        });
+        MlxTensor::new(array, *device)
     }
 
-    fn int_arange_step(range: Range<i64>, step: usize, device: &MlxDevice, dtype: IntDType) -> IntTensor<Self> {
+    fn int_arange_step(
+        range: Range<i64>,
+        step: usize,
+        device: &MlxDevice,
+        dtype: IntDType,
+    ) -> IntTensor<Self> {
         let dtype = int_dtype(dtype);
-        let array = run(*device, "arange", || ops::arange(range.start as f64, range.end as f64, step as f64, dtype));
+        let array = run(*device, "arange", || {
+            ops::arange(range.start as f64, range.end as f64, step as f64, dtype)
+        });
         MlxTensor::new(array, *device)
     }
 
@@ -397,7 +523,11 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::sort(tensor, dim, descending)
     }
 
-    fn int_sort_with_indices(tensor: IntTensor<Self>, dim: usize, descending: bool) -> (IntTensor<Self>, IntTensor<Self>) {
+    fn int_sort_with_indices(
+        tensor: IntTensor<Self>,
+        dim: usize,
+        descending: bool,
+    ) -> (IntTensor<Self>, IntTensor<Self>) {
         let dtype = tensor.array.dtype();
         base::sort_with_indices(tensor, dim, descending, dtype)
     }
@@ -415,7 +545,12 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         base::cast(tensor, int_dtype(dtype))
     }
 
-    fn int_unfold(tensor: IntTensor<Self>, dim: usize, size: usize, step: usize) -> IntTensor<Self> {
+    fn int_unfold(
+        tensor: IntTensor<Self>,
+        dim: usize,
+        size: usize,
+        step: usize,
+    ) -> IntTensor<Self> {
         base::unfold(tensor, dim, size, step)
     }
 }

@@ -31,11 +31,20 @@ pub(crate) fn gather_nd(data: MlxTensor, indices: MlxTensor) -> MlxTensor {
         // MLX keeps the K indexed axes with size 1 after the batch axes: drop them.
         let batch = indices.array.ndim() - 1;
         let squeeze: Vec<i32> = (batch..batch + k).map(|a| a as i32).collect();
-        if squeeze.is_empty() { Ok(out) } else { ops::squeeze(&out, &squeeze) }
+        if squeeze.is_empty() {
+            Ok(out)
+        } else {
+            ops::squeeze(&out, &squeeze)
+        }
     })
 }
 
-pub(crate) fn scatter_nd(data: MlxTensor, indices: MlxTensor, values: MlxTensor, reduction: IndexingUpdateOp) -> MlxTensor {
+pub(crate) fn scatter_nd(
+    data: MlxTensor,
+    indices: MlxTensor,
+    values: MlxTensor,
+    reduction: IndexingUpdateOp,
+) -> MlxTensor {
     op(&[&data, &indices, &values], "scatter_nd", || {
         let (parts, k) = split_indices(&indices.array)?;
         let axes: Vec<i32> = (0..k as i32).collect();
@@ -44,7 +53,10 @@ pub(crate) fn scatter_nd(data: MlxTensor, indices: MlxTensor, values: MlxTensor,
         let mut upd_shape: Vec<i32> = indices.array.shape()[..batch].to_vec();
         upd_shape.extend(std::iter::repeat_n(1, k));
         upd_shape.extend_from_slice(&data.array.shape()[k..]);
-        let updates = values.array.astype(data.array.dtype())?.reshape(&upd_shape)?;
+        let updates = values
+            .array
+            .astype(data.array.dtype())?
+            .reshape(&upd_shape)?;
         let a = &data.array;
         match reduction {
             IndexingUpdateOp::Assign => ops::scatter(a, &parts, &updates, &axes),

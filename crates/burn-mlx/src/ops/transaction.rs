@@ -7,7 +7,9 @@ use burn_backend::ops::{TransactionOps, TransactionPrimitive, TransactionPrimiti
 use crate::{Mlx, MlxFloat, MlxInt};
 
 impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
-    async fn tr_execute(transaction: TransactionPrimitive<Self>) -> Result<TransactionPrimitiveData, ExecutionError> {
+    async fn tr_execute(
+        transaction: TransactionPrimitive<Self>,
+    ) -> Result<TransactionPrimitiveData, ExecutionError> {
         let arrays = transaction
             .read_floats
             .iter()
@@ -15,10 +17,20 @@ impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
             .chain(&transaction.read_bools)
             .map(|t| &t.array)
             .chain(transaction.read_qfloats.iter().flat_map(|q| q.arrays()));
-        mlx::eval(arrays).map_err(|e| ExecutionError::WithContext { reason: format!("burn-mlx: transaction: {e}") })?;
+        mlx::eval(arrays).map_err(|e| ExecutionError::WithContext {
+            reason: format!("burn-mlx: transaction: {e}"),
+        })?;
         Ok(TransactionPrimitiveData {
-            read_floats: transaction.read_floats.iter().map(|t| t.to_data()).collect(),
-            read_qfloats: transaction.read_qfloats.iter().map(|q| q.to_data()).collect(),
+            read_floats: transaction
+                .read_floats
+                .iter()
+                .map(|t| t.to_data())
+                .collect(),
+            read_qfloats: transaction
+                .read_qfloats
+                .iter()
+                .map(|q| q.to_data())
+                .collect(),
             read_ints: transaction.read_ints.iter().map(|t| t.to_data()).collect(),
             read_bools: transaction.read_bools.iter().map(|t| t.to_data()).collect(),
         })
