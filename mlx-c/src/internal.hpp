@@ -119,6 +119,13 @@ mlxc_stream to_c(const mx::Stream& s);
 // The stream argument of an op: MLX's default when `s.index < 0`.
 mx::StreamOrDevice stream_or_default(mlxc_stream s);
 
+// The input of a reduction. MLX 0.32's CPU reductions of an empty array with non-row-major
+// strides (an empty matrix after a transpose, say) can loop without end; an empty array is
+// copied to row-major order first, which costs nothing.
+inline mx::array RA(mlxc_array a, mx::StreamOrDevice s) {
+  return A(a).size() == 0 ? mx::contiguous(A(a), false, s) : A(a);
+}
+
 // ---- results ------------------------------------------------------------------------------------
 
 inline void put(mlxc_array* res, mx::array a) { *res = to_handle(std::move(a)); }

@@ -82,15 +82,21 @@ impl Device {
     /// [`Device::set_default`].
     #[allow(clippy::should_implement_trait)]
     pub fn default() -> Device {
-        let mut guard = DEFAULT_DEVICE.lock().unwrap_or_else(|e| e.into_inner());
-        *guard.get_or_insert_with(|| {
-            let mut d = sys::mlxc_device::default();
-            // SAFETY: valid out-pointer.
-            match check(unsafe { sys::mlxc_default_device(&mut d) }) {
-                Ok(()) => Device::from_sys(d),
-                Err(_) => Device::cpu(),
-            }
-        })
+        if let Some(d) = *DEFAULT_DEVICE.lock().unwrap_or_else(|e| e.into_inner()) {
+            return d;
+        }
+        // Ask MLX with the mutex released: a thread inside a transform holds MLX's graph lock
+        // while its closure waits for this mutex, so holding both here could deadlock.
+        let mut d = sys::mlxc_device::default();
+        // SAFETY: valid out-pointer.
+        let found = match check(unsafe { sys::mlxc_default_device(&mut d) }) {
+            Ok(()) => Device::from_sys(d),
+            Err(_) => Device::cpu(),
+        };
+        *DEFAULT_DEVICE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(found)
     }
 
     /// Makes `self` the process-wide default device.
@@ -193,14 +199,22 @@ impl Stream {
 
     /// The process-wide default stream of `device`, created on first use.
     pub fn default_for(device: Device) -> Result<Stream> {
-        let mut guard = DEFAULT_STREAMS.lock().unwrap_or_else(|e| e.into_inner());
-        let map = guard.get_or_insert_with(HashMap::new);
-        if let Some(s) = map.get(&device) {
-            return Ok(*s);
+        let cached = DEFAULT_STREAMS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(|m| m.get(&device).copied());
+        if let Some(s) = cached {
+            return Ok(s);
         }
-        let s = Stream::new(device)?;
-        map.insert(device, s);
-        Ok(s)
+        // Created with the mutex released (see `Device::default`); when two threads race, the
+        // first stream stored wins and both use it.
+        let made = Stream::new(device)?;
+        let mut guard = DEFAULT_STREAMS.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(*guard
+            .get_or_insert_with(HashMap::new)
+            .entry(device)
+            .or_insert(made))
     }
 
     /// The stream ops run on here and now: the innermost scope's, else the default device's.

@@ -1199,3 +1199,23 @@ fn build_diff(data: &[f64], shape: &[i32], dtype: Dtype) -> Vec<f64> {
     }
     out
 }
+
+#[test]
+fn reductions_of_transposed_empty_arrays_finish() {
+    // An empty matrix read through a transpose has strides that are not row-major; MLX's CPU
+    // reductions of such inputs could loop forever, so run each a few times.
+    let t = Array::zeros::<f32>(&[0, 3]).unwrap().t().unwrap();
+    for _ in 0..20 {
+        assert_close(&ops::sum(&t, &[1], false).unwrap(), &[0.0; 3], 0.0, 0.0);
+        assert_close(&t.prod(&[1], false).unwrap(), &[1.0; 3], 0.0, 0.0);
+        let any = t.any(&[1], false).unwrap();
+        assert_eq!(any.to_vec::<bool>().unwrap(), vec![false; 3]);
+        let all = t.all(&[1], false).unwrap();
+        assert_eq!(all.to_vec::<bool>().unwrap(), vec![true; 3]);
+        let mean = t.mean(&[1], false).unwrap().to_vec::<f32>().unwrap();
+        assert!(mean.iter().all(|m| m.is_nan()), "{mean:?}");
+        let count = ops::count_nonzero(&t, &[1], false).unwrap();
+        assert_eq!(count.to_vec::<i32>().unwrap(), vec![0; 3]);
+        assert_eq!(t.max(&[0], false).unwrap().shape(), &[0]);
+    }
+}
