@@ -5,11 +5,14 @@
 //! - `mlx`: which MLX the build uses, from where, its version, devices and BLAS.
 //! - `bench matmul [N]`: N×N matmul through the `mlx` crate vs Python MLX, with and without
 //!   OpenBLAS.
+//! - `burn-coverage [--list]`: every method of the Burn backend traits, native in burn-mlx or
+//!   left to Burn's default, and whether burn-mlx's tests name it.
 //! - `coverage [--missing] [--prefix DIR]`: which public functions of MLX's C++ headers the
 //!   `mlx` crate exposes, and why the others are not.
 
 mod bench;
 mod bindings;
+mod burn_coverage;
 mod coverage;
 
 use std::path::PathBuf;
@@ -22,6 +25,7 @@ fn main() -> ExitCode {
         Some("mlx") => cargo(&["run", "--quiet", "-p", "mlx", "--example", "mlx_info"]),
         Some("bench") => bench::run(&args[1..]),
         Some("coverage") => coverage::run(&args[1..]),
+        Some("burn-coverage") => burn_coverage::run(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -39,7 +43,10 @@ const USAGE: &str = "usage: cargo xtask <task>
   bench matmul [N]     time an NxN matmul vs Python MLX, with and without OpenBLAS
 
   coverage [--prefix DIR] [--missing]
-                       which MLX C++ functions the mlx crate exposes (--missing: only gaps)";
+                       which MLX C++ functions the mlx crate exposes (--missing: only gaps)
+  burn-coverage [--list]
+                       the Burn backend trait methods burn-mlx implements natively, and
+                       which its tests name (--list: every method, not only the untested)";
 
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {
