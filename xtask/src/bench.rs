@@ -1,6 +1,10 @@
 //! `cargo xtask bench matmul [N]`: an N×N float32 matmul on the CPU through the `mlx` crate and
 //! through Python MLX (the same MLX release), each with the reference BLAS bundled in MLX's
 //! wheel and with the system OpenBLAS, measured in one run.
+//!
+//! `cargo xtask bench train [STEPS [BATCH]]`: burn-mlx's bounded-memory benchmark (the
+//! `bench_training` example): memory and step time over a long `Autodiff<Mlx>` training loop,
+//! beside burn-ndarray.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,7 +31,20 @@ print(f"median_ms={statistics.median(times):.3f}")
 pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("matmul") => matmul(args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1024)),
-        _ => Err("usage: cargo xtask bench matmul [N]".into()),
+        Some("train") => {
+            let mut cmd = vec![
+                "run",
+                "--release",
+                "-p",
+                "burn-mlx",
+                "--example",
+                "bench_training",
+                "--",
+            ];
+            cmd.extend(args[1..].iter().map(String::as_str));
+            crate::cargo(&cmd)
+        }
+        _ => Err("usage: cargo xtask bench matmul [N] | bench train [STEPS [BATCH]]".into()),
     }
 }
 

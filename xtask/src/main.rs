@@ -5,6 +5,8 @@
 //! - `mlx`: which MLX the build uses, from where, its version, devices and BLAS.
 //! - `bench matmul [N]`: N×N matmul through the `mlx` crate vs Python MLX, with and without
 //!   OpenBLAS.
+//! - `bench train [STEPS [BATCH]]`: memory and step time over a long `Autodiff<Mlx>` training
+//!   loop, beside burn-ndarray.
 //! - `burn-coverage [--list]`: every method of the Burn backend traits, native in burn-mlx or
 //!   left to Burn's default, and whether burn-mlx's tests name it.
 //! - `coverage [--missing] [--prefix DIR]`: which public functions of MLX's C++ headers the
@@ -41,6 +43,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   bindings [--check]   regenerate (or check) crates/mlx-sys/src/bindings.rs
   mlx                  show the MLX in use: source, version, devices, BLAS
   bench matmul [N]     time an NxN matmul vs Python MLX, with and without OpenBLAS
+  bench train [STEPS [BATCH]]
+                       memory and step time of a long Autodiff<Mlx> training loop vs ndarray
 
   coverage [--prefix DIR] [--missing]
                        which MLX C++ functions the mlx crate exposes (--missing: only gaps)

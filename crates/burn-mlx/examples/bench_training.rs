@@ -55,7 +55,11 @@ struct Checkpoint {
 
 fn resident_mb() -> f64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: f64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0.0);
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0.0);
     pages * 4096.0 / 1e6
 }
 
@@ -70,7 +74,9 @@ fn batches<B: Backend>(device: &B::Device, batch: usize) -> Vec<(Tensor<B, 2>, T
     };
     (0..8)
         .map(|_| {
-            let x: Vec<f32> = (0..batch * 784).map(|_| (next() % 1000) as f32 / 1000.0).collect();
+            let x: Vec<f32> = (0..batch * 784)
+                .map(|_| (next() % 1000) as f32 / 1000.0)
+                .collect();
             let y: Vec<i64> = (0..batch).map(|_| (next() % 10) as i64).collect();
             (
                 Tensor::from_data(TensorData::new(x, [batch, 784]), device),
@@ -81,7 +87,12 @@ fn batches<B: Backend>(device: &B::Device, batch: usize) -> Vec<(Tensor<B, 2>, T
 }
 
 /// Trains for `steps` steps, reading nothing but at the checkpoints.
-fn run<B: AutodiffBackend>(device: &B::Device, steps: usize, batch: usize, checkpoints: &[usize]) -> (Vec<Checkpoint>, f32) {
+fn run<B: AutodiffBackend>(
+    device: &B::Device,
+    steps: usize,
+    batch: usize,
+    checkpoints: &[usize],
+) -> (Vec<Checkpoint>, f32) {
     B::seed(device, 1);
     let data = batches::<B>(device, batch);
     let mut model = Mlp::<B>::new(device);
@@ -117,8 +128,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let steps: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let batch: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(64);
-    let checkpoints: Vec<usize> =
-        [100, 1_000, 5_000, 10_000, steps].into_iter().filter(|c| *c <= steps).collect();
+    let checkpoints: Vec<usize> = [100, 1_000, 5_000, 10_000, steps]
+        .into_iter()
+        .filter(|c| *c <= steps)
+        .collect();
     let device = MlxDevice::default();
     println!(
         "MLP 784-256-256-10, Adam, batch {batch}, {steps} steps, nothing read between checkpoints; \
@@ -127,9 +140,13 @@ fn main() {
     );
 
     let (mlx, mlx_loss) = run::<Autodiff<Mlx>>(&device, steps, batch, &checkpoints);
-    let (ndarray, nd_loss) = run::<Autodiff<NdArray>>(&NdArrayDevice::Cpu, steps, batch, &checkpoints);
+    let (ndarray, nd_loss) =
+        run::<Autodiff<NdArray>>(&NdArrayDevice::Cpu, steps, batch, &checkpoints);
 
-    println!("\n{:>7} {:>14} {:>12} {:>12} {:>16} {:>10}", "step", "MLX active MB", "RSS MB", "Mlx ms/step", "ndarray ms/step", "ratio");
+    println!(
+        "\n{:>7} {:>14} {:>12} {:>12} {:>16} {:>10}",
+        "step", "MLX active MB", "RSS MB", "Mlx ms/step", "ndarray ms/step", "ratio"
+    );
     for (m, n) in mlx.iter().zip(&ndarray) {
         println!(
             "{:>7} {:>14.1} {:>12.1} {:>12.3} {:>16.3} {:>9.2}x",

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 
 use burn_backend::quantization::QuantScheme;
-use burn_backend::{Backend, BackendTypes, DType, DTypeUsage, DTypeUsageSet, ExecutionError};
+use burn_backend::{Backend, BackendTypes, BoolStore, DType, DTypeUsage, DTypeUsageSet, ExecutionError};
 
 use crate::device::MlxDevice;
 use crate::element::{MlxFloat, MlxInt};
@@ -49,8 +49,11 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
     }
 
     fn sync(device: &MlxDevice) -> Result<(), ExecutionError> {
-        mlx::with_stream(device.stream(), mlx::synchronize)
-            .map_err(|e| ExecutionError::WithContext { reason: format!("burn-mlx: sync: {e}") })
+        mlx::with_stream(device.stream(), mlx::synchronize).map_err(|e| {
+            ExecutionError::WithContext {
+                reason: format!("burn-mlx: sync: {e}"),
+            }
+        })
     }
 
     fn memory_cleanup(_device: &MlxDevice) {
@@ -67,7 +70,10 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
             DType::F16 | DType::BF16 => general | DTypeUsage::Accelerated,
             DType::I64 | DType::I32 | DType::I16 | DType::I8 => general,
             DType::U64 | DType::U32 | DType::U16 | DType::U8 => general,
-            DType::Bool(_) => general,
+            // MLX stores bools natively; the U8 and U32 stores of other backends have no
+            // counterpart here (data in those layouts is converted on the way in).
+            DType::Bool(BoolStore::Native) => general,
+            DType::Bool(_) => DTypeUsageSet::empty(),
             DType::QFloat(scheme) if quantization_supported(&scheme) => general,
             DType::QFloat(_) => DTypeUsageSet::empty(),
         }

@@ -13,7 +13,13 @@ pub type NdAd = burn::backend::Autodiff<Nd>;
 pub type Mx = burn_mlx::Mlx;
 pub type MxAd = burn_mlx::MlxAutodiff;
 
-pub const CPU: burn_mlx::MlxDevice = burn_mlx::MlxDevice::Cpu;
+/// The MLX device under test: the CPU, or the GPU with `BURN_MLX_TEST_DEVICE=gpu`.
+pub fn dev() -> burn_mlx::MlxDevice {
+    match std::env::var("BURN_MLX_TEST_DEVICE").as_deref() {
+        Ok("gpu") => burn_mlx::MlxDevice::Gpu,
+        _ => burn_mlx::MlxDevice::Cpu,
+    }
+}
 
 pub fn nd_device() -> burn_ndarray::NdArrayDevice {
     burn_ndarray::NdArrayDevice::Cpu

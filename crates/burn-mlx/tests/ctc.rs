@@ -158,7 +158,7 @@ fn problems() -> Vec<(&'static str, Problem)> {
 fn loss_values_against_ndarray() {
     for (name, p) in problems() {
         for int in [DType::I32, DType::I64] {
-            let actual = p.loss(p.log_probs::<Mx>(&CPU, DType::F32), int);
+            let actual = p.loss(p.log_probs::<Mx>(&dev(), DType::F32), int);
             let expected = p.loss(p.log_probs::<Nd>(&nd_device(), DType::F32), int);
             assert_tensors_close(
                 &format!("ctc loss: {name} {int:?}"),
@@ -179,12 +179,12 @@ fn loss_by_hand() {
         lp.iter().flatten().map(|v| *v as f32).collect::<Vec<_>>(),
         [2, 1, 2],
     );
-    let log_probs = Tensor::<Mx, 3>::from_data(data, &CPU);
+    let log_probs = Tensor::<Mx, 3>::from_data(data, &dev());
     let loss = ctc_loss(
         log_probs,
-        Tensor::<Mx, 2, Int>::from_data([[1i32]], &CPU),
-        Tensor::<Mx, 1, Int>::from_data([2i32], &CPU),
-        Tensor::<Mx, 1, Int>::from_data([1i32], &CPU),
+        Tensor::<Mx, 2, Int>::from_data([[1i32]], &dev()),
+        Tensor::<Mx, 1, Int>::from_data([2i32], &dev()),
+        Tensor::<Mx, 1, Int>::from_data([1i32], &dev()),
         0,
     );
     let p: f64 = 0.8 * 0.4 + 0.2 * 0.4 + 0.8 * 0.6;
@@ -198,12 +198,12 @@ fn loss_by_hand() {
 
     // "aa" needs a blank between the two labels: impossible in 2 steps (+inf), possible in 3.
     let lp = floats(&[3, 2, 3], 9);
-    let lp = log_softmax(Tensor::<Mx, 3>::from_data(lp, &CPU), 2);
+    let lp = log_softmax(Tensor::<Mx, 3>::from_data(lp, &dev()), 2);
     let loss = ctc_loss(
         lp.clone(),
-        Tensor::<Mx, 2, Int>::from_data([[1i32, 1], [1, 1]], &CPU),
-        Tensor::<Mx, 1, Int>::from_data([2i32, 3], &CPU),
-        Tensor::<Mx, 1, Int>::from_data([2i32, 2], &CPU),
+        Tensor::<Mx, 2, Int>::from_data([[1i32, 1], [1, 1]], &dev()),
+        Tensor::<Mx, 1, Int>::from_data([2i32, 3], &dev()),
+        Tensor::<Mx, 1, Int>::from_data([2i32, 2], &dev()),
         0,
     );
     let loss = values(&loss.into_data());
@@ -219,7 +219,7 @@ fn loss_by_hand() {
 #[test]
 fn gradients_against_ndarray() {
     for (name, p) in problems() {
-        let (loss, logits_grad, lp_grad) = p.grads::<MxAd>(&CPU);
+        let (loss, logits_grad, lp_grad) = p.grads::<MxAd>(&dev());
         let (loss_e, logits_grad_e, lp_grad_e) = p.grads::<NdAd>(&nd_device());
         assert_close(&format!("{name}: loss"), &loss, &loss_e, 1e-4, 1e-5);
         // Over 300 steps the float32 reference itself drifts by ~3e-5 (see
@@ -271,7 +271,7 @@ fn impossible_targets_have_zero_gradient() {
     // Sample 0 cannot be aligned (3 labels with a repeat in 3 steps); sample 1 can.
     let p = Problem::new(3, 4, &[vec![1, 2, 2], vec![3]], &[3, 3], 0, 6);
     let lp = p
-        .log_probs::<MxAd>(&CPU, DType::F32)
+        .log_probs::<MxAd>(&dev(), DType::F32)
         .detach()
         .require_grad();
     let loss = p.loss(lp.clone(), DType::I32);
@@ -313,7 +313,7 @@ fn dtypes() {
         DType::I64,
     );
     let actual = p.loss(
-        Tensor::<Mx, 3>::from_data(lp.clone(), (&CPU, DType::F64)),
+        Tensor::<Mx, 3>::from_data(lp.clone(), (&dev(), DType::F64)),
         DType::I64,
     );
     assert_eq!(actual.dtype(), DType::F64);
@@ -325,7 +325,7 @@ fn dtypes() {
         let g = (p.loss(x.clone(), DType::I64) * w).sum().backward();
         x.grad(&g).expect("grad").into_data()
     }
-    let actual = lp_grad::<MxAd>(&p, &lp, &CPU);
+    let actual = lp_grad::<MxAd>(&p, &lp, &dev());
     let true_grad = values(&lp_grad::<NdAd>(&p, &lp, &nd_device()));
     let (lpv, w) = (values(&lp), values(&p.weights()));
     let lens = p
@@ -355,7 +355,7 @@ fn dtypes() {
     // Half precision: computed in float32 inside, returned in the input's dtype.
     let expected = p.loss(p.log_probs::<Nd>(&nd_device(), DType::F32), DType::I64);
     for dtype in [DType::F16, DType::BF16] {
-        let actual = p.loss(p.log_probs::<Mx>(&CPU, dtype), DType::I32);
+        let actual = p.loss(p.log_probs::<Mx>(&dev(), dtype), DType::I32);
         assert_eq!(actual.dtype(), dtype);
         assert_tensors_close(
             &format!("{name} {dtype:?}"),
@@ -371,7 +371,7 @@ fn dtypes() {
 fn long_input_gradient_accuracy() {
     // Against Burn's default in float64: the rescaled recursions keep float32 close.
     let (_, p) = problems().remove(4);
-    let (_, actual, _) = p.grads::<MxAd>(&CPU);
+    let (_, actual, _) = p.grads::<MxAd>(&dev());
     let (_, truth, _) = p.grads_in::<NdAd>(&nd_device(), DType::F64);
     assert_close(
         "long input, float32 against float64",

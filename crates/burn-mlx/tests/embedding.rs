@@ -63,7 +63,7 @@ fn embedding_forward() {
                 let what = format!(
                     "embedding vocab {vocab} d {d} {shape:?} {int:?} transposed {transposed}"
                 );
-                let actual = embed::<Mx>(&CPU, &w, &idx, DType::F32, int, transposed);
+                let actual = embed::<Mx>(&dev(), &w, &idx, DType::F32, int, transposed);
                 let expected = embed::<Nd>(&nd_device(), &w, &idx, DType::F32, int, transposed);
                 assert_tensors_close(&what, actual, expected, 0.0, 0.0);
             }
@@ -73,7 +73,7 @@ fn embedding_forward() {
     let w = floats(&[9, 6], 3);
     let idx = indices([4, 5], 9, 4);
     for dtype in [DType::F16, DType::BF16, DType::F64] {
-        let actual = embed::<Mx>(&CPU, &w, &idx, dtype, DType::I32, false);
+        let actual = embed::<Mx>(&dev(), &w, &idx, dtype, DType::I32, false);
         assert_eq!(actual.dtype(), dtype);
         let expected = embed::<Nd>(&nd_device(), &w, &idx, DType::F32, DType::I32, false);
         let tol = if dtype == DType::F64 { 1e-7 } else { 1e-2 };
@@ -104,7 +104,7 @@ fn embedding_backward() {
         let w = floats(&[vocab, d], 5);
         let idx = indices(shape, vocab, 6);
         let g = floats(&[shape[0], shape[1], d], 7);
-        let actual = embedding_backward_op::<Mx>(&CPU, &w, &g, &idx);
+        let actual = embedding_backward_op::<Mx>(&dev(), &w, &g, &idx);
         let expected = embedding_backward_op::<Nd>(&nd_device(), &w, &g, &idx);
         assert_close(
             &format!("embedding_backward {vocab} {d} {shape:?}"),
@@ -131,7 +131,7 @@ fn embedding_backward() {
     let idx = indices([4, 7], 10, 10);
     assert_close(
         "embedding autodiff",
-        &grad::<MxAd>(&CPU, &w, &idx),
+        &grad::<MxAd>(&dev(), &w, &idx),
         &grad::<NdAd>(&nd_device(), &w, &idx),
         1e-5,
         1e-5,
@@ -143,8 +143,8 @@ fn embedding_module() {
     let config = EmbeddingConfig::new(13, 6);
     let (reference, module) = transfer(
         config.init::<NdAd>(&nd_device()),
-        config.init::<MxAd>(&CPU),
-        &CPU,
+        config.init::<MxAd>(&dev()),
+        &dev(),
     );
     let idx = indices([3, 5], 13, 11);
     fn run<B: AutodiffBackend>(
@@ -157,7 +157,7 @@ fn embedding_module() {
         let grads = (out.clone() * r).sum().backward();
         (out.into_data(), param_grads(m, &grads))
     }
-    let (out, grads) = run(&module, &idx, &CPU);
+    let (out, grads) = run(&module, &idx, &dev());
     let (out_e, grads_e) = run(&reference, &idx, &nd_device());
     assert_close("Embedding output", &out, &out_e, 0.0, 0.0);
     assert_param_grads_close("Embedding", &grads, &grads_e, 1e-5, 1e-5);
@@ -188,7 +188,7 @@ fn linear_forward_every_rank() {
         let x1 = floats(&[d_in], 3);
         assert_tensors_close(
             "linear rank 1",
-            linear_fwd::<Mx, 1>(&CPU, &x1, &w, b, DType::F32),
+            linear_fwd::<Mx, 1>(&dev(), &x1, &w, b, DType::F32),
             linear_fwd::<Nd, 1>(&nd_device(), &x1, &w, b, DType::F32),
             1e-5,
             1e-5,
@@ -196,7 +196,7 @@ fn linear_forward_every_rank() {
         let x2 = floats(&[4, d_in], 4);
         assert_tensors_close(
             "linear rank 2",
-            linear_fwd::<Mx, 2>(&CPU, &x2, &w, b, DType::F32),
+            linear_fwd::<Mx, 2>(&dev(), &x2, &w, b, DType::F32),
             linear_fwd::<Nd, 2>(&nd_device(), &x2, &w, b, DType::F32),
             1e-5,
             1e-5,
@@ -204,7 +204,7 @@ fn linear_forward_every_rank() {
         let x3 = floats(&[3, 4, d_in], 5);
         assert_tensors_close(
             "linear rank 3",
-            linear_fwd::<Mx, 3>(&CPU, &x3, &w, b, DType::F32),
+            linear_fwd::<Mx, 3>(&dev(), &x3, &w, b, DType::F32),
             linear_fwd::<Nd, 3>(&nd_device(), &x3, &w, b, DType::F32),
             1e-5,
             1e-5,
@@ -212,16 +212,16 @@ fn linear_forward_every_rank() {
         let x4 = floats(&[2, 1, 3, d_in], 6);
         assert_tensors_close(
             "linear rank 4",
-            linear_fwd::<Mx, 4>(&CPU, &x4, &w, b, DType::F32),
+            linear_fwd::<Mx, 4>(&dev(), &x4, &w, b, DType::F32),
             linear_fwd::<Nd, 4>(&nd_device(), &x4, &w, b, DType::F32),
             1e-5,
             1e-5,
         );
         let x0 = floats(&[2, 0, d_in], 7);
-        let empty = linear_fwd::<Mx, 3>(&CPU, &x0, &w, b, DType::F32);
+        let empty = linear_fwd::<Mx, 3>(&dev(), &x0, &w, b, DType::F32);
         assert_eq!(empty.dims(), [2, 0, d_out]);
         for dtype in [DType::F16, DType::BF16, DType::F64] {
-            let actual = linear_fwd::<Mx, 3>(&CPU, &x3, &w, b, dtype);
+            let actual = linear_fwd::<Mx, 3>(&dev(), &x3, &w, b, dtype);
             assert_eq!(actual.dtype(), dtype);
             let expected = linear_fwd::<Nd, 3>(&nd_device(), &x3, &w, b, DType::F32);
             let tol = if dtype == DType::F64 { 1e-6 } else { 5e-2 };
@@ -233,11 +233,11 @@ fn linear_forward_every_rank() {
     let run = |x: Tensor<Mx, 2>| {
         linear(
             x.transpose(),
-            Tensor::from_data(w.clone(), &CPU),
-            Some(Tensor::from_data(b.clone(), &CPU)),
+            Tensor::from_data(w.clone(), &dev()),
+            Some(Tensor::from_data(b.clone(), &dev())),
         )
     };
-    let actual = run(Tensor::from_data(xt.clone(), &CPU));
+    let actual = run(Tensor::from_data(xt.clone(), &dev()));
     let expected = linear(
         Tensor::<Nd, 2>::from_data(xt, &nd_device()).transpose(),
         Tensor::from_data(w.clone(), &nd_device()),
@@ -292,19 +292,19 @@ fn linear_backward_ops_every_rank() {
     let (x, g) = (floats(&[4, d_in], 2), floats(&[4, d_out], 3));
     check(
         "rank 2",
-        linear_backward_ops::<Mx, 2>(&CPU, &x, &w, &g),
+        linear_backward_ops::<Mx, 2>(&dev(), &x, &w, &g),
         linear_backward_ops::<Nd, 2>(&nd_device(), &x, &w, &g),
     );
     let (x, g) = (floats(&[3, 4, d_in], 4), floats(&[3, 4, d_out], 5));
     check(
         "rank 3",
-        linear_backward_ops::<Mx, 3>(&CPU, &x, &w, &g),
+        linear_backward_ops::<Mx, 3>(&dev(), &x, &w, &g),
         linear_backward_ops::<Nd, 3>(&nd_device(), &x, &w, &g),
     );
     let (x, g) = (floats(&[2, 3, 1, d_in], 6), floats(&[2, 3, 1, d_out], 7));
     check(
         "rank 4",
-        linear_backward_ops::<Mx, 4>(&CPU, &x, &w, &g),
+        linear_backward_ops::<Mx, 4>(&dev(), &x, &w, &g),
         linear_backward_ops::<Nd, 4>(&nd_device(), &x, &w, &g),
     );
 }
@@ -316,8 +316,8 @@ fn linear_autodiff_and_module() {
         let config = config.clone().with_bias(bias);
         let (reference, module) = transfer(
             config.init::<NdAd>(&nd_device()),
-            config.init::<MxAd>(&CPU),
-            &CPU,
+            config.init::<MxAd>(&dev()),
+            &dev(),
         );
         fn run<B: AutodiffBackend>(
             m: &burn::nn::Linear<B>,
@@ -336,7 +336,7 @@ fn linear_autodiff_and_module() {
             )
         }
         let x = floats(&[3, 2, 7], 14);
-        let (out, dx, grads) = run(&module, &x, &CPU);
+        let (out, dx, grads) = run(&module, &x, &dev());
         let (out_e, dx_e, grads_e) = run(&reference, &x, &nd_device());
         assert_close("Linear output", &out, &out_e, 1e-5, 1e-5);
         assert_close("Linear x grad", &dx, &dx_e, 1e-5, 1e-5);
@@ -350,8 +350,8 @@ fn lstm_module() {
     let config = LstmConfig::new(5, 7, true);
     let (reference, module) = transfer(
         config.init::<NdAd>(&nd_device()),
-        config.init::<MxAd>(&CPU),
-        &CPU,
+        config.init::<MxAd>(&dev()),
+        &dev(),
     );
     fn run<B: AutodiffBackend>(
         m: &burn::nn::Lstm<B>,
@@ -377,7 +377,7 @@ fn lstm_module() {
         result
     }
     let x = floats(&[2, 6, 5], 16);
-    let actual = run(&module, &x, &CPU);
+    let actual = run(&module, &x, &dev());
     let expected = run(&reference, &x, &nd_device());
     assert_eq!(actual.len(), expected.len());
     assert!(

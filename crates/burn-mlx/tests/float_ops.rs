@@ -776,7 +776,7 @@ fn reductions() {
     let near_one = |shape: &[usize], seed: u64| {
         let mut rng = Rng::new(seed);
         let v: Vec<f32> = (0..shape.iter().product::<usize>())
-            .map(|_| rng.range(0.8, 1.25) as f32 * if rng.next_u64() % 4 == 0 { -1.0 } else { 1.0 })
+            .map(|_| rng.range(0.8, 1.25) as f32 * if rng.next_u64().is_multiple_of(4) { -1.0 } else { 1.0 })
             .collect();
         TensorData::new(v, shape.to_vec())
     };
@@ -1709,7 +1709,7 @@ fn random_seed_is_reproducible() {
 #[test]
 fn float64_on_cpu_and_gpu_requests() {
     // Float64 computes at full precision on the CPU.
-    let x = TensorData::new(vec![1.0f64 + 1e-12, 1e-300, 123456789.123456789], [3]);
+    let x = TensorData::new(vec![1.0f64 + 1e-12, 1e-300, 123_456_789.123_456_78], [3]);
     let dev = MlxDevice::Cpu;
     let t = M::float_from_data(x.clone(), &dev);
     assert_eq!(t.dtype(), DType::F64);

@@ -72,7 +72,7 @@ fn layer_norm_op_against_ndarray() {
                 macro_rules! check {
                     ($d:literal) => {{
                         let a = layer_norm_op::<Mx, $d>(
-                            &CPU,
+                            &dev(),
                             &x,
                             &gamma,
                             beta,
@@ -92,7 +92,13 @@ fn layer_norm_op_against_ndarray() {
                         assert_tensors_close(&what, a, e, 2e-5, 1e-4);
                         for dtype in [DType::F16, DType::BF16, DType::F64] {
                             let a = layer_norm_op::<Mx, $d>(
-                                &CPU, &x, &gamma, beta, eps, dtype, swapped,
+                                &dev(),
+                                &x,
+                                &gamma,
+                                beta,
+                                eps,
+                                dtype,
+                                swapped,
                             );
                             assert_eq!(a.dtype(), dtype, "{what}: dtype");
                             let e = layer_norm_op::<Nd, $d>(
@@ -133,7 +139,7 @@ fn layer_norm_op_large_offset() {
         [4, 16],
     );
     let gamma = floats(&[16], 4);
-    let a = layer_norm_op::<Mx, 2>(&CPU, &x, &gamma, None, 1e-5, DType::F32, false);
+    let a = layer_norm_op::<Mx, 2>(&dev(), &x, &gamma, None, 1e-5, DType::F32, false);
     let e = layer_norm_op::<Nd, 2>(&nd_device(), &x, &gamma, None, 1e-5, DType::F32, false);
     assert_tensors_close("layer_norm large offset", a, e, 2e-3, 2e-3);
 }
@@ -196,16 +202,16 @@ fn layer_norm_module() {
         if bias {
             reference.beta = Some(param(floats(&[12], 2), &nd_device()));
         }
-        let (reference, module) = transfer(reference, config.init::<MxAd>(&CPU), &CPU);
+        let (reference, module) = transfer(reference, config.init::<MxAd>(&dev()), &dev());
         let x = floats(&[3, 4, 12], 3);
         compare(
             "LayerNorm",
-            run::<MxAd, _, 3>(&module, layer_fwd, &x, &CPU),
+            run::<MxAd, _, 3>(&module, layer_fwd, &x, &dev()),
             run::<NdAd, _, 3>(&reference, layer_fwd, &x, &nd_device()),
         );
         // Inference (no autodiff) uses the fused op.
         let inner = module.valid();
-        let out = inner.forward(Tensor::<Mx, 3>::from_data(x.clone(), &CPU));
+        let out = inner.forward(Tensor::<Mx, 3>::from_data(x.clone(), &dev()));
         let out_e = reference
             .valid()
             .forward(Tensor::<Nd, 3>::from_data(x.clone(), &nd_device()));
@@ -218,11 +224,11 @@ fn rms_norm_module() {
     let config = RmsNormConfig::new(10);
     let mut reference = config.init::<NdAd>(&nd_device());
     reference.gamma = param(floats(&[10], 4), &nd_device());
-    let (reference, module) = transfer(reference, config.init::<MxAd>(&CPU), &CPU);
+    let (reference, module) = transfer(reference, config.init::<MxAd>(&dev()), &dev());
     let x = floats(&[2, 5, 10], 5);
     compare(
         "RmsNorm",
-        run::<MxAd, _, 3>(&module, rms_fwd, &x, &CPU),
+        run::<MxAd, _, 3>(&module, rms_fwd, &x, &dev()),
         run::<NdAd, _, 3>(&reference, rms_fwd, &x, &nd_device()),
     );
 }
@@ -236,10 +242,10 @@ fn group_norm_module() {
             reference.gamma = Some(param(floats(&[channels], 6), &nd_device()));
             reference.beta = Some(param(floats(&[channels], 7), &nd_device()));
         }
-        let (reference, module) = transfer(reference, config.init::<MxAd>(&CPU), &CPU);
+        let (reference, module) = transfer(reference, config.init::<MxAd>(&dev()), &dev());
         let x = floats(&[2, channels, 3, 5], 8);
         let what = format!("GroupNorm {groups}/{channels} affine {affine}");
-        let a = run::<MxAd, _, 4>(&module, group_fwd, &x, &CPU);
+        let a = run::<MxAd, _, 4>(&module, group_fwd, &x, &dev());
         let e = run::<NdAd, _, 4>(&reference, group_fwd, &x, &nd_device());
         if affine {
             compare(&what, a, e);
@@ -257,7 +263,7 @@ fn batch_norm_module_train_and_eval() {
     let mut reference = config.init::<NdAd>(&nd_device());
     reference.gamma = param(floats(&[channels], 9), &nd_device());
     reference.beta = param(floats(&[channels], 10), &nd_device());
-    let (reference, module) = transfer(reference, config.init::<MxAd>(&CPU), &CPU);
+    let (reference, module) = transfer(reference, config.init::<MxAd>(&dev()), &dev());
     // Two training steps (the running statistics move), on 3-D and 4-D inputs.
     for (step, shape) in [vec![3, channels, 5], vec![2, channels, 3, 2]]
         .into_iter()
@@ -274,13 +280,13 @@ fn batch_norm_module_train_and_eval() {
         if shape.len() == 3 {
             compare(
                 &what,
-                run::<MxAd, _, 3>(&module, batch_fwd, &x, &CPU),
+                run::<MxAd, _, 3>(&module, batch_fwd, &x, &dev()),
                 run::<NdAd, _, 3>(&reference, batch_fwd, &x, &nd_device()),
             );
         } else {
             compare(
                 &what,
-                run::<MxAd, _, 4>(&module, batch_fwd, &x, &CPU),
+                run::<MxAd, _, 4>(&module, batch_fwd, &x, &dev()),
                 run::<NdAd, _, 4>(&reference, batch_fwd, &x, &nd_device()),
             );
         }
@@ -309,7 +315,7 @@ fn batch_norm_module_train_and_eval() {
     let x = floats(&[2, channels, 6], 13);
     let out = module
         .valid()
-        .forward(Tensor::<Mx, 3>::from_data(x.clone(), &CPU));
+        .forward(Tensor::<Mx, 3>::from_data(x.clone(), &dev()));
     let out_e = reference
         .valid()
         .forward(Tensor::<Nd, 3>::from_data(x, &nd_device()));

@@ -138,7 +138,7 @@ fn rfft_values_any_dim_and_n() {
         let (re_e, im_e) = expected_rfft(&x, dim, size);
         macro_rules! check {
             ($d:literal) => {{
-                let (re, im) = rfft(Tensor::<Mx, $d>::from_data(x.clone(), &CPU), dim, n);
+                let (re, im) = rfft(Tensor::<Mx, $d>::from_data(x.clone(), &dev()), dim, n);
                 let what = format!("rfft {shape:?} dim {dim} n {n:?}");
                 assert_close(&format!("{what} re"), &re.into_data(), &re_e, 1e-5, 1e-5);
                 assert_close(&format!("{what} im"), &im.into_data(), &im_e, 1e-5, 1e-5);
@@ -156,7 +156,7 @@ fn rfft_values_any_dim_and_n() {
 fn rfft_non_contiguous_and_dtypes() {
     // A [4, 8] signal built as [8, 4] and transposed, transformed along its (strided) last dim.
     let data = floats(&[8, 4], 3);
-    let x = Tensor::<Mx, 2>::from_data(data.clone(), &CPU).transpose();
+    let x = Tensor::<Mx, 2>::from_data(data.clone(), &dev()).transpose();
     let contiguous = TensorData::new(
         {
             let v = values(&data);
@@ -176,7 +176,7 @@ fn rfft_non_contiguous_and_dtypes() {
     let (re_e, im_e) = expected_rfft(&x, 1, 16);
     for (dtype, tol) in [(DType::F64, 1e-5), (DType::F16, 2e-2), (DType::BF16, 1e-1)] {
         let (re, im) = rfft(
-            Tensor::<Mx, 2>::from_data(x.clone(), (&CPU, dtype)),
+            Tensor::<Mx, 2>::from_data(x.clone(), (&dev(), dtype)),
             1,
             None,
         );
@@ -229,8 +229,8 @@ fn irfft_values_with_n() {
             .collect();
         let expected = TensorData::new(expected, [3, size]);
         let out = irfft(
-            Tensor::<Mx, 2>::from_data(re.clone(), &CPU),
-            Tensor::<Mx, 2>::from_data(im.clone(), &CPU),
+            Tensor::<Mx, 2>::from_data(re.clone(), &dev()),
+            Tensor::<Mx, 2>::from_data(im.clone(), &dev()),
             1,
             n,
         );
@@ -244,8 +244,8 @@ fn irfft_values_with_n() {
 
         // Along dim 0 of the transposed (non-contiguous) spectrum: the same signals, transposed.
         let out_t = irfft(
-            Tensor::<Mx, 2>::from_data(re, &CPU).transpose(),
-            Tensor::<Mx, 2>::from_data(im, &CPU).transpose(),
+            Tensor::<Mx, 2>::from_data(re, &dev()).transpose(),
+            Tensor::<Mx, 2>::from_data(im, &dev()).transpose(),
             0,
             n,
         );
@@ -271,7 +271,7 @@ fn round_trips() {
     ] {
         let x = floats(&[2, 3, len], 7);
         let size = n.unwrap_or(len);
-        let (re, im) = rfft(Tensor::<Mx, 3>::from_data(x.clone(), &CPU), 2, n);
+        let (re, im) = rfft(Tensor::<Mx, 3>::from_data(x.clone(), &dev()), 2, n);
         let back = irfft(re, im, 2, n);
         let v = values(&x);
         let v = &v;
@@ -288,7 +288,7 @@ fn round_trips() {
     }
     // float64 in, float64 out.
     let x = floats(&[4, 8], 8);
-    let t = Tensor::<Mx, 2>::from_data(x.clone(), (&CPU, DType::F64));
+    let t = Tensor::<Mx, 2>::from_data(x.clone(), (&dev(), DType::F64));
     let (re, im) = rfft(t, 1, None);
     let back = irfft(re, im, 1, None);
     assert_eq!(back.dtype(), DType::F64);

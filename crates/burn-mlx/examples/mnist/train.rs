@@ -47,8 +47,7 @@ pub fn train<B: AutodiffBackend>(
     config: &TrainConfig,
 ) -> (Cnn<B::InnerBackend>, History) {
     B::seed(device, config.seed);
-    let mut model = CnnConfig::new()
-        .init::<B>(device);
+    let mut model = CnnConfig::new().init::<B>(device);
     let mut optimizer = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut shuffler = SplitMix64::new(config.seed);

@@ -43,8 +43,9 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn relu_backward(output: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        // Zero where `output <= 0`, as Burn defines it: a NaN output passes the gradient.
         binary(&output, &grad, "relu_backward", |out, g| {
-            ops::where_(&ops::greater(out, &zero_like(out))?, g, &zero_like(g))
+            ops::where_(&ops::less_equal(out, &zero_like(out))?, &zero_like(g), g)
         })
     }
 
@@ -101,16 +102,26 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn softmax(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        // MLX's max and logsumexp reject empty arrays; an empty input has an empty result.
+        if tensor.array.size() == 0 {
+            return tensor;
+        }
         unary(&tensor, "softmax", |x| precise::softmax(x, axis(dim)))
     }
 
     fn log_softmax(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        if tensor.array.size() == 0 {
+            return tensor;
+        }
         unary(&tensor, "log_softmax", |x| {
             precise::log_softmax(x, axis(dim))
         })
     }
 
     fn softmin(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        if tensor.array.size() == 0 {
+            return tensor;
+        }
         unary(&tensor, "softmin", |x| {
             precise::softmax(&ops::negative(x)?, axis(dim))
         })

@@ -21,6 +21,8 @@ pub(crate) fn scalar(value: Scalar, dtype: Dtype) -> Array {
         Scalar::Int(i) => mlx::Scalar::Int(i),
         // Values above i64::MAX wrap to the same bits, which `as u64` restores.
         Scalar::UInt(u) if dtype.is_unsigned_integer() => mlx::Scalar::Int(u as i64),
+        // Exact for every value a signed dtype can hold (f64 would round beyond 2^53).
+        Scalar::UInt(u) if u <= i64::MAX as u64 => mlx::Scalar::Int(u as i64),
         Scalar::UInt(u) => mlx::Scalar::Float(u as f64),
         Scalar::Bool(b) => mlx::Scalar::Bool(b),
     };
@@ -279,7 +281,12 @@ pub(crate) fn select_add(
         // MLX's scatter takes updates shaped [indices..., window...] with a window of one row.
         let mut upd_shape = v.shape().to_vec();
         upd_shape.insert(1, 1);
-        let out = ops::scatter_add(&a, &[indices.array.clone()], &v.reshape(&upd_shape)?, &[0])?;
+        let out = ops::scatter_add(
+            &a,
+            std::slice::from_ref(&indices.array),
+            &v.reshape(&upd_shape)?,
+            &[0],
+        )?;
         ops::moveaxis(&out, 0, axis(dim))
     })
 }

@@ -132,12 +132,13 @@ pub(crate) mod precise {
         Ok(&e / &e.sum(&[axis], true)?)
     }
 
-    /// Log-softmax over `axis`: `x - logsumexp(x)`.
+    /// Log-softmax over `axis`: `(x - max) - logsumexp(x - max)`. Shifting first keeps the
+    /// result accurate for large |x| (`x - logsumexp(x)` loses everything below ulp(|x|)).
     pub(crate) fn log_softmax(a: &Array, axis: i32) -> mlx::Result<Array> {
-        if !is_f64(a) {
-            return ops::subtract(a, &a.logsumexp(&[axis], true)?);
-        }
         let shifted = a - &a.max(&[axis], true)?;
+        if !is_f64(a) {
+            return ops::subtract(&shifted, &shifted.logsumexp(&[axis], true)?);
+        }
         let lse = ops::log(&exp(&shifted)?.sum(&[axis], true)?)?;
         Ok(&shifted - &lse)
     }
@@ -671,7 +672,11 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         base::unfold(tensor, dim, size, step)
     }
 
-    fn float_grid_sample_2d(tensor: FloatTensor<Self>, grid: FloatTensor<Self>, options: GridSampleOptions) -> FloatTensor<Self> {
+    fn float_grid_sample_2d(
+        tensor: FloatTensor<Self>,
+        grid: FloatTensor<Self>,
+        options: GridSampleOptions,
+    ) -> FloatTensor<Self> {
         super::grid_sample::grid_sample_2d(tensor, grid, options)
     }
 

@@ -30,6 +30,20 @@ pub(crate) fn div_trunc(a: &Array, b: &Array) -> mlx::Result<Array> {
     ops::add(&floor, &fix.astype(a.dtype())?)
 }
 
+/// `a^e` for integers. MLX's integer power gives 0 for every negative exponent, where Burn's
+/// reference (a float power, truncated) gives `1 / a^|e|` truncated: `±1` for `a = ±1`, 0 for
+/// `|a| >= 2`.
+fn int_power(a: &Array, e: &Array) -> mlx::Result<Array> {
+    let p = ops::power(a, e)?;
+    if a.dtype().is_unsigned_integer() || e.dtype().is_unsigned_integer() {
+        return Ok(p);
+    }
+    let one = Array::scalar(1i32).astype(a.dtype())?;
+    let zero = Array::scalar(0i32).astype(e.dtype())?;
+    let unit_base = ops::logical_and(&ops::less(e, &zero)?, &ops::equal(&ops::abs(a)?, &one)?)?;
+    ops::where_(&unit_base, &ops::power(a, &ops::abs(e)?)?, &p)
+}
+
 /// Integer matrix product, exactly: MLX's matmul takes floats only, so multiply with
 /// broadcasting and sum over the shared dimension, a block of that dimension at a time so that
 /// the `[..., m, block, n]` products stay small.
@@ -240,7 +254,7 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         int_div => div_trunc,
         int_remainder => ops::remainder,
         int_matmul => int_matmul,
-        int_powi => ops::power,
+        int_powi => int_power,
         bitwise_and => ops::bitwise_and,
         bitwise_or => ops::bitwise_or,
         bitwise_xor => ops::bitwise_xor,
@@ -254,8 +268,8 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         int_mul_scalar => ops::multiply,
         int_div_scalar => div_trunc,
         int_remainder_scalar => ops::remainder,
-        int_powi_scalar => ops::power,
-        int_powi_scalar_impl => ops::power,
+        int_powi_scalar => int_power,
+        int_powi_scalar_impl => int_power,
         bitwise_and_scalar => ops::bitwise_and,
         bitwise_or_scalar => ops::bitwise_or,
         bitwise_xor_scalar => ops::bitwise_xor,
@@ -470,7 +484,8 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
             other => return super::float::random(&shape, other, *device, dtype),
         };
         let shape = crate::tensor::to_mlx_shape(&shape);
-        let bound = |v: f64| Array::scalar(v.clamp(i32::MIN as f64, i32::MAX as f64) as i32);
+        // Int64 bounds: the range may exceed i32 (`as` saturates beyond i64).
+        let bound = |v: f64| Array::scalar(v as i64);
         let (lo, hi) = (bound(low), bound(high));
         let array = run(*device, "int_random", || {
             mlx::random::randint(&lo, &hi, &shape, dtype, None)
@@ -485,8 +500,17 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         dtype: IntDType,
     ) -> IntTensor<Self> {
         let dtype = int_dtype(dtype);
+        // `start + k * step` in int64: f64 bounds would round values beyond 2^53.
+        let span = i128::from(range.end) - i128::from(range.start);
+        let n = if span > 0 {
+            (span - 1) / step as i128 + 1
+        } else {
+            0
+        };
         let array = run(*device, "arange", || {
-            ops::arange(range.start as f64, range.end as f64, step as f64, dtype)
+            let k = ops::arange(0.0, n as f64, 1.0, Dtype::Int64)?;
+            let k = ops::multiply(&k, &mlx::Scalar::Int(step as i64).to_array(Dtype::Int64))?;
+            ops::add(&k, &mlx::Scalar::Int(range.start).to_array(Dtype::Int64))?.astype(dtype)
         });
         MlxTensor::new(array, *device)
     }

@@ -6,8 +6,9 @@
 //! attention and the rest (attention.rs, misc in this file).
 
 use burn_backend::ops::{
-    AttentionModuleOptions, ConvOptions, ConvTransposeOptions, DeformConv2dBackward, DeformConvOptions,
-    InterpolateOptions, MaxPool1dBackward, MaxPool1dWithIndices, MaxPool2dBackward, MaxPool2dWithIndices, ModuleOps,
+    AttentionModuleOptions, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
+    DeformConvOptions, InterpolateOptions, MaxPool1dBackward, MaxPool1dWithIndices,
+    MaxPool2dBackward, MaxPool2dWithIndices, ModuleOps,
 };
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
 
@@ -285,7 +286,14 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         count_include_pad: bool,
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
-        pool::avg_pool1d(x, kernel_size, stride, padding, count_include_pad, ceil_mode)
+        pool::avg_pool1d(
+            x,
+            kernel_size,
+            stride,
+            padding,
+            count_include_pad,
+            ceil_mode,
+        )
     }
 
     fn avg_pool1d_backward(
@@ -297,7 +305,15 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         count_include_pad: bool,
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
-        pool::avg_pool1d_backward(x, grad, kernel_size, stride, padding, count_include_pad, ceil_mode)
+        pool::avg_pool1d_backward(
+            x,
+            grad,
+            kernel_size,
+            stride,
+            padding,
+            count_include_pad,
+            ceil_mode,
+        )
     }
 
     fn avg_pool2d(
@@ -308,7 +324,14 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         count_include_pad: bool,
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
-        pool::avg_pool2d(x, kernel_size, stride, padding, count_include_pad, ceil_mode)
+        pool::avg_pool2d(
+            x,
+            kernel_size,
+            stride,
+            padding,
+            count_include_pad,
+            ceil_mode,
+        )
     }
 
     fn avg_pool2d_backward(
@@ -320,14 +343,25 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         count_include_pad: bool,
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
-        pool::avg_pool2d_backward(x, grad, kernel_size, stride, padding, count_include_pad, ceil_mode)
+        pool::avg_pool2d_backward(
+            x,
+            grad,
+            kernel_size,
+            stride,
+            padding,
+            count_include_pad,
+            ceil_mode,
+        )
     }
 
     fn adaptive_avg_pool1d(x: FloatTensor<Self>, output_size: usize) -> FloatTensor<Self> {
         pool::adaptive_avg_pool1d(x, output_size)
     }
 
-    fn adaptive_avg_pool1d_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn adaptive_avg_pool1d_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         pool::adaptive_avg_pool1d_backward(x, grad)
     }
 
@@ -335,7 +369,10 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         pool::adaptive_avg_pool2d(x, output_size)
     }
 
-    fn adaptive_avg_pool2d_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn adaptive_avg_pool2d_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         pool::adaptive_avg_pool2d_backward(x, grad)
     }
 
@@ -358,8 +395,15 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         dilation: usize,
         ceil_mode: bool,
     ) -> MaxPool1dWithIndices<Self> {
-        let (output, indices) =
-            pool::max_pool1d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode, index_dtype::<I>());
+        let (output, indices) = pool::max_pool1d_with_indices(
+            x,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+            index_dtype::<I>(),
+        );
         MaxPool1dWithIndices::new(output, indices)
     }
 
@@ -374,7 +418,11 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         indices: IntTensor<Self>,
     ) -> MaxPool1dBackward<Self> {
         // The indices say where each gradient goes; the window options are not needed.
-        MaxPool1dBackward::new(pool::max_pool1d_with_indices_backward(x, output_grad, indices))
+        MaxPool1dBackward::new(pool::max_pool1d_with_indices_backward(
+            x,
+            output_grad,
+            indices,
+        ))
     }
 
     fn max_pool2d(
@@ -396,8 +444,15 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         dilation: [usize; 2],
         ceil_mode: bool,
     ) -> MaxPool2dWithIndices<Self> {
-        let (output, indices) =
-            pool::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode, index_dtype::<I>());
+        let (output, indices) = pool::max_pool2d_with_indices(
+            x,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+            index_dtype::<I>(),
+        );
         MaxPool2dWithIndices::new(output, indices)
     }
 
@@ -412,14 +467,22 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         indices: IntTensor<Self>,
     ) -> MaxPool2dBackward<Self> {
         // The indices say where each gradient goes; the window options are not needed.
-        MaxPool2dBackward::new(pool::max_pool2d_with_indices_backward(x, output_grad, indices))
+        MaxPool2dBackward::new(pool::max_pool2d_with_indices_backward(
+            x,
+            output_grad,
+            indices,
+        ))
     }
 
     // ---- interpolation -----------------------------------------------------------------------
     //
     // Native in interpolate.rs (all four modes, forward and backward).
 
-    fn interpolate(x: FloatTensor<Self>, output_size: [usize; 2], options: InterpolateOptions) -> FloatTensor<Self> {
+    fn interpolate(
+        x: FloatTensor<Self>,
+        output_size: [usize; 2],
+        options: InterpolateOptions,
+    ) -> FloatTensor<Self> {
         interpolate::interpolate(x, output_size, options)
     }
 
