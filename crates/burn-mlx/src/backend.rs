@@ -3,7 +3,9 @@
 use std::marker::PhantomData;
 
 use burn_backend::quantization::QuantScheme;
-use burn_backend::{Backend, BackendTypes, BoolStore, DType, DTypeUsage, DTypeUsageSet, ExecutionError};
+use burn_backend::{
+    Backend, BackendTypes, BoolStore, DType, DTypeUsage, DTypeUsageSet, ExecutionError,
+};
 
 use crate::device::MlxDevice;
 use crate::element::{MlxFloat, MlxInt};

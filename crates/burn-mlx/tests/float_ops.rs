@@ -776,7 +776,14 @@ fn reductions() {
     let near_one = |shape: &[usize], seed: u64| {
         let mut rng = Rng::new(seed);
         let v: Vec<f32> = (0..shape.iter().product::<usize>())
-            .map(|_| rng.range(0.8, 1.25) as f32 * if rng.next_u64().is_multiple_of(4) { -1.0 } else { 1.0 })
+            .map(|_| {
+                rng.range(0.8, 1.25) as f32
+                    * if rng.next_u64().is_multiple_of(4) {
+                        -1.0
+                    } else {
+                        1.0
+                    }
+            })
             .collect();
         TensorData::new(v, shape.to_vec())
     };

@@ -512,9 +512,10 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
 
     /// The largest `|scale · q|` along `dim`, exactly: its position from the dequantized
     /// values, then the value there made non-negative: `|q|` with `|scale|` for the symmetric
-    /// value types, else `q` with the scale's sign flipped where `q < 0` (`|a|` does not fit the
-    /// full ranges). Burn's default finds the position in `q_abs` (re-quantized for full
-    /// ranges, so two close values may swap) and returns the signed value.
+    /// value types, else `q` with the scale's sign flipped where `scale · q < 0` (`|a|` does not
+    /// fit the full ranges; a given scale may be negative). Burn's default finds the position in
+    /// `q_abs` (re-quantized for full ranges, so two close values may swap) and returns the
+    /// signed value.
     fn q_max_abs_dim(tensor: QuantizedTensor<Self>, dim: usize) -> QuantizedTensor<Self> {
         let abs = base::unary(&dequantize_f32(&tensor), "q_max_abs_dim", ops::abs);
         let idx = base::argmax(abs, dim, Dtype::Int32);
@@ -529,7 +530,8 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
             _ => {
                 let scales = op(&[&t.values, &t.scales], "q_max_abs_dim", || {
                     let e = element_scales(&t.scales.array, &t.block, &shape)?;
-                    let negative = ops::less(&t.values.array, &Array::scalar(0i8))?;
+                    let value = ops::multiply(&t.values.array.astype(Dtype::Float32)?, &e)?;
+                    let negative = ops::less(&value, &Array::scalar(0.0f32))?;
                     ops::where_(&negative, &ops::negative(&e)?, &e)
                 });
                 with_parts(&t, t.values.clone(), scales, vec![1; shape.len()])
