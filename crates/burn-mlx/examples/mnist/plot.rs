@@ -29,8 +29,14 @@ const TEXT_SCALE: usize = 2;
 /// Writes the plot of `history` to `path`. `test_name` names the evaluation set.
 pub fn write_png(path: &Path, title: &str, test_name: &str, history: &History) -> Result<()> {
     let mut canvas = Canvas::new(WIDTH, HEIGHT);
-    let title_x = (WIDTH.saturating_sub(font::text_width(title) * TITLE_SCALE) / 2) as f64;
-    canvas.text(title_x, 16.0, title, TITLE_SCALE, TEXT);
+    // Long titles (a long backend name) drop to the text size rather than run off the image.
+    let scale = if font::text_width(title) * TITLE_SCALE + 16 <= WIDTH {
+        TITLE_SCALE
+    } else {
+        TEXT_SCALE
+    };
+    let title_x = (WIDTH.saturating_sub(font::text_width(title) * scale) / 2) as f64;
+    canvas.text(title_x, 16.0, title, scale, TEXT);
 
     let loss_area = Rect {
         left: 100.0,
