@@ -5,6 +5,14 @@
 
 #if defined(MLXC_WITH_OPENBLAS)
 extern "C" char* openblas_get_config(void);
+
+namespace {
+// A use of OpenBLAS from a section the linker always keeps (a static initializer): linkers
+// record a library as needed only if kept code uses it (`--as-needed` with `--gc-sections`, the
+// Rust default on Linux), and MLX's BLAS calls resolve to OpenBLAS only when the executable
+// itself needs it ahead of libmlx.
+[[maybe_unused]] const char* const openblas_config = openblas_get_config();
+}  // namespace
 #endif
 
 namespace mlxc {

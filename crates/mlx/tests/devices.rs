@@ -74,3 +74,18 @@ fn default_device_switching() {
     }
     before.set_default().unwrap();
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn openblas_is_loaded_when_the_build_linked_it() {
+    // The build links the system OpenBLAS ahead of libmlx when it finds one; the loader must
+    // then have it mapped, or MLX's CPU matmuls fall back to the slow reference BLAS.
+    if !mlx::build_info::blas().starts_with("OpenBLAS") {
+        return;
+    }
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(
+        maps.contains("libopenblas"),
+        "built with OpenBLAS but it is not loaded"
+    );
+}
