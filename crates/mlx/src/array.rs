@@ -245,13 +245,13 @@ impl Array {
             if T::DTYPE == Dtype::Bool {
                 // Read bytes and map, so no invalid `bool` is ever formed.
                 // SAFETY: `n` bytes are readable while `source` lives.
-                let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), n) };
+                let bytes = unsafe { elements::<u8>(ptr, n) };
                 let bools: Vec<bool> = bytes.iter().map(|b| *b != 0).collect();
                 // SAFETY: T is bool here (checked by dtype).
                 return Ok(unsafe { std::mem::transmute::<Vec<bool>, Vec<T>>(bools) });
             }
             // SAFETY: evaluated, row-contiguous data of n elements of T.
-            Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<T>(), n) }.to_vec())
+            Ok(unsafe { elements::<T>(ptr, n) }.to_vec())
         })
     }
 
@@ -260,7 +260,7 @@ impl Array {
         self.with_row_major(|source| {
             let ptr = source.data_ptr()?;
             // SAFETY: evaluated, row-contiguous data of `nbytes` bytes, alive while `source` is.
-            Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), source.nbytes()) }.to_vec())
+            Ok(unsafe { elements::<u8>(ptr, source.nbytes()) }.to_vec())
         })
     }
 
@@ -282,14 +282,14 @@ impl Array {
         let ptr = self.data_ptr()?;
         if T::DTYPE == Dtype::Bool {
             // SAFETY: n readable bytes.
-            let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), n) };
+            let bytes = unsafe { elements::<u8>(ptr, n) };
             if bytes.iter().any(|b| *b > 1) {
                 return invalid("[as_slice] bool data holds values other than 0 and 1");
             }
         }
         // SAFETY: evaluated row-contiguous data of n valid elements of T, immutable while `self`
         // (which keeps the buffer alive) is borrowed.
-        Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<T>(), n) })
+        Ok(unsafe { elements::<T>(ptr, n) })
     }
 
     /// The single element of a one-element array.
@@ -311,6 +311,8 @@ impl Array {
         Ok(res)
     }
 
+    /// The address of the evaluated data: null for an empty array on some devices (MLX's CUDA
+    /// backend allocates no buffer for it), so read it through [`elements`].
     fn data_ptr(&self) -> Result<*const std::ffi::c_void> {
         let mut ptr = std::ptr::null();
         // SAFETY: valid handle and out-pointer.
@@ -396,5 +398,19 @@ impl fmt::Debug for Array {
 impl<T: ArrayElement> From<T> for Array {
     fn from(value: T) -> Self {
         Array::scalar(value)
+    }
+}
+
+/// `n` elements of `T` at `ptr`, or no elements without touching `ptr` (which may be null for
+/// an empty array).
+///
+/// # Safety
+/// When `n > 0`, `ptr` points to `n` valid, aligned elements of `T` that outlive `'a`.
+unsafe fn elements<'a, T>(ptr: *const std::ffi::c_void, n: usize) -> &'a [T] {
+    if n == 0 {
+        &[]
+    } else {
+        // SAFETY: the caller's guarantee.
+        unsafe { std::slice::from_raw_parts(ptr.cast::<T>(), n) }
     }
 }
