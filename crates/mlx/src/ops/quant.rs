@@ -357,8 +357,8 @@ pub fn qqmm(
     })
 }
 
-/// [`qqmm`] with a gather over the batch axes (see [`gather_qmm`]). GPU backends only: MLX's
-/// CPU backend reports "not yet implemented" when the result is evaluated.
+/// [`qqmm`] with a gather over the batch axes (see [`gather_qmm`]). MLX 0.32 computes it on
+/// GPUs only: on the CPU, evaluating the result returns MLX's error as an `Err`.
 pub fn gather_qqmm(
     x: &Array,
     w: &Array,
