@@ -28,6 +28,23 @@ std::recursive_mutex& graph_lock() {
   return m;
 }
 
+mx::Stream shared_stream(const mx::Device& d) {
+  // Called under the graph lock. Streams live as long as the process, as MLX's own do.
+  static std::vector<std::pair<mx::Device, mx::Stream>> streams;
+  for (const auto& [device, stream] : streams) {
+    if (device == d) return stream;
+  }
+  auto stream = mx::new_thread_unsafe_stream(d);
+  streams.emplace_back(d, stream);
+  return stream;
+}
+
+void pin_thread_streams_slow() {
+  static const bool has_gpu = mx::is_available(mx::Device(mx::Device::gpu));
+  mx::set_default_stream(shared_stream(mx::Device(mx::Device::cpu)));
+  if (has_gpu) mx::set_default_stream(shared_stream(mx::Device(mx::Device::gpu)));
+}
+
 mx::Dtype D(mlxc_dtype d) {
   switch (d) {
     case MLXC_BOOL: return mx::bool_;
@@ -73,7 +90,7 @@ mlxc_device to_c(const mx::Device& d) {
 }
 
 mx::Stream to_stream(mlxc_stream s) {
-  if (s.index < 0) return mx::default_stream(mx::default_device());
+  if (s.index < 0) return shared_stream(mx::default_device());
   return mx::Stream(s.index, to_device(s.device));
 }
 
@@ -272,7 +289,7 @@ int mlxc_device_info(char** res, mlxc_device d) {
 int mlxc_default_stream(mlxc_stream* res, mlxc_device d) {
   return guard([&] {
     check_out(res);
-    *res = to_c(mx::default_stream(to_device(d)));
+    *res = to_c(shared_stream(to_device(d)));
   });
 }
 int mlxc_set_default_stream(mlxc_stream s) {

@@ -31,11 +31,28 @@ void set_error(const char* message);
 // thread. Recursive, because closures run by transforms call back into this library.
 std::recursive_mutex& graph_lock();
 
+// MLX 0.32 keeps a default stream per thread, and a stream made by `new_stream` can only be
+// evaluated on the thread that made it ("There is no Stream(cpu, 1) in current thread"). Ops MLX
+// builds on its own (the key split behind a random op without a key, cotangents inside a
+// transform) use the calling thread's default stream, so an array made on one thread could not be
+// evaluated on another. Every thread that calls into this library therefore gets the same
+// process-wide streams, one per device, that any thread may use, as its MLX defaults.
+mx::Stream shared_stream(const mx::Device& d);
+void pin_thread_streams_slow();
+inline void pin_thread_streams() {
+  thread_local bool pinned = false;
+  if (!pinned) {
+    pin_thread_streams_slow();
+    pinned = true;
+  }
+}
+
 // Runs `f` under the graph lock; turns any exception into a status code and a message.
 template <class F>
 int guard(F&& f) noexcept {
   try {
     std::lock_guard<std::recursive_mutex> lock(graph_lock());
+    pin_thread_streams();
     f();
     return 0;
   } catch (const std::exception& e) {

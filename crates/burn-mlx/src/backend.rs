@@ -51,15 +51,22 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
     }
 
     fn sync(device: &MlxDevice) -> Result<(), ExecutionError> {
-        mlx::with_stream(device.stream(), mlx::synchronize).map_err(|e| {
-            ExecutionError::WithContext {
-                reason: format!("burn-mlx: sync: {e}"),
-            }
+        // MLX submits nothing until something is evaluated: first evaluate every live tensor
+        // that is still pending (one batched eval), then wait for the device.
+        mlx::with_stream(device.stream(), || {
+            crate::eval::eval_pending()?;
+            mlx::synchronize()
+        })
+        .map_err(|e| ExecutionError::WithContext {
+            reason: format!("burn-mlx: sync: {e}"),
         })
     }
 
-    fn memory_cleanup(_device: &MlxDevice) {
-        // Only cached (freed) buffers are returned to the system; live arrays stay.
+    fn memory_cleanup(device: &MlxDevice) {
+        // Pending graphs hold their intermediate buffers: evaluate them, so that what is
+        // returned to the system includes those. Only cached (freed) buffers are returned; live
+        // arrays stay.
+        let _ = Self::sync(device);
         let _ = mlx::memory::clear_cache();
     }
 

@@ -1,6 +1,7 @@
 //! [`MlxDevice`]: where a tensor's ops run.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use burn_backend::{DeviceId, DeviceOps};
 
@@ -42,16 +43,23 @@ impl MlxDevice {
         self.mlx_device().is_available()
     }
 
-    /// The stream this device's ops are submitted to.
+    /// The stream this device's ops are submitted to: the device's process-wide default
+    /// stream, which every thread may use. Looked up once per process (this runs for every op).
     pub(crate) fn stream(self) -> mlx::Stream {
+        static STREAMS: [OnceLock<mlx::Stream>; 2] = [OnceLock::new(), OnceLock::new()];
+        let slot = &STREAMS[self as usize];
+        if let Some(s) = slot.get() {
+            return *s;
+        }
         if !self.is_available() {
             panic!(
                 "burn-mlx: {self} is not available: this MLX has no usable GPU backend (use \
                  MlxDevice::Cpu, or build with the `cuda` feature on an NVIDIA machine)"
             );
         }
-        mlx::Stream::default_for(self.mlx_device())
-            .unwrap_or_else(|e| panic!("burn-mlx: cannot create a stream on {self}: {e}"))
+        let stream = mlx::Stream::default_for(self.mlx_device())
+            .unwrap_or_else(|e| panic!("burn-mlx: cannot create a stream on {self}: {e}"));
+        *slot.get_or_init(|| stream)
     }
 }
 

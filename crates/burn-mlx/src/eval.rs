@@ -6,17 +6,25 @@
 //! the previous parameters, and so on. The backend therefore evaluates at three points:
 //!
 //! 1. **Reading** (`into_data`, `into_scalar`, printing values): the tensor is computed.
-//! 2. **`sync`**: waits for everything submitted to the device.
+//! 2. **`Backend::sync`** (and `Backend::memory_cleanup`): every live tensor that still has
+//!    pending ops is evaluated, in one batched MLX `eval`, and then the device is waited for. After
+//!    `sync` returns, nothing the program can reach is pending, so a loop timed with `sync`
+//!    measures compute, not graph building.
 //! 3. **Depth bound**: every tensor remembers how many not-yet-evaluated ops lie behind it (the
-//!    longest such chain). When an op would produce a tensor deeper than
-//!    [`max_graph_depth`] (default 256), that tensor is evaluated right away. Parameters updated
-//!    by an optimizer grow deeper every step, so they are evaluated every few steps at the
-//!    latest, and the graph kept in memory stays bounded whatever the program reads.
+//!    longest such chain). When an op would produce a tensor deeper than [`max_graph_depth`]
+//!    (default 256), that tensor's evaluation is started asynchronously (MLX's `async_eval`), so
+//!    the program goes on building the next ops while the device computes. Parameters updated by
+//!    an optimizer grow deeper every step, so they are evaluated every few steps at the latest,
+//!    and the graph kept in memory stays bounded whatever the program reads.
 //!
 //! Arrays that MLX already computed (because something that depends on them was evaluated)
-//! count as depth 0.
+//! count as depth 0. Asking MLX for that costs a call, so it is asked only when a result would
+//! reach the bound.
+//!
+//! Tensors may be created, read, evaluated and dropped on any thread.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use mlx::{Array, Status};
 
@@ -42,6 +50,66 @@ pub(crate) fn run<R>(device: MlxDevice, op: &str, f: impl FnOnce() -> mlx::Resul
     mlx::with_stream(device.stream(), f).unwrap_or_else(|e| panic!("burn-mlx: {op}: {e}"))
 }
 
+// ---- the tensors that may still be pending -------------------------------------------------------
+
+/// Weak references to every tensor created with pending ops, so that `sync` can evaluate the
+/// live ones. Weak: the registry never keeps a graph alive. Dead entries are dropped whenever
+/// the list has doubled since the last sweep, which keeps it proportional to the live tensors.
+struct Pending {
+    arrays: Vec<Weak<Array>>,
+    /// Length after the last sweep.
+    swept_len: usize,
+}
+
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    arrays: Vec::new(),
+    swept_len: 0,
+});
+
+fn pending() -> std::sync::MutexGuard<'static, Pending> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn register(array: &Arc<Array>) {
+    let mut p = pending();
+    if p.arrays.len() >= (2 * p.swept_len).max(1024) {
+        p.arrays.retain(|w| w.strong_count() > 0);
+        p.swept_len = p.arrays.len();
+    }
+    p.arrays.push(Arc::downgrade(array));
+}
+
+/// Evaluates every live tensor that still has pending ops, in one MLX `eval`.
+pub(crate) fn eval_pending() -> mlx::Result<()> {
+    let weak = {
+        let mut p = pending();
+        p.swept_len = 0;
+        std::mem::take(&mut p.arrays)
+    };
+    let live: Vec<Arc<Array>> = weak.iter().filter_map(Weak::upgrade).collect();
+    if live.is_empty() {
+        return Ok(());
+    }
+    let result = mlx::eval(live.iter().map(|a| &**a));
+    if result.is_err() {
+        // Keep them listed: a later `sync` reports the same error instead of skipping them.
+        pending().arrays.extend(live.iter().map(Arc::downgrade));
+    }
+    result
+}
+
+/// How many tensors with pending ops are alive (for tests and diagnostics).
+pub fn pending_count() -> usize {
+    let p = pending();
+    p.arrays
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|a| a.status() != Status::Available)
+        .count()
+}
+
+// ---- building results ------------------------------------------------------------------------------
+
 /// Depth of a tensor as an input: 0 once MLX has computed it.
 fn input_depth(t: &MlxTensor) -> u32 {
     if t.depth == 0 || t.array.status() == Status::Available {
@@ -51,25 +119,35 @@ fn input_depth(t: &MlxTensor) -> u32 {
     }
 }
 
-/// Builds the result of an op on `inputs` (on the first input's device), applying the depth
-/// bound.
+/// Wraps the result of an op on `inputs` (on `device`), applying the depth bound.
 pub(crate) fn output(
     inputs: &[&MlxTensor],
     device: MlxDevice,
     op: &str,
     array: Array,
 ) -> MlxTensor {
-    let depth = inputs.iter().map(|t| input_depth(t)).max().unwrap_or(0) + 1;
-    let mut out = MlxTensor {
+    let bound = max_graph_depth();
+    let mut depth = inputs.iter().map(|t| t.depth).max().unwrap_or(0) + 1;
+    if depth >= bound {
+        // Only now ask MLX which inputs it has computed meanwhile.
+        depth = inputs.iter().map(|t| input_depth(t)).max().unwrap_or(0) + 1;
+    }
+    let array = Arc::new(array);
+    if depth >= bound {
+        run(device, op, || array.async_eval());
+        depth = 0;
+    }
+    register(&array);
+    MlxTensor {
         array,
         device,
         depth,
-    };
-    if depth >= max_graph_depth() {
-        run(device, op, || out.array.eval());
-        out.depth = 0;
     }
-    out
+}
+
+/// Wraps a freshly created lazy array (a fill, a random draw, a range): pending, depth 1.
+pub(crate) fn created(array: Array, device: MlxDevice) -> MlxTensor {
+    output(&[], device, "create", array)
 }
 
 /// Runs an op on tensors and wraps its result.

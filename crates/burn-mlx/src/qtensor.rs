@@ -457,7 +457,7 @@ impl MlxQTensor {
         let Some(chunk_box) = chunk_box(&shape, chunk) else {
             return Ok(None);
         };
-        let mut s = self.scales.array.clone();
+        let mut s = (*self.scales.array).clone();
         let mut chunks = vec![];
         for d in 0..shape.len() {
             let h = shape[d] / chunk_box[d];
@@ -486,7 +486,7 @@ impl MlxQTensor {
         let numel: usize = shape.iter().product();
         let params = num_params(self.scheme.level, numel, "q_into_data");
         if let Some(scales) = run(device, "q_into_data", || self.chunk_scales()) {
-            return (self.values.array.clone(), scales);
+            return ((*self.values.array).clone(), scales);
         }
         // Scales that happen to be equal within each chunk are still exact.
         let (per_chunk, uniform) = run(device, "q_into_data", || {
@@ -497,7 +497,7 @@ impl MlxQTensor {
             Ok((hi.astype(Dtype::Float32)?, uniform))
         });
         if uniform {
-            return (self.values.array.clone(), per_chunk);
+            return ((*self.values.array).clone(), per_chunk);
         }
         run(device, "q_into_data", || {
             let x = dequantize_values(&self.values.array, &self.scales.array, &self.block)?;

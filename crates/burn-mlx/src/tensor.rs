@@ -2,6 +2,7 @@
 //! element types and data.
 
 use std::fmt;
+use std::sync::Arc;
 
 use burn_backend::{BoolStore, DType, Shape, TensorData, TensorMetadata};
 use mlx::{Array, Dtype};
@@ -12,20 +13,27 @@ use crate::device::MlxDevice;
 /// ops run on, and how many not-yet-evaluated ops lie behind it (see [`crate::eval`]).
 ///
 /// The same type serves float, int and bool tensors; the array's dtype tells them apart.
+/// Clones share the array (`Arc`), so that `Backend::sync` can find every live tensor through
+/// weak references.
 #[derive(Clone)]
 pub struct MlxTensor {
-    pub(crate) array: Array,
+    pub(crate) array: Arc<Array>,
     pub(crate) device: MlxDevice,
     pub(crate) depth: u32,
 }
 
 impl MlxTensor {
-    /// Wraps an MLX array.
+    /// Wraps an MLX array. An array with pending ops is tracked so that `Backend::sync`
+    /// evaluates it.
     pub fn new(array: Array, device: MlxDevice) -> Self {
-        MlxTensor {
-            array,
-            device,
-            depth: 0,
+        if array.status() == mlx::Status::Available {
+            MlxTensor {
+                array: Arc::new(array),
+                device,
+                depth: 0,
+            }
+        } else {
+            crate::eval::created(array, device)
         }
     }
 
@@ -36,7 +44,7 @@ impl MlxTensor {
 
     /// The MLX array, by value.
     pub fn into_array(self) -> Array {
-        self.array
+        Arc::try_unwrap(self.array).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// The device this tensor's ops run on.

@@ -648,3 +648,111 @@ fn tensors_shared_between_threads() {
         Tol::new(0.0, 0.0),
     );
 }
+
+/// Whether MLX has computed the tensor's array (nothing pending behind it).
+fn computed<const D: usize>(t: &Tensor<M, D>) -> bool {
+    t.clone().into_primitive().tensor().array().status() == mlx::Status::Available
+}
+
+#[test]
+fn tensors_created_on_one_thread_are_read_on_others() {
+    let dev = mlx_device();
+    // Random draws are the case that needs the process-wide streams: MLX splits the random key
+    // on its own, on the calling thread's default stream.
+    let random = Tensor::<M, 2>::random([4, 5], Distribution::Default, &dev);
+    let affine = random.clone() * 2.0 + 1.0;
+    let filled = Tensor::<M, 2>::full([2, 3], 1.5, &dev);
+    let (random_there, affine_there, filled_there) = thread::spawn({
+        let (r, a, f) = (random.clone(), affine.clone(), filled.clone());
+        move || (r.into_data(), a.into_data(), f.into_data())
+    })
+    .join()
+    .expect("reading on another thread");
+    let r: Vec<f32> = random_there.to_vec().unwrap();
+    assert!(r.iter().all(|v| (0.0..1.0).contains(v)), "{r:?}");
+    let want: Vec<f32> = r.iter().map(|v| v * 2.0 + 1.0).collect();
+    assert_eq!(affine_there.to_vec::<f32>().unwrap(), want);
+    assert_eq!(filled_there.to_vec::<f32>().unwrap(), vec![1.5; 6]);
+    // The values read elsewhere are the tensor's, read here too.
+    assert_eq!(random.into_data(), random_there);
+
+    // Made on a worker (fresh parameters and a dropout-style mask, as a data loader or a training
+    // worker does), handed back pending, read here and dropped on a third thread.
+    let (param, masked) = thread::spawn(move || {
+        let param = Tensor::<M, 2>::random([3, 4], Distribution::Normal(0.0, 1.0), &dev);
+        let mask = Tensor::<M, 2>::random([3, 4], Distribution::Bernoulli(0.5), &dev);
+        let masked = param.clone() * mask;
+        (param, masked)
+    })
+    .join()
+    .expect("creating on another thread");
+    assert!(
+        !computed(&masked),
+        "the worker's result should still be pending"
+    );
+    let p: Vec<f32> = param.clone().into_data().to_vec().unwrap();
+    let m: Vec<f32> = masked.clone().into_data().to_vec().unwrap();
+    for (p, m) in p.iter().zip(&m) {
+        assert!(*m == 0.0 || m == p, "mask times parameter: {m} vs {p}");
+    }
+    thread::spawn(move || drop((param, masked)))
+        .join()
+        .expect("dropping on another thread");
+
+    // A training step on a worker thread over parameters initialized here, the loss read there:
+    // the pattern of burn-train's Learner.
+    let w = Tensor::<AM, 2>::random([6, 2], Distribution::Default, &dev).require_grad();
+    let (loss, grad) = thread::spawn({
+        let w = w.clone();
+        move || {
+            let x = Tensor::<AM, 2>::random([5, 6], Distribution::Default, &dev);
+            let loss = x.matmul(w.clone()).powi_scalar(2).mean();
+            let grads = loss.backward();
+            (loss.into_data(), w.grad(&grads).unwrap().into_data())
+        }
+    })
+    .join()
+    .expect("training step on another thread");
+    assert!(loss.to_vec::<f32>().unwrap()[0] > 0.0);
+    assert_eq!(grad.shape.to_vec(), vec![6, 2]);
+    // Every gradient is positive: inputs and weights are in [0, 1).
+    assert!(grad.to_vec::<f32>().unwrap().iter().all(|g| *g > 0.0));
+}
+
+#[test]
+fn sync_evaluates_every_pending_tensor() {
+    let dev = mlx_device();
+    let x = Tensor::<M, 2>::random([16, 16], Distribution::Default, &dev);
+    let y = x.clone().matmul(x.clone().transpose()).exp();
+    let zeros = Tensor::<M, 2>::zeros([3, 3], &dev);
+    let ints = Tensor::<M, 1, Int>::arange(0..10, &dev) * 3;
+    let mask = y.clone().greater_elem(1.0);
+    assert!(!computed(&y) && !computed(&zeros) && !computed(&x));
+    M::sync(&dev).expect("sync");
+    assert!(computed(&x) && computed(&y) && computed(&zeros));
+    for t in [ints.into_primitive(), mask.into_primitive()] {
+        assert_eq!(t.array().status(), mlx::Status::Available);
+    }
+
+    // An optimizer step with nothing read: after `sync` the updated parameters are computed, so
+    // a loop timed with `sync` measures the step's compute.
+    use burn::module::Module;
+    use burn::nn::{Linear, LinearConfig};
+    use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+    let mut model: Linear<AM> = LinearConfig::new(8, 4).init(&dev);
+    let mut optim = AdamConfig::new().init();
+    for _ in 0..3 {
+        let x = Tensor::<AM, 2>::random([32, 8], Distribution::Default, &dev);
+        let loss = model.forward(x).powi_scalar(2).mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-2, model, grads);
+    }
+    let weight = model.weight.val().inner();
+    assert!(
+        !computed(&weight),
+        "the step's result should still be pending"
+    );
+    AM::sync(&dev).expect("sync");
+    assert!(computed(&weight));
+    assert_eq!(model.num_params(), 8 * 4 + 4);
+}

@@ -1,10 +1,13 @@
 //! Devices and streams, and which one ops run on.
 //!
 //! Every op runs on a stream. Unless a scope says otherwise ([`with_stream`], [`with_device`]),
-//! that is the default stream of the default device ([`Device::default`]). The default streams
-//! are shared by all threads of the process: this crate serializes graph construction and
-//! evaluation, so one stream per device is enough and work submitted from several threads
-//! lands in one queue.
+//! that is the default stream of the default device ([`Device::default`]).
+//!
+//! The default streams are shared by all threads of the process (unlike Python MLX, where each
+//! thread has its own and an array built on one thread cannot be evaluated on another): this
+//! crate serializes graph construction and evaluation, so one stream per device is enough, work
+//! submitted from several threads lands in one queue, and any array can be evaluated, read or
+//! dropped on any thread, including arrays MLX built implicitly such as random keys.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -197,7 +200,8 @@ impl Stream {
         Ok(Stream::from_sys(s))
     }
 
-    /// The process-wide default stream of `device`, created on first use.
+    /// The process-wide default stream of `device`, created on first use and usable from every
+    /// thread.
     pub fn default_for(device: Device) -> Result<Stream> {
         let cached = DEFAULT_STREAMS
             .lock()
@@ -207,9 +211,12 @@ impl Stream {
         if let Some(s) = cached {
             return Ok(s);
         }
-        // Created with the mutex released (see `Device::default`); when two threads race, the
-        // first stream stored wins and both use it.
-        let made = Stream::new(device)?;
+        // Asked with the mutex released (see `Device::default`); the C layer returns the same
+        // stream to every caller.
+        let mut s = sys::mlxc_stream::default();
+        // SAFETY: valid out-pointer.
+        check(unsafe { sys::mlxc_default_stream(&mut s, device.to_sys()) })?;
+        let made = Stream::from_sys(s);
         let mut guard = DEFAULT_STREAMS.lock().unwrap_or_else(|e| e.into_inner());
         Ok(*guard
             .get_or_insert_with(HashMap::new)
@@ -279,13 +286,13 @@ pub fn with_device<R>(device: Device, f: impl FnOnce() -> R) -> Result<R> {
     Ok(with_stream(Stream::default_for(device)?, f))
 }
 
-/// The stream argument for an op call.
+/// The stream argument for an op call: the innermost scope's stream, else "MLX's default",
+/// which the C layer resolves to the default device's process-wide stream (the same one
+/// [`Stream::default_for`] returns) without a lookup here.
 pub(crate) fn stream_arg() -> sys::mlxc_stream {
-    match Stream::current() {
-        Ok(s) => s.to_sys(),
-        // Let MLX pick its own default; an error about the device, if any, comes from the op.
-        Err(_) => sys::DEFAULT_STREAM,
-    }
+    SCOPES
+        .with(|s| s.borrow().last().copied())
+        .map_or(sys::DEFAULT_STREAM, Stream::to_sys)
 }
 
 /// Copies and frees a string returned by mlxc.

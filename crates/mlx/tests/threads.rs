@@ -78,3 +78,31 @@ fn arrays_dropped_in_other_threads() {
     thread::spawn(move || drop(arrays)).join().unwrap();
     assert_eq!(sum.to_vec::<f32>().unwrap(), vec![7.0; 10]);
 }
+
+#[test]
+fn implicit_ops_cross_threads() {
+    // MLX builds some nodes itself on the calling thread's default stream: the key split behind
+    // a random draw without a key, the cotangents inside a transform. Arrays holding them are
+    // evaluated on other threads, and made on other threads are evaluated here.
+    let drawn = mlx::random::uniform(&[64], Dtype::Float32, None).unwrap();
+    let shifted = &drawn + 1.0;
+    let there = thread::spawn(move || shifted.to_vec::<f32>().unwrap())
+        .join()
+        .unwrap();
+    let here = drawn.to_vec::<f32>().unwrap();
+    assert!(here.iter().all(|v| (0.0..1.0).contains(v)));
+    let want: Vec<f32> = here.iter().map(|v| v + 1.0).collect();
+    assert_eq!(there, want);
+
+    let (x, dx) = thread::spawn(|| {
+        let x = mlx::random::normal(&[5], Dtype::Float32, None).unwrap();
+        let mut grad = mlx::transforms::grad(|a: &[Array]| (&a[0] * &a[0]).sum(&[], false), &[0]);
+        let dx = grad(std::slice::from_ref(&x)).unwrap().remove(0);
+        (x, dx)
+    })
+    .join()
+    .unwrap();
+    let x = x.to_vec::<f32>().unwrap();
+    let want: Vec<f32> = x.iter().map(|v| 2.0 * v).collect();
+    assert_eq!(dx.to_vec::<f32>().unwrap(), want);
+}

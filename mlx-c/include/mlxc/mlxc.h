@@ -181,8 +181,13 @@ int mlxc_device_count(int32_t* res, mlxc_device_type type);
 mlxc_gpu_backend mlxc_gpu_backend_kind(void);
 /** "key=value" lines describing the device. Free with mlxc_string_free. */
 int mlxc_device_info(char** res, mlxc_device d);
-/** This thread's default stream of `d`. */
+/**
+ * The process-wide default stream of `d`, usable from every thread. Every thread that calls into
+ * this library has it as MLX's default stream for `d`, so ops MLX builds implicitly (random key
+ * splits, transform internals) land on it too, and arrays can be evaluated on any thread.
+ */
 int mlxc_default_stream(mlxc_stream* res, mlxc_device d);
+/** Makes `s` MLX's default stream for its device on the calling thread only. */
 int mlxc_set_default_stream(mlxc_stream s);
 /**
  * A new stream of `d`. With `any_thread`, the stream may be used from every thread (calls are

@@ -93,7 +93,7 @@ pub(crate) fn attention(
         }
         let bias = match &bias {
             Some(b) if b.array.dtype() != dtype => Some(b.array.astype(dtype)?),
-            Some(b) => Some(b.array.clone()),
+            Some(b) => Some((*b.array).clone()),
             None => None,
         };
 

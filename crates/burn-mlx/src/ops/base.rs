@@ -105,7 +105,7 @@ pub(crate) fn expand(t: MlxTensor, shape: Shape) -> MlxTensor {
 }
 
 pub(crate) fn cat(tensors: Vec<MlxTensor>, dim: usize) -> MlxTensor {
-    let arrays: Vec<Array> = tensors.iter().map(|t| t.array.clone()).collect();
+    let arrays: Vec<Array> = tensors.iter().map(|t| (*t.array).clone()).collect();
     let refs: Vec<&MlxTensor> = tensors.iter().collect();
     op(&refs, "cat", || ops::concatenate(&arrays, Some(axis(dim))))
 }

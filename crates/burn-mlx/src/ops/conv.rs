@@ -873,7 +873,7 @@ pub(crate) fn deform_conv2d(
             &x.array,
             &offset.array,
             &weight.array,
-            mask.as_ref().map(|m| &m.array),
+            mask.as_ref().map(|m| &*m.array),
             options,
         )?;
         match &bias {
@@ -906,8 +906,12 @@ pub(crate) fn deform_conv2d_backward(
     inputs.extend(mask.as_ref());
     let has_mask = mask.is_some();
     let mut grads = op_multi(&inputs, "deform_conv2d_backward", || {
-        let mut primals = vec![x.array.clone(), offset.array.clone(), weight.array.clone()];
-        primals.extend(mask.as_ref().map(|m| m.array.clone()));
+        let mut primals = vec![
+            (*x.array).clone(),
+            (*offset.array).clone(),
+            (*weight.array).clone(),
+        ];
+        primals.extend(mask.as_ref().map(|m| (*m.array).clone()));
         let (_, mut grads) = mlx::transforms::vjp(
             |a: &[Array]| {
                 Ok(vec![deform_forward(
@@ -919,7 +923,7 @@ pub(crate) fn deform_conv2d_backward(
                 )?])
             },
             &primals,
-            std::slice::from_ref(&output_grad.array),
+            std::slice::from_ref(&*output_grad.array),
         )?;
         if bias.is_some() {
             grads.push(bias_grad(&output_grad.array)?);

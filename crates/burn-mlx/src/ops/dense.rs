@@ -40,7 +40,7 @@ pub(crate) fn linear(x: MlxTensor, weight: MlxTensor, bias: Option<MlxTensor>) -
             .last_mut()
             .expect("linear: x has at least one dimension") = d_out;
         let xm = if shape.len() == 2 {
-            x.array.clone()
+            (*x.array).clone()
         } else {
             as_matrix(&x.array)?
         };
@@ -95,7 +95,7 @@ pub(crate) fn linear_bias_backward(output_grad: MlxTensor) -> MlxTensor {
     let axes: Vec<i32> = (0..rank - 1).collect();
     op(&[&output_grad], "linear_bias_backward", || {
         if axes.is_empty() {
-            Ok(output_grad.array.clone())
+            Ok((*output_grad.array).clone())
         } else {
             ops::sum(&output_grad.array, &axes, false)
         }

@@ -15,7 +15,7 @@ impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
             .iter()
             .chain(&transaction.read_ints)
             .chain(&transaction.read_bools)
-            .map(|t| &t.array)
+            .map(|t| &*t.array)
             .chain(transaction.read_qfloats.iter().flat_map(|q| q.arrays()));
         mlx::eval(arrays).map_err(|e| ExecutionError::WithContext {
             reason: format!("burn-mlx: transaction: {e}"),
