@@ -1,6 +1,8 @@
 // The hand-written part of the C API: errors, arrays, vectors, devices, streams, memory.
 #include <sstream>
 
+#include "mlx/graph_utils.h"
+
 #include "internal.hpp"
 
 #if defined(MLXC_WITH_OPENBLAS)
@@ -189,6 +191,15 @@ int mlxc_array_status(mlxc_status* res, mlxc_array a) {
 
 int mlxc_eval(mlxc_arrays arrays) { return guard([&] { mx::eval(AV(arrays)); }); }
 int mlxc_async_eval(mlxc_arrays arrays) { return guard([&] { mx::async_eval(AV(arrays)); }); }
+
+int mlxc_export_to_dot(char** res, mlxc_arrays arrays) {
+  return guard([&] {
+    check_out(res);
+    std::ostringstream os;
+    mx::export_to_dot(os, AV(arrays));
+    *res = copy_string(os.str());
+  });
+}
 
 int mlxc_array_is_row_contiguous(bool* res, mlxc_array a) {
   return guard([&] {

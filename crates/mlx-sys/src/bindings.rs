@@ -257,6 +257,13 @@ unsafe extern "C" {
     pub fn mlxc_async_eval(arrays: mlxc_arrays) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    #[doc = " The pending graph behind `arrays` in Graphviz DOT form (MLX's `export_to_dot`): one rectangle\n per primitive, labelled with its name. Free with mlxc_string_free."]
+    pub fn mlxc_export_to_dot(
+        res: *mut *mut ::std::os::raw::c_char,
+        arrays: mlxc_arrays,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     #[doc = " Evaluates `a` and returns a pointer to its data, which must be row-contiguous (see\n mlxc_array_is_row_contiguous). Valid while `a` lives."]
     pub fn mlxc_array_data(
         res: *mut *const ::std::os::raw::c_void,
@@ -318,10 +325,11 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    #[doc = " This thread's default stream of `d`."]
+    #[doc = " The process-wide default stream of `d`, usable from every thread. Every thread that calls into\n this library has it as MLX's default stream for `d`, so ops MLX builds implicitly (random key\n splits, transform internals) land on it too, and arrays can be evaluated on any thread."]
     pub fn mlxc_default_stream(res: *mut mlxc_stream, d: mlxc_device) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    #[doc = " Makes `s` MLX's default stream for its device on the calling thread only."]
     pub fn mlxc_set_default_stream(s: mlxc_stream) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {

@@ -356,6 +356,32 @@ pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()>
     })
 }
 
+/// The pending graph behind `arrays` in Graphviz DOT form, as `mx.export_to_dot`: one
+/// rectangle per primitive still to compute, labelled with its name (`[label ="Add", ...]`).
+/// Useful to see, and count, the ops an evaluation will run.
+///
+/// ```
+/// let a = mlx::Array::ones::<f32>(&[3])?;
+/// let dot = mlx::export_to_dot([&(&mlx::ops::exp(&a)? * 2.0)])?;
+/// assert!(dot.contains("label =\"Exp\""));
+/// # Ok::<(), mlx::Error>(())
+/// ```
+pub fn export_to_dot<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<String> {
+    let raws: Vec<sys::mlxc_array> = arrays.into_iter().map(Array::as_raw).collect();
+    let mut s = std::ptr::null_mut();
+    // SAFETY: handles valid for the call; valid out-pointer; the string is freed by take_string.
+    check(unsafe {
+        sys::mlxc_export_to_dot(
+            &mut s,
+            sys::mlxc_arrays {
+                data: raws.as_ptr(),
+                len: raws.len(),
+            },
+        )
+    })?;
+    Ok(take_string(s))
+}
+
 /// Borrowed `mlxc_ints` view of a slice.
 pub(crate) fn ints(v: &[i32]) -> sys::mlxc_ints {
     sys::mlxc_ints {

@@ -35,7 +35,7 @@ pub mod random;
 pub mod transforms;
 mod vector;
 
-pub use array::{Array, Status, async_eval, eval};
+pub use array::{Array, Status, async_eval, eval, export_to_dot};
 pub use device::{
     Device, DeviceType, GpuBackend, Stream, gpu_backend, synchronize, with_device, with_stream,
 };

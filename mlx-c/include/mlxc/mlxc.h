@@ -149,6 +149,11 @@ int mlxc_eval(mlxc_arrays arrays);
 /** Schedules evaluation of the arrays and returns at once. */
 int mlxc_async_eval(mlxc_arrays arrays);
 /**
+ * The pending graph behind `arrays` in Graphviz DOT form (MLX's `export_to_dot`): one rectangle
+ * per primitive, labelled with its name. Free with mlxc_string_free.
+ */
+int mlxc_export_to_dot(char** res, mlxc_arrays arrays);
+/**
  * Evaluates `a` and returns a pointer to its data, which must be row-contiguous (see
  * mlxc_array_is_row_contiguous). Valid while `a` lives.
  */

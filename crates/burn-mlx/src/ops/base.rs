@@ -246,6 +246,15 @@ pub(crate) fn gather(dim: usize, t: MlxTensor, indices: MlxTensor) -> MlxTensor 
     })
 }
 
+/// [`gather`] with indices that `argsort`, `argmax` or `argmin` of `t` along `dim` produced:
+/// always in range, so MLX's gather runs without the clamping nodes that user indices need.
+fn gather_own_indices(dim: usize, t: MlxTensor, indices: MlxTensor) -> MlxTensor {
+    binary(&t, &indices, "gather", |a, i| {
+        // SAFETY: every index is a position along `dim` of `a` itself (see above).
+        unsafe { ops::take_along_axis_unchecked(a, i, axis(dim)) }
+    })
+}
+
 pub(crate) fn scatter_add(
     dim: usize,
     t: MlxTensor,
@@ -371,7 +380,7 @@ pub(crate) fn extreme_with_indices(
     } else {
         argmin(t.clone(), dim, Dtype::Int32)
     };
-    let values = gather(dim, t, idx.clone());
+    let values = gather_own_indices(dim, t, idx.clone());
     let idx = unary(&idx, "cast", |a| a.astype(out));
     (values, idx)
 }
@@ -398,7 +407,7 @@ pub(crate) fn sort_with_indices(
     out: Dtype,
 ) -> (MlxTensor, MlxTensor) {
     let idx = unary(&t, "argsort", |a| stable_argsort(a, axis(dim), descending));
-    let values = gather(dim, t, idx.clone());
+    let values = gather_own_indices(dim, t, idx.clone());
     let idx = unary(&idx, "cast", |a| a.astype(out));
     (values, idx)
 }
@@ -432,7 +441,7 @@ pub(crate) fn topk_with_indices(
         stop[dim] = k as i32;
         ops::slice(&order, &vec![0; a.ndim()], &stop, &vec![1; a.ndim()])
     });
-    let values = gather(dim, t, idx.clone());
+    let values = gather_own_indices(dim, t, idx.clone());
     let idx = unary(&idx, "cast", |a| a.astype(out));
     (values, idx)
 }

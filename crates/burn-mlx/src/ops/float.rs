@@ -209,6 +209,23 @@ pub(crate) fn random(
     MlxTensor::new(array, device)
 }
 
+/// `x^p` for a scalar `p`. Squares (Adam's second moment, MSE, variances) use MLX's `square`,
+/// one multiply, as MLX's own optimizers and losses do, instead of `pow` (slower on the CPU,
+/// same value: `pow(x, 2)` is `x * x` exactly rounded).
+fn power_scalar(t: &MlxTensor, p: Scalar, name: &str) -> MlxTensor {
+    let is_two = match p {
+        Scalar::Float(f) => f == 2.0,
+        Scalar::Int(i) => i == 2,
+        Scalar::UInt(u) => u == 2,
+        Scalar::Bool(_) => false,
+    };
+    if is_two {
+        unary(t, name, ops::square)
+    } else {
+        with_scalar(t, p, name, ops::power)
+    }
+}
+
 macro_rules! unary_ops {
     ($($name:ident => $f:path),* $(,)?) => {$(
         fn $name(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -326,16 +343,15 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     );
 
     fn float_powi_scalar_impl(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
-        with_scalar(&lhs, rhs, "powi_scalar", ops::power)
+        power_scalar(&lhs, rhs, "powi_scalar")
     }
 
     fn float_powf_scalar(tensor: FloatTensor<Self>, value: Scalar) -> FloatTensor<Self> {
-        // MLX's power handles integer and fractional exponents alike (and fuses x*x itself).
-        with_scalar(&tensor, value, "powf_scalar", ops::power)
+        power_scalar(&tensor, value, "powf_scalar")
     }
 
     fn float_powi_scalar(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
-        with_scalar(&lhs, rhs, "powi_scalar", ops::power)
+        power_scalar(&lhs, rhs, "powi_scalar")
     }
 
     fn float_powi(lhs: FloatTensor<Self>, rhs: IntTensor<Self>) -> FloatTensor<Self> {

@@ -216,6 +216,18 @@ pub fn take_along_axis(a: &Array, indices: &Array, axis: Option<i32>) -> Result<
     call(|r, s| unsafe { sys::mlxc_take_along_axis(r, a.as_raw(), safe.as_raw(), axis, s) })
 }
 
+/// [`take_along_axis`] along `axis` without the nodes that clamp the indices: for indices the
+/// caller built itself and knows to be in range (from `argsort` or `argmax` of `a` along the
+/// same axis, or computed tap positions), where the clamp would only cost kernels.
+///
+/// # Safety
+/// Every index must lie in `[-n, n)`, `n` being `a`'s size along `axis`: MLX does not check,
+/// and an index outside reads memory outside `a`.
+pub unsafe fn take_along_axis_unchecked(a: &Array, indices: &Array, axis: i32) -> Result<Array> {
+    check_integer_indices(indices, "take_along_axis")?;
+    call(|r, s| unsafe { sys::mlxc_take_along_axis(r, a.as_raw(), indices.as_raw(), axis, s) })
+}
+
 #[derive(Clone, Copy)]
 enum AxisWrite {
     Put,
