@@ -1283,3 +1283,26 @@ fn gradients_of_writes() {
     };
     check_grad(pa, &[a.clone(), u.clone()], 0, 1e-6, 1e-6);
 }
+
+#[test]
+fn take_along_axis_unchecked_matches_the_checked_gather_for_own_indices() {
+    let a = mlx::array![[3.0f32, -1.0, 2.0, 7.0], [0.5, 9.0, -4.0, 1.0]];
+    let order = mlx::ops::argsort(&a, Some(1)).unwrap();
+    let checked = mlx::ops::take_along_axis(&a, &order, Some(1)).unwrap();
+    // SAFETY: argsort of `a` along axis 1 gives positions along that axis.
+    let unchecked = unsafe { mlx::ops::take_along_axis_unchecked(&a, &order, 1) }.unwrap();
+    // Fewer nodes (no clamp in the graph), counted before evaluation.
+    let nodes = |x: &Array| {
+        mlx::export_to_dot([x])
+            .unwrap()
+            .matches("shape=rectangle")
+            .count()
+    };
+    assert!(nodes(&unchecked) < nodes(&checked));
+    let want = vec![-1.0f32, 2.0, 3.0, 7.0, -4.0, 0.5, 1.0, 9.0];
+    assert_eq!(checked.to_vec::<f32>().unwrap(), want);
+    assert_eq!(unchecked.to_vec::<f32>().unwrap(), want);
+    // Float indices are still refused.
+    let bad = unsafe { mlx::ops::take_along_axis_unchecked(&a, &mlx::array![[0.0f32]], 1) };
+    assert!(bad.is_err());
+}
