@@ -829,6 +829,23 @@ fn reductions() {
 }
 
 #[test]
+fn half_precision_means_accumulate_in_f32() {
+    // 1024 values near 511: the sum (about 523,000) is beyond float16's 65504, the mean is not.
+    let x = floats_in([4, 1024], 3, 510.0, 513.0);
+    for prec in [Prec::F16, Prec::BF16] {
+        let case = case!(x: TensorData = x.clone(); |B, cx| {
+            let x = cx.f(&x);
+            vec![
+                rf::<B>(B::float_mean(x.clone())),
+                rf::<B>(B::float_mean_dim(x.clone(), 1)),
+                rf::<B>(B::float_mean_dim(B::float_transpose(x), 0)),
+            ]
+        });
+        check(format!("mean of values near 511, {prec:?}"), prec, &case);
+    }
+}
+
+#[test]
 fn reductions_of_empty_tensors() {
     for prec in [Prec::F32, Prec::F64] {
         for shape in [&[0usize][..], &[3, 0], &[0, 2]] {

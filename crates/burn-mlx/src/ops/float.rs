@@ -209,6 +209,17 @@ pub(crate) fn random(
     MlxTensor::new(array, device)
 }
 
+/// `f(a)` computed in float32 for float16 and bfloat16 arrays, and cast back: MLX accumulates a
+/// half-precision mean in its own type, so the sum behind it overflows float16 past 65504
+/// (a mean of 1024 values near 511 is `inf`) and loses bfloat16's few digits; Burn's reference
+/// accumulates in float32.
+fn half_in_f32(a: &Array, f: impl FnOnce(&Array) -> mlx::Result<Array>) -> mlx::Result<Array> {
+    match a.dtype() {
+        Dtype::Float16 | Dtype::Bfloat16 => f(&a.astype(Dtype::Float32)?)?.astype(a.dtype()),
+        _ => f(a),
+    }
+}
+
 /// `x^p` for a scalar `p`. Squares (Adam's second moment, MSE, variances) use MLX's `square`,
 /// one multiply, as MLX's own optimizers and losses do, instead of `pow` (slower on the CPU,
 /// same value: `pow(x, 2)` is `x * x` exactly rounded).
@@ -545,11 +556,13 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     }
 
     fn float_mean(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        reduce_all(tensor, "mean", |a| a.mean(&[], false))
+        reduce_all(tensor, "mean", |a| half_in_f32(a, |a| a.mean(&[], false)))
     }
 
     fn float_mean_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "mean_dim", |a| a.mean(&[axis(dim)], true))
+        unary(&tensor, "mean_dim", |a| {
+            half_in_f32(a, |a| a.mean(&[axis(dim)], true))
+        })
     }
 
     fn float_cumsum(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
