@@ -4,3 +4,4 @@
 
 pub mod burn_cases;
 pub mod cases;
+pub mod python;
