@@ -131,15 +131,13 @@ pub fn run(options: &Options) -> Result<(), String> {
     );
     print!("{}", results.table());
 
+    let place = match (&machine.gpu, options.target) {
+        (Some(gpu), Target::Gpu) => gpu.clone(),
+        _ => format!("{}, {} cores", machine.cpu, machine.cores),
+    };
     let heading = format!(
-        "mlx-bench peers on the {}: {}",
-        options.target.name().to_uppercase(),
-        {
-            match (&machine.gpu, options.target) {
-                (Some(gpu), Target::Gpu) => gpu.clone(),
-                _ => format!("{}, {} cores", machine.cpu, machine.cores),
-            }
-        }
+        "mlx-bench peers on the {}: {place}",
+        options.target.name().to_uppercase()
     );
     crate::chart::write_png(&options.png, &heading, &results)?;
     println!("\nchart: {}", options.png.display());
