@@ -5,6 +5,12 @@
 //! `cargo xtask bench train [STEPS [BATCH]]`: burn-mlx's bounded-memory benchmark (the
 //! `bench_training` example): memory and step time over a long `Autodiff<Mlx>` training loop,
 //! beside burn-ndarray.
+//!
+//! `cargo xtask bench peers [ARGS]`: `cargo run --release -p mlx-bench -- peers [ARGS]`, the
+//! side-by-side benchmark of burn-mlx against native MLX (eager and compiled), burn-ndarray,
+//! burn-cuda and PyTorch: a table of medians with ratios, and a bar chart
+//! (`target/bench-peers.png`). `ARGS` are mlx-bench's (`--device cpu|gpu`, `--steps N`,
+//! `--only CASE,...`, `--help`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,7 +50,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             cmd.extend(args[1..].iter().map(String::as_str));
             crate::cargo(&cmd)
         }
-        _ => Err("usage: cargo xtask bench matmul [N] | bench train [STEPS [BATCH]]".into()),
+        Some("peers") => {
+            let mut cmd = vec!["run", "--release", "-p", "mlx-bench", "--", "peers"];
+            cmd.extend(args[1..].iter().map(String::as_str));
+            crate::cargo(&cmd)
+        }
+        _ => Err(
+            "usage: cargo xtask bench matmul [N] | bench train [STEPS [BATCH]] | bench peers [ARGS]"
+                .into(),
+        ),
     }
 }
 

@@ -7,6 +7,9 @@
 //!   OpenBLAS.
 //! - `bench train [STEPS [BATCH]]`: memory and step time over a long `Autodiff<Mlx>` training
 //!   loop, beside burn-ndarray.
+//! - `bench peers [ARGS]`: burn-mlx beside native MLX (eager and `mx.compile`d), burn-ndarray,
+//!   burn-cuda and PyTorch on the same models and ops; a table and a bar chart (the `mlx-bench`
+//!   crate; `bench peers --help` lists its options).
 //! - `burn-coverage [--list]`: every method of the Burn backend traits, native in burn-mlx or
 //!   left to Burn's default, and whether burn-mlx's tests name it.
 //! - `coverage [--missing] [--prefix DIR]`: which public functions of MLX's C++ headers the
@@ -45,6 +48,10 @@ const USAGE: &str = "usage: cargo xtask <task>
   bench matmul [N]     time an NxN matmul vs Python MLX, with and without OpenBLAS
   bench train [STEPS [BATCH]]
                        memory and step time of a long Autodiff<Mlx> training loop vs ndarray
+  bench peers [--device cpu|gpu] [--steps N] [--only CASE,...] [...]
+                       burn-mlx vs native MLX (eager, compiled), burn-ndarray, burn-cuda and
+                       PyTorch: table of medians and ratios, target/bench-peers.png
+                       (`bench peers --help` lists every option)
 
   coverage [--prefix DIR] [--missing]
                        which MLX C++ functions the mlx crate exposes (--missing: only gaps)

@@ -1,0 +1,133 @@
+//! `mlx-bench peers [OPTIONS]`: burn-mlx beside native MLX, burn-ndarray, burn-cuda and
+//! PyTorch; see `--help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mlx_bench::cases::Target;
+use mlx_bench::peers::{self, Options, PEER_NAMES};
+
+const USAGE: &str = "\
+Usage: mlx-bench peers [OPTIONS]
+
+Times the same training steps and computations on burn-mlx, native MLX through Python (eager
+and mx.compile'd), burn-ndarray (CPU runs), burn-cuda (GPU runs of a binary built with the
+`burn-cuda` or `cuda` feature) and PyTorch (where `import torch` works); prints a Markdown table
+of medians with burn-mlx's ratio to native MLX, and writes a bar chart.
+
+Options:
+  --device cpu|gpu    where to run; also picks the shapes (the CPU's are smaller)
+                      [default: gpu if MLX has one here, else cpu]
+  --steps N           timed steps per case and peer (the median is reported)  [default: 20]
+  --warmup N          untimed steps before them                               [default: 3]
+  --only CASE,...     only these cases: an id (mlp, cnn, transformer, chain, exp,
+                      matmul-f32-1024, ...), a kind (matmul) or an id prefix (matmul-f32)
+  --peers PEER,...    only these peers: burn-mlx, mlx, burn-ndarray, burn-cuda, torch
+  --png PATH          the bar chart                         [default: target/bench-peers.png]
+  --json PATH         also write every raw timing as JSON
+  --python PATH       the Python interpreter [default: $MLX_BENCH_PYTHON, else python3]
+  --scripts DIR       folder of mlx_cases.py and torch_cases.py [default: $MLX_BENCH_SCRIPTS,
+                      else `python/` beside this binary, else the crate's source folder]
+  -h, --help          this help";
+
+fn parse(args: &[String]) -> Result<Option<Options>, String> {
+    let mut it = args.iter();
+    match it.next().map(String::as_str) {
+        Some("peers") => {}
+        Some("-h" | "--help") | None => return Ok(None),
+        Some(other) => return Err(format!("unknown command `{other}` (try `peers`)")),
+    }
+    let mut options = Options {
+        target: if mlx::Device::gpu().is_available() {
+            Target::Gpu
+        } else {
+            Target::Cpu
+        },
+        warmup: 3,
+        steps: 20,
+        only: Vec::new(),
+        peers: None,
+        png: PathBuf::from("target/bench-peers.png"),
+        json: None,
+        python: None,
+        scripts: None,
+    };
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (arg.as_str(), None),
+        };
+        if matches!(flag, "-h" | "--help") {
+            return Ok(None);
+        }
+        let value = inline
+            .or_else(|| it.next().cloned())
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let count = |v: &str| {
+            v.parse::<usize>()
+                .map_err(|_| format!("{flag}: `{v}` is not a count"))
+        };
+        let list = |v: &str| -> Vec<String> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        match flag {
+            "--device" => {
+                options.target = match value.as_str() {
+                    "cpu" => Target::Cpu,
+                    "gpu" => Target::Gpu,
+                    _ => return Err(format!("--device: `{value}` is not cpu or gpu")),
+                }
+            }
+            "--steps" => options.steps = count(&value)?,
+            "--warmup" => options.warmup = count(&value)?,
+            "--only" => options.only = list(&value),
+            "--peers" => {
+                let peers = list(&value);
+                if let Some(p) = peers.iter().find(|p| !PEER_NAMES.contains(&p.as_str())) {
+                    return Err(format!(
+                        "--peers: unknown peer `{p}` (peers: {})",
+                        PEER_NAMES.join(", ")
+                    ));
+                }
+                options.peers = Some(peers);
+            }
+            "--png" => options.png = PathBuf::from(value),
+            "--json" => options.json = Some(PathBuf::from(value)),
+            "--python" => options.python = Some(PathBuf::from(value)),
+            "--scripts" => options.scripts = Some(PathBuf::from(value)),
+            _ => return Err(format!("unknown option `{flag}`")),
+        }
+    }
+    if options.steps == 0 {
+        return Err("--steps must be at least 1".into());
+    }
+    if options.target == Target::Gpu && !mlx::Device::gpu().is_available() {
+        return Err(
+            "--device gpu: this MLX has no GPU here (on Linux: MLX's CUDA build, see the README)"
+                .into(),
+        );
+    }
+    Ok(Some(options))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = parse(&args).and_then(|options| match options {
+        Some(options) => peers::run(&options),
+        None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mlx-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! `mlx-bench peers`: runs the cases on every peer, prints the table, writes the chart.
+
+use std::path::PathBuf;
+
+use burn::backend::Autodiff;
+use burn::tensor::backend::AutodiffBackend;
+use burn_mlx::{Mlx, MlxDevice};
+use burn_ndarray::{NdArray, NdArrayDevice};
+
+use crate::burn_cases;
+use crate::cases::{Case, Target, cases};
+use crate::machine::Machine;
+use crate::python::{Line, MLX_SCRIPT, PythonSetup, TORCH_SCRIPT};
+use crate::report::{Dump, Outcome, Results, title};
+
+/// Peer names accepted by `--peers`. `mlx` is native MLX, eager and compiled.
+pub const PEER_NAMES: [&str; 5] = ["burn-mlx", "mlx", "burn-ndarray", "burn-cuda", "torch"];
+
+/// The options of a run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// CPU or GPU, which also picks the shapes.
+    pub target: Target,
+    /// Untimed steps before the timed ones.
+    pub warmup: usize,
+    /// Timed steps; the median is reported.
+    pub steps: usize,
+    /// `--only` filters (empty: every case).
+    pub only: Vec<String>,
+    /// Peers to run (from [`PEER_NAMES`]); `None`: the default for the target.
+    pub peers: Option<Vec<String>>,
+    /// Where the chart goes.
+    pub png: PathBuf,
+    /// Where the raw numbers go, if anywhere.
+    pub json: Option<PathBuf>,
+    /// The Python interpreter (`None`: `$MLX_BENCH_PYTHON` or `python3`).
+    pub python: Option<PathBuf>,
+    /// The folder of the Python scripts (`None`: see [`PythonSetup::find`]).
+    pub scripts: Option<PathBuf>,
+}
+
+impl Options {
+    /// The peers to run: those asked for, or by default every peer that fits the target
+    /// (burn-ndarray only on the CPU, where the shapes are small enough for it; burn-cuda only
+    /// on the GPU and only when built with it).
+    pub fn peers(&self) -> Vec<String> {
+        match &self.peers {
+            Some(peers) => peers.clone(),
+            None => PEER_NAMES
+                .iter()
+                .filter(|p| match **p {
+                    "burn-ndarray" => self.target == Target::Cpu,
+                    "burn-cuda" => self.target == Target::Gpu && cfg!(feature = "burn-cuda"),
+                    _ => true,
+                })
+                .map(|p| p.to_string())
+                .collect(),
+        }
+    }
+
+    /// The cases selected by `--only`.
+    pub fn cases(&self) -> Result<Vec<Case>, String> {
+        let all = cases(self.target);
+        if self.only.is_empty() {
+            return Ok(all);
+        }
+        if let Some(unknown) = self.only.iter().find(|f| !all.iter().any(|c| c.matches(f))) {
+            let ids: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+            return Err(format!(
+                "--only: no case `{unknown}` (cases: {})",
+                ids.join(", ")
+            ));
+        }
+        Ok(all
+            .into_iter()
+            .filter(|c| self.only.iter().any(|f| c.matches(f)))
+            .collect())
+    }
+}
+
+/// Runs the benchmark and prints its table; writes the chart and, if asked, the JSON.
+pub fn run(options: &Options) -> Result<(), String> {
+    let cases = options.cases()?;
+    let peers = options.peers();
+    let mut machine = Machine::detect();
+    println!("{}", machine.describe());
+    println!(
+        "device: {}; {} warm-up + {} timed steps per case and peer, median reported\n",
+        options.target.name(),
+        options.warmup,
+        options.steps
+    );
+
+    let mut results = Results {
+        cases: cases.clone(),
+        ..Results::default()
+    };
+    for peer in &peers {
+        match peer.as_str() {
+            "burn-mlx" => {
+                let device = match options.target {
+                    Target::Cpu => MlxDevice::Cpu,
+                    Target::Gpu => MlxDevice::Gpu,
+                };
+                run_burn::<Autodiff<Mlx>>("burn-mlx", &device, options, &mut results);
+            }
+            "burn-ndarray" => {
+                let device = NdArrayDevice::Cpu;
+                run_burn::<Autodiff<NdArray>>("burn-ndarray", &device, options, &mut results);
+            }
+            "burn-cuda" => run_burn_cuda(options, &mut results),
+            "mlx" | "torch" => {
+                let info = run_python(peer, options, &mut results);
+                match (peer.as_str(), info) {
+                    ("mlx", Some(v)) => machine.python_mlx = Some(v),
+                    ("torch", Some(v)) => machine.torch = Some(v),
+                    _ => {}
+                }
+            }
+            other => return Err(format!("unknown peer `{other}`")),
+        }
+    }
+
+    println!("\n{}", machine.describe());
+    println!(
+        "device: {}; median of {} timed steps after {} warm-up steps; ratios: burn-mlx time / \
+         native MLX time (below 1: burn-mlx is faster)\n",
+        options.target.name(),
+        options.steps,
+        options.warmup
+    );
+    print!("{}", results.table());
+
+    let place = match (&machine.gpu, options.target) {
+        (Some(gpu), Target::Gpu) => gpu.clone(),
+        _ => format!("{}, {} cores", machine.cpu, machine.cores),
+    };
+    let heading = format!(
+        "mlx-bench peers on the {}: {place}",
+        options.target.name().to_uppercase()
+    );
+    crate::chart::write_png(&options.png, &heading, &results)?;
+    println!("\nchart: {}", options.png.display());
+    if let Some(path) = &options.json {
+        let dump = Dump {
+            machine: &machine,
+            device: options.target.name(),
+            warmup: options.warmup,
+            steps: options.steps,
+            cases: &results.cases,
+            results: results.entries(),
+            skipped: &results.skipped,
+        };
+        let text = serde_json::to_string_pretty(&dump).map_err(|e| e.to_string())?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("raw numbers: {}", path.display());
+    }
+    Ok(())
+}
+
+/// One progress line.
+fn progress(peer: &str, case: &Case, outcome: &Outcome) {
+    let text = match outcome {
+        Outcome::Timed(t) => match crate::report::median(&t.times) {
+            Some(m) => format!("{} {}", crate::report::number(case.figure(m)), case.unit()),
+            None => "no timed steps".into(),
+        },
+        Outcome::Failed(e) => format!("failed: {}", e.lines().next().unwrap_or("")),
+    };
+    println!("  {:<13} {:<18} {text}", title(peer), case.id);
+}
+
+/// Runs every case on Burn backend `B`.
+fn run_burn<B: AutodiffBackend>(
+    peer: &str,
+    device: &B::Device,
+    options: &Options,
+    results: &mut Results,
+) {
+    for case in results.cases.clone() {
+        let outcome = match burn_cases::run::<B>(&case, device, options.warmup, options.steps) {
+            Ok(timing) => Outcome::Timed(timing),
+            Err(e) => Outcome::Failed(e),
+        };
+        progress(peer, &case, &outcome);
+        results.insert(&case.id, peer, outcome);
+        // Hand cached buffers back before the next case (and before the next peer's process).
+        B::memory_cleanup(device);
+    }
+}
+
+#[cfg(feature = "burn-cuda")]
+fn run_burn_cuda(options: &Options, results: &mut Results) {
+    if options.target == Target::Cpu {
+        results.skipped.push((
+            "burn-cuda".into(),
+            "a GPU peer; this run is on the CPU".into(),
+        ));
+        return;
+    }
+    let device = burn_cuda::CudaDevice::default();
+    run_burn::<Autodiff<burn_cuda::Cuda>>("burn-cuda", &device, options, results);
+}
+
+#[cfg(not(feature = "burn-cuda"))]
+fn run_burn_cuda(_options: &Options, results: &mut Results) {
+    results.skipped.push((
+        "burn-cuda".into(),
+        "this binary was built without the `burn-cuda` (or `cuda`) feature".into(),
+    ));
+}
+
+/// Runs a Python peer (`mlx` or `torch`); returns the framework's version if it ran.
+fn run_python(peer: &str, options: &Options, results: &mut Results) -> Option<String> {
+    let key = if peer == "mlx" { "mlx-eager" } else { "torch" };
+    let script = if peer == "mlx" {
+        MLX_SCRIPT
+    } else {
+        TORCH_SCRIPT
+    };
+    let setup = match PythonSetup::find(options.python.clone(), options.scripts.clone()) {
+        Ok(setup) => setup,
+        Err(e) => {
+            results.skipped.push((key.into(), e));
+            return None;
+        }
+    };
+    let mut version = None;
+    let cases = results.cases.clone();
+    let outcome = setup.run(
+        script,
+        &cases,
+        options.target,
+        options.warmup,
+        options.steps,
+        |line| match line {
+            Line::Info { info } => {
+                let device = if info.device_name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", info.device_name)
+                };
+                version = Some(format!("{}{device}", info.version));
+            }
+            Line::Skip { skip } => results.skipped.push((key.into(), skip)),
+            Line::Timed {
+                peer,
+                case,
+                times,
+                value,
+            } => record(results, &cases, &peer, &case, {
+                Outcome::Timed(burn_cases::Timing { times, value })
+            }),
+            Line::Failed { peer, case, error } => {
+                record(results, &cases, &peer, &case, Outcome::Failed(error))
+            }
+        },
+    );
+    if let Err(e) = outcome {
+        results.skipped.push((key.into(), e));
+    }
+    version
+}
+
+fn record(results: &mut Results, cases: &[Case], peer: &str, case: &str, outcome: Outcome) {
+    if let Some(c) = cases.iter().find(|c| c.id == case) {
+        progress(peer, c, &outcome);
+    }
+    results.insert(case, peer, outcome);
+}

@@ -1,0 +1,350 @@
+//! The results of a run: medians, the Markdown table with ratios, the JSON dump.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::burn_cases::Timing;
+use crate::cases::Case;
+
+/// Every peer, in column order: (key, column title). The keys are those of the results and of
+/// the Python scripts' output.
+pub const PEERS: [(&str, &str); 6] = [
+    ("burn-mlx", "burn-mlx"),
+    ("mlx-eager", "MLX eager"),
+    ("mlx-compiled", "MLX compiled"),
+    ("burn-ndarray", "burn-ndarray"),
+    ("burn-cuda", "burn-cuda"),
+    ("torch", "PyTorch"),
+];
+
+/// The peer that the ratio columns and the chart compare against.
+pub const BASELINE: &str = "mlx-eager";
+
+/// The column title of peer `key`.
+pub fn title(key: &str) -> &str {
+    PEERS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(key, |(_, t)| t)
+}
+
+/// How one case went on one peer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// It ran.
+    Timed(Timing),
+    /// It failed, with this message.
+    Failed(String),
+}
+
+/// All results of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Results {
+    /// The cases, in row order.
+    pub cases: Vec<Case>,
+    /// Outcome per (case id, peer key).
+    pub outcomes: BTreeMap<(String, String), Outcome>,
+    /// Peers that did not run at all, and why.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// The median of `values` (the mean of the middle two for an even count); `None` if empty.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+impl Results {
+    /// Records an outcome.
+    pub fn insert(&mut self, case: &str, peer: &str, outcome: Outcome) {
+        self.outcomes
+            .insert((case.to_string(), peer.to_string()), outcome);
+    }
+
+    /// The reported figure (median, in the case's unit) of `case` on `peer`, if it ran.
+    pub fn figure(&self, case: &Case, peer: &str) -> Option<f64> {
+        match self.outcomes.get(&(case.id.clone(), peer.to_string()))? {
+            Outcome::Timed(t) => median(&t.times).map(|s| case.figure(s)),
+            Outcome::Failed(_) => None,
+        }
+    }
+
+    /// `figure(peer) / figure(reference)` for `case`, when both ran.
+    pub fn ratio(&self, case: &Case, peer: &str, reference: &str) -> Option<f64> {
+        Some(self.figure(case, peer)? / self.figure(case, reference)?)
+    }
+
+    /// The peers with at least one outcome, in column order.
+    pub fn peers(&self) -> Vec<&'static str> {
+        PEERS
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| self.outcomes.keys().any(|(_, p)| p == k))
+            .collect()
+    }
+
+    /// The Markdown table: one row per case, a column per peer that ran, then burn-mlx's time
+    /// over native MLX's, eager and compiled. Failures are marked and listed below it.
+    pub fn table(&self) -> String {
+        let peers = self.peers();
+        let mut header = vec!["case".to_string(), "unit".to_string()];
+        header.extend(peers.iter().map(|p| title(p).to_string()));
+        header.push("burn-mlx / MLX eager".into());
+        header.push("burn-mlx / MLX compiled".into());
+        let mut rows = vec![header];
+        let mut failures = Vec::new();
+        for case in &self.cases {
+            let mut row = vec![case.label(), case.unit().to_string()];
+            for peer in &peers {
+                let key = (case.id.clone(), peer.to_string());
+                row.push(match self.outcomes.get(&key) {
+                    Some(Outcome::Timed(_)) => self.figure(case, peer).map_or("—".into(), number),
+                    Some(Outcome::Failed(e)) => {
+                        failures.push(format!("{} on {}: {e}", case.id, title(peer)));
+                        "failed".into()
+                    }
+                    None => "—".into(),
+                });
+            }
+            for reference in [BASELINE, "mlx-compiled"] {
+                row.push(
+                    self.ratio(case, "burn-mlx", reference)
+                        .map_or("—".into(), |r| format!("{r:.2}×")),
+                );
+            }
+            rows.push(row);
+        }
+        let mut out = markdown(&rows);
+        for failure in failures {
+            out.push_str(&format!("\n- failed: {}", first_line(&failure)));
+        }
+        for (peer, why) in &self.skipped {
+            out.push_str(&format!("\n- {} skipped: {why}", title(peer)));
+        }
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Three significant digits (at least one decimal below 100): 1234, 123, 12.3, 1.23, 0.123.
+pub fn number(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1000.0 {
+        format!("{v:.0}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 10.0 {
+        format!("{v:.2}")
+    } else if a >= 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// Rows of cells as a Markdown table with aligned columns; the first row is the header, the
+/// first two columns are left-aligned, the others right-aligned.
+fn markdown(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width = |c: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(c))
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(3)
+    };
+    let widths: Vec<usize> = (0..columns).map(width).collect();
+    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    let pad = |c: usize, s: &str| {
+        let fill = " ".repeat(widths[c] - s.chars().count());
+        if c < 2 {
+            format!("{s}{fill}")
+        } else {
+            format!("{fill}{s}")
+        }
+    };
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        out.push_str(&line(
+            (0..columns)
+                .map(|c| pad(c, row.get(c).map_or("", String::as_str)))
+                .collect(),
+        ));
+        if i == 0 {
+            out.push_str(&line(
+                (0..columns)
+                    .map(|c| {
+                        let dashes = "-".repeat(widths[c] - 1);
+                        if c < 2 {
+                            format!("{dashes}-")
+                        } else {
+                            format!("{dashes}:")
+                        }
+                    })
+                    .collect(),
+            ));
+        }
+    }
+    out
+}
+
+/// The raw numbers of a run, for `--json`.
+#[derive(Serialize)]
+pub struct Dump<'a> {
+    /// Where it ran.
+    pub machine: &'a crate::machine::Machine,
+    /// `cpu` or `gpu`.
+    pub device: &'a str,
+    /// Warm-up steps per case and peer.
+    pub warmup: usize,
+    /// Timed steps per case and peer.
+    pub steps: usize,
+    /// The cases with their shapes.
+    pub cases: &'a [Case],
+    /// One entry per case and peer.
+    pub results: Vec<DumpEntry>,
+    /// Peers that did not run, and why.
+    pub skipped: &'a [(String, String)],
+}
+
+/// One case on one peer, for `--json`.
+#[derive(Serialize)]
+pub struct DumpEntry {
+    /// Case id.
+    pub case: String,
+    /// Peer key.
+    pub peer: String,
+    /// `ms` or `µs/op`.
+    pub unit: &'static str,
+    /// The median, in `unit`.
+    pub median: Option<f64>,
+    /// Seconds of every timed step.
+    pub times_s: Vec<f64>,
+    /// The value read on the last step.
+    pub value: Option<f64>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+impl Results {
+    /// Every outcome as a [`DumpEntry`], in row and column order.
+    pub fn entries(&self) -> Vec<DumpEntry> {
+        let mut entries = Vec::new();
+        for case in &self.cases {
+            for peer in self.peers() {
+                let Some(outcome) = self.outcomes.get(&(case.id.clone(), peer.to_string())) else {
+                    continue;
+                };
+                let (times_s, value, error) = match outcome {
+                    Outcome::Timed(t) => (t.times.clone(), Some(t.value), None),
+                    Outcome::Failed(e) => (Vec::new(), None, Some(e.clone())),
+                };
+                entries.push(DumpEntry {
+                    case: case.id.clone(),
+                    peer: peer.to_string(),
+                    unit: case.unit(),
+                    median: self.figure(case, peer),
+                    times_s,
+                    value: value.filter(|v| v.is_finite()),
+                    error,
+                });
+            }
+        }
+        entries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::{Target, cases};
+
+    fn timed(ms: &[f64]) -> Outcome {
+        Outcome::Timed(Timing {
+            times: ms.iter().map(|m| m / 1e3).collect(),
+            value: 1.0,
+        })
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
+    #[test]
+    fn numbers_keep_three_significant_digits() {
+        assert_eq!(number(1234.4), "1234");
+        assert_eq!(number(123.44), "123.4");
+        assert_eq!(number(12.344), "12.34");
+        assert_eq!(number(1.2344), "1.234");
+        assert_eq!(number(0.12344), "0.1234");
+    }
+
+    #[test]
+    fn table_has_a_column_per_peer_and_the_two_ratios() {
+        let all = cases(Target::Cpu);
+        let mut results = Results {
+            cases: vec![all[0].clone(), all[3].clone()],
+            ..Results::default()
+        };
+        // MLP: burn-mlx 30 ms, MLX eager 20 ms, compiled 10 ms.
+        results.insert("mlp", "burn-mlx", timed(&[31.0, 30.0, 29.0]));
+        results.insert("mlp", "mlx-eager", timed(&[20.0, 20.0]));
+        results.insert("mlp", "mlx-compiled", timed(&[10.0]));
+        // Chain of 200 ops: 2 ms per step is 10 µs per op.
+        results.insert("chain", "burn-mlx", timed(&[2.0]));
+        results.insert(
+            "chain",
+            "mlx-compiled",
+            Outcome::Failed("boom\nmore".into()),
+        );
+        results
+            .skipped
+            .push(("torch".into(), "not installed".into()));
+
+        assert_eq!(results.peers(), ["burn-mlx", "mlx-eager", "mlx-compiled"]);
+        assert_eq!(results.ratio(&all[0], "burn-mlx", BASELINE), Some(1.5));
+        let table = results.table();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "| case                            | unit  | burn-mlx | MLX eager | MLX compiled \
+             | burn-mlx / MLX eager | burn-mlx / MLX compiled |"
+        );
+        assert!(lines[1].starts_with("| ------------------------------- | ----- | -------: |"));
+        assert_eq!(
+            lines[2],
+            "| MLP 784-1024-1024-10, batch 256 | ms    |    30.00 |     20.00 |        10.00 \
+             |                1.50× |                   3.00× |"
+        );
+        assert_eq!(
+            lines[3],
+            "| 200 chained x+1, 1000 floats    | µs/op |    10.00 |         — |       failed \
+             |                    — |                       — |"
+        );
+        assert_eq!(lines[4], "");
+        assert_eq!(lines[5], "- failed: chain on MLX compiled: boom");
+        assert_eq!(lines[6], "- PyTorch skipped: not installed");
+
+        let entries = results.entries();
+        assert_eq!(entries.len(), 5);
+        assert_eq!(entries[0].median, Some(30.0));
+        assert_eq!(entries[4].error.as_deref(), Some("boom\nmore"));
+    }
+}
