@@ -1,0 +1,279 @@
+// Argument and result checks for inputs on which MLX itself traps (SIGFPE), writes out of
+// bounds, or builds arrays that cannot exist, before any C++ exception is thrown. Each helper
+// either throws an exception with an "[op] ..." message, as MLX's own checks do, or builds a
+// defined result (NumPy's, where NumPy defines one) from ops that are safe.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "mlx/mlx.h"
+
+namespace mx = mlx::core;
+
+namespace mlxc::checks {
+
+inline std::string shape_str(const mx::Shape& shape) {
+  std::ostringstream os;
+  os << '(';
+  for (size_t i = 0; i < shape.size(); ++i) os << (i ? "," : "") << shape[i];
+  os << ')';
+  return os.str();
+}
+
+// The most bytes one array may take: MLX's memory limit (mlx::memory::set_memory_limit), and
+// the process's address-space limit (ulimit -v) when one is set. MLX's CPU allocator does not
+// report a failed allocation: it hands out a null buffer that kernels then write through.
+inline size_t byte_budget() {
+  size_t budget = mx::get_memory_limit();
+  rlimit rl{};
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    budget = std::min<size_t>(budget, static_cast<size_t>(rl.rlim_cur));
+  }
+  return budget;
+}
+
+// Throws unless `bytes` (`factor` times the array's size) fits the budget.
+inline void check_bytes(const char* op, const mx::Shape& shape, mx::Dtype dtype, double factor) {
+  // Element count, with every overflow caught: a size past 2^63 cannot exist anyway.
+  int64_t n = 1;
+  for (auto d : shape) {
+    if (d < 0) {
+      throw std::invalid_argument(std::string("[") + op +
+                                  "] the result would have a negative dimension: shape " +
+                                  shape_str(shape));
+    }
+    if (__builtin_mul_overflow(n, static_cast<int64_t>(d), &n)) {
+      throw std::invalid_argument(std::string("[") + op + "] out of memory: the result of shape " +
+                                  shape_str(shape) + " has more elements than fit in 64 bits");
+    }
+  }
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(n), static_cast<uint64_t>(dtype.size()),
+                             &bytes)) {
+    bytes = UINT64_MAX;
+  }
+  double need = static_cast<double>(bytes) * factor;
+  size_t budget = byte_budget();
+  if (need > static_cast<double>(budget)) {
+    std::ostringstream os;
+    os << "[" << op << "] out of memory: the result of shape " << shape_str(shape) << " needs "
+       << static_cast<uint64_t>(need) << " bytes, more than the memory limit of " << budget
+       << " bytes (see mlx::memory::set_memory_limit)";
+    throw std::runtime_error(os.str());
+  }
+}
+
+// Every result handed out: no negative dimension, no size that overflows, no array larger than
+// the memory budget (every array may be materialized by a later op, so a broadcast view that
+// large is refused too).
+inline const mx::array& check_result(const char* op, const mx::array& a) {
+  check_bytes(op, a.shape(), a.dtype(), 1.0);
+  return a;
+}
+inline mx::array check_result(const char* op, mx::array&& a) {
+  check_bytes(op, a.shape(), a.dtype(), 1.0);
+  return std::move(a);
+}
+inline std::vector<mx::array> check_result(const char* op, std::vector<mx::array>&& v) {
+  for (const auto& a : v) check_result(op, a);
+  return std::move(v);
+}
+inline std::pair<mx::array, mx::array> check_result(const char* op,
+                                                    std::pair<mx::array, mx::array>&& p) {
+  check_result(op, p.first);
+  check_result(op, p.second);
+  return std::move(p);
+}
+inline std::tuple<mx::array, mx::array, mx::array> check_result(
+    const char* op, std::tuple<mx::array, mx::array, mx::array>&& t) {
+  check_result(op, std::get<0>(t));
+  check_result(op, std::get<1>(t));
+  check_result(op, std::get<2>(t));
+  return std::move(t);
+}
+
+// ---- integer division ----------------------------------------------------------------------
+
+// floor_divide, remainder and divmod with the two integer cases that trap in MLX's kernels
+// given defined results: x // 0 == 0 and x % 0 == x (what MLX's floor_divide and remainder
+// already give for most types; its divmod trapped), and MIN // -1 == MIN, MIN % -1 == 0 (the
+// two's-complement wrap NumPy gives). The divisor is replaced by 1 where it is 0 or -1, so no
+// kernel ever sees those, and the results are patched with `where`.
+struct IntDivision {
+  mx::array quotient;
+  mx::array remainder;
+};
+
+inline std::optional<IntDivision> int_division(const mx::array& a, const mx::array& b,
+                                               mx::StreamOrDevice s, bool want_q, bool want_r) {
+  auto t = mx::promote_types(a.dtype(), b.dtype());
+  if (!mx::issubdtype(t, mx::integer)) return std::nullopt;
+  auto x = mx::astype(a, t, s);
+  auto y = mx::astype(b, t, s);
+  auto zero = mx::zeros({}, t, s);
+  auto one = mx::ones({}, t, s);
+  auto is_zero = mx::equal(y, zero, s);
+  auto bad = is_zero;
+  std::optional<mx::array> is_neg_one;
+  if (mx::issubdtype(t, mx::signedinteger)) {
+    is_neg_one = mx::equal(y, mx::full({}, -1, t, s), s);
+    bad = mx::logical_or(is_zero, *is_neg_one, s);
+  }
+  auto safe_y = mx::where(bad, one, y, s);
+  IntDivision out{zero, zero};
+  if (want_q) {
+    auto q = mx::floor_divide(x, safe_y, s);
+    // x // -1 == -x, wrapping for MIN.
+    if (is_neg_one) q = mx::where(*is_neg_one, mx::subtract(zero, x, s), q, s);
+    out.quotient = mx::where(is_zero, zero, q, s);
+  }
+  if (want_r) {
+    // remainder(x, 1) is 0, which is also x % -1.
+    auto r = mx::remainder(x, safe_y, s);
+    out.remainder = mx::where(is_zero, x, r, s);
+  }
+  return out;
+}
+
+inline mx::array floor_divide(const mx::array& a, const mx::array& b, mx::StreamOrDevice s) {
+  if (auto d = int_division(a, b, s, true, false)) return d->quotient;
+  return mx::floor_divide(a, b, s);
+}
+
+inline mx::array remainder(const mx::array& a, const mx::array& b, mx::StreamOrDevice s) {
+  if (auto d = int_division(a, b, s, false, true)) return d->remainder;
+  return mx::remainder(a, b, s);
+}
+
+inline std::vector<mx::array> divmod(const mx::array& a, const mx::array& b,
+                                     mx::StreamOrDevice s) {
+  if (auto d = int_division(a, b, s, true, true)) return {d->quotient, d->remainder};
+  return mx::divmod(a, b, s);
+}
+
+// ---- empty operands ------------------------------------------------------------------------
+
+// Some kernels divide by an extent of their operands (quantized matmuls, segmented_mm, the
+// scatter family) and trap when one is 0. When the result or an operand is empty, every value
+// of the result is an empty sum (0) or there is none: the result is zeros of the shape MLX
+// inferred, and no kernel runs.
+inline mx::array zeros_if_empty(mx::array out, std::initializer_list<const mx::array*> operands,
+                                mx::StreamOrDevice s) {
+  bool empty = out.size() == 0;
+  for (const auto* a : operands) empty = empty || (a != nullptr && a->size() == 0);
+  if (!empty) return out;
+  return mx::zeros(out.shape(), out.dtype(), s);
+}
+
+inline const mx::array* opt_ptr(const std::optional<mx::array>& a) {
+  return a ? &*a : nullptr;
+}
+
+// ---- argument checks -----------------------------------------------------------------------
+
+inline void positive_group_size(const char* op, std::optional<int> group_size) {
+  if (group_size && *group_size <= 0) {
+    throw std::invalid_argument(std::string("[") + op + "] group_size must be positive, got " +
+                                std::to_string(*group_size) + ".");
+  }
+}
+
+// The group size of a quantization op, checked: MLX divides by it.
+inline std::optional<int> group_size(const char* op, std::optional<int> g) {
+  positive_group_size(op, g);
+  return g;
+}
+
+inline const mx::array& nonempty_matrix(const char* op, const mx::array& a) {
+  if (a.size() == 0) {
+    throw std::invalid_argument(std::string("[") + op +
+                                "] empty matrices are not supported, got shape " +
+                                shape_str(a.shape()) + ".");
+  }
+  return a;
+}
+
+// unflatten: MLX divides by the product of the known sizes to infer a -1, and accepts other
+// negative sizes, producing negative dimensions.
+inline mx::array unflatten(const mx::array& a, int axis, mx::Shape shape, mx::StreamOrDevice s) {
+  int inferred = 0;
+  int64_t known = 1;
+  for (auto d : shape) {
+    if (d == -1) {
+      ++inferred;
+    } else if (d < 0) {
+      throw std::invalid_argument("[unflatten] sizes must be non-negative or -1, got shape " +
+                                  shape_str(shape) + ".");
+    } else {
+      known *= d;
+    }
+  }
+  if (inferred > 1) {
+    throw std::invalid_argument("[unflatten] at most one size may be -1, got shape " +
+                                shape_str(shape) + ".");
+  }
+  if (inferred == 1 && known == 0) {
+    throw std::invalid_argument("[unflatten] cannot infer the -1 in shape " + shape_str(shape) +
+                                " next to a size 0.");
+  }
+  return mx::unflatten(a, axis, std::move(shape), s);
+}
+
+// depends with no inputs has no outputs (MLX dereferences the first input).
+inline std::vector<mx::array> depends(const std::vector<mx::array>& inputs,
+                                      const std::vector<mx::array>& deps) {
+  if (inputs.empty()) return {};
+  if (deps.empty()) return inputs;
+  return mx::depends(inputs, deps);
+}
+
+// diff of an order at least the axis's length is empty (NumPy); MLX would build n graph nodes
+// (n = 2^31 - 1 runs out of memory while unwinding, which terminates the process).
+inline mx::array diff(const mx::array& a, int n, int axis, mx::StreamOrDevice s) {
+  int nd = static_cast<int>(a.ndim());
+  if (n <= 0 || nd == 0 || axis < -nd || axis >= nd) return mx::diff(a, n, axis, s);
+  int ax = axis < 0 ? axis + nd : axis;
+  if (n < a.shape(ax)) return mx::diff(a, n, axis, s);
+  mx::Shape start(nd, 0), stop = a.shape();
+  stop[ax] = 0;
+  auto none = mx::slice(a, start, stop, s);
+  // The dtype diff gives (bool diffs with not_equal, everything else subtracts).
+  return a.dtype() == mx::bool_ ? mx::not_equal(none, none, s) : mx::subtract(none, none, s);
+}
+
+// eig/eigvals: MLX's LAPACK path corrupts the heap on infinite entries. NumPy refuses
+// non-finite matrices; so does this, when the input can be read now. Inside a transform that
+// forbids evaluation the non-finite entries become NaN instead, which LAPACK handles.
+inline mx::array finite_for_eig(const char* op, const mx::array& a, mx::StreamOrDevice s) {
+  if (!mx::issubdtype(a.dtype(), mx::floating)) return a;
+  auto bad = mx::logical_not(mx::isfinite(a, s), s);
+  if (!a.is_tracer()) {
+    auto any = mx::any(bad, false, s);
+    any.eval();
+    if (any.item<bool>()) {
+      throw std::invalid_argument(std::string("[") + op +
+                                  "] the matrix holds infinite or NaN values.");
+    }
+    return a;
+  }
+  return mx::where(bad, mx::array(NAN, a.dtype()), a, s);
+}
+
+// The working set of an FFT: MLX pads (or crops) the input to the transform's size and makes
+// complex copies, about twice the result.
+inline mx::array fft_result(const char* op, mx::array out) {
+  check_bytes(op, out.shape(), out.dtype(), 2.0);
+  return out;
+}
+
+}  // namespace mlxc::checks
