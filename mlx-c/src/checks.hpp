@@ -33,13 +33,17 @@ inline std::string shape_str(const mx::Shape& shape) {
 // The most bytes one array may take: MLX's memory limit (mlx::memory::set_memory_limit), and
 // the process's address-space limit (ulimit -v) when one is set. MLX's CPU allocator does not
 // report a failed allocation: it hands out a null buffer that kernels then write through.
+// The address-space limit is read once (a system call per op would cost more than the rest of
+// this check).
 inline size_t byte_budget() {
-  size_t budget = mx::get_memory_limit();
-  rlimit rl{};
-  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-    budget = std::min<size_t>(budget, static_cast<size_t>(rl.rlim_cur));
-  }
-  return budget;
+  static const size_t address_space = [] {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+      return static_cast<size_t>(rl.rlim_cur);
+    }
+    return SIZE_MAX;
+  }();
+  return std::min<size_t>(mx::get_memory_limit(), address_space);
 }
 
 // Throws unless `bytes` (`factor` times the array's size) fits the budget.
@@ -251,10 +255,11 @@ inline mx::array diff(const mx::array& a, int n, int axis, mx::StreamOrDevice s)
   return a.dtype() == mx::bool_ ? mx::not_equal(none, none, s) : mx::subtract(none, none, s);
 }
 
-// eig/eigvals: MLX's LAPACK path corrupts the heap on infinite entries. NumPy refuses
-// non-finite matrices; so does this, when the input can be read now. Inside a transform that
-// forbids evaluation the non-finite entries become NaN instead, which LAPACK handles.
-inline mx::array finite_for_eig(const char* op, const mx::array& a, mx::StreamOrDevice s) {
+// eig/eigvals: MLX's LAPACK path corrupts the heap on infinite entries; SVD (svd, pinv, the
+// matrix 2-norm and nuclear norm) never returns. NumPy refuses non-finite matrices; so does
+// this, when the input can be read now. Inside a transform that forbids evaluation the
+// non-finite entries become NaN instead, which LAPACK reports as an error.
+inline mx::array finite_matrix(const char* op, const mx::array& a, mx::StreamOrDevice s) {
   if (!mx::issubdtype(a.dtype(), mx::floating)) return a;
   auto bad = mx::logical_not(mx::isfinite(a, s), s);
   if (!a.is_tracer()) {
@@ -267,6 +272,113 @@ inline mx::array finite_for_eig(const char* op, const mx::array& a, mx::StreamOr
     return a;
   }
   return mx::where(bad, mx::array(NAN, a.dtype()), a, s);
+}
+
+// Whether a norm of `a` over `axes` (all when none) is a matrix norm.
+inline bool matrix_norm(const mx::array& a, bool has_axes, size_t n_axes) {
+  return has_axes ? n_axes == 2 : a.ndim() == 2;
+}
+
+// split into `n` sections: each section is a graph node, and an empty axis splits into any
+// number of them, so 2^30 sections would take the process's memory while building.
+inline int sections(int n, const mx::array& a, int axis) {
+  int nd = static_cast<int>(a.ndim());
+  if (n > (1 << 16) && axis >= -nd && axis < nd) {
+    int size = a.shape(axis < 0 ? axis + nd : axis);
+    if (n > size) {
+      throw std::invalid_argument("[split] cannot split an axis of size " +
+                                  std::to_string(size) + " into " + std::to_string(n) +
+                                  " sections.");
+    }
+  }
+  return n;
+}
+
+// pad in "reflect" or "symmetric" mode: MLX mirrors once per step, so a width far past the
+// axis length builds one node per reflection (2^20 / 5 of them for a width of 2^20 on a
+// length-5 axis). A width that needs more than one reflection is built instead as one take
+// of periodic indices, which gives NumPy's result.
+inline mx::array pad(const mx::array& a, const std::vector<std::pair<int, int>>& widths,
+                     const mx::array& value, const std::string& mode, mx::StreamOrDevice s) {
+  bool reflect = mode == "reflect", symmetric = mode == "symmetric";
+  if (!(reflect || symmetric) || widths.size() != a.ndim()) {
+    return mx::pad(a, widths, value, mode, s);
+  }
+  bool far = false;
+  for (size_t i = 0; i < widths.size(); ++i) {
+    int n = a.shape(static_cast<int>(i));
+    auto [lo, hi] = widths[i];
+    if (lo < 0 || hi < 0 || n == 0) return mx::pad(a, widths, value, mode, s);
+    int reach = reflect ? n - 1 : n;
+    far = far || lo > reach || hi > reach;
+  }
+  if (!far) return mx::pad(a, widths, value, mode, s);
+  mx::Shape out_shape = a.shape();
+  for (size_t i = 0; i < widths.size(); ++i) {
+    int64_t len = int64_t(out_shape[i]) + widths[i].first + widths[i].second;
+    if (len > INT32_MAX) {
+      throw std::invalid_argument("[pad] the padded axis would be longer than 2^31 - 1.");
+    }
+    out_shape[i] = static_cast<int>(len);
+  }
+  check_bytes("pad", out_shape, a.dtype(), 1.0);
+  mx::array out = a;
+  for (size_t i = 0; i < widths.size(); ++i) {
+    auto [lo, hi] = widths[i];
+    if (lo == 0 && hi == 0) continue;
+    int n = a.shape(static_cast<int>(i));
+    int64_t period = reflect ? 2 * int64_t(n) - 2 : 2 * int64_t(n);
+    auto pos = mx::arange(-double(lo), double(n) + hi, 1.0, mx::int64, s);
+    mx::array idx = mx::zeros_like(pos, s);
+    if (period > 0) {
+      auto j = mx::remainder(pos, mx::array(period, mx::int64), s);
+      auto mirrored = mx::subtract(mx::array(reflect ? period : period - 1, mx::int64), j, s);
+      idx = mx::where(mx::less(j, mx::array(int64_t(n), mx::int64), s), j, mirrored, s);
+    }
+    out = mx::take(out, idx, static_cast<int>(i), s);
+  }
+  return out;
+}
+
+// Reads through indices from an axis of length 0: every index is out of range, and MLX's
+// gather kernels do not check, so they read outside the (empty) data. `axis` may be negative;
+// invalid axes are left for MLX to report.
+inline const mx::array& readable(const char* op, const mx::array& a, int axis,
+                                 const mx::array& indices) {
+  int nd = static_cast<int>(a.ndim());
+  if (axis < -nd || axis >= nd || indices.size() == 0) return a;
+  if (a.shape(axis < 0 ? axis + nd : axis) == 0) {
+    throw std::invalid_argument(std::string("[") + op +
+                                "] cannot take indices from an axis of length 0.");
+  }
+  return a;
+}
+
+inline const mx::array& readable_flat(const char* op, const mx::array& a,
+                                      const mx::array& indices) {
+  if (a.size() == 0 && indices.size() > 0) {
+    throw std::invalid_argument(std::string("[") + op +
+                                "] cannot take indices from an empty array.");
+  }
+  return a;
+}
+
+inline const mx::array& readable_axes(const char* op, const mx::array& a,
+                                      const std::vector<mx::array>& indices,
+                                      const std::vector<int>& axes) {
+  for (size_t i = 0; i < axes.size() && i < indices.size(); ++i) {
+    readable(op, a, axes[i], indices[i]);
+  }
+  return a;
+}
+
+// tri builds arange(n) and arange(m) whatever the result's size (0 rows of 2^31 - 1 columns
+// made an 8 GiB column index).
+inline mx::array tri(int n, int m, int k, mx::Dtype dtype, mx::StreamOrDevice s) {
+  if ((n == 0 && m >= 0) || (m == 0 && n >= 0)) return mx::zeros({n, m}, dtype, s);
+  if (n > 0) check_bytes("tri", mx::Shape{n}, mx::int32, 1.0);
+  if (m > 0) check_bytes("tri", mx::Shape{m}, mx::int32, 1.0);
+  return mx::tri(n, m, k, dtype, s);
 }
 
 // The working set of an FFT: MLX pads (or crops) the input to the transform's size and makes

@@ -76,7 +76,6 @@ fn panicking_operators_carry_the_message() {
 // Each of these killed the process (SIGFPE, SIGSEGV, SIGABRT) before the C layer checked them. The
 // tests run their body in a child process, so a regression fails the test instead of the run.
 
-
 fn ints_of(a: &Array) -> Vec<i64> {
     a.astype(Dtype::Int64).unwrap().to_vec::<i64>().unwrap()
 }
@@ -92,9 +91,15 @@ fn quantize_group_size_zero() {
             QuantizationMode::Nvfp4,
         ] {
             let o = QuantizeOptions::new(mode).with_group_size(0);
-            err_with(ops::quantize(&w, &o).map(|q| q.weights), &["[quantize]", "group_size"]);
+            err_with(
+                ops::quantize(&w, &o).map(|q| q.weights),
+                &["[quantize]", "group_size"],
+            );
             let o = QuantizeOptions::new(mode).with_group_size(-32);
-            err_with(ops::quantize(&w, &o).map(|q| q.weights), &["[quantize]", "group_size"]);
+            err_with(
+                ops::quantize(&w, &o).map(|q| q.weights),
+                &["[quantize]", "group_size"],
+            );
         }
     });
 }
@@ -144,16 +149,28 @@ fn integer_division_overflow_wraps() {
         let a = Array::from_slice(&[i32::MIN, 7, -7, i32::MIN], &[4]).unwrap();
         let b = Array::from_slice(&[-1, -1, -1, 2], &[4]).unwrap();
         let q = ops::floor_divide(&a, &b).unwrap();
-        assert_eq!(q.to_vec::<i32>().unwrap(), vec![i32::MIN, -7, 7, i32::MIN / 2]);
+        assert_eq!(
+            q.to_vec::<i32>().unwrap(),
+            vec![i32::MIN, -7, 7, i32::MIN / 2]
+        );
         let r = ops::remainder(&a, &b).unwrap();
         assert_eq!(r.to_vec::<i32>().unwrap(), vec![0, 0, 0, 0]);
         let (q, r) = ops::divmod(&a, &b).unwrap();
-        assert_eq!(q.to_vec::<i32>().unwrap(), vec![i32::MIN, -7, 7, i32::MIN / 2]);
+        assert_eq!(
+            q.to_vec::<i32>().unwrap(),
+            vec![i32::MIN, -7, 7, i32::MIN / 2]
+        );
         assert_eq!(r.to_vec::<i32>().unwrap(), vec![0, 0, 0, 0]);
         let a = Array::from_slice(&[i64::MIN], &[1]).unwrap();
         let b = Array::from_slice(&[-1i64], &[1]).unwrap();
-        assert_eq!(ops::floor_divide(&a, &b).unwrap().to_vec::<i64>().unwrap(), vec![i64::MIN]);
-        assert_eq!(ops::remainder(&a, &b).unwrap().to_vec::<i64>().unwrap(), vec![0]);
+        assert_eq!(
+            ops::floor_divide(&a, &b).unwrap().to_vec::<i64>().unwrap(),
+            vec![i64::MIN]
+        );
+        assert_eq!(
+            ops::remainder(&a, &b).unwrap().to_vec::<i64>().unwrap(),
+            vec![0]
+        );
         let (q, r) = ops::divmod(&a, &b).unwrap();
         assert_eq!((ints_of(&q), ints_of(&r)), (vec![i64::MIN], vec![0]));
         // The operators and smaller types too.
@@ -161,7 +178,10 @@ fn integer_division_overflow_wraps() {
         assert_eq!((&a % -1).to_vec::<i8>().unwrap(), vec![0, 0]);
         let a = Array::from_slice(&[i16::MIN], &[1]).unwrap();
         let m1 = Array::from_slice(&[-1i16], &[1]).unwrap();
-        assert_eq!(ops::floor_divide(&a, &m1).unwrap().to_vec::<i16>().unwrap(), vec![i16::MIN]);
+        assert_eq!(
+            ops::floor_divide(&a, &m1).unwrap().to_vec::<i16>().unwrap(),
+            vec![i16::MIN]
+        );
     });
 }
 
@@ -180,8 +200,14 @@ fn integer_division_by_zero_agrees() {
             Dtype::Int32,
             Dtype::Int64,
         ] {
-            let a = Array::from_slice(&[5i32, 0, 3], &[3]).unwrap().astype(dtype).unwrap();
-            let z = Array::from_slice(&[0i32, 0, 1], &[3]).unwrap().astype(dtype).unwrap();
+            let a = Array::from_slice(&[5i32, 0, 3], &[3])
+                .unwrap()
+                .astype(dtype)
+                .unwrap();
+            let z = Array::from_slice(&[0i32, 0, 1], &[3])
+                .unwrap()
+                .astype(dtype)
+                .unwrap();
             let fd = ints_of(&ops::floor_divide(&a, &z).unwrap());
             let rm = ints_of(&ops::remainder(&a, &z).unwrap());
             let (q, r) = ops::divmod(&a, &z).unwrap();
@@ -199,7 +225,10 @@ fn scatter_into_empty_axes() {
         let idx = mlx::array![0];
         // A window of one row does not fit: MLX's error.
         let upd = Array::ones::<f32>(&[1, 1, 3]).unwrap();
-        err_with(ops::scatter(&a, std::slice::from_ref(&idx), &upd, &[0]), &["[scatter]"]);
+        err_with(
+            ops::scatter(&a, std::slice::from_ref(&idx), &upd, &[0]),
+            &["[scatter]"],
+        );
         // An empty window: nothing is written.
         let upd = Array::ones::<f32>(&[1, 0, 3]).unwrap();
         for out in [
@@ -226,10 +255,14 @@ fn scatter_into_empty_axes() {
         }
         let b = Array::zeros::<f32>(&[4, 0]).unwrap();
         let idx = mlx::array![1, 2];
-        let out = b.index_put(&idx, &Array::zeros::<f32>(&[2, 0]).unwrap()).unwrap();
+        let out = b
+            .index_put(&idx, &Array::zeros::<f32>(&[2, 0]).unwrap())
+            .unwrap();
         assert_eq!(out.shape(), &[4, 0]);
         out.eval().unwrap();
-        let out = b.index_add(&idx, &Array::zeros::<f32>(&[2, 0]).unwrap()).unwrap();
+        let out = b
+            .index_add(&idx, &Array::zeros::<f32>(&[2, 0]).unwrap())
+            .unwrap();
         out.eval().unwrap();
     });
 }
@@ -239,7 +272,10 @@ fn lu_of_an_empty_matrix() {
     in_child("lu_of_an_empty_matrix", || {
         let a = Array::zeros::<f32>(&[7, 0]).unwrap();
         err_with(linalg::lu(&a).map(|r| r.0), &["[linalg::lu]", "empty"]);
-        err_with(linalg::lu_factor(&a).map(|r| r.0), &["[linalg::lu_factor]", "empty"]);
+        err_with(
+            linalg::lu_factor(&a).map(|r| r.0),
+            &["[linalg::lu_factor]", "empty"],
+        );
         let a = Array::zeros::<f32>(&[0, 0]).unwrap();
         err_with(linalg::lu(&a).map(|r| r.0), &["[linalg::lu]", "empty"]);
     });
@@ -274,12 +310,18 @@ fn segmented_mm_with_empty_operands() {
 fn unflatten_with_bad_shapes() {
     in_child("unflatten_with_bad_shapes", || {
         let x = Array::ones::<f32>(&[3, 0]).unwrap();
-        err_with(ops::unflatten(&x, -1, &[2, -1, 0]), &["[unflatten]", "infer"]);
+        err_with(
+            ops::unflatten(&x, -1, &[2, -1, 0]),
+            &["[unflatten]", "infer"],
+        );
         let x = Array::ones::<bool>(&[7, 4]).unwrap();
         err_with(ops::unflatten(&x, -1, &[-2, -2]), &["[unflatten]"]);
         err_with(ops::unflatten(&x, -1, &[-1, -1]), &["[unflatten]"]);
         // Still fine:
-        assert_eq!(ops::unflatten(&x, -1, &[2, -1]).unwrap().shape(), &[7, 2, 2]);
+        assert_eq!(
+            ops::unflatten(&x, -1, &[2, -1]).unwrap().shape(),
+            &[7, 2, 2]
+        );
     });
 }
 
@@ -288,7 +330,11 @@ fn depends_on_nothing() {
     in_child("depends_on_nothing", || {
         assert!(ops::depends(&[], &[]).unwrap().is_empty());
         let a = Array::ones::<f32>(&[2]).unwrap();
-        assert!(ops::depends(&[], std::slice::from_ref(&a)).unwrap().is_empty());
+        assert!(
+            ops::depends(&[], std::slice::from_ref(&a))
+                .unwrap()
+                .is_empty()
+        );
         let out = ops::depends(std::slice::from_ref(&a), &[]).unwrap();
         assert_eq!(out[0].to_vec::<f32>().unwrap(), vec![1.0, 1.0]);
     });
@@ -316,10 +362,19 @@ fn transform_closures_with_wrong_outputs() {
         let x = Array::ones::<f32>(&[2]).unwrap();
         // A function returning no outputs.
         let f = transforms::checkpoint(|_: &[Array]| Ok(vec![])).unwrap();
-        err_with(f.call(std::slice::from_ref(&x)), &["[checkpoint]", "no arrays"]);
-        let f = transforms::custom_vjp(|_: &[Array]| Ok(vec![]), |p: &[Array], _: &[Array], _: &[Array]| Ok(p.to_vec()))
-            .unwrap();
-        err_with(f.call(std::slice::from_ref(&x)), &["[custom_vjp]", "no arrays"]);
+        err_with(
+            f.call(std::slice::from_ref(&x)),
+            &["[checkpoint]", "no arrays"],
+        );
+        let f = transforms::custom_vjp(
+            |_: &[Array]| Ok(vec![]),
+            |p: &[Array], _: &[Array], _: &[Array]| Ok(p.to_vec()),
+        )
+        .unwrap();
+        err_with(
+            f.call(std::slice::from_ref(&x)),
+            &["[custom_vjp]", "no arrays"],
+        );
         // A vjp rule returning fewer cotangents than there are primals.
         let f = transforms::custom_vjp(
             |x: &[Array]| Ok(vec![ops::multiply(&x[0], &x[1])?]),
@@ -383,7 +438,10 @@ fn diff_of_a_huge_order() {
         assert_eq!(d.dtype(), Dtype::Float32);
         let d = ops::diff(&a, 3, 0).unwrap();
         assert_eq!(d.shape(), &[0]);
-        assert_eq!(ops::diff(&a, 2, 0).unwrap().to_vec::<f32>().unwrap(), vec![2.0]);
+        assert_eq!(
+            ops::diff(&a, 2, 0).unwrap().to_vec::<f32>().unwrap(),
+            vec![2.0]
+        );
         let e = Array::zeros::<i32>(&[2, 0]).unwrap();
         assert_eq!(ops::diff(&e, 5, 1).unwrap().shape(), &[2, 0]);
     });
@@ -394,11 +452,17 @@ fn no_negative_or_overflowing_shapes() {
     in_child("no_negative_or_overflowing_shapes", || {
         let x = Array::ones::<f16>(&[125]).unwrap();
         let start = Array::scalar(0i64);
-        err_with(ops::slice_dynamic(&x, &start, &[0], &[-1048576]), &["[slice_dynamic]", "negative"]);
+        err_with(
+            ops::slice_dynamic(&x, &start, &[0], &[-1048576]),
+            &["[slice_dynamic]", "negative"],
+        );
         err_with(ops::broadcast_to(&x, &[-1, 125]), &[]);
         // A size past i64 (or usize) is refused.
         let one = Array::ones::<f32>(&[1]).unwrap();
-        err_with(ops::broadcast_to(&one, &[i32::MAX, i32::MAX, i32::MAX]), &["memory"]);
+        err_with(
+            ops::broadcast_to(&one, &[i32::MAX, i32::MAX, i32::MAX]),
+            &["memory"],
+        );
     });
 }
 
@@ -407,7 +471,10 @@ fn weak_scalars_that_do_not_fit() {
     let u = Array::from_slice(&[1u8, 2], &[2]).unwrap();
     let e = std::panic::catch_unwind(|| &u + 300).unwrap_err();
     let text = e.downcast_ref::<String>().unwrap();
-    assert!(text.contains("Converting 300 to uint8 would result in overflow"), "{text}");
+    assert!(
+        text.contains("Converting 300 to uint8 would result in overflow"),
+        "{text}"
+    );
     let i = Array::from_slice(&[1i8, 2], &[2]).unwrap();
     assert!(std::panic::catch_unwind(|| &i * 1000).is_err());
     assert!(std::panic::catch_unwind(|| -129 + &i).is_err());
@@ -437,4 +504,74 @@ fn npz_names_with_nul() {
     let r = io::save_npz(dir.join("x.npz"), [("a\0b", &a)]);
     err_with(r, &["NUL"]);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+// ---- Calls the fuzzer (`cargo xtask fuzz`) found hanging or crashing ------------------------------
+
+#[test]
+fn fuzzer_found_cases() {
+    in_child("fuzzer_found_cases", || {
+        // pad in reflect/symmetric mode far past the axis length: NumPy's periodic result,
+        // built in one step (MLX mirrored once per node, which never finished for 2^20).
+        let a = Array::from_slice(&[0i32, 1, 2], &[3]).unwrap();
+        let zero = Array::scalar(0i32);
+        let r = ops::pad(&a, &[(5, 4)], &zero, PadMode::Reflect).unwrap();
+        assert_eq!(
+            r.to_vec::<i32>().unwrap(),
+            vec![1, 0, 1, 2, 1, 0, 1, 2, 1, 0, 1, 2]
+        );
+        let r = ops::pad(&a, &[(5, 4)], &zero, PadMode::Symmetric).unwrap();
+        assert_eq!(
+            r.to_vec::<i32>().unwrap(),
+            vec![1, 2, 2, 1, 0, 0, 1, 2, 2, 1, 0, 0]
+        );
+        let one = Array::from_slice(&[7i32], &[1]).unwrap();
+        let r = ops::pad(&one, &[(2, 2)], &zero, PadMode::Reflect).unwrap();
+        assert_eq!(r.to_vec::<i32>().unwrap(), vec![7; 5]);
+        let u = Array::ones::<u8>(&[4, 5]).unwrap();
+        let r = ops::pad(&u, &[(3, 21), (3, 1 << 20)], &zero, PadMode::Symmetric).unwrap();
+        assert_eq!(r.shape(), &[28, 5 + 3 + (1 << 20)]);
+        r.eval().unwrap();
+        // SVD-based ops on infinite entries never returned.
+        let m = Array::from_slice(
+            &[1.0f64, f64::INFINITY, 0.0, 0.0, 2.0, 1.0, 3.0, 1.0, 1.0],
+            &[3, 3],
+        )
+        .unwrap();
+        err_with(linalg::svd(&m).map(|r| r.0), &["[linalg::svd]", "infinite"]);
+        err_with(linalg::pinv(&m), &["[linalg::pinv]", "infinite"]);
+        err_with(
+            linalg::norm(&m, Some(linalg::NormOrd::Nuc), None, false),
+            &["[linalg::norm]", "infinite"],
+        );
+        // Inside grad (no evaluation allowed there) they are NaN, which LAPACK reports.
+        let mut g = transforms::grad(|x: &[Array]| linalg::svdvals(&x[0])?.sum(&[], false), &[0]);
+        assert!(
+            g(std::slice::from_ref(&m))
+                .and_then(|v| v[0].eval())
+                .is_err()
+        );
+        // 2^30 sections of an empty axis.
+        let e = Array::zeros::<f32>(&[0]).unwrap();
+        err_with(ops::split(&e, 1 << 30, 0), &["[split]", "sections"]);
+        assert_eq!(ops::split(&e, 3, 0).unwrap().len(), 3);
+        // Indices into an empty axis read outside the data (SIGSEGV).
+        let a = Array::zeros::<i32>(&[1, 1, 0]).unwrap();
+        let idx = Array::from_slice(&[0i64, 1], &[2]).unwrap();
+        err_with(
+            ops::take_along_axis(&a, &idx, None),
+            &["[take_along_axis]", "length 0"],
+        );
+        err_with(ops::take(&a, &idx, None), &["[take]", "empty"]);
+        err_with(ops::take(&a, &idx, Some(2)), &["[take]", "length 0"]);
+        assert_eq!(ops::take(&a, &idx, Some(0)).unwrap().shape(), &[2, 1, 0]);
+        // tri with 2^31 - 1 columns and no rows built an 8 GiB column index (a hang).
+        let t = ops::tri(0, i32::MAX, i32::MAX, Dtype::Bfloat16).unwrap();
+        assert_eq!(t.shape(), &[0, i32::MAX]);
+        t.eval().unwrap();
+        let prev = memory::set_memory_limit(1 << 20).unwrap();
+        let r = ops::tri(2, 1 << 20, 0, Dtype::Bool);
+        memory::set_memory_limit(prev).unwrap();
+        err_with(r, &["[tri]", "memory"]);
+    });
 }
