@@ -2121,12 +2121,16 @@ fn division_overflow_and_by_zero_are_defined() {
 fn bad_arguments_panic_with_the_op_and_reason() {
     let device = MlxDevice::Cpu;
     let x = Tensor::<M, 2>::ones([2, 3], &device);
-    assert_panics("repeat_dim", "repeat_dim: dimension 5 is out of range", || {
-        x.clone().repeat_dim(5, 2)
-    });
-    assert_panics("arange_step", "arange_step: the step must be positive", || {
-        Tensor::<M, 1, Int>::arange_step(0..5, 0, &device)
-    });
+    assert_panics(
+        "repeat_dim",
+        "repeat_dim: dimension 5 is out of range",
+        || x.clone().repeat_dim(5, 2),
+    );
+    assert_panics(
+        "arange_step",
+        "arange_step: the step must be positive",
+        || Tensor::<M, 1, Int>::arange_step(0..5, 0, &device),
+    );
     assert_panics("huge zeros", "out of memory", || {
         Tensor::<M, 2>::zeros([1_000_000, 1_000_000], &device)
             .sum()

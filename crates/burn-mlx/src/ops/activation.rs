@@ -83,7 +83,11 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
         );
         unary(&tensor, "hard_sigmoid", |x| {
             let lin = ops::add(&ops::multiply(x, &a)?, &b)?;
-            ops::clip(&lin, Some(&zero_like(x)), Some(&mlx::weak_scalar(1, dtype)?))
+            ops::clip(
+                &lin,
+                Some(&zero_like(x)),
+                Some(&mlx::weak_scalar(1, dtype)?),
+            )
         })
     }
 

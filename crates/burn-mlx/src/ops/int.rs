@@ -501,7 +501,10 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         device: &MlxDevice,
         dtype: IntDType,
     ) -> IntTensor<Self> {
-        assert!(step > 0, "burn-mlx: arange_step: the step must be positive, got 0");
+        assert!(
+            step > 0,
+            "burn-mlx: arange_step: the step must be positive, got 0"
+        );
         let dtype = int_dtype(dtype);
         // `start + k * step` in int64: f64 bounds would round values beyond 2^53.
         let span = i128::from(range.end) - i128::from(range.start);

@@ -120,8 +120,15 @@ pub fn in_child(test_name: &str, body: impl FnOnce()) {
             panic!("{test_name}: the child process died of signal {signal}\n{text}");
         }
     }
-    assert!(out.status.success(), "{test_name}: the child failed ({})\n{text}", out.status);
-    assert!(text.contains("1 passed"), "{test_name}: the child ran no test\n{text}");
+    assert!(
+        out.status.success(),
+        "{test_name}: the child failed ({})\n{text}",
+        out.status
+    );
+    assert!(
+        text.contains("1 passed"),
+        "{test_name}: the child ran no test\n{text}"
+    );
 }
 
 /// The message of an error, asserting it mentions every one of `parts`.
