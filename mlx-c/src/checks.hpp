@@ -179,6 +179,60 @@ inline mx::array zeros_if_empty(mx::array out, std::initializer_list<const mx::a
   return mx::zeros(out.shape(), out.dtype(), s);
 }
 
+// The scatter family: an empty result is zeros (above); with no updates (or no indices)
+// nothing is written and the result is `a` (the kernels divide by the update count).
+// MLX's op is built first, so it still validates the arguments.
+inline mx::array scatter_result(mx::array out, const mx::array& a,
+                                const std::vector<mx::array>& indices, const mx::array& updates,
+                                mx::StreamOrDevice s) {
+  bool nothing = updates.size() == 0;
+  for (const auto& i : indices) nothing = nothing || i.size() == 0;
+  if (out.size() > 0 && nothing) return mx::astype(a, out.dtype(), s);
+  return zeros_if_empty(std::move(out), {}, s);
+}
+
+// masked_scatter from an empty source: the kernel divides by the source's size. Nothing to
+// write if the mask selects nothing; otherwise the source is too short, which MLX reports
+// (at evaluation) for any other short source.
+inline mx::array masked_scatter(const mx::array& a, const mx::array& mask, const mx::array& src,
+                                mx::StreamOrDevice s) {
+  auto out = mx::masked_scatter(a, mask, src, s);
+  if (out.size() == 0) return mx::zeros(out.shape(), out.dtype(), s);
+  if (src.size() > 0) return out;
+  if (!mask.is_tracer()) {
+    auto any = mx::any(mask, false, s);
+    any.eval();
+    if (any.item<bool>()) {
+      throw std::invalid_argument(
+          "[masked_scatter] the mask selects positions but the source is empty.");
+    }
+  }
+  return mx::astype(a, out.dtype(), s);
+}
+
+// segmented_mm: the kernel reads a[..., start:end] and b[start:end, ...] for each row
+// (start, end) of `segments` without checking them, nor that the last axis of `segments` is 2.
+// Bounds are clamped into [0, K] (with end >= start), as the crate's other indices are made
+// safe; an empty operand gives zeros.
+inline mx::array segmented_mm(const mx::array& a, const mx::array& b, const mx::array& segments,
+                              mx::StreamOrDevice s) {
+  if (segments.ndim() == 0 || segments.shape(-1) != 2) {
+    throw std::invalid_argument("[segmented_mm] segments must have shape (..., 2), got " +
+                                shape_str(segments.shape()) + ".");
+  }
+  auto unchecked = mx::segmented_mm(a, b, segments, s);  // MLX's own argument checks
+  if (!mx::issubdtype(segments.dtype(), mx::integer) || a.ndim() < 1) return unchecked;
+  auto t = segments.dtype();
+  auto k = mx::array(a.shape(-1), t);
+  auto zero = mx::zeros({}, t, s);
+  int last = static_cast<int>(segments.ndim()) - 1;
+  auto parts = mx::split(segments, 2, last, s);
+  auto lo = mx::clip(parts[0], zero, k, s);
+  auto hi = mx::maximum(mx::clip(parts[1], zero, k, s), lo, s);
+  auto safe = mx::concatenate({lo, hi}, last, s);
+  return zeros_if_empty(mx::segmented_mm(a, b, safe, s), {&a, &b, &segments}, s);
+}
+
 inline const mx::array* opt_ptr(const std::optional<mx::array>& a) {
   return a ? &*a : nullptr;
 }
@@ -308,7 +362,12 @@ inline mx::array pad(const mx::array& a, const std::vector<std::pair<int, int>>&
   for (size_t i = 0; i < widths.size(); ++i) {
     int n = a.shape(static_cast<int>(i));
     auto [lo, hi] = widths[i];
-    if (lo < 0 || hi < 0 || n == 0) return mx::pad(a, widths, value, mode, s);
+    if (lo < 0 || hi < 0) return mx::pad(a, widths, value, mode, s);
+    if (n == 0 && (lo > 0 || hi > 0)) {
+      // MLX's message, which it only reaches after mirroring the earlier axes.
+      throw std::invalid_argument("[pad] Cannot pad empty axis " + std::to_string(i) +
+                                  " using mode '" + mode + "'.");
+    }
     int reach = reflect ? n - 1 : n;
     far = far || lo > reach || hi > reach;
   }

@@ -532,6 +532,12 @@ fn fuzzer_found_cases() {
         let r = ops::pad(&u, &[(3, 21), (3, 1 << 20)], &zero, PadMode::Symmetric).unwrap();
         assert_eq!(r.shape(), &[28, 5 + 3 + (1 << 20)]);
         r.eval().unwrap();
+        let e = Array::zeros::<bool>(&[1, 0, 0, 1]).unwrap();
+        let w = [(1 << 30, 2)];
+        err_with(
+            ops::pad(&e, &w, &Array::scalar(false), PadMode::Reflect),
+            &["[pad]", "empty axis"],
+        );
         // SVD-based ops on infinite entries never returned.
         let m = Array::from_slice(
             &[1.0f64, f64::INFINITY, 0.0, 0.0, 2.0, 1.0, 3.0, 1.0, 1.0],
@@ -565,6 +571,35 @@ fn fuzzer_found_cases() {
         err_with(ops::take(&a, &idx, None), &["[take]", "empty"]);
         err_with(ops::take(&a, &idx, Some(2)), &["[take]", "length 0"]);
         assert_eq!(ops::take(&a, &idx, Some(0)).unwrap().shape(), &[2, 1, 0]);
+        // A scatter of no updates into a non-empty array divided by zero (SIGFPE).
+        let a = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[4]).unwrap();
+        let none = Array::zeros::<f32>(&[0]).unwrap();
+        let out = ops::scatter(&a, &[], &none, &[]).unwrap();
+        assert_eq!(out.to_vec::<f32>().unwrap(), vec![1.0, 2.0, 3.0, 4.0]);
+        // masked_scatter from an empty source divided by zero (SIGFPE).
+        let s = Array::scalar(7u16);
+        let src = Array::zeros::<u64>(&[0]).unwrap();
+        err_with(
+            ops::masked_scatter(&s, &Array::scalar(true), &src),
+            &["[masked_scatter]", "empty"],
+        );
+        let out = ops::masked_scatter(&s, &Array::scalar(false), &src).unwrap();
+        assert_eq!(out.item::<u16>().unwrap(), 7);
+        // segmented_mm read outside its operands for segments out of range or of a bad shape.
+        let a = Array::ones::<f32>(&[2, 3]).unwrap();
+        let b = Array::ones::<f32>(&[3, 2]).unwrap();
+        err_with(
+            ops::segmented_mm(&a, &b, &Array::from_slice(&[0i64, 1, 2], &[3]).unwrap()),
+            &["[segmented_mm]", "(..., 2)"],
+        );
+        let seg = Array::from_slice(&[i64::MIN, 2, 1, 1 << 40], &[2, 2]).unwrap();
+        assert_eq!(ops::segmented_mm(&a, &b, &seg).unwrap().shape(), &[2, 2, 2]);
+        let seg = Array::from_slice(&[i32::MIN, 2, 1, 1 << 30, 2, 1], &[3, 2]).unwrap();
+        let out = ops::segmented_mm(&a, &b, &seg).unwrap();
+        // Clamped to [0, 2], [1, 3] and [2, 2]: sums of 2, 2 and 0 ones.
+        assert_eq!(out.shape(), &[3, 2, 2]);
+        let v = out.astype(Dtype::Float32).unwrap().to_vec::<f32>().unwrap();
+        assert_eq!(v, [vec![2.0; 4], vec![2.0; 4], vec![0.0; 4]].concat());
         // tri with 2^31 - 1 columns and no rows built an 8 GiB column index (a hang).
         let t = ops::tri(0, i32::MAX, i32::MAX, Dtype::Bfloat16).unwrap();
         assert_eq!(t.shape(), &[0, i32::MAX]);

@@ -134,13 +134,13 @@ pub fn weak_scalar(value: impl Into<Scalar>, like: Dtype) -> Result<Array> {
         Scalar::Int(_) if like == Dtype::Bool => Dtype::Int32,
         _ => like,
     };
-    if let Scalar::Int(i) = value {
-        if !int_fits(i, target) {
-            return Err(Error::InvalidArgument(format!(
-                "Converting {i} to {} would result in overflow.",
-                target.name()
-            )));
-        }
+    if let Scalar::Int(i) = value
+        && !int_fits(i, target)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "Converting {i} to {} would result in overflow.",
+            target.name()
+        )));
     }
     Ok(value.to_array(target))
 }
