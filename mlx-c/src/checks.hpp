@@ -252,8 +252,11 @@ inline std::optional<int> group_size(const char* op, std::optional<int> g) {
   return g;
 }
 
+// An LU factorization of an empty matrix that is not 0x0 (MLX divides by a zero extent; a
+// 0x0 matrix is fine).
 inline const mx::array& nonempty_matrix(const char* op, const mx::array& a) {
-  if (a.size() == 0) {
+  bool zero_by_zero = a.ndim() >= 2 && a.shape(-1) == 0 && a.shape(-2) == 0;
+  if (a.size() == 0 && !zero_by_zero) {
     throw std::invalid_argument(std::string("[") + op +
                                 "] empty matrices are not supported, got shape " +
                                 shape_str(a.shape()) + ".");
@@ -399,8 +402,9 @@ inline mx::array pad(const mx::array& a, const std::vector<std::pair<int, int>>&
   return out;
 }
 
-// Reads through indices from an axis of length 0: every index is out of range, and MLX's
-// gather kernels do not check, so they read outside the (empty) data. `axis` may be negative;
+// Reads through indices from an axis of length 0 (take_along_axis, gather): every index is out
+// of range, and MLX's gather kernels do not check, so they read outside the (empty) data (take
+// checks this itself). `axis` may be negative;
 // invalid axes are left for MLX to report.
 inline const mx::array& readable(const char* op, const mx::array& a, int axis,
                                  const mx::array& indices) {
@@ -409,15 +413,6 @@ inline const mx::array& readable(const char* op, const mx::array& a, int axis,
   if (a.shape(axis < 0 ? axis + nd : axis) == 0) {
     throw std::invalid_argument(std::string("[") + op +
                                 "] cannot take indices from an axis of length 0.");
-  }
-  return a;
-}
-
-inline const mx::array& readable_flat(const char* op, const mx::array& a,
-                                      const mx::array& indices) {
-  if (a.size() == 0 && indices.size() > 0) {
-    throw std::invalid_argument(std::string("[") + op +
-                                "] cannot take indices from an empty array.");
   }
   return a;
 }

@@ -279,8 +279,11 @@ fn lu_of_an_empty_matrix() {
             linalg::lu_factor(&a).map(|r| r.0),
             &["[linalg::lu_factor]", "empty"],
         );
-        let a = Array::zeros::<f32>(&[0, 0]).unwrap();
+        let a = Array::zeros::<f32>(&[0, 7]).unwrap();
         err_with(linalg::lu(&a).map(|r| r.0), &["[linalg::lu]", "empty"]);
+        // 0x0 is fine (see the linalg tests).
+        let a = Array::zeros::<f32>(&[0, 0]).unwrap();
+        assert!(linalg::lu(&a).is_ok());
     });
 }
 
@@ -572,7 +575,7 @@ fn fuzzer_found_cases() {
             &["[take_along_axis]", "length 0"],
         );
         err_with(ops::take(&a, &idx, None), &["[take]", "empty"]);
-        err_with(ops::take(&a, &idx, Some(2)), &["[take]", "length 0"]);
+        err_with(ops::take(&a, &idx, Some(2)), &["[take]", "empty"]);
         assert_eq!(ops::take(&a, &idx, Some(0)).unwrap().shape(), &[2, 1, 0]);
         // A scatter of no updates into a non-empty array divided by zero (SIGFPE).
         let a = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[4]).unwrap();
