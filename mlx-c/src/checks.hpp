@@ -384,12 +384,15 @@ inline mx::array pad(const mx::array& a, const std::vector<std::pair<int, int>>&
     out_shape[i] = static_cast<int>(len);
   }
   check_bytes("pad", out_shape, a.dtype(), 1.0);
+  // An empty result needs no indices (which could be far larger than the result).
+  if (a.size() == 0) return mx::zeros(out_shape, a.dtype(), s);
   mx::array out = a;
   for (size_t i = 0; i < widths.size(); ++i) {
     auto [lo, hi] = widths[i];
     if (lo == 0 && hi == 0) continue;
     int n = a.shape(static_cast<int>(i));
     int64_t period = reflect ? 2 * int64_t(n) - 2 : 2 * int64_t(n);
+    check_bytes("pad", mx::Shape{out_shape[i]}, mx::int64, 1.0);
     auto pos = mx::arange(-double(lo), double(n) + hi, 1.0, mx::int64, s);
     mx::array idx = mx::zeros_like(pos, s);
     if (period > 0) {

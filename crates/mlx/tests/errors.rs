@@ -538,6 +538,17 @@ fn fuzzer_found_cases() {
         let r = ops::pad(&u, &[(3, 21), (3, 1 << 20)], &zero, PadMode::Symmetric).unwrap();
         assert_eq!(r.shape(), &[28, 5 + 3 + (1 << 20)]);
         r.eval().unwrap();
+        // An empty array padded far: no 2^30-long index vector is built.
+        let z = Array::zeros::<f64>(&[0, 2]).unwrap();
+        let r = ops::pad(
+            &z,
+            &[(0, 0), (3, 1 << 30)],
+            &Array::scalar(0.0f64),
+            PadMode::Symmetric,
+        )
+        .unwrap();
+        assert_eq!(r.shape(), &[0, 5 + (1 << 30)]);
+        r.eval().unwrap();
         let e = Array::zeros::<bool>(&[1, 0, 0, 1]).unwrap();
         let w = [(1 << 30, 2)];
         err_with(
