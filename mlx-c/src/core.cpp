@@ -188,14 +188,22 @@ int mlxc_array_from_data(mlxc_array* res, const void* data, mlxc_ints shape, mlx
   });
 }
 
+// Copying and freeing handles take the graph lock: MLX's array destructor reads use_count()
+// and edits the descriptors of sibling outputs and of inputs, so a handle freed (or copied,
+// which changes that count) on one thread while another builds or evaluates a graph sharing
+// those nodes would race.
 int mlxc_array_copy(mlxc_array* res, mlxc_array a) {
-  return guard_unlocked([&] {
+  return guard([&] {
     check_out(res);
     *res = to_handle(A(a));
   });
 }
 
-void mlxc_array_free(mlxc_array a) { delete reinterpret_cast<mx::array*>(a); }
+void mlxc_array_free(mlxc_array a) {
+  if (a == nullptr) return;
+  std::lock_guard<std::recursive_mutex> lock(graph_lock());
+  delete reinterpret_cast<mx::array*>(a);
+}
 
 size_t mlxc_array_ndim(mlxc_array a) { return a ? A(a).ndim() : 0; }
 const int32_t* mlxc_array_shape(mlxc_array a) { return a ? A(a).shape().data() : nullptr; }
@@ -269,17 +277,19 @@ int mlxc_vector_array_new(mlxc_vector_array* res) {
   });
 }
 void mlxc_vector_array_free(mlxc_vector_array v) {
+  if (v == nullptr) return;
+  std::lock_guard<std::recursive_mutex> lock(graph_lock());
   delete reinterpret_cast<std::vector<mx::array>*>(v);
 }
 size_t mlxc_vector_array_size(mlxc_vector_array v) { return v ? VA(v).size() : 0; }
 int mlxc_vector_array_get(mlxc_array* res, mlxc_vector_array v, size_t i) {
-  return guard_unlocked([&] {
+  return guard([&] {
     check_out(res);
     *res = to_handle(VA(v).at(i));
   });
 }
 int mlxc_vector_array_push(mlxc_vector_array v, mlxc_array a) {
-  return guard_unlocked([&] { VA(v).push_back(A(a)); });
+  return guard([&] { VA(v).push_back(A(a)); });
 }
 
 // ---- devices and streams ------------------------------------------------------------------------

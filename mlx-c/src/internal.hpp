@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "checks.hpp"
 #include "mlx/mlx.h"
 #include "mlxc/mlxc.h"
 
@@ -171,7 +172,7 @@ std::function<std::vector<mx::array>(const std::vector<mx::array>&)> make_functi
     return ::mlxc::guard([&] {                                                              \
       ::mlxc::check_out(res);                                                               \
       [[maybe_unused]] auto S = ::mlxc::stream_or_default(s);                               \
-      ::mlxc::put(res, __VA_ARGS__);                                                        \
+      ::mlxc::put(res, ::mlxc::checks::check_result(#name, __VA_ARGS__));                 \
     });                                                                                     \
   }
 #define MLXC_END_OPS }

@@ -29,6 +29,37 @@ std::optional<Fn> optional_fn(mlxc_closure c) {
   return C(c).fn;
 }
 
+// `fn`, refusing to return no arrays: MLX's checkpoint and custom_vjp index the first output.
+Fn nonempty_outputs(const char* op, Fn fn) {
+  return [op, fn](const std::vector<mx::array>& inputs) {
+    auto outputs = fn(inputs);
+    if (outputs.empty()) {
+      throw std::invalid_argument(std::string("[") + op + "] the function returned no arrays");
+    }
+    return outputs;
+  };
+}
+
+// The cotangents a vjp rule returned: one per primal, each of the primal's shape. MLX indexes
+// them by primal without checking the count (reading past the end) and takes any shape as the
+// gradient.
+void check_cotangents(const char* op, const std::vector<mx::array>& primals,
+                      const std::vector<mx::array>& cotangents) {
+  if (cotangents.size() != primals.size()) {
+    throw std::invalid_argument(std::string("[") + op + "] the vjp rule returned " +
+                                std::to_string(cotangents.size()) + " cotangents for " +
+                                std::to_string(primals.size()) + " primals");
+  }
+  for (size_t i = 0; i < primals.size(); ++i) {
+    if (cotangents[i].shape() != primals[i].shape()) {
+      throw std::invalid_argument(
+          std::string("[") + op + "] the vjp rule returned a cotangent of shape " +
+          checks::shape_str(cotangents[i].shape()) + " for primal " + std::to_string(i) +
+          " of shape " + checks::shape_str(primals[i].shape()));
+    }
+  }
+}
+
 void check_count(const char* rule, size_t got, size_t want, const char* what) {
   if (got != want) {
     throw std::invalid_argument("[custom_function] the " + std::string(rule) + " rule returned " +
@@ -72,6 +103,7 @@ Fn custom_function(Fn fun, std::optional<Fn> vjp, std::optional<Fn> jvp, std::op
         in.insert(in.end(), outputs.begin(), outputs.end());
         auto out = g(in);
         check_count("vjp", out.size(), primals.size(), "primals");
+        check_cotangents("custom_function", primals, out);
         return out;
       };
     }
@@ -157,7 +189,7 @@ int mlxc_compile(mlxc_closure* res, mlxc_closure f, bool shapeless) {
 int mlxc_checkpoint(mlxc_closure* res, mlxc_closure f) {
   return guard([&] {
     check_out(res);
-    *res = wrap(mx::checkpoint(C(f).fn));
+    *res = wrap(mx::checkpoint(nonempty_outputs("checkpoint", C(f).fn)));
   });
 }
 
@@ -178,9 +210,11 @@ int mlxc_custom_vjp(mlxc_closure* res, mlxc_closure f, mlxc_closure vjp) {
       args.insert(args.end(), primals.begin(), primals.end());
       args.insert(args.end(), cotangents.begin(), cotangents.end());
       args.insert(args.end(), outputs.begin(), outputs.end());
-      return vjp_fn(args);
+      auto out = vjp_fn(args);
+      check_cotangents("custom_vjp", primals, out);
+      return out;
     };
-    *res = wrap(mx::custom_vjp(C(f).fn, fun_vjp));
+    *res = wrap(mx::custom_vjp(nonempty_outputs("custom_vjp", C(f).fn), fun_vjp));
   });
 }
 

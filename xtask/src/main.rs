@@ -12,6 +12,9 @@
 //!   crate; `bench peers --help` lists its options).
 //! - `burn-coverage [--list]`: every method of the Burn backend traits, native in burn-mlx or
 //!   left to Burn's default, and whether burn-mlx's tests name it.
+//! - `fuzz [--seconds N] [--seed S]... [--address-space-mb M]`: random calls over the `mlx`
+//!   crate's API in child processes; reports (shrunk) calls that abort, hang or give an
+//!   impossible shape.
 //! - `coverage [--missing] [--prefix DIR]`: which public functions of MLX's C++ headers the
 //!   `mlx` crate exposes, and why the others are not.
 
@@ -19,6 +22,7 @@ mod bench;
 mod bindings;
 mod burn_coverage;
 mod coverage;
+mod fuzz;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("coverage") => coverage::run(&args[1..]),
         Some("burn-coverage") => burn_coverage::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -55,6 +60,9 @@ const USAGE: &str = "usage: cargo xtask <task>
 
   coverage [--prefix DIR] [--missing]
                        which MLX C++ functions the mlx crate exposes (--missing: only gaps)
+  fuzz [--seconds N] [--seed S]... [--batch B] [--timeout T] [--address-space-mb M]
+                       random calls over the mlx API in child processes; fails on any
+                       abort, hang or impossible shape, each shrunk to a minimal call
   burn-coverage [--list]
                        the Burn backend trait methods burn-mlx implements natively, and
                        which its tests name (--list: every method, not only the untested)";

@@ -100,9 +100,9 @@ pub(crate) fn eval_pending() -> mlx::Result<()> {
 
 /// How many tensors with pending ops are alive (for tests and diagnostics).
 pub fn pending_count() -> usize {
-    let p = pending();
-    p.arrays
-        .iter()
+    // Copied out first: asking MLX takes its graph lock, never while holding this mutex.
+    let weak = pending().arrays.clone();
+    weak.iter()
         .filter_map(Weak::upgrade)
         .filter(|a| a.status() != Status::Available)
         .count()

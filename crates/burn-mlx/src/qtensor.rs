@@ -556,8 +556,8 @@ pub(crate) fn dynamic_scales(x: &Array, scheme: &QuantScheme) -> mlx::Result<Arr
     let chunks = x.reshape(&[params as i32, -1])?;
     let max_abs = ops::abs(&chunks)?.max(&[1], false)?;
     let dtype = x.dtype();
-    let range = ops::multiply(&max_abs, &ops::weak_scalar(2.0f32, dtype))?;
-    ops::divide(&range, &ops::weak_scalar(b - a, dtype))?.astype(param_dtype(scheme))
+    let range = ops::multiply(&max_abs, &ops::weak_scalar(2.0f32, dtype)?)?;
+    ops::divide(&range, &ops::weak_scalar(b - a, dtype)?)?.astype(param_dtype(scheme))
 }
 
 /// Quantizes with [`dynamic_scales`]: `(values, grid scales, block)`.

@@ -2099,3 +2099,41 @@ fn random() {
     assert_ne!(a, b, "successive draws differ");
     assert_ne!(a, e, "another seed, other draws");
 }
+
+// ---- inputs that used to kill the process or panic without a reason ---------------------------
+
+#[test]
+fn division_overflow_and_by_zero_are_defined() {
+    let device = MlxDevice::Cpu;
+    // MIN / -1 wraps to MIN (it trapped with SIGFPE), as in two's complement; MIN % -1 is 0.
+    let t = Tensor::<M, 1, Int>::from_ints([i32::MIN, 7, -7], &device);
+    let q = (t.clone() / -1).into_data();
+    assert_eq!(q.to_vec::<i32>().unwrap(), vec![i32::MIN, -7, 7]);
+    let r = t.clone().remainder_scalar(-1).into_data();
+    assert_eq!(r.to_vec::<i32>().unwrap(), vec![0, 0, 0]);
+    // Division by 0 gives 0, whatever the sign of the dividend.
+    let z = Tensor::<M, 1, Int>::from_ints([0, 0, 0], &device);
+    let q = (t / z).into_data();
+    assert_eq!(q.to_vec::<i32>().unwrap(), vec![0, 0, 0]);
+}
+
+#[test]
+fn bad_arguments_panic_with_the_op_and_reason() {
+    let device = MlxDevice::Cpu;
+    let x = Tensor::<M, 2>::ones([2, 3], &device);
+    assert_panics(
+        "repeat_dim",
+        "repeat_dim: dimension 5 is out of range",
+        || x.clone().repeat_dim(5, 2),
+    );
+    assert_panics(
+        "arange_step",
+        "arange_step: the step must be positive",
+        || Tensor::<M, 1, Int>::arange_step(0..5, 0, &device),
+    );
+    assert_panics("huge zeros", "out of memory", || {
+        Tensor::<M, 2>::zeros([1_000_000, 1_000_000], &device)
+            .sum()
+            .into_data()
+    });
+}

@@ -267,6 +267,8 @@ fn write_npz<'a, K: AsRef<str>>(
     let mut entries = Vec::new();
     for (name, a) in arrays {
         let name = name.as_ref();
+        // NumPy cannot open an entry whose name holds a NUL (zip readers stop the name there).
+        c_string(name, "[save_npz] array name")?;
         let bytes = npy_to_bytes(a)
             .map_err(|e| Error::Mlx(format!("[save_npz] array '{name}': {}", e.message())))?;
         entries.push((format!("{name}.npy"), bytes));

@@ -53,11 +53,29 @@ pub fn clear_cache() -> Result<()> {
 }
 
 /// The memory limit MLX tries to stay under while evaluating.
+///
+/// It is also the largest array any op may produce: an op whose result would take more bytes
+/// than this limit (or than the process's address-space limit, `ulimit -v`, when one is set)
+/// returns an out-of-memory [`crate::Error`] when the graph is built, before anything is
+/// allocated. This holds for every array, views included (a broadcast may be materialized by
+/// a later op). MLX's allocator does not report a failed allocation itself, so this check is
+/// what turns "larger than memory" into an error instead of a crash. It bounds each array, not
+/// their sum: many arrays each under the limit can still exhaust memory.
 pub fn memory_limit() -> usize {
     read(sys::mlxc_memory_limit)
 }
 
-/// Sets the memory limit; returns the previous one.
+/// Sets the memory limit; returns the previous one. Arrays built after the call are checked
+/// against the new limit (see [`memory_limit`]).
+///
+/// ```
+/// let prev = mlx::memory::set_memory_limit(1 << 20)?;
+/// // 4 MiB of float32 is past a 1 MiB limit: an error, not an allocation.
+/// assert!(mlx::ops::zeros(&[1 << 20], mlx::Dtype::Float32).is_err());
+/// mlx::memory::set_memory_limit(prev)?;
+/// assert!(mlx::ops::zeros(&[1 << 20], mlx::Dtype::Float32).is_ok());
+/// # Ok::<(), mlx::Error>(())
+/// ```
 pub fn set_memory_limit(limit: usize) -> Result<usize> {
     set(sys::mlxc_memory_set_limit, limit)
 }

@@ -1245,7 +1245,7 @@ fn clip_with_optional_bounds() {
     );
     // Integers with weak scalar bounds keep their dtype.
     let i = Array::from_slice(&[-3i32, 0, 3], &[3]).unwrap();
-    let c = ops::clip(&i, Some(&mlx::weak_scalar(1, i.dtype())), None).unwrap();
+    let c = ops::clip(&i, Some(&mlx::weak_scalar(1, i.dtype()).unwrap()), None).unwrap();
     assert_eq!(c.dtype(), Dtype::Int32);
     assert_eq!(c.to_vec::<i32>().unwrap(), vec![1, 1, 3]);
     // Half precision, strided.
@@ -1256,8 +1256,8 @@ fn clip_with_optional_bounds() {
         .unwrap();
     let c = h
         .clip(
-            Some(&mlx::weak_scalar(0.0, Dtype::Float16)),
-            Some(&mlx::weak_scalar(1.5, Dtype::Float16)),
+            Some(&mlx::weak_scalar(0.0, Dtype::Float16).unwrap()),
+            Some(&mlx::weak_scalar(1.5, Dtype::Float16).unwrap()),
         )
         .unwrap();
     assert_eq!(c.dtype(), Dtype::Float16);

@@ -144,7 +144,7 @@ fn comparisons_promote_mixed_dtypes() {
     assert_eq!(bools(&ops::equal(&t, &o).unwrap()), vec![true, false]);
     // Weak scalars compare in the array's dtype.
     let h = f64s(&[0.1, 0.5], &[2]).astype(Dtype::Float16).unwrap();
-    let s = mlx::weak_scalar(0.1, h.dtype());
+    let s = mlx::weak_scalar(0.1, h.dtype()).unwrap();
     assert_eq!(bools(&ops::equal(&h, &s).unwrap()), vec![true, false]);
 }
 
@@ -539,7 +539,7 @@ fn where_condition_and_dtypes() {
     assert_eq!(got.dtype(), Dtype::Int16);
     assert_eq!(got.to_vec::<i16>().unwrap(), vec![1, 200]);
     let bf = f64s(&[0.25, 0.75], &[2]).astype(Dtype::Bfloat16).unwrap();
-    let got = ops::where_(&b, &bf, &mlx::weak_scalar(0.0, Dtype::Bfloat16)).unwrap();
+    let got = ops::where_(&b, &bf, &mlx::weak_scalar(0.0, Dtype::Bfloat16).unwrap()).unwrap();
     assert_eq!(got.dtype(), Dtype::Bfloat16);
     assert_close(&got, &[0.25, 0.0], 0.0, 0.0);
     let cx = Array::from_slice(&[Complex32::new(1.0, 2.0)], &[1]).unwrap();

@@ -106,3 +106,47 @@ fn implicit_ops_cross_threads() {
     let want: Vec<f32> = x.iter().map(|v| 2.0 * v).collect();
     assert_eq!(dx.to_vec::<f32>().unwrap(), want);
 }
+
+/// Outputs of multi-output ops (siblings) cloned and freed on some threads while others build
+/// on them and evaluate: MLX's array destructor edits sibling and input descriptors, so the C
+/// layer takes its graph lock in handle copies and frees.
+#[test]
+fn sibling_outputs_freed_while_others_evaluate() {
+    let a = Array::from_slice(&(1..=64).map(|x| x as f32).collect::<Vec<_>>(), &[8, 8]).unwrap();
+    let b = Array::full::<f32>(&[8, 8], 3.0).unwrap();
+    for round in 0..20 {
+        let (q, r) = ops::divmod(&a, &b).unwrap();
+        let parts = ops::split(&a, 4, 0).unwrap();
+        let (u, s, vt) = mlx::linalg::svd(&a).unwrap();
+        let shared = Arc::new((q, r, parts, u, s, vt));
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || {
+                    let (q, r, parts, u, s, vt) = &*shared;
+                    for _ in 0..20 {
+                        if t % 2 == 0 {
+                            // Clone and drop handles to siblings.
+                            let copies: Vec<Array> = [q, r, &parts[t % 4], u, s, vt]
+                                .into_iter()
+                                .cloned()
+                                .collect();
+                            drop(copies);
+                        } else {
+                            let y = (&(q * 3.0) + r).sum(&[], false).unwrap();
+                            let z = parts[t % 4].sum(&[], false).unwrap();
+                            let w = s.sum(&[], false).unwrap();
+                            mlx::eval([&y, &z, &w]).unwrap();
+                            assert_eq!(y.item::<f32>().unwrap(), (1..=64).sum::<i32>() as f32);
+                            let _ = (u, vt);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(Arc::strong_count(&shared), 1, "round {round}");
+    }
+}

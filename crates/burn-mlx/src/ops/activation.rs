@@ -11,7 +11,7 @@ use super::float::precise;
 use crate::{Mlx, MlxFloat, MlxInt};
 
 fn zero_like(a: &Array) -> Array {
-    mlx::weak_scalar(0, a.dtype())
+    mlx::weak_scalar(0, a.dtype()).expect("0 fits every dtype")
 }
 
 /// GELU with the exact erf form, as Burn's `gelu`.
@@ -83,7 +83,11 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
         );
         unary(&tensor, "hard_sigmoid", |x| {
             let lin = ops::add(&ops::multiply(x, &a)?, &b)?;
-            ops::clip(&lin, Some(&zero_like(x)), Some(&mlx::weak_scalar(1, dtype)))
+            ops::clip(
+                &lin,
+                Some(&zero_like(x)),
+                Some(&mlx::weak_scalar(1, dtype)?),
+            )
         })
     }
 

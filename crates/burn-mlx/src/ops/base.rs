@@ -111,8 +111,15 @@ pub(crate) fn cat(tensors: Vec<MlxTensor>, dim: usize) -> MlxTensor {
 }
 
 pub(crate) fn repeat_dim(t: MlxTensor, dim: usize, times: usize) -> MlxTensor {
-    let mut reps = vec![1; t.array.ndim()];
-    reps[dim] = times as i32;
+    let ndim = t.array.ndim();
+    assert!(
+        dim < ndim,
+        "burn-mlx: repeat_dim: dimension {dim} is out of range for a tensor of {ndim} dimensions"
+    );
+    let times = i32::try_from(times)
+        .unwrap_or_else(|_| panic!("burn-mlx: repeat_dim: {times} repetitions do not fit i32"));
+    let mut reps = vec![1; ndim];
+    reps[dim] = times;
     unary(&t, "repeat_dim", |a| ops::tile(a, &reps))
 }
 

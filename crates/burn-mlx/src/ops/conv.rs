@@ -199,7 +199,7 @@ fn pad_spatial(x: &Array, lo: &[i32], hi: &[i32]) -> Result<Array> {
     ops::pad(
         x,
         &widths,
-        &ops::weak_scalar(0.0, x.dtype()),
+        &ops::weak_scalar(0.0, x.dtype())?,
         ops::PadMode::Constant,
     )
 }
@@ -351,7 +351,7 @@ fn conv3d_grouped(x: &Array, w: &Array, spec: &Spec) -> Result<Array> {
     let x = ops::pad(
         &x,
         &widths,
-        &ops::weak_scalar(0.0, x.dtype()),
+        &ops::weak_scalar(0.0, x.dtype())?,
         ops::PadMode::Constant,
     )?;
     let [batch, depth, h, wd, c] = x.shape().try_into().expect("rank 5");
@@ -730,7 +730,7 @@ pub(crate) fn unfold4d(
                 (padding[0], padding[0]),
                 (padding[1], padding[1]),
             ],
-            &ops::weak_scalar(0.0, a.dtype()),
+            &ops::weak_scalar(0.0, a.dtype())?,
             ops::PadMode::Constant,
         )?;
         let out = [
@@ -803,19 +803,19 @@ fn deform_forward(
     )?;
     let y0 = ops::stop_gradient(&ops::floor(&y)?)?;
     let x0 = ops::stop_gradient(&ops::floor(&xx)?)?;
-    let one = ops::weak_scalar(1.0, pd);
+    let one = ops::weak_scalar(1.0, pd)?;
     let ly = ops::subtract(&y, &y0)?;
     let lx = ops::subtract(&xx, &x0)?;
     let hy = ops::subtract(&one, &ly)?;
     let hx = ops::subtract(&one, &lx)?;
-    let zero = ops::weak_scalar(0.0, pd);
-    let (hmax, wmax) = (ops::weak_scalar(h - 1, pd), ops::weak_scalar(w - 1, pd));
-    let width = ops::weak_scalar(w, pd);
+    let zero = ops::weak_scalar(0.0, pd)?;
+    let (hmax, wmax) = (ops::weak_scalar(h - 1, pd)?, ops::weak_scalar(w - 1, pd)?);
+    let width = ops::weak_scalar(w, pd)?;
     let (mut idx, mut wts) = (Vec::with_capacity(4), Vec::with_capacity(4));
     for (dy, wy) in [(0, &hy), (1, &ly)] {
         for (dx, wx) in [(0, &hx), (1, &lx)] {
-            let yi = ops::add(&y0, &ops::weak_scalar(dy, pd))?;
-            let xi = ops::add(&x0, &ops::weak_scalar(dx, pd))?;
+            let yi = ops::add(&y0, &ops::weak_scalar(dy, pd)?)?;
+            let xi = ops::add(&x0, &ops::weak_scalar(dx, pd)?)?;
             let inside = ops::logical_and(
                 &ops::logical_and(
                     &ops::greater_equal(&yi, &zero)?,

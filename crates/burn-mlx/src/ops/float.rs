@@ -116,7 +116,7 @@ pub(crate) mod precise {
     /// `log(1 + e^x)`, stable for large |x|: `max(x, 0) + log1p(e^-|x|)`.
     pub(crate) fn softplus(a: &Array) -> mlx::Result<Array> {
         if !is_f64(a) {
-            return ops::logaddexp(&mlx::weak_scalar(0, a.dtype()), a);
+            return ops::logaddexp(&mlx::weak_scalar(0, a.dtype())?, a);
         }
         let zero = Array::scalar(0.0f64);
         Ok(&ops::maximum(a, &zero)? + &ops::log1p(&exp(&ops::negative(&ops::abs(a)?)?)?)?)

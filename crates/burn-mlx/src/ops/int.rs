@@ -26,7 +26,9 @@ pub(crate) fn div_trunc(a: &Array, b: &Array) -> mlx::Result<Array> {
     let zero = Array::scalar(0i32).astype(a.dtype())?;
     let inexact = ops::not_equal(&ops::remainder(a, b)?, &zero)?;
     let signs_differ = ops::not_equal(&ops::less(a, &zero)?, &ops::less(b, &zero)?)?;
-    let fix = ops::logical_and(&inexact, &signs_differ)?;
+    // x / 0 is 0, as floor_divide gives (no correction: the remainder is x there).
+    let nonzero = ops::not_equal(b, &zero)?;
+    let fix = ops::logical_and(&ops::logical_and(&inexact, &signs_differ)?, &nonzero)?;
     ops::add(&floor, &fix.astype(a.dtype())?)
 }
 
@@ -499,6 +501,10 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         device: &MlxDevice,
         dtype: IntDType,
     ) -> IntTensor<Self> {
+        assert!(
+            step > 0,
+            "burn-mlx: arange_step: the step must be positive, got 0"
+        );
         let dtype = int_dtype(dtype);
         // `start + k * step` in int64: f64 bounds would round values beyond 2^53.
         let span = i128::from(range.end) - i128::from(range.start);

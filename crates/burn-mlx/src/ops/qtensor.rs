@@ -67,7 +67,7 @@ fn dequantize_f32(t: &MlxQTensor) -> MlxTensor {
 /// The scales along `axis` of the positions `positions` (source indices along `axis`, as an
 /// integer array), one scale per position; other axes keep their layout.
 fn scales_at(scales: &Array, block: usize, axis: usize, positions: &Array) -> mlx::Result<Array> {
-    let b = ops::weak_scalar(block as i64, positions.dtype());
+    let b = ops::weak_scalar(block as i64, positions.dtype())?;
     ops::take(
         scales,
         &ops::floor_divide(positions, &b)?,
@@ -646,7 +646,7 @@ mod matmul {
             };
             let s2 = ops::broadcast_to(&s2, &[shape[row] as i32, groups as i32])?;
             let scales = ops::contiguous(&crate::qtensor::valid_scales(&s2)?.astype(dtype)?)?;
-            let biases = ops::multiply(&scales, &ops::weak_scalar(-(offset as f32), dtype))?;
+            let biases = ops::multiply(&scales, &ops::weak_scalar(-(offset as f32), dtype)?)?;
             Ok(KernelWeights {
                 w,
                 scales,

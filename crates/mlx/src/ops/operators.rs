@@ -8,7 +8,7 @@ use num_complex::Complex32;
 
 use crate::array::Array;
 use crate::dtype::Dtype;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A Rust scalar on its way into an array: Python's `bool`, `int` and `float`.
 ///
@@ -115,14 +115,49 @@ impl Scalar {
 /// it takes `like` when that can hold it; a float with an integer or bool array gives float32,
 /// an integer with a bool array int32. The value is converted in Rust, so no float64 array is
 /// ever created (GPUs reject float64).
-pub fn weak_scalar(value: impl Into<Scalar>, like: Dtype) -> Array {
+///
+/// An integer that the integer dtype `like` cannot hold is an error, as in MLX's Python API
+/// (`u8_array + 300` would otherwise wrap silently); a float given to a float16 or bfloat16
+/// array is rounded (and may become infinite), also as in MLX.
+///
+/// ```
+/// use mlx::{Dtype, weak_scalar};
+/// assert_eq!(weak_scalar(255, Dtype::Uint8)?.dtype(), Dtype::Uint8);
+/// assert!(weak_scalar(300, Dtype::Uint8).is_err());
+/// assert_eq!(weak_scalar(300, Dtype::Float16)?.dtype(), Dtype::Float16);
+/// # Ok::<(), mlx::Error>(())
+/// ```
+pub fn weak_scalar(value: impl Into<Scalar>, like: Dtype) -> Result<Array> {
     let value = value.into();
     let target = match value {
         Scalar::Float(_) if !like.is_inexact() => Dtype::Float32,
         Scalar::Int(_) if like == Dtype::Bool => Dtype::Int32,
         _ => like,
     };
-    value.to_array(target)
+    if let Scalar::Int(i) = value
+        && !int_fits(i, target)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "Converting {i} to {} would result in overflow.",
+            target.name()
+        )));
+    }
+    Ok(value.to_array(target))
+}
+
+/// Whether `dtype` holds `i` exactly (floating types always take it, possibly rounded).
+fn int_fits(i: i64, dtype: Dtype) -> bool {
+    let (lo, hi): (i64, i128) = match dtype {
+        Dtype::Uint8 => (0, u8::MAX.into()),
+        Dtype::Uint16 => (0, u16::MAX.into()),
+        Dtype::Uint32 => (0, u32::MAX.into()),
+        Dtype::Uint64 => (0, u64::MAX.into()),
+        Dtype::Int8 => (i8::MIN.into(), i8::MAX.into()),
+        Dtype::Int16 => (i16::MIN.into(), i16::MAX.into()),
+        Dtype::Int32 => (i32::MIN.into(), i32::MAX.into()),
+        _ => return true,
+    };
+    i >= lo && i128::from(i) <= hi
 }
 
 fn unwrap_op(result: Result<Array>, op: &str) -> Array {
@@ -162,7 +197,7 @@ macro_rules! binary_operator {
         impl $tr<$t> for &Array {
             type Output = Array;
             fn $method(self, rhs: $t) -> Array {
-                unwrap_op($func(self, &weak_scalar(rhs, self.dtype())), $sym)
+                unwrap_op(weak_scalar(rhs, self.dtype()).and_then(|b| $func(self, &b)), $sym)
             }
         }
         impl $tr<$t> for Array {
@@ -174,7 +209,7 @@ macro_rules! binary_operator {
         impl $tr<&Array> for $t {
             type Output = Array;
             fn $method(self, rhs: &Array) -> Array {
-                unwrap_op($func(&weak_scalar(self, rhs.dtype()), rhs), $sym)
+                unwrap_op(weak_scalar(self, rhs.dtype()).and_then(|a| $func(&a, rhs)), $sym)
             }
         }
         impl $tr<Array> for $t {

@@ -164,9 +164,15 @@ impl PadMode {
 /// applies to every axis. `value` (a scalar array, converted to `a`'s dtype) fills the new
 /// elements in [`PadMode::Constant`] and is ignored otherwise.
 ///
+/// A 0-d array has no axis: with one pair or none it is returned unchanged, as in NumPy.
+///
 /// Gradients flow to `a`, but not correctly to `value`: MLX 0.32.4 returns the cotangent of
 /// `a`'s elements for it.
 pub fn pad(a: &Array, widths: &[(i32, i32)], value: &Array, mode: PadMode) -> Result<Array> {
+    if a.ndim() == 0 && widths.len() <= 1 {
+        // A 0-d array has no axis to pad: NumPy and MLX's Python API return it unchanged.
+        return Ok(a.clone());
+    }
     let widths = match widths {
         [one] => vec![*one; a.ndim().max(1)],
         _ => widths.to_vec(),

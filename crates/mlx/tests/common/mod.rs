@@ -91,3 +91,52 @@ pub fn sample(shape: &[i32], seed: u64, lo: f64, hi: f64) -> Array {
         .collect();
     Array::from_slice(&data, shape).unwrap()
 }
+
+/// Runs `body` in a child process: this test binary re-executed on the one test `test_name`
+/// (which must be the name of the calling test). A crash of MLX (a signal, an abort) then fails
+/// this test with the signal instead of killing the whole test run; a panic in `body` fails it
+/// like any test failure.
+pub fn in_child(test_name: &str, body: impl FnOnce()) {
+    const VAR: &str = "MLX_TEST_IN_CHILD";
+    if std::env::var(VAR).as_deref() == Ok(test_name) {
+        body();
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(exe)
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(VAR, test_name)
+        .output()
+        .expect("re-running the test binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = out.status.signal() {
+            panic!("{test_name}: the child process died of signal {signal}\n{text}");
+        }
+    }
+    assert!(
+        out.status.success(),
+        "{test_name}: the child failed ({})\n{text}",
+        out.status
+    );
+    assert!(
+        text.contains("1 passed"),
+        "{test_name}: the child ran no test\n{text}"
+    );
+}
+
+/// The message of an error, asserting it mentions every one of `parts`.
+pub fn err_with(result: Result<impl std::fmt::Debug>, parts: &[&str]) -> String {
+    let e = result.expect_err("expected an error");
+    let m = e.to_string();
+    for p in parts {
+        assert!(m.contains(p), "error {m:?} does not mention {p:?}");
+    }
+    m
+}
