@@ -264,6 +264,21 @@ inline const mx::array& nonempty_matrix(const char* op, const mx::array& a) {
   return a;
 }
 
+// The weight of a convolution, checked against its input: MLX divides by a zero channel count
+// (SIGFPE) and hands zero kernel or output sizes to BLAS as illegal GEMM arguments. An empty
+// batch or empty spatial input is fine and left to MLX.
+inline const mx::array& conv_weight(const mx::array& input, const mx::array& weight) {
+  if (input.ndim() == 0 || weight.ndim() == 0) return weight;
+  bool empty_weight = weight.size() == 0;
+  bool no_channels = input.shape(-1) == 0;
+  if (empty_weight || no_channels) {
+    throw std::invalid_argument(
+        "[conv] channel counts and kernel sizes must be positive, got input " +
+        shape_str(input.shape()) + " and weight " + shape_str(weight.shape()) + ".");
+  }
+  return weight;
+}
+
 // unflatten: MLX divides by the product of the known sizes to infer a -1, and accepts other
 // negative sizes, producing negative dimensions.
 inline mx::array unflatten(const mx::array& a, int axis, mx::Shape shape, mx::StreamOrDevice s) {

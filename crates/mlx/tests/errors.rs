@@ -627,3 +627,28 @@ fn fuzzer_found_cases() {
         err_with(r, &["[tri]", "memory"]);
     });
 }
+
+#[test]
+fn convolutions_with_no_channels_or_empty_kernels() {
+    in_child("convolutions_with_no_channels_or_empty_kernels", || {
+        let cases: [(&[i32], &[i32]); 4] = [
+            (&[0, 0, 0, 0], &[0, 0, 0, 0]),
+            (&[1, 4, 4, 0], &[2, 3, 3, 0]),
+            (&[1, 4, 4, 2], &[2, 0, 3, 2]),
+            (&[1, 4, 4, 2], &[0, 3, 3, 2]),
+        ];
+        for (xs, ws) in cases {
+            let x = Array::zeros::<f32>(xs).unwrap();
+            let w = Array::zeros::<f32>(ws).unwrap();
+            let err = ops::conv2d(&x, &w, ops::ConvOptions::new())
+                .and_then(|y| y.eval())
+                .expect_err("empty channels or kernel");
+            assert!(err.to_string().contains("must be positive"), "{err}");
+        }
+        // An empty batch is still a convolution, with an empty result.
+        let x = Array::zeros::<f32>(&[0, 4, 4, 2]).unwrap();
+        let w = Array::ones::<f32>(&[2, 3, 3, 2]).unwrap();
+        let y = ops::conv2d(&x, &w, ops::ConvOptions::new()).unwrap();
+        assert_eq!(y.shape(), &[0, 2, 2, 2]);
+    });
+}
