@@ -194,16 +194,7 @@ fn integer_division_by_zero_agrees() {
     in_child("integer_division_by_zero_agrees", || {
         // floor_divide by 0 gives 0 and remainder by 0 gives the dividend; divmod agrees, for
         // every integer type (it used to trap on unsigned ones).
-        for dtype in [
-            Dtype::Uint8,
-            Dtype::Uint16,
-            Dtype::Uint32,
-            Dtype::Uint64,
-            Dtype::Int8,
-            Dtype::Int16,
-            Dtype::Int32,
-            Dtype::Int64,
-        ] {
+        for dtype in mlx::ALL_DTYPES.into_iter().filter(|d| d.is_integer()) {
             let a = Array::from_slice(&[5i32, 0, 3], &[3])
                 .unwrap()
                 .astype(dtype)
