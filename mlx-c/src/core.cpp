@@ -1,5 +1,6 @@
 // The hand-written part of the C API: errors, arrays, vectors, devices, streams, memory.
 #include <sstream>
+#include <unordered_map>
 
 #include "mlx/graph_utils.h"
 
@@ -222,6 +223,38 @@ int mlxc_array_status(mlxc_status* res, mlxc_array a) {
     } else {
       *res = arr.is_available() ? MLXC_AVAILABLE : MLXC_EVALUATED;
     }
+  });
+}
+
+int mlxc_array_pending_depth(uint32_t* res, mlxc_array a, uint32_t cap) {
+  return guard([&] {
+    check_out(res);
+    // Longest chain of not-yet-scheduled nodes ending at `a`, by an iterative depth-first walk
+    // with each node's depth remembered; a chain reaching `cap` ends the walk.
+    std::unordered_map<uintptr_t, uint32_t> depth;
+    std::vector<std::pair<mx::array, size_t>> stack;
+    auto pending = [](const mx::array& x) {
+      return x.status() == mx::array::Status::unscheduled;
+    };
+    uint32_t result = 0;
+    if (pending(A(a))) stack.emplace_back(A(a), 0);
+    while (!stack.empty() && result < cap) {
+      auto& [x, next] = stack.back();
+      if (next < x.inputs().size()) {
+        const mx::array& in = x.inputs()[next++];
+        if (pending(in) && !depth.count(in.id())) stack.emplace_back(in, 0);
+        continue;
+      }
+      uint32_t d = 1;
+      for (const auto& in : x.inputs()) {
+        auto it = depth.find(in.id());
+        if (it != depth.end()) d = std::max(d, it->second + 1);
+      }
+      depth[x.id()] = d;
+      result = std::max(result, d + static_cast<uint32_t>(stack.size()) - 1);
+      stack.pop_back();
+    }
+    *res = std::min(result, cap);
   });
 }
 

@@ -249,6 +249,14 @@ unsafe extern "C" {
     pub fn mlxc_array_id(a: mlxc_array) -> usize;
 }
 unsafe extern "C" {
+    #[doc = " The longest chain of not-yet-evaluated ops ending at `a` (0 when `a` is computed or\n scheduled), counted up to `cap`: a result of `cap` means \"at least `cap`\"."]
+    pub fn mlxc_array_pending_depth(
+        res: *mut u32,
+        a: mlxc_array,
+        cap: u32,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     #[doc = " Evaluates the arrays and waits for them."]
     pub fn mlxc_eval(arrays: mlxc_arrays) -> ::std::os::raw::c_int;
 }
@@ -472,6 +480,42 @@ unsafe extern "C" {
 unsafe extern "C" {
     #[doc = " Turns compilation on or off globally (off: compiled functions run uncompiled)."]
     pub fn mlxc_set_compile_enabled(enabled: bool) -> ::std::os::raw::c_int;
+}
+#[doc = " Counters of mlxc_region_eval since the process started."]
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct mlxc_region_stats {
+    #[doc = " Calls of mlxc_region_eval."]
+    pub regions: u64,
+    #[doc = " Regions evaluated as usual: not seen often enough yet, or not compilable."]
+    pub eager: u64,
+    #[doc = " Of those, regions holding a primitive MLX's compiler cannot compare (evaluated as usual)."]
+    pub uncompilable: u64,
+    #[doc = " Regions evaluated through a compiled function."]
+    pub replays: u64,
+    #[doc = " Compiled functions traced and fused (once per region structure and thread)."]
+    pub compiles: u64,
+    #[doc = " Seconds spent tracing and fusing (kernels are built when first evaluated)."]
+    pub compile_seconds: f64,
+    #[doc = " Cache entries dropped because the cache was full."]
+    pub evictions: u64,
+    #[doc = " Region structures in the cache now."]
+    pub cached: usize,
+}
+unsafe extern "C" {
+    #[doc = " Evaluates `arrays` (as mlxc_eval, or mlxc_async_eval with `async`) through MLX's compiler: the\n pending graph behind them is a region whose structure (primitives, their attributes, shapes,\n dtypes, wiring) is looked up in a cache. From its `threshold`-th sighting on, a region is\n evaluated by a compiled function that replays it (fused kernels, common subexpressions\n merged), taking the region's computed arrays as inputs. Intermediates that other arrays still\n hold are computed too, as by an ordinary evaluation. Regions with a primitive that MLX's\n compiler cannot compare are evaluated as usual."]
+    pub fn mlxc_region_eval(arrays: mlxc_arrays, async_: bool) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_region_stats_get(res: *mut mlxc_region_stats) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Drops every cached region (and its compiled function)."]
+    pub fn mlxc_region_clear_cache() -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Cache capacity in region structures (default 64) and the sighting that compiles (default 2)."]
+    pub fn mlxc_region_set_options(capacity: usize, threshold: u32) -> ::std::os::raw::c_int;
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]

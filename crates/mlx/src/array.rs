@@ -223,6 +223,16 @@ impl Array {
         }
     }
 
+    /// The longest chain of not-yet-evaluated ops ending at this array (0 once it is computed
+    /// or scheduled), counted up to `cap` (a result of `cap` means at least that many). Walks the
+    /// pending graph, so it costs time in proportion to it.
+    pub fn pending_depth(&self, cap: u32) -> Result<u32> {
+        let mut d = 0u32;
+        // SAFETY: valid handle and out-pointer.
+        check(unsafe { sys::mlxc_array_pending_depth(&mut d, self.as_raw(), cap) })?;
+        Ok(d)
+    }
+
     // ---- evaluation and data -------------------------------------------------------------------
 
     /// Computes the array (and what it depends on) and waits for the result.

@@ -32,6 +32,7 @@ pub mod memory;
 pub mod ops;
 pub mod params;
 pub mod random;
+pub mod region;
 pub mod transforms;
 mod vector;
 

@@ -144,6 +144,11 @@ int mlxc_array_status(mlxc_status* res, mlxc_array a);
 /** Identity of the graph node behind a handle (two handles of one array compare equal). */
 uintptr_t mlxc_array_id(mlxc_array a);
 
+/**
+ * The longest chain of not-yet-evaluated ops ending at `a` (0 when `a` is computed or
+ * scheduled), counted up to `cap`: a result of `cap` means "at least `cap`".
+ */
+int mlxc_array_pending_depth(uint32_t* res, mlxc_array a, uint32_t cap);
 /** Evaluates the arrays and waits for them. */
 int mlxc_eval(mlxc_arrays arrays);
 /** Schedules evaluation of the arrays and returns at once. */
@@ -274,6 +279,46 @@ int mlxc_custom_function(mlxc_closure* res, mlxc_closure f, mlxc_closure vjp, ml
                          mlxc_closure vmap);
 /** Turns compilation on or off globally (off: compiled functions run uncompiled). */
 int mlxc_set_compile_enabled(bool enabled);
+
+/* ---------------------------------------------------------------------------------------------
+ * Compiled evaluation of lazy graphs ("regions")
+ * ------------------------------------------------------------------------------------------- */
+
+/** Counters of mlxc_region_eval since the process started. */
+typedef struct mlxc_region_stats {
+  /** Calls of mlxc_region_eval. */
+  uint64_t regions;
+  /** Regions evaluated as usual: not seen often enough yet, or not compilable. */
+  uint64_t eager;
+  /** Of those, regions holding a primitive MLX's compiler cannot compare (evaluated as usual). */
+  uint64_t uncompilable;
+  /** Regions evaluated through a compiled function. */
+  uint64_t replays;
+  /** Compiled functions traced and fused (once per region structure and thread). */
+  uint64_t compiles;
+  /** Seconds spent tracing and fusing (kernels are built when first evaluated). */
+  double compile_seconds;
+  /** Cache entries dropped because the cache was full. */
+  uint64_t evictions;
+  /** Region structures in the cache now. */
+  size_t cached;
+} mlxc_region_stats;
+
+/**
+ * Evaluates `arrays` (as mlxc_eval, or mlxc_async_eval with `async`) through MLX's compiler: the
+ * pending graph behind them is a region whose structure (primitives, their attributes, shapes,
+ * dtypes, wiring) is looked up in a cache. From its `threshold`-th sighting on, a region is
+ * evaluated by a compiled function that replays it (fused kernels, common subexpressions
+ * merged), taking the region's computed arrays as inputs. Intermediates that other arrays still
+ * hold are computed too, as by an ordinary evaluation. Regions with a primitive that MLX's
+ * compiler cannot compare are evaluated as usual.
+ */
+int mlxc_region_eval(mlxc_arrays arrays, bool async);
+int mlxc_region_stats_get(mlxc_region_stats* res);
+/** Drops every cached region (and its compiled function). */
+int mlxc_region_clear_cache(void);
+/** Cache capacity in region structures (default 64) and the sighting that compiles (default 2). */
+int mlxc_region_set_options(size_t capacity, uint32_t threshold);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,177 @@
+//! Compiled evaluation of repeated lazy graphs (`mlx::region`): values equal ordinary
+//! evaluation, new inputs flow in, held intermediates are computed, and the cache counts what
+//! it did. The counters are process-wide, so everything runs in one test, in order.
+
+mod common;
+
+use common::assert_arrays_close;
+use mlx::{Array, Dtype, Result, Status, random, region};
+
+/// One "training step" on `w`: a few elementwise ops, a matmul, a reduction and a
+/// multi-output op, with a per-step scalar (like a learning rate) and per-step random noise.
+fn step(w: &Array, x: &Array, lr: f32, key: &Array) -> Result<(Array, Array, Array)> {
+    let h = x.matmul(w)?.tanh()?;
+    let noise = random::normal(w.shape(), Dtype::Float32, Some(key))?;
+    let (q, _r) = mlx::ops::divmod(&(&h * 3.0), &Array::scalar(2.0))?;
+    let loss = (h.square()? + q).mean(&[], false)?;
+    let grad = x.transpose(&[])?.matmul(&h)? * 0.01 + noise * 0.001;
+    let next = w - &(grad * Array::scalar(lr));
+    Ok((next, loss, h))
+}
+
+fn inputs() -> Result<(Array, Array)> {
+    let k = random::key(7)?;
+    let (k1, k2) = random::split(&k)?;
+    let w = random::normal(&[16, 16], Dtype::Float32, Some(&k1))?;
+    let x = random::normal(&[8, 16], Dtype::Float32, Some(&k2))?;
+    mlx::eval([&w, &x])?;
+    Ok((w, x))
+}
+
+#[test]
+fn regions() -> Result<()> {
+    repeated_steps_replay_compiled_and_match_ordinary_evaluation()?;
+    replays_draw_fresh_random_values_from_their_key_inputs()?;
+    a_region_compiled_on_one_thread_replays_on_others()
+}
+
+fn repeated_steps_replay_compiled_and_match_ordinary_evaluation() -> Result<()> {
+    region::set_options(64, 2)?;
+    let (w0, x) = inputs()?;
+    let before = region::stats()?;
+
+    // Reference: ordinary evaluation.
+    let mut w = w0.clone();
+    let mut want = Vec::new();
+    for i in 0..5 {
+        let (next, loss, _) = step(&w, &x, 0.1 * (i + 1) as f32, &random::key(100 + i)?)?;
+        mlx::eval([&next, &loss])?;
+        want.push((next.clone(), loss));
+        w = next;
+    }
+
+    let mut w = w0.clone();
+    for i in 0..5 {
+        let (next, loss, h) = step(&w, &x, 0.1 * (i + 1) as f32, &random::key(100 + i)?)?;
+        region::eval([&next, &loss])?;
+        // `h` is held here, so it was computed with the region.
+        assert_eq!(h.status(), Status::Available, "step {i}: held intermediate");
+        assert_eq!(next.status(), Status::Available);
+        assert_arrays_close(&next, &want[i as usize].0, 1e-5, 1e-5);
+        assert_arrays_close(&loss, &want[i as usize].1, 1e-5, 1e-5);
+        w = next;
+    }
+
+    let after = region::stats()?;
+    assert_eq!(after.regions - before.regions, 5);
+    // The first sighting runs as usual, the second compiles, all later ones replay.
+    assert_eq!(after.eager - before.eager, 1);
+    assert_eq!(after.replays - before.replays, 4);
+    assert_eq!(after.compiles - before.compiles, 1);
+    assert!(after.compile_seconds > before.compile_seconds);
+
+    // Asynchronous evaluation replays too; reading waits for it. (`_h` keeps the region's
+    // outputs those of the loop above: an intermediate nobody holds is not an output.)
+    let (next, loss, _h) = step(&w, &x, 0.6, &random::key(105)?)?;
+    region::async_eval([&next, &loss])?;
+    let (want_next, want_loss, _) = step(&w, &x, 0.6, &random::key(105)?)?;
+    assert_arrays_close(&next, &want_next, 1e-5, 1e-5);
+    assert_arrays_close(&loss, &want_loss, 1e-5, 1e-5);
+    assert_eq!(region::stats()?.replays - after.replays, 1);
+
+    // A different shape is a different region.
+    let (w1, x1) = (w0.reshape(&[16, 16])?, x.reshape(&[8, 16])?);
+    let x2 = mlx::ops::concatenate(&[x1.clone(), x1], Some(0))?;
+    let (next, _, _) = step(&w1, &x2, 0.1, &random::key(1)?)?;
+    region::eval([&next])?;
+    let s = region::stats()?;
+    assert_eq!(s.eager - after.eager, 1);
+
+    // A region with a primitive MLX's compiler cannot compare (a custom vjp) runs as usual.
+    let f = mlx::transforms::custom_vjp(
+        |x: &[Array]| Ok(vec![x[0].exp()?]),
+        |p: &[Array], c: &[Array], _o: &[Array]| Ok(vec![&c[0] * &p[0]]),
+    )?;
+    for _ in 0..3 {
+        let y = f.call(&[&x * 2.0])?.remove(0).sum(&[], false)?;
+        region::eval([&y])?;
+        let want = (&x * 2.0).exp()?.sum(&[], false)?;
+        assert_arrays_close(&y, &want, 1e-5, 1e-5);
+    }
+    let t = region::stats()?;
+    assert_eq!(t.uncompilable - s.uncompilable, 3);
+    assert_eq!(t.replays, s.replays);
+
+    // A full cache drops the least recently used structure.
+    region::set_options(1, 2)?;
+    assert_eq!(region::stats()?.cached, 1);
+    assert!(region::stats()?.evictions > t.evictions);
+    region::clear_cache()?;
+    assert_eq!(region::stats()?.cached, 0);
+    region::set_options(64, 2)?;
+
+    // Options are checked.
+    assert!(region::set_options(0, 2).is_err());
+    assert!(region::set_options(4, 0).is_err());
+    Ok(())
+}
+
+fn replays_draw_fresh_random_values_from_their_key_inputs() -> Result<()> {
+    let x = Array::ones::<f32>(&[64])?;
+    let mut seen = Vec::new();
+    for i in 0..4 {
+        let mask = random::bernoulli(&Array::scalar(0.5), Some(&[64]), Some(&random::key(i)?))?;
+        let y = mlx::ops::where_(&mask, &x, &(&x * 0.0))?;
+        region::eval([&y])?;
+        let want = random::bernoulli(&Array::scalar(0.5), Some(&[64]), Some(&random::key(i)?))?
+            .astype(Dtype::Float32)?;
+        assert_arrays_close(&y, &want, 0.0, 0.0);
+        seen.push(y.to_vec::<f32>()?);
+    }
+    assert_ne!(seen[2], seen[3], "a replay repeated the previous draw");
+    Ok(())
+}
+
+fn a_region_compiled_on_one_thread_replays_on_others() -> Result<()> {
+    let x = Array::from_slice(&[0.5f32, 1.0, 1.5, 2.0], &[4])?;
+    let chain = |x: &Array, k: f64| -> Result<Array> {
+        let mut y = x.clone();
+        for _ in 0..20 {
+            y = (y.sin()? + k) * 0.5;
+        }
+        Ok(y)
+    };
+    let want = |k: f64| -> Result<Array> {
+        let y = chain(&x, k)?;
+        y.eval()?;
+        Ok(y)
+    };
+    for k in 0..3 {
+        let y = chain(&x, k as f64)?;
+        region::eval([&y])?;
+        assert_arrays_close(&y, &want(k as f64)?, 1e-6, 1e-6);
+    }
+    let handles: Vec<_> = (0..2)
+        .map(|t| {
+            let x = x.clone();
+            std::thread::spawn(move || -> Result<Vec<f32>> {
+                let mut y = x.clone();
+                for _ in 0..20 {
+                    y = (y.sin()? + t as f64) * 0.5;
+                }
+                region::eval([&y])?;
+                y.to_vec::<f32>()
+            })
+        })
+        .collect();
+    for (t, h) in handles.into_iter().enumerate() {
+        let got = h.join().unwrap()?;
+        assert_arrays_close(
+            &Array::from_slice(&got, &[4])?,
+            &want(t as f64)?,
+            1e-6,
+            1e-6,
+        );
+    }
+    Ok(())
+}
