@@ -46,8 +46,8 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
     }
 
     fn seed(_device: &MlxDevice, seed: u64) {
-        // MLX keeps one random key sequence per thread: this seeds the calling thread's.
-        mlx::random::seed(seed).unwrap_or_else(|e| panic!("burn-mlx: seed: {e}"));
+        // One key sequence for the process (every thread, every device): see `rng`.
+        crate::rng::seed(seed);
     }
 
     fn sync(device: &MlxDevice) -> Result<(), ExecutionError> {

@@ -148,7 +148,7 @@ pub(crate) mod precise {
     pub(crate) fn uniform_f64(shape: &[i32]) -> mlx::Result<Array> {
         let mut bits_shape = shape.to_vec();
         bits_shape.push(2);
-        let bits = mlx::random::bits(&bits_shape, 4, None)?;
+        let bits = mlx::random::bits(&bits_shape, 4, Some(&crate::rng::next_key()?))?;
         let hi = ops::take_index(&bits, 0, Some(-1))?;
         let lo = ops::take_index(&bits, 1, Some(-1))?;
         // 27 high bits and 26 low bits: (hi >> 5) * 2^26 + (lo >> 6), over 2^53.
@@ -182,7 +182,7 @@ pub(crate) fn random(
         if f64_samples {
             precise::uniform_f64(shape)
         } else {
-            mlx::random::uniform(shape, Dtype::Float32, None)
+            mlx::random::uniform(shape, Dtype::Float32, Some(&crate::rng::next_key()?))
         }
     };
     let array = run(device, "random", || {
@@ -193,13 +193,13 @@ pub(crate) fn random(
                 let n = if f64_samples {
                     precise::normal_f64(&shape)?
                 } else {
-                    mlx::random::normal(&shape, Dtype::Float32, None)?
+                    mlx::random::normal(&shape, Dtype::Float32, Some(&crate::rng::next_key()?))?
                 };
                 &(&n * std) + mean
             }
             Distribution::Bernoulli(p) => {
                 let p = Array::scalar(p as f32);
-                mlx::random::bernoulli(&p, Some(&shape), None)?
+                mlx::random::bernoulli(&p, Some(&shape), Some(&crate::rng::next_key()?))?
             }
         };
         // Integer samples of a continuous distribution truncate towards zero, as Burn's

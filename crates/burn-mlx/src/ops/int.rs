@@ -490,7 +490,7 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         let bound = |v: f64| Array::scalar(v as i64);
         let (lo, hi) = (bound(low), bound(high));
         let array = run(*device, "int_random", || {
-            mlx::random::randint(&lo, &hi, &shape, dtype, None)
+            mlx::random::randint(&lo, &hi, &shape, dtype, Some(&crate::rng::next_key()?))
         });
         MlxTensor::new(array, *device)
     }
