@@ -17,9 +17,14 @@
 //!    an optimizer grow deeper every step, so they are evaluated every few steps at the latest,
 //!    and the graph kept in memory stays bounded whatever the program reads.
 //!
+//! At each of these points the pending graph is evaluated through the compiled-region cache
+//! (see [`crate::compile`]): a graph whose structure was seen before runs as one compiled,
+//! fused MLX function.
+//!
 //! Arrays that MLX already computed (because something that depends on them was evaluated)
 //! count as depth 0. Asking MLX for that costs a call, so it is asked only when a result would
-//! reach the bound.
+//! reach the bound; then MLX also measures the real chain of pending ops behind the result, so
+//! counts that went stale (inputs computed since they were counted) do not trigger evaluations.
 //!
 //! Tensors may be created, read, evaluated and dropped on any thread.
 
@@ -31,11 +36,29 @@ use mlx::{Array, Status};
 use crate::device::MlxDevice;
 use crate::tensor::MlxTensor;
 
-static MAX_GRAPH_DEPTH: AtomicU32 = AtomicU32::new(256);
+/// 0 until read from `BURN_MLX_MAX_GRAPH_DEPTH` (or the default) or set.
+static MAX_GRAPH_DEPTH: AtomicU32 = AtomicU32::new(0);
 
-/// The depth (ops not yet evaluated) at which a tensor is evaluated eagerly.
+/// The default depth bound.
+pub const DEFAULT_MAX_GRAPH_DEPTH: u32 = 1024;
+
+/// The depth (ops not yet evaluated) at which a tensor is evaluated eagerly: the environment
+/// variable `BURN_MLX_MAX_GRAPH_DEPTH` if set, otherwise [`DEFAULT_MAX_GRAPH_DEPTH`], unless
+/// changed with [`set_max_graph_depth`].
 pub fn max_graph_depth() -> u32 {
-    MAX_GRAPH_DEPTH.load(Ordering::Relaxed)
+    match MAX_GRAPH_DEPTH.load(Ordering::Relaxed) {
+        0 => {
+            let depth = std::env::var("BURN_MLX_MAX_GRAPH_DEPTH")
+                .ok()
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .unwrap_or(DEFAULT_MAX_GRAPH_DEPTH)
+                .max(1);
+            let _ =
+                MAX_GRAPH_DEPTH.compare_exchange(0, depth, Ordering::Relaxed, Ordering::Relaxed);
+            MAX_GRAPH_DEPTH.load(Ordering::Relaxed)
+        }
+        depth => depth,
+    }
 }
 
 /// Sets the depth at which tensors are evaluated eagerly (at least 1). Larger values let MLX see
@@ -90,7 +113,7 @@ pub(crate) fn eval_pending() -> mlx::Result<()> {
     if live.is_empty() {
         return Ok(());
     }
-    let result = mlx::eval(live.iter().map(|a| &**a));
+    let result = crate::compile::eval(live.iter().map(|a| &**a));
     if result.is_err() {
         // Keep them listed: a later `sync` reports the same error instead of skipping them.
         pending().arrays.extend(live.iter().map(Arc::downgrade));
@@ -132,9 +155,16 @@ pub(crate) fn output(
         // Only now ask MLX which inputs it has computed meanwhile.
         depth = inputs.iter().map(|t| input_depth(t)).max().unwrap_or(0) + 1;
     }
+    if depth >= bound {
+        // Depths are counted when tensors are made, so an input made while its own inputs were
+        // pending keeps its count after they are computed (an optimizer's parameters, updated
+        // every step and computed one step later, would reach the bound every few steps). Ask
+        // MLX for the real chain behind the result.
+        depth = run(device, op, || array.pending_depth(bound));
+    }
     let array = Arc::new(array);
     if depth >= bound {
-        run(device, op, || array.async_eval());
+        run(device, op, || crate::compile::async_eval(&array));
         depth = 0;
     }
     register(&array);

@@ -17,11 +17,13 @@
 //! bounded memory.
 
 mod backend;
+pub mod compile;
 mod device;
 mod element;
 pub mod eval;
 mod ops;
 mod qtensor;
+mod rng;
 mod tensor;
 
 pub use backend::Mlx;

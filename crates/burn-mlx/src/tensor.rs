@@ -72,7 +72,10 @@ impl MlxTensor {
 
     /// Evaluates the tensor and copies its values out.
     pub(crate) fn to_data(&self) -> TensorData {
-        let bytes = crate::eval::run(self.device, "into_data", || self.array.to_bytes());
+        let bytes = crate::eval::run(self.device, "into_data", || {
+            crate::compile::eval([&*self.array])?;
+            self.array.to_bytes()
+        });
         TensorData::from_bytes_vec(bytes, self.shape(), to_burn_dtype(self.array.dtype()))
     }
 }

@@ -17,7 +17,7 @@ impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
             .chain(&transaction.read_bools)
             .map(|t| &*t.array)
             .chain(transaction.read_qfloats.iter().flat_map(|q| q.arrays()));
-        mlx::eval(arrays).map_err(|e| ExecutionError::WithContext {
+        crate::compile::eval(arrays).map_err(|e| ExecutionError::WithContext {
             reason: format!("burn-mlx: transaction: {e}"),
         })?;
         Ok(TransactionPrimitiveData {
