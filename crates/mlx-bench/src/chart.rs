@@ -21,8 +21,9 @@ const GRID: Rgb = [225, 225, 225];
 const BASELINE_INK: Rgb = [90, 90, 90];
 
 /// Bar colours, by peer key.
-const COLORS: [(&str, Rgb); 5] = [
+const COLORS: [(&str, Rgb); 6] = [
     ("burn-mlx", [31, 95, 168]),
+    ("burn-mlx-compiled", [107, 174, 214]),
     ("mlx-compiled", [102, 166, 30]),
     ("burn-ndarray", [217, 95, 2]),
     ("burn-cuda", [117, 112, 179]),

@@ -19,10 +19,11 @@ Options:
   --device cpu|gpu    where to run; also picks the shapes (the CPU's are smaller)
                       [default: gpu if MLX has one here, else cpu]
   --steps N           timed steps per case and peer (the median is reported)  [default: 20]
-  --warmup N          untimed steps before them                               [default: 3]
+  --warmup N          untimed steps before them                               [default: 5]
   --only CASE,...     only these cases: an id (mlp, cnn, transformer, chain, exp,
                       matmul-f32-1024, ...), a kind (matmul) or an id prefix (matmul-f32)
-  --peers PEER,...    only these peers: burn-mlx, mlx, burn-ndarray, burn-cuda, torch
+  --peers PEER,...    only these peers: burn-mlx, burn-mlx-compiled, mlx, burn-ndarray,
+                      burn-cuda, torch (burn-mlx-compiled: with burn_mlx::compile on)
   --png PATH          the bar chart                         [default: target/bench-peers.png]
   --json PATH         also write every raw timing as JSON
   --python PATH       the Python interpreter [default: $MLX_BENCH_PYTHON, else python3]
@@ -43,7 +44,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         } else {
             Target::Cpu
         },
-        warmup: 3,
+        warmup: 5,
         steps: 20,
         only: Vec::new(),
         peers: None,

@@ -13,8 +13,16 @@ use crate::machine::Machine;
 use crate::python::{Line, MLX_SCRIPT, PythonSetup, TORCH_SCRIPT};
 use crate::report::{Dump, Outcome, Results, title};
 
-/// Peer names accepted by `--peers`. `mlx` is native MLX, eager and compiled.
-pub const PEER_NAMES: [&str; 5] = ["burn-mlx", "mlx", "burn-ndarray", "burn-cuda", "torch"];
+/// Peer names accepted by `--peers`. `mlx` is native MLX, eager and compiled; `burn-mlx-compiled`
+/// is burn-mlx with its compiled execution on (`burn_mlx::compile`), `burn-mlx` with it off.
+pub const PEER_NAMES: [&str; 6] = [
+    "burn-mlx",
+    "burn-mlx-compiled",
+    "mlx",
+    "burn-ndarray",
+    "burn-cuda",
+    "torch",
+];
 
 /// The options of a run.
 #[derive(Clone, Debug)]
@@ -97,12 +105,13 @@ pub fn run(options: &Options) -> Result<(), String> {
     };
     for peer in &peers {
         match peer.as_str() {
-            "burn-mlx" => {
+            "burn-mlx" | "burn-mlx-compiled" => {
                 let device = match options.target {
                     Target::Cpu => MlxDevice::Cpu,
                     Target::Gpu => MlxDevice::Gpu,
                 };
-                run_burn::<Autodiff<Mlx>>("burn-mlx", &device, options, &mut results);
+                burn_mlx::compile::set_enabled(peer == "burn-mlx-compiled");
+                run_burn::<Autodiff<Mlx>>(peer, &device, options, &mut results);
             }
             "burn-ndarray" => {
                 let device = NdArrayDevice::Cpu;
@@ -170,7 +179,7 @@ fn progress(peer: &str, case: &Case, outcome: &Outcome) {
         },
         Outcome::Failed(e) => format!("failed: {}", e.lines().next().unwrap_or("")),
     };
-    println!("  {:<13} {:<18} {text}", title(peer), case.id);
+    println!("  {:<18} {:<18} {text}", title(peer), case.id);
 }
 
 /// Runs every case on Burn backend `B`.

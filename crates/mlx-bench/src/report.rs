@@ -9,8 +9,9 @@ use crate::cases::Case;
 
 /// Every peer, in column order: (key, column title). The keys are those of the results and of
 /// the Python scripts' output.
-pub const PEERS: [(&str, &str); 6] = [
+pub const PEERS: [(&str, &str); 7] = [
     ("burn-mlx", "burn-mlx"),
+    ("burn-mlx-compiled", "burn-mlx compiled"),
     ("mlx-eager", "MLX eager"),
     ("mlx-compiled", "MLX compiled"),
     ("burn-ndarray", "burn-ndarray"),
@@ -91,13 +92,21 @@ impl Results {
     }
 
     /// The Markdown table: one row per case, a column per peer that ran, then burn-mlx's time
-    /// over native MLX's, eager and compiled. Failures are marked and listed below it.
+    /// over native MLX's, eager and compiled, and (when it ran) burn-mlx compiled's over native
+    /// MLX compiled. Failures are marked and listed below it.
     pub fn table(&self) -> String {
         let peers = self.peers();
+        let mut ratios = vec![("burn-mlx", BASELINE), ("burn-mlx", "mlx-compiled")];
+        if peers.contains(&"burn-mlx-compiled") {
+            ratios.push(("burn-mlx-compiled", "mlx-compiled"));
+        }
         let mut header = vec!["case".to_string(), "unit".to_string()];
         header.extend(peers.iter().map(|p| title(p).to_string()));
-        header.push("burn-mlx / MLX eager".into());
-        header.push("burn-mlx / MLX compiled".into());
+        header.extend(
+            ratios
+                .iter()
+                .map(|(p, r)| format!("{} / {}", title(p), title(r))),
+        );
         let mut rows = vec![header];
         let mut failures = Vec::new();
         for case in &self.cases {
@@ -113,9 +122,9 @@ impl Results {
                     None => "—".into(),
                 });
             }
-            for reference in [BASELINE, "mlx-compiled"] {
+            for (peer, reference) in &ratios {
                 row.push(
-                    self.ratio(case, "burn-mlx", reference)
+                    self.ratio(case, peer, reference)
                         .map_or("—".into(), |r| format!("{r:.2}×")),
                 );
             }
@@ -338,6 +347,7 @@ mod tests {
             "| 200 chained x+1, 1000 floats    | µs/op |    10.00 |         — |       failed \
              |                    — |                       — |"
         );
+
         assert_eq!(lines[4], "");
         assert_eq!(lines[5], "- failed: chain on MLX compiled: boom");
         assert_eq!(lines[6], "- PyTorch skipped: not installed");
@@ -346,5 +356,20 @@ mod tests {
         assert_eq!(entries.len(), 5);
         assert_eq!(entries[0].median, Some(30.0));
         assert_eq!(entries[4].error.as_deref(), Some("boom\nmore"));
+
+        // With compiled burn-mlx, a third ratio.
+        results.insert("mlp", "burn-mlx-compiled", timed(&[12.0]));
+        let table = results.table();
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[0].ends_with("| burn-mlx compiled / MLX compiled |"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[2].ends_with("|                            1.20× |"),
+            "{}",
+            lines[2]
+        );
     }
 }
