@@ -236,4 +236,16 @@ int mlxc_set_compile_enabled(bool enabled) {
   });
 }
 
+int mlxc_set_compile_mode(mlxc_compile_mode mode) {
+  return guard([&] {
+    switch (mode) {
+      case MLXC_COMPILE_DISABLED: mx::set_compile_mode(mx::CompileMode::disabled); break;
+      case MLXC_COMPILE_NO_SIMPLIFY: mx::set_compile_mode(mx::CompileMode::no_simplify); break;
+      case MLXC_COMPILE_NO_FUSE: mx::set_compile_mode(mx::CompileMode::no_fuse); break;
+      case MLXC_COMPILE_ENABLED: mx::set_compile_mode(mx::CompileMode::enabled); break;
+      default: throw std::invalid_argument("[set_compile_mode] unknown mode");
+    }
+  });
+}
+
 }  // extern "C"

@@ -481,6 +481,19 @@ unsafe extern "C" {
     #[doc = " Turns compilation on or off globally (off: compiled functions run uncompiled)."]
     pub fn mlxc_set_compile_enabled(enabled: bool) -> ::std::os::raw::c_int;
 }
+impl mlxc_compile_mode {
+    pub const MLXC_COMPILE_DISABLED: mlxc_compile_mode = mlxc_compile_mode(0);
+    pub const MLXC_COMPILE_NO_SIMPLIFY: mlxc_compile_mode = mlxc_compile_mode(1);
+    pub const MLXC_COMPILE_NO_FUSE: mlxc_compile_mode = mlxc_compile_mode(2);
+    pub const MLXC_COMPILE_ENABLED: mlxc_compile_mode = mlxc_compile_mode(3);
+}
+#[repr(transparent)]
+#[doc = " How much MLX's compiler does (MLX's CompileMode)."]
+#[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct mlxc_compile_mode(pub ::std::os::raw::c_uint);
+unsafe extern "C" {
+    pub fn mlxc_set_compile_mode(mode: mlxc_compile_mode) -> ::std::os::raw::c_int;
+}
 #[doc = " Counters of mlxc_region_eval since the process started."]
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]

@@ -1049,8 +1049,15 @@ fn run_one(s: &mut Src, show: bool) -> String {
                 format!("bad shape {:?} size {}", a.shape(), a.size())
             } else {
                 // Evaluate and read back: most traps happen in the kernels.
+                // Every fourth call is evaluated through a compiled region (compiled at once:
+                // `main` sets the threshold to 1, and no fused kernels, so no C++ compiler runs).
+                let compiled = s.draw(4) == 3;
                 let read = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
-                    mlx::eval(arrays.iter())?;
+                    if compiled {
+                        mlx::region::eval(arrays.iter())?;
+                    } else {
+                        mlx::eval(arrays.iter())?;
+                    }
                     for a in &arrays {
                         if a.nbytes() <= 1 << 24 {
                             a.to_bytes()?;
@@ -1077,6 +1084,8 @@ fn main() {
         .unwrap_or(256 << 20);
     mlx::memory::set_memory_limit(limit).expect("setting the memory limit");
     mlx::Device::cpu().set_default().expect("the CPU device");
+    mlx::region::set_options(16, 1).expect("region options");
+    transforms::set_compile_mode(transforms::CompileMode::NoFuse).expect("compile mode");
     match args.first().map(String::as_str) {
         Some("run") => {
             let num = |i: usize| -> u64 { args[i].parse().expect("a number") };

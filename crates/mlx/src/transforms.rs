@@ -328,6 +328,33 @@ pub fn set_compile_enabled(enabled: bool) -> Result<()> {
     check(unsafe { sys::mlxc_set_compile_enabled(enabled) })
 }
 
+/// How much MLX's compiler does, for [`compile`] and [`crate::region`] alike (MLX's
+/// `CompileMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompileMode {
+    /// Compiled functions run uncompiled.
+    Disabled,
+    /// Traced and fused, without merging common subexpressions.
+    NoSimplify,
+    /// Traced and simplified, without fused kernels (on the CPU: no C++ compiler runs).
+    NoFuse,
+    /// Everything (the default).
+    Enabled,
+}
+
+/// Sets how much MLX's compiler does, for the whole process. Functions already compiled keep
+/// what they were compiled with.
+pub fn set_compile_mode(mode: CompileMode) -> Result<()> {
+    let m = match mode {
+        CompileMode::Disabled => sys::mlxc_compile_mode::MLXC_COMPILE_DISABLED,
+        CompileMode::NoSimplify => sys::mlxc_compile_mode::MLXC_COMPILE_NO_SIMPLIFY,
+        CompileMode::NoFuse => sys::mlxc_compile_mode::MLXC_COMPILE_NO_FUSE,
+        CompileMode::Enabled => sys::mlxc_compile_mode::MLXC_COMPILE_ENABLED,
+    };
+    // SAFETY: plain argument.
+    check(unsafe { sys::mlxc_set_compile_mode(m) })
+}
+
 fn handles(arrays: &[Array]) -> Vec<sys::mlxc_array> {
     arrays.iter().map(Array::as_raw).collect()
 }

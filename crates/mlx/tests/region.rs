@@ -5,6 +5,7 @@
 mod common;
 
 use common::assert_arrays_close;
+use mlx::transforms::{self, CompileMode};
 use mlx::{Array, Dtype, Result, Status, random, region};
 
 /// One "training step" on `w`: a few elementwise ops, a matmul, a reduction and a
@@ -32,7 +33,25 @@ fn inputs() -> Result<(Array, Array)> {
 fn regions() -> Result<()> {
     repeated_steps_replay_compiled_and_match_ordinary_evaluation()?;
     replays_draw_fresh_random_values_from_their_key_inputs()?;
-    a_region_compiled_on_one_thread_replays_on_others()
+    a_region_compiled_on_one_thread_replays_on_others()?;
+    compile_modes_apply_to_regions()
+}
+
+fn compile_modes_apply_to_regions() -> Result<()> {
+    // Without fusion (and so without building kernels), and at the first sighting.
+    transforms::set_compile_mode(CompileMode::NoFuse)?;
+    region::set_options(64, 1)?;
+    let x = Array::from_slice(&[0.25f32, 0.5, 0.75], &[3])?;
+    let before = region::stats()?;
+    for k in 0..3 {
+        let y = (x.exp()? * 3.0 + k as f64).log()?;
+        region::eval([&y])?;
+        let want = (x.exp()? * 3.0 + k as f64).log()?;
+        assert_arrays_close(&y, &want, 1e-6, 1e-6);
+    }
+    assert_eq!(region::stats()?.replays - before.replays, 3);
+    region::set_options(64, 2)?;
+    transforms::set_compile_mode(CompileMode::Enabled)
 }
 
 fn repeated_steps_replay_compiled_and_match_ordinary_evaluation() -> Result<()> {

@@ -279,6 +279,14 @@ int mlxc_custom_function(mlxc_closure* res, mlxc_closure f, mlxc_closure vjp, ml
                          mlxc_closure vmap);
 /** Turns compilation on or off globally (off: compiled functions run uncompiled). */
 int mlxc_set_compile_enabled(bool enabled);
+/** How much MLX's compiler does (MLX's CompileMode). */
+typedef enum mlxc_compile_mode {
+  MLXC_COMPILE_DISABLED = 0,    /* compiled functions run uncompiled */
+  MLXC_COMPILE_NO_SIMPLIFY = 1, /* traced and fused, no common-subexpression merging */
+  MLXC_COMPILE_NO_FUSE = 2,     /* traced and simplified, no fused kernels */
+  MLXC_COMPILE_ENABLED = 3,     /* everything (the default) */
+} mlxc_compile_mode;
+int mlxc_set_compile_mode(mlxc_compile_mode mode);
 
 /* ---------------------------------------------------------------------------------------------
  * Compiled evaluation of lazy graphs ("regions")
