@@ -12,14 +12,15 @@
 //!    measures compute, not graph building.
 //! 3. **Depth bound**: every tensor remembers how many not-yet-evaluated ops lie behind it (the
 //!    longest such chain). When an op would produce a tensor deeper than [`max_graph_depth`]
-//!    (default 256), that tensor's evaluation is started asynchronously (MLX's `async_eval`), so
-//!    the program goes on building the next ops while the device computes. Parameters updated by
-//!    an optimizer grow deeper every step, so they are evaluated every few steps at the latest,
-//!    and the graph kept in memory stays bounded whatever the program reads.
+//!    (default 256, or 1024 with compiled execution), that tensor's evaluation is started
+//!    asynchronously (MLX's `async_eval`), so the program goes on building the next ops while
+//!    the device computes. Parameters updated by an optimizer grow deeper every step, so they
+//!    are evaluated every few steps at the latest, and the graph kept in memory stays bounded
+//!    whatever the program reads.
 //!
-//! At each of these points the pending graph is evaluated through the compiled-region cache
-//! (see [`crate::compile`]): a graph whose structure was seen before runs as one compiled,
-//! fused MLX function.
+//! With compiled execution on ([`crate::compile`]), each of these points evaluates the pending
+//! graph through the compiled-region cache: a graph whose structure was seen before runs as one
+//! compiled, fused MLX function.
 //!
 //! Arrays that MLX already computed (because something that depends on them was evaluated)
 //! count as depth 0. Asking MLX for that costs a call, so it is asked only when a result would
@@ -36,26 +37,37 @@ use mlx::{Array, Status};
 use crate::device::MlxDevice;
 use crate::tensor::MlxTensor;
 
-/// 0 until read from `BURN_MLX_MAX_GRAPH_DEPTH` (or the default) or set.
+/// 0 until set, or read from `BURN_MLX_MAX_GRAPH_DEPTH`.
 static MAX_GRAPH_DEPTH: AtomicU32 = AtomicU32::new(0);
 
-/// The default depth bound.
-pub const DEFAULT_MAX_GRAPH_DEPTH: u32 = 1024;
+/// The default depth bound without compiled execution: evaluating part of a step early
+/// overlaps its computation with building the rest.
+pub const DEFAULT_MAX_GRAPH_DEPTH: u32 = 256;
 
-/// The depth (ops not yet evaluated) at which a tensor is evaluated eagerly: the environment
-/// variable `BURN_MLX_MAX_GRAPH_DEPTH` if set, otherwise [`DEFAULT_MAX_GRAPH_DEPTH`], unless
-/// changed with [`set_max_graph_depth`].
+/// The default depth bound with compiled execution ([`crate::compile`]): deep enough that a
+/// training step of a usual model is one region, evaluated where the program reads, so its
+/// structure repeats from step to step.
+pub const DEFAULT_COMPILED_MAX_GRAPH_DEPTH: u32 = 1024;
+
+/// The depth (ops not yet evaluated) at which a tensor is evaluated eagerly: the value given to
+/// [`set_max_graph_depth`], else the environment variable `BURN_MLX_MAX_GRAPH_DEPTH`, else
+/// [`DEFAULT_MAX_GRAPH_DEPTH`] or, with compiled execution on,
+/// [`DEFAULT_COMPILED_MAX_GRAPH_DEPTH`].
 pub fn max_graph_depth() -> u32 {
     match MAX_GRAPH_DEPTH.load(Ordering::Relaxed) {
         0 => {
-            let depth = std::env::var("BURN_MLX_MAX_GRAPH_DEPTH")
-                .ok()
-                .and_then(|v| v.trim().parse::<u32>().ok())
-                .unwrap_or(DEFAULT_MAX_GRAPH_DEPTH)
-                .max(1);
-            let _ =
-                MAX_GRAPH_DEPTH.compare_exchange(0, depth, Ordering::Relaxed, Ordering::Relaxed);
-            MAX_GRAPH_DEPTH.load(Ordering::Relaxed)
+            static FROM_ENV: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+            let from_env = FROM_ENV.get_or_init(|| {
+                std::env::var("BURN_MLX_MAX_GRAPH_DEPTH")
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u32>().ok())
+                    .map(|d| d.max(1))
+            });
+            match from_env {
+                Some(depth) => *depth,
+                None if crate::compile::is_enabled() => DEFAULT_COMPILED_MAX_GRAPH_DEPTH,
+                None => DEFAULT_MAX_GRAPH_DEPTH,
+            }
         }
         depth => depth,
     }
