@@ -40,8 +40,14 @@ fn main() {
     println!("cargo:rerun-if-changed={}", mlx_c.display());
     println!("cargo:rerun-if-changed=build");
 
-    // docs.rs and `cargo package --no-verify` style builds have no network: skip native work.
+    // docs.rs builds have no network: document from the committed bindings, without provisioning
+    // MLX, building mlxc or linking anything (documentation never links).
+    println!("cargo:rerun-if-env-changed=DOCS_RS");
     if std::env::var_os("DOCS_RS").is_some() {
+        println!("cargo:rustc-env=MLX_SYS_PREFIX=");
+        println!("cargo:rustc-env=MLX_SYS_SOURCE=none (documentation build)");
+        println!("cargo:rustc-env=MLX_SYS_VERSION={}", platform::MLX_VERSION);
+        println!("cargo:rustc-env=MLX_SYS_OPENBLAS_DIR=");
         return;
     }
 
