@@ -316,6 +316,9 @@ void region_eval(std::vector<mx::array> targets, bool async) {
   if (results.empty()) {
     c.stats.eager += 1;
     if (e.uncompilable) c.stats.uncompilable += 1;
+    // Drop the trace's handles first: while they live, MLX cannot free any intermediate buffer
+    // during the evaluation, and the peak memory would be that of the whole region.
+    r = Region{};
     evaluate(targets, async);
     return;
   }
@@ -330,7 +333,8 @@ void region_eval(std::vector<mx::array> targets, bool async) {
     redirected.push_back(a);
   }
   // The targets are among the redirected arrays; evaluating all of them also materializes the
-  // intermediates held from outside, as an ordinary evaluation would.
+  // intermediates held from outside, as an ordinary evaluation would. The trace's handles go
+  // first (see above).
   r = Region{};
   evaluate(redirected, async);
 }

@@ -175,4 +175,7 @@ fn main() {
             last.ms_per_step / first.ms_per_step
         );
     }
+    if burn_mlx::compile::is_enabled() {
+        println!("compiled execution: {:?}", burn_mlx::compile::stats());
+    }
 }
