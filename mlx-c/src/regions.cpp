@@ -224,6 +224,10 @@ struct Entry {
 struct Cache {
   std::list<Entry> entries;  // most recently used first
   size_t capacity = 64;
+  // A region of a long unread loop can hold thousands of nodes, and its compiled function as
+  // many again: the cache is bounded in nodes too.
+  size_t max_nodes = 1 << 18;
+  size_t nodes = 0;
   uint32_t threshold = 2;
   mlxc_region_stats stats{};
 };
@@ -242,8 +246,9 @@ void forget(Entry& e) {
 }
 
 void trim(Cache& c) {
-  while (c.entries.size() > c.capacity) {
+  while (c.entries.size() > c.capacity || (c.nodes > c.max_nodes && c.entries.size() > 1)) {
     forget(c.entries.back());
+    c.nodes -= c.entries.back().structure->nodes.size();
     c.entries.pop_back();
     c.stats.evictions += 1;
   }
@@ -261,6 +266,7 @@ Entry& lookup(Cache& c, const Region& r) {
   e.structure = std::make_shared<const Structure>(r.structure);
   e.hash = r.hash;
   e.uncompilable = !r.compilable;
+  c.nodes += e.structure->nodes.size();
   c.entries.push_front(std::move(e));
   trim(c);
   return c.entries.front();
@@ -360,15 +366,18 @@ int mlxc_region_clear_cache(void) {
     Cache& c = cache();
     for (auto& e : c.entries) forget(e);
     c.entries.clear();
+    c.nodes = 0;
   });
 }
 
-int mlxc_region_set_options(size_t capacity, uint32_t threshold) {
+int mlxc_region_set_options(size_t capacity, size_t max_nodes, uint32_t threshold) {
   return guard([&] {
     if (capacity == 0) throw std::invalid_argument("[region] the cache capacity must be at least 1");
+    if (max_nodes == 0) throw std::invalid_argument("[region] the node budget must be at least 1");
     if (threshold == 0) throw std::invalid_argument("[region] the threshold must be at least 1");
     Cache& c = cache();
     c.capacity = capacity;
+    c.max_nodes = max_nodes;
     c.threshold = threshold;
     trim(c);
   });

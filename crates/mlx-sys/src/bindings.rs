@@ -527,8 +527,12 @@ unsafe extern "C" {
     pub fn mlxc_region_clear_cache() -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    #[doc = " Cache capacity in region structures (default 64) and the sighting that compiles (default 2)."]
-    pub fn mlxc_region_set_options(capacity: usize, threshold: u32) -> ::std::os::raw::c_int;
+    #[doc = " Cache capacity in region structures (default 64) and in their total nodes (default 2^18; the\n most recent structure is always kept), and the sighting that compiles (default 2)."]
+    pub fn mlxc_region_set_options(
+        capacity: usize,
+        max_nodes: usize,
+        threshold: u32,
+    ) -> ::std::os::raw::c_int;
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]

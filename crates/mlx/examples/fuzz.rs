@@ -1084,7 +1084,7 @@ fn main() {
         .unwrap_or(256 << 20);
     mlx::memory::set_memory_limit(limit).expect("setting the memory limit");
     mlx::Device::cpu().set_default().expect("the CPU device");
-    mlx::region::set_options(16, 1).expect("region options");
+    mlx::region::set_options(16, 1 << 16, 1).expect("region options");
     transforms::set_compile_mode(transforms::CompileMode::NoFuse).expect("compile mode");
     match args.first().map(String::as_str) {
         Some("run") => {

@@ -127,9 +127,10 @@ pub fn clear_cache() -> Result<()> {
 }
 
 /// Sets how many region structures the cache keeps (least recently used dropped first; default
-/// 64) and at which sighting a structure is compiled (default 2: the first sighting runs as
-/// usual, so a graph that never repeats costs nothing extra). Both must be at least 1.
-pub fn set_options(capacity: usize, threshold: u32) -> Result<()> {
+/// 64), how many nodes they may hold in all (default 2^18 = 262,144; the most recent one is
+/// always kept), and at which sighting a structure is compiled (default 2: the first sighting
+/// runs as usual, so a graph that never repeats costs nothing extra). All must be at least 1.
+pub fn set_options(capacity: usize, max_nodes: usize, threshold: u32) -> Result<()> {
     // SAFETY: plain arguments.
-    check(unsafe { sys::mlxc_region_set_options(capacity, threshold) })
+    check(unsafe { sys::mlxc_region_set_options(capacity, max_nodes, threshold) })
 }

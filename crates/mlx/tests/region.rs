@@ -40,7 +40,7 @@ fn regions() -> Result<()> {
 fn compile_modes_apply_to_regions() -> Result<()> {
     // Without fusion (and so without building kernels), and at the first sighting.
     transforms::set_compile_mode(CompileMode::NoFuse)?;
-    region::set_options(64, 1)?;
+    region::set_options(64, 1 << 18, 1)?;
     let x = Array::from_slice(&[0.25f32, 0.5, 0.75], &[3])?;
     let before = region::stats()?;
     for k in 0..3 {
@@ -50,12 +50,12 @@ fn compile_modes_apply_to_regions() -> Result<()> {
         assert_arrays_close(&y, &want, 1e-6, 1e-6);
     }
     assert_eq!(region::stats()?.replays - before.replays, 3);
-    region::set_options(64, 2)?;
+    region::set_options(64, 1 << 18, 2)?;
     transforms::set_compile_mode(CompileMode::Enabled)
 }
 
 fn repeated_steps_replay_compiled_and_match_ordinary_evaluation() -> Result<()> {
-    region::set_options(64, 2)?;
+    region::set_options(64, 1 << 18, 2)?;
     let (w0, x) = inputs()?;
     let before = region::stats()?;
 
@@ -122,16 +122,26 @@ fn repeated_steps_replay_compiled_and_match_ordinary_evaluation() -> Result<()> 
     assert_eq!(t.replays, s.replays);
 
     // A full cache drops the least recently used structure.
-    region::set_options(1, 2)?;
+    region::set_options(1, 1 << 18, 2)?;
     assert_eq!(region::stats()?.cached, 1);
     assert!(region::stats()?.evictions > t.evictions);
     region::clear_cache()?;
     assert_eq!(region::stats()?.cached, 0);
-    region::set_options(64, 2)?;
+    region::set_options(64, 1 << 18, 2)?;
+
+    // So does one over its node budget (keeping the newest structure).
+    for y in [x.exp()?.sum(&[], false)?, x.square()?.sum(&[], false)?] {
+        region::eval([&y])?;
+    }
+    assert!(region::stats()?.cached >= 2);
+    region::set_options(64, 1, 2)?;
+    assert_eq!(region::stats()?.cached, 1);
+    region::set_options(64, 1 << 18, 2)?;
 
     // Options are checked.
-    assert!(region::set_options(0, 2).is_err());
-    assert!(region::set_options(4, 0).is_err());
+    assert!(region::set_options(0, 1 << 18, 2).is_err());
+    assert!(region::set_options(4, 1 << 18, 0).is_err());
+    assert!(region::set_options(4, 0, 2).is_err());
     Ok(())
 }
 

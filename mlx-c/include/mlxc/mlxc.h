@@ -325,8 +325,11 @@ int mlxc_region_eval(mlxc_arrays arrays, bool async);
 int mlxc_region_stats_get(mlxc_region_stats* res);
 /** Drops every cached region (and its compiled function). */
 int mlxc_region_clear_cache(void);
-/** Cache capacity in region structures (default 64) and the sighting that compiles (default 2). */
-int mlxc_region_set_options(size_t capacity, uint32_t threshold);
+/**
+ * Cache capacity in region structures (default 64) and in their total nodes (default 2^18; the
+ * most recent structure is always kept), and the sighting that compiles (default 2).
+ */
+int mlxc_region_set_options(size_t capacity, size_t max_nodes, uint32_t threshold);
 
 #ifdef __cplusplus
 }
