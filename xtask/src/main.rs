@@ -12,9 +12,9 @@
 //!   crate; `bench peers --help` lists its options).
 //! - `burn-coverage [--list]`: every method of the Burn backend traits, native in burn-mlx or
 //!   left to Burn's default, and whether burn-mlx's tests name it.
-//! - `fuzz [--seconds N] [--seed S]... [--address-space-mb M]`: random calls over the `mlx`
-//!   crate's API in child processes; reports (shrunk) calls that abort, hang or give an
-//!   impossible shape.
+//! - `fuzz [--seconds N] [--seed S]... [--timeout T] [--address-space-mb M]`: random calls over
+//!   the `mlx` crate's API in child processes; reports (shrunk) calls that abort, hang or give
+//!   an impossible shape.
 //! - `coverage [--missing] [--prefix DIR]`: which public functions of MLX's C++ headers the
 //!   `mlx` crate exposes, and why the others are not.
 
