@@ -295,7 +295,11 @@ void region_eval(std::vector<mx::array> targets, bool async) {
   Cache& c = cache();
   Region r = trace(targets);
   c.stats.regions += 1;
-  if (r.structure.nodes.empty()) return;
+  if (r.structure.nodes.empty()) {
+    // Nothing pending; an ordinary evaluation still waits for arrays already scheduled.
+    evaluate(targets, async);
+    return;
+  }
   Entry& e = lookup(c, r);
   e.sightings += 1;
   std::vector<mx::array> results;
