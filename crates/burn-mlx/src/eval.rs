@@ -23,9 +23,9 @@
 //! compiled, fused MLX function.
 //!
 //! Arrays that MLX already computed (because something that depends on them was evaluated)
-//! count as depth 0. Asking MLX for that costs a call, so it is asked only when a result would
-//! reach the bound; then MLX also measures the real chain of pending ops behind the result, so
-//! counts that went stale (inputs computed since they were counted) do not trigger evaluations.
+//! count as depth 0. Asking MLX for that costs a walk of the pending graph, so the counts kept
+//! on tensors serve until a result would reach the bound; then MLX measures the real chain of
+//! pending ops behind it, so counts that went stale do not trigger evaluations.
 //!
 //! Tensors may be created, read, evaluated and dropped on any thread.
 
@@ -145,15 +145,6 @@ pub fn pending_count() -> usize {
 
 // ---- building results ------------------------------------------------------------------------------
 
-/// Depth of a tensor as an input: 0 once MLX has computed it.
-fn input_depth(t: &MlxTensor) -> u32 {
-    if t.depth == 0 || t.array.status() == Status::Available {
-        0
-    } else {
-        t.depth
-    }
-}
-
 /// Wraps the result of an op on `inputs` (on `device`), applying the depth bound.
 pub(crate) fn output(
     inputs: &[&MlxTensor],
@@ -164,14 +155,10 @@ pub(crate) fn output(
     let bound = max_graph_depth();
     let mut depth = inputs.iter().map(|t| t.depth).max().unwrap_or(0) + 1;
     if depth >= bound {
-        // Only now ask MLX which inputs it has computed meanwhile.
-        depth = inputs.iter().map(|t| input_depth(t)).max().unwrap_or(0) + 1;
-    }
-    if depth >= bound {
-        // Depths are counted when tensors are made, so an input made while its own inputs were
-        // pending keeps its count after they are computed (an optimizer's parameters, updated
-        // every step and computed one step later, would reach the bound every few steps). Ask
-        // MLX for the real chain behind the result.
+        // Depths are counted when tensors are made, so they only bound the real chain: inputs
+        // computed since then (an optimizer's parameters, computed one step after they were
+        // made) still carry their old counts. Only now ask MLX for the real chain behind the
+        // result; the walk stops at computed arrays.
         depth = run(device, op, || array.pending_depth(bound));
     }
     let array = Arc::new(array);

@@ -69,8 +69,8 @@ impl Stats {
     }
 }
 
-fn call(arrays: &[&Array], asynchronous: bool) -> Result<()> {
-    let raws: Vec<sys::mlxc_array> = arrays.iter().map(|a| a.as_raw()).collect();
+fn call<'a>(arrays: impl IntoIterator<Item = &'a Array>, asynchronous: bool) -> Result<()> {
+    let raws: Vec<sys::mlxc_array> = arrays.into_iter().map(Array::as_raw).collect();
     // SAFETY: handles valid for the call.
     check(unsafe {
         sys::mlxc_region_eval(
@@ -86,12 +86,12 @@ fn call(arrays: &[&Array], asynchronous: bool) -> Result<()> {
 /// Evaluates the arrays, through a compiled replay of their pending graph once its structure
 /// has been seen before (see the [module docs](self)).
 pub fn eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()> {
-    call(&arrays.into_iter().collect::<Vec<_>>(), false)
+    call(arrays, false)
 }
 
 /// As [`eval`], but returns once the work is scheduled ([`crate::async_eval`]).
 pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()> {
-    call(&arrays.into_iter().collect::<Vec<_>>(), true)
+    call(arrays, true)
 }
 
 /// The counters since the process started.
