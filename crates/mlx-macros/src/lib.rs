@@ -26,6 +26,9 @@ use syn::{Data, DeriveInput, Field, Fields, Ident, LitStr, Member, Type, WherePr
 /// - `frozen`: a parameter that is not trained: listed, saved and loaded, but gradients are not
 ///   taken with respect to it and optimizer updates leave it alone.
 /// - `rename = "name"`: the name used in leaf paths instead of the field's name.
+/// - `state`: the field (of type `mlx::params::ModuleState`) holds the module's training mode
+///   and the names of its fields frozen at run time (`freeze`/`unfreeze`); at most one per
+///   struct. Without one, mode and freezing reach only the struct's children.
 ///
 /// The generated code refers to the `mlx` crate as `::mlx`.
 #[proc_macro_derive(Parameters, attributes(param))]
@@ -45,6 +48,9 @@ enum Role {
     Frozen,
     /// Not part of the tree; cloned into rebuilt trees.
     Skipped,
+    /// The module's `mlx::params::ModuleState` (training mode, frozen names): not a leaf,
+    /// cloned into rebuilt trees, consulted for the children's paths.
+    State,
 }
 
 struct FieldSpec<'a> {
@@ -75,24 +81,48 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
     let mlx = quote!(::mlx);
     let path_ty = quote!(#mlx::params::ParamPath);
+    let states: Vec<&FieldSpec<'_>> = specs.iter().filter(|s| s.role == Role::State).collect();
+    if let Some(second) = states.get(1) {
+        return Err(syn::Error::new(
+            second.field.span(),
+            "a struct has at most one `#[param(state)]` field",
+        ));
+    }
+    let state = states.first().map(|s| &s.member);
     let mut visits = Vec::new();
     let mut visits_mut = Vec::new();
     let mut maps = Vec::new();
+    let mut state_visits = Vec::new();
+    let mut state_visits_mut = Vec::new();
+    let mut local_names = Vec::new();
     for spec in &specs {
         let member = &spec.member;
         let span = spec.field.ty.span();
-        if spec.role == Role::Skipped {
+        if matches!(spec.role, Role::Skipped | Role::State) {
             maps.push(quote_spanned! {span=>
                 #member: ::core::clone::Clone::clone(&self.#member)
             });
             continue;
         }
         let name = &spec.name;
-        let child = if spec.role == Role::Frozen {
-            quote!(&__mlx_path.child(#name).frozen())
+        local_names.push(name.clone());
+        let base = if spec.role == Role::Frozen {
+            quote!(__mlx_path.child(#name).frozen())
         } else {
-            quote!(&__mlx_path.child(#name))
+            quote!(__mlx_path.child(#name))
         };
+        let child = match state {
+            Some(state) => {
+                quote!(&#mlx::params::ModuleState::child_path(&self.#state, #base, #name))
+            }
+            None => quote!(&#base),
+        };
+        state_visits.push(quote_spanned! {span=>
+            #mlx::Parameters::visit_states(&self.#member, __mlx_f);
+        });
+        state_visits_mut.push(quote_spanned! {span=>
+            #mlx::Parameters::visit_states_mut(&mut self.#member, __mlx_f);
+        });
         visits.push(quote_spanned! {span=>
             #mlx::Parameters::visit_leaves(&self.#member, #child, __mlx_f);
         });
@@ -114,7 +144,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             if !mentions(ty, &type_params) {
                 continue;
             }
-            let predicate: WherePredicate = if spec.role == Role::Skipped {
+            let predicate: WherePredicate = if matches!(spec.role, Role::Skipped | Role::State) {
                 syn::parse_quote_spanned!(ty.span()=> #ty: ::core::clone::Clone)
             } else {
                 syn::parse_quote_spanned!(ty.span()=> #ty: #mlx::Parameters)
@@ -123,6 +153,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         }
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let own_state = state.map(|state| quote!(__mlx_f(&self.#state, &[#(#local_names),*]);));
+    let own_state_mut = state.map(|state| quote!(__mlx_f(&mut self.#state, &[#(#local_names),*]);));
 
     Ok(quote! {
         #[automatically_derived]
@@ -159,6 +191,24 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             ) -> #mlx::Result<Self> {
                 let _ = (&__mlx_path, &__mlx_f);
                 ::core::result::Result::Ok(Self { #(#maps,)* })
+            }
+
+            fn visit_states(
+                &self,
+                __mlx_f: &mut dyn ::core::ops::FnMut(&#mlx::params::ModuleState, &[&str]),
+            ) {
+                let _ = &__mlx_f;
+                #own_state
+                #(#state_visits)*
+            }
+
+            fn visit_states_mut(
+                &mut self,
+                __mlx_f: &mut dyn ::core::ops::FnMut(&mut #mlx::params::ModuleState, &[&str]),
+            ) {
+                let _ = &__mlx_f;
+                #own_state_mut
+                #(#state_visits_mut)*
             }
         }
     })
@@ -197,7 +247,7 @@ fn field_specs(fields: &Fields) -> syn::Result<Vec<FieldSpec<'_>>> {
             }
             None => default_name,
         };
-        if role != Role::Skipped && !seen.insert(name.clone()) {
+        if !matches!(role, Role::Skipped | Role::State) && !seen.insert(name.clone()) {
             return Err(syn::Error::new(
                 field.span(),
                 format!("two fields have the parameter name `{name}`"),
@@ -216,6 +266,7 @@ fn field_specs(fields: &Fields) -> syn::Result<Vec<FieldSpec<'_>>> {
 fn field_options(field: &Field) -> syn::Result<(Role, Option<LitStr>)> {
     let mut skip = None;
     let mut frozen = None;
+    let mut state = None;
     let mut rename: Option<LitStr> = None;
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("param")) {
         attr.parse_nested_meta(|meta| {
@@ -228,6 +279,10 @@ fn field_options(field: &Field) -> syn::Result<(Role, Option<LitStr>)> {
                 if frozen.replace(meta.path.span()).is_some() {
                     return Err(repeated("frozen"));
                 }
+            } else if meta.path.is_ident("state") {
+                if state.replace(meta.path.span()).is_some() {
+                    return Err(repeated("state"));
+                }
             } else if meta.path.is_ident("rename") {
                 let lit: LitStr = meta.value()?.parse()?;
                 if rename.replace(lit).is_some() {
@@ -235,11 +290,20 @@ fn field_options(field: &Field) -> syn::Result<(Role, Option<LitStr>)> {
                 }
             } else {
                 return Err(meta.error(
-                    "unknown `param` option; expected `skip`, `frozen` or `rename = \"...\"`",
+                    "unknown `param` option; expected `skip`, `frozen`, `state` or `rename = \"...\"`",
                 ));
             }
             Ok(())
         })?;
+    }
+    if let Some(span) = state {
+        if skip.is_some() || frozen.is_some() || rename.is_some() {
+            return Err(syn::Error::new(
+                span,
+                "`state` marks the module's `mlx::params::ModuleState` and takes no other option",
+            ));
+        }
+        return Ok((Role::State, None));
     }
     match (skip, frozen, &rename) {
         (Some(span), Some(_), _) => Err(syn::Error::new(

@@ -19,6 +19,9 @@
 
 #![warn(missing_docs)]
 
+// Lets the `Parameters` derive (which names `::mlx`) be used inside this crate.
+extern crate self as mlx;
+
 mod array;
 mod device;
 mod dtype;
@@ -29,7 +32,9 @@ pub mod io;
 pub mod linalg;
 mod literal;
 pub mod memory;
+pub mod nn;
 pub mod ops;
+pub mod optimizers;
 pub mod params;
 pub mod random;
 pub mod region;

@@ -141,6 +141,67 @@ impl fmt::Display for ParamPath {
     }
 }
 
+/// The run-time state of a module: whether it is in training mode, and which of its fields are
+/// frozen by [`Parameters::freeze`]. A struct holds one in a field marked `#[param(state)]`;
+/// the derive then consults it for its children's paths and sets it through
+/// [`Parameters::train`], [`Parameters::freeze`] and [`Parameters::unfreeze`]. Cloned into
+/// trees built from the module (gradients, updated copies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleState {
+    training: bool,
+    frozen: std::collections::BTreeSet<String>,
+}
+
+impl Default for ModuleState {
+    fn default() -> Self {
+        ModuleState {
+            training: true,
+            frozen: Default::default(),
+        }
+    }
+}
+
+impl ModuleState {
+    /// A module in training mode with nothing frozen (as MLX's modules start).
+    pub fn new() -> ModuleState {
+        ModuleState::default()
+    }
+
+    /// Whether the module is in training mode.
+    pub fn training(&self) -> bool {
+        self.training
+    }
+
+    /// Sets training mode.
+    pub fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    /// Whether the field named `name` (its parameter name) is frozen at run time.
+    pub fn is_frozen(&self, name: &str) -> bool {
+        self.frozen.contains(name)
+    }
+
+    /// Freezes (`true`) or unfreezes the field named `name`.
+    pub fn set_frozen(&mut self, name: &str, frozen: bool) {
+        if frozen {
+            self.frozen.insert(name.to_string());
+        } else {
+            self.frozen.remove(name);
+        }
+    }
+
+    /// `path` (the child `name`'s path), marked frozen when this state freezes `name`. Used by
+    /// the derive.
+    pub fn child_path(&self, path: ParamPath, name: &str) -> ParamPath {
+        if self.is_frozen(name) {
+            path.frozen()
+        } else {
+            path
+        }
+    }
+}
+
 /// A tree of arrays with named leaves. Usually derived: see the [module documentation](self).
 ///
 /// The three required methods walk the tree; every other method is built on them. Hand-written
@@ -169,6 +230,74 @@ pub trait Parameters: Sized {
         path: &ParamPath,
         f: &mut dyn FnMut(&ParamPath, &Array) -> Result<Array>,
     ) -> Result<Self>;
+
+    /// Calls `f` on every [`ModuleState`] in the tree (parents before children), with the
+    /// parameter names of the fields of the struct holding it. Derived; types holding no
+    /// module state keep the default, which visits nothing.
+    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
+        let _ = f;
+    }
+
+    /// Mutable form of [`Parameters::visit_states`].
+    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
+        let _ = f;
+    }
+
+    /// Sets training mode (`true`) or evaluation mode on every module in the tree, as Python
+    /// MLX's `Module.train(mode)`. Layers such as dropout and batch normalization read it.
+    fn train(&mut self, training: bool) {
+        self.visit_states_mut(&mut |s, _| s.set_training(training));
+    }
+
+    /// Evaluation mode on every module: `train(false)`.
+    fn eval(&mut self) {
+        self.train(false)
+    }
+
+    /// Whether the tree is in training mode: that of its first module state (`true` when it
+    /// holds none).
+    fn training(&self) -> bool {
+        let mut mode = None;
+        self.visit_states(&mut |s, _| {
+            mode.get_or_insert(s.training());
+        });
+        mode.unwrap_or(true)
+    }
+
+    /// Freezes every parameter of every module in the tree (gradients are no longer taken
+    /// with respect to them and optimizers leave them alone), as Python MLX's
+    /// `Module.freeze()`. Only structs with a `#[param(state)]` field record this: arrays held
+    /// directly by a struct without one stay trainable.
+    fn freeze(&mut self) {
+        self.visit_states_mut(&mut |s, names| names.iter().for_each(|n| s.set_frozen(n, true)));
+    }
+
+    /// Unfreezes everything [`Parameters::freeze`] froze (fields marked `#[param(frozen)]`
+    /// stay frozen), as Python MLX's `Module.unfreeze()`.
+    fn unfreeze(&mut self) {
+        self.visit_states_mut(&mut |s, names| names.iter().for_each(|n| s.set_frozen(n, false)));
+    }
+
+    /// Freezes the fields with these parameter names in every module of the tree, as Python
+    /// MLX's `Module.freeze(keys=...)` (e.g. `&["bias"]` freezes every bias).
+    fn freeze_keys(&mut self, keys: &[&str]) {
+        self.visit_states_mut(&mut |s, names| {
+            names
+                .iter()
+                .filter(|n| keys.contains(n))
+                .for_each(|n| s.set_frozen(n, true))
+        });
+    }
+
+    /// Unfreezes the fields with these parameter names in every module of the tree.
+    fn unfreeze_keys(&mut self, keys: &[&str]) {
+        self.visit_states_mut(&mut |s, names| {
+            names
+                .iter()
+                .filter(|n| keys.contains(n))
+                .for_each(|n| s.set_frozen(n, false))
+        });
+    }
 
     /// Every leaf with its name, in order (the arrays are cheap handle clones).
     fn flatten_params(&self) -> Vec<(String, Array)> {
@@ -459,6 +588,14 @@ impl Parameters for Array {
 }
 
 impl<T: Parameters> Parameters for Box<T> {
+    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
+        (**self).visit_states(f)
+    }
+
+    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
+        (**self).visit_states_mut(f)
+    }
+
     fn visit_leaves<'a>(&'a self, path: &ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Array)) {
         (**self).visit_leaves(path, f)
     }
@@ -481,6 +618,18 @@ impl<T: Parameters> Parameters for Box<T> {
 }
 
 impl<T: Parameters> Parameters for Option<T> {
+    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
+        if let Some(x) = self {
+            x.visit_states(f)
+        }
+    }
+
+    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
+        if let Some(x) = self {
+            x.visit_states_mut(f)
+        }
+    }
+
     fn visit_leaves<'a>(&'a self, path: &ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Array)) {
         if let Some(x) = self {
             x.visit_leaves(path, f)
@@ -508,6 +657,14 @@ impl<T: Parameters> Parameters for Option<T> {
 }
 
 impl<T: Parameters> Parameters for Vec<T> {
+    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
+        self.iter().for_each(|x| x.visit_states(f))
+    }
+
+    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
+        self.iter_mut().for_each(|x| x.visit_states_mut(f))
+    }
+
     fn visit_leaves<'a>(&'a self, path: &ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Array)) {
         for (i, x) in self.iter().enumerate() {
             x.visit_leaves(&path.child(i), f);
@@ -538,6 +695,14 @@ impl<T: Parameters> Parameters for Vec<T> {
 }
 
 impl<T: Parameters, const N: usize> Parameters for [T; N] {
+    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
+        self.iter().for_each(|x| x.visit_states(f))
+    }
+
+    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
+        self.iter_mut().for_each(|x| x.visit_states_mut(f))
+    }
+
     fn visit_leaves<'a>(&'a self, path: &ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Array)) {
         for (i, x) in self.iter().enumerate() {
             x.visit_leaves(&path.child(i), f);
@@ -573,6 +738,14 @@ impl<T: Parameters, const N: usize> Parameters for [T; N] {
 }
 
 impl<T: Parameters> Parameters for BTreeMap<String, T> {
+    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
+        self.values().for_each(|x| x.visit_states(f))
+    }
+
+    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
+        self.values_mut().for_each(|x| x.visit_states_mut(f))
+    }
+
     fn visit_leaves<'a>(&'a self, path: &ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Array)) {
         for (k, x) in self {
             x.visit_leaves(&path.child(k), f);
@@ -602,6 +775,14 @@ impl<T: Parameters> Parameters for BTreeMap<String, T> {
 }
 
 impl<T: Parameters, S: BuildHasher + Clone> Parameters for HashMap<String, T, S> {
+    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
+        self.values().for_each(|x| x.visit_states(f))
+    }
+
+    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
+        self.values_mut().for_each(|x| x.visit_states_mut(f))
+    }
+
     fn visit_leaves<'a>(&'a self, path: &ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Array)) {
         let mut entries: Vec<(&String, &'a T)> = self.iter().collect();
         entries.sort_by(|a, b| a.0.cmp(b.0));
@@ -641,6 +822,14 @@ impl<T: Parameters, S: BuildHasher + Clone> Parameters for HashMap<String, T, S>
 macro_rules! tuple_parameters {
     ($($t:ident $i:tt),+) => {
         impl<$($t: Parameters),+> Parameters for ($($t,)+) {
+            fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
+                $(self.$i.visit_states(f);)+
+            }
+
+            fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
+                $(self.$i.visit_states_mut(f);)+
+            }
+
             fn visit_leaves<'a>(
                 &'a self,
                 path: &ParamPath,

@@ -140,3 +140,92 @@ pub fn err_with(result: Result<impl std::fmt::Debug>, parts: &[&str]) -> String 
     }
     m
 }
+
+/// Whether python3 can import numpy and mlx. Without them, tests that compare with Python MLX
+/// print a note and check closed forms only; with `MLX_TEST_REQUIRE_PYTHON=1` (CI) their absence
+/// is a failure.
+pub fn python_mlx_available() -> bool {
+    static READY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *READY.get_or_init(|| {
+        std::process::Command::new("python3")
+            .args(["-c", "import numpy, mlx.core"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    });
+    if !ok {
+        if std::env::var("MLX_TEST_REQUIRE_PYTHON").as_deref() == Ok("1") {
+            panic!("MLX_TEST_REQUIRE_PYTHON=1 but python3 cannot import numpy and mlx");
+        }
+        eprintln!("note: python3 with numpy and mlx is not available; skipping the Python check");
+    }
+    ok
+}
+
+/// Runs `body` in Python MLX and returns the arrays it leaves in the dict `out`; `None` when
+/// Python MLX is not available (see [`python_mlx_available`]).
+///
+/// The script starts with `mx` (`mlx.core`), `nn` (`mlx.nn`), `optim` (`mlx.optimizers`),
+/// `tree_flatten`/`tree_unflatten` (`mlx.utils`), the dict `inp` of `inputs` (read from a
+/// safetensors file, so no float64) and an empty dict `out`. Helpers defined there:
+/// `load(module, prefix)` loads the inputs named `prefix.*` into `module` as its weights
+/// (strictly: names and shapes must match the module's), and `params(module, prefix)` stores
+/// the module's parameters in `out` under `prefix.`.
+pub fn python_mlx(
+    body: &str,
+    inputs: &[(&str, &Array)],
+) -> Option<std::collections::HashMap<String, Array>> {
+    if !python_mlx_available() {
+        return None;
+    }
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "mlx-python-oracle-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input_path = dir.join("in.safetensors");
+    let output_path = dir.join("out.safetensors");
+    let map: std::collections::HashMap<String, Array> = inputs
+        .iter()
+        .map(|(k, a)| (k.to_string(), (*a).clone()))
+        .collect();
+    mlx::io::save_safetensors(&input_path, &map, &Default::default()).unwrap();
+    let script = format!(
+        "import sys\nimport mlx.core as mx\nimport mlx.nn as nn\nimport mlx.optimizers as optim\n\
+         from mlx.utils import tree_flatten, tree_unflatten\n\
+         inp = mx.load(sys.argv[1])\nout = {{}}\n\
+         def load(module, prefix):\n    \
+             pre = prefix + '.'\n    \
+             module.load_weights([(k[len(pre):], v) for k, v in inp.items() if k.startswith(pre)], strict=True)\n    \
+             return module\n\
+         def params(module, prefix):\n    \
+             for k, v in tree_flatten(module.parameters()):\n        \
+                 out[prefix + '.' + k] = v\n\
+         {body}\n\
+         mx.save_safetensors(sys.argv[2], {{k: mx.array(v) for k, v in out.items()}})\n"
+    );
+    let result = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .arg(&input_path)
+        .arg(&output_path)
+        .output()
+        .expect("running python3");
+    let read = if result.status.success() {
+        Some(mlx::io::load_safetensors(&output_path).map(|(arrays, _)| arrays))
+    } else {
+        None
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    match read {
+        Some(Ok(arrays)) => Some(arrays),
+        _ => panic!(
+            "the Python MLX script failed\n{script}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&result.stdout),
+            String::from_utf8_lossy(&result.stderr)
+        ),
+    }
+}

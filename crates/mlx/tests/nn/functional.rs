@@ -1,0 +1,1 @@
+//! Activations, initializers and losses against Python MLX and closed forms.

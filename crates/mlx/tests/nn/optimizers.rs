@@ -1,0 +1,1 @@
+//! Optimizers and schedules against Python MLX and closed forms.
