@@ -41,12 +41,20 @@
 //! (`NLC`, `NHWC`, `NDHWC`) for convolutions and pools, `[out, in]` for linear weights.
 
 mod activations;
+mod conv;
+mod embedding;
 pub mod init;
 mod linear;
 pub mod losses;
+mod norm;
 
 pub use activations::*;
+pub use conv::{
+    Conv, Conv1d, Conv2d, Conv3d, ConvTranspose, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
+};
+pub use embedding::Embedding;
 pub use linear::{Bilinear, Identity, Linear};
+pub use norm::{BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm, RMSNorm};
 
 use crate::array::Array;
 use crate::error::Result;

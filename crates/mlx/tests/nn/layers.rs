@@ -113,3 +113,255 @@ fn train_eval_and_freeze_reach_every_layer() {
     assert!(values(&grads.b[0].weight).iter().all(|g| *g == 0.0));
     assert!(values(&grads.a.weight).iter().any(|g| *g != 0.0));
 }
+
+#[test]
+fn convolutions_match_python() {
+    mlx::random::seed(3).unwrap();
+    use mlx::ops::{ConvOptions, ConvTransposeOptions};
+    let x1 = input(&[2, 9, 4], 10);
+    let x2 = input(&[2, 7, 6, 4], 11);
+    let x3 = input(&[1, 5, 6, 5, 4], 12);
+    check_against_python(
+        &nn::Conv1d::new(4, 6, 3).unwrap(),
+        "nn.Conv1d(4, 6, 3)",
+        &x1,
+        false,
+        1e-4,
+    );
+    let strided = nn::Conv1d::with_options(
+        4,
+        6,
+        3,
+        ConvOptions::new()
+            .with_stride(2)
+            .with_padding(1)
+            .with_dilation(2)
+            .with_groups(2),
+        false,
+    )
+    .unwrap();
+    assert_eq!(strided.weight.shape(), &[6, 3, 2]);
+    check_against_python(
+        &strided,
+        "nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2, bias=False)",
+        &x1,
+        false,
+        1e-4,
+    );
+    let c2 = nn::Conv2d::with_options(
+        4,
+        5,
+        [3, 2],
+        ConvOptions::new().with_stride([2, 1]).with_padding([1, 0]),
+        true,
+    )
+    .unwrap();
+    check_against_python(
+        &c2,
+        "nn.Conv2d(4, 5, (3, 2), stride=(2, 1), padding=(1, 0))",
+        &x2,
+        false,
+        1e-4,
+    );
+    check_against_python(
+        &nn::Conv3d::new(4, 3, 2).unwrap(),
+        "nn.Conv3d(4, 3, 2)",
+        &x3,
+        false,
+        1e-4,
+    );
+    let t1 = nn::ConvTranspose1d::with_options(
+        4,
+        3,
+        3,
+        ConvTransposeOptions::new()
+            .with_stride(2)
+            .with_padding(1)
+            .with_output_padding(1),
+        true,
+    )
+    .unwrap();
+    check_against_python(
+        &t1,
+        "nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1, output_padding=1)",
+        &x1,
+        false,
+        1e-4,
+    );
+    check_against_python(
+        &nn::ConvTranspose2d::new(4, 2, 3).unwrap(),
+        "nn.ConvTranspose2d(4, 2, 3)",
+        &x2,
+        false,
+        1e-4,
+    );
+    check_against_python(
+        &nn::ConvTranspose3d::new(4, 2, 2).unwrap(),
+        "nn.ConvTranspose3d(4, 2, 2)",
+        &x3,
+        false,
+        1e-4,
+    );
+    // A 1x1 convolution is a linear map over channels.
+    let point = nn::Conv2d::new(4, 5, 1).unwrap();
+    let y = point.forward(&x2).unwrap();
+    let w = point.weight.reshape(&[5, 4]).unwrap();
+    assert_arrays_close(&y, &x2.matmul(&w.t().unwrap()).unwrap(), 1e-5, 1e-5);
+    assert!(nn::Conv2d::with_options(4, 6, 3, ConvOptions::new().with_groups(3), true).is_err());
+    assert!(nn::Conv1d::new(4, 6, 0).is_err());
+}
+
+#[test]
+fn norms_match_python() {
+    let x = input(&[2, 3, 4, 8], 20);
+    let scaled = |v: f64| -> Array { &input(&[8], 21) * v };
+    let mut ln = nn::LayerNorm::new(8).unwrap();
+    ln.weight = Some(&scaled(2.0) + 1.0);
+    ln.bias = Some(scaled(0.5));
+    check_against_python(&ln, "nn.LayerNorm(8)", &x, false, 1e-4);
+    check_against_python(
+        &nn::LayerNorm::with_options(8, 1e-3, true, false).unwrap(),
+        "nn.LayerNorm(8, eps=1e-3, bias=False)",
+        &x,
+        false,
+        1e-4,
+    );
+    let mut rms = nn::RMSNorm::new(8).unwrap();
+    rms.weight = &scaled(1.0) + 1.5;
+    check_against_python(&rms, "nn.RMSNorm(8)", &x, false, 1e-4);
+    let mut gn = nn::GroupNorm::new(4, 8).unwrap();
+    gn.bias = Some(scaled(0.3));
+    check_against_python(&gn, "nn.GroupNorm(4, 8)", &x, false, 1e-4);
+    let pt = nn::GroupNorm::with_options(2, 8, 1e-5, true, true).unwrap();
+    check_against_python(
+        &pt,
+        "nn.GroupNorm(2, 8, pytorch_compatible=True)",
+        &x,
+        false,
+        1e-4,
+    );
+    check_against_python(
+        &nn::InstanceNorm::new(8).unwrap(),
+        "nn.InstanceNorm(8)",
+        &x,
+        false,
+        1e-4,
+    );
+    let ina = nn::InstanceNorm::with_options(8, 1e-5, true).unwrap();
+    check_against_python(&ina, "nn.InstanceNorm(8, affine=True)", &x, false, 1e-4);
+    assert!(nn::GroupNorm::new(3, 8).is_err());
+    assert!(nn::LayerNorm::with_options(8, 0.0, true, true).is_err());
+
+    // LayerNorm closed form: each row has zero mean and unit variance.
+    let y = nn::LayerNorm::new(8).unwrap().forward(&x).unwrap();
+    let mean = values(&y.mean(&[-1], false).unwrap());
+    assert!(mean.iter().all(|m| m.abs() < 1e-5));
+}
+
+#[test]
+fn batch_norm_matches_python_in_both_modes_and_updates_running_stats() {
+    let x = input(&[6, 5, 4], 30);
+    let mut bn = nn::BatchNorm::new(4).unwrap();
+    assert_eq!(
+        bn.param_names(),
+        ["weight", "bias", "running_mean", "running_var"]
+    );
+    let trainable: Vec<String> = bn.trainable_params().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(trainable, ["weight", "bias"]);
+    bn.unfreeze();
+    assert_eq!(
+        bn.trainable_params().len(),
+        2,
+        "running statistics stay frozen"
+    );
+    // Training mode: batch statistics, and two updates of the running ones.
+    let y_train = bn.forward_train(&x).unwrap();
+    let x2 = &input(&[6, 5, 4], 31) * 3.0;
+    bn.forward_train(&x2).unwrap();
+    let mut inputs = vec![("x", &x), ("x2", &x2)];
+    let rm = bn.running_mean.clone().unwrap();
+    let rv = bn.running_var.clone().unwrap();
+    inputs.push(("rm", &rm));
+    inputs.push(("rv", &rv));
+    bn.eval();
+    let y_eval = bn.forward(&x).unwrap();
+    let body = "m = nn.BatchNorm(4)\nout['train'] = m(inp['x'])\nm(inp['x2'])\n\
+                out['rm'] = m.running_mean\nout['rv'] = m.running_var\nm.eval()\n\
+                out['eval'] = m(inp['x'])";
+    if let Some(out) = python_mlx(body, &inputs) {
+        assert_arrays_close(&y_train, &out["train"], 1e-4, 1e-4);
+        assert_arrays_close(&rm, &out["rm"], 1e-5, 1e-5);
+        assert_arrays_close(&rv, &out["rv"], 1e-5, 1e-5);
+        assert_arrays_close(&y_eval, &out["eval"], 1e-4, 1e-4);
+    }
+    // Closed form of the first running mean update: 0.9 * 0 + 0.1 * batch mean.
+    let batch_mean = values(&x.mean(&[0, 1], false).unwrap());
+    let fresh = {
+        let mut b = nn::BatchNorm::new(4).unwrap();
+        b.forward_train(&x).unwrap();
+        values(b.running_mean.as_ref().unwrap())
+    };
+    for (f, m) in fresh.iter().zip(&batch_mean) {
+        assert!((f - 0.1 * m).abs() < 1e-6);
+    }
+    assert!(
+        nn::BatchNorm::new(4)
+            .unwrap()
+            .forward(&input(&[1, 1, 1, 1, 4], 1))
+            .is_err()
+    );
+}
+
+#[test]
+fn dropout_scales_what_it_keeps_and_is_the_identity_in_eval_mode() {
+    mlx::random::seed(4).unwrap();
+    let x = Array::ones::<f32>(&[200, 50]).unwrap();
+    let mut d = nn::Dropout::new(0.25).unwrap();
+    let y = values(&d.forward(&x).unwrap());
+    let kept = y.iter().filter(|v| **v != 0.0).count() as f64 / y.len() as f64;
+    assert!((kept - 0.75).abs() < 0.02, "kept fraction {kept}");
+    assert!(y.iter().all(|v| *v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
+    d.eval();
+    assert_eq!(values(&d.forward(&x).unwrap()), values(&x));
+
+    // Channel dropout: each (sample, channel) is kept or dropped as a whole.
+    let x2 = Array::ones::<f32>(&[4, 3, 3, 16]).unwrap();
+    let y2 = nn::Dropout::new_2d(0.5).unwrap().forward(&x2).unwrap();
+    let per_channel = y2.max(&[1, 2], false).unwrap();
+    let lo = y2.min(&[1, 2], false).unwrap();
+    assert_eq!(values(&per_channel), values(&lo));
+    let y3 = nn::Dropout::new_3d(0.5)
+        .unwrap()
+        .forward(&Array::ones::<f32>(&[2, 2, 3, 3, 8]).unwrap())
+        .unwrap();
+    assert_eq!(
+        values(&y3.max(&[1, 2, 3], false).unwrap()),
+        values(&y3.min(&[1, 2, 3], false).unwrap())
+    );
+    assert!(
+        nn::Dropout::new_2d(0.5)
+            .unwrap()
+            .forward(&input(&[3, 4], 1))
+            .is_err()
+    );
+    assert!(nn::Dropout::new(1.0).is_err());
+}
+
+#[test]
+fn embedding_matches_python() {
+    mlx::random::seed(5).unwrap();
+    let e = nn::Embedding::new(10, 6).unwrap();
+    let idx = Array::from_slice(&[1i32, 7, 0, 9, 7, 3], &[2, 3]).unwrap();
+    let y = check_against_python(&e, "nn.Embedding(10, 6)", &idx, false, 0.0);
+    assert_eq!(y.shape(), &[2, 3, 6]);
+    let row7 = ops::take_index(&e.weight, 7, Some(0)).unwrap();
+    let got = y.reshape(&[6, 6]).unwrap();
+    assert_eq!(values(&got)[6..12], values(&row7)[..]);
+    let h = input(&[2, 6], 6);
+    assert_arrays_close(
+        &e.as_linear(&h).unwrap(),
+        &h.matmul(&e.weight.t().unwrap()).unwrap(),
+        1e-6,
+        1e-6,
+    );
+}
