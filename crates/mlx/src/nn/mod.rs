@@ -47,6 +47,9 @@ pub mod init;
 mod linear;
 pub mod losses;
 mod norm;
+mod positional;
+mod recurrent;
+mod transformer;
 
 pub use activations::*;
 pub use conv::{
@@ -55,6 +58,12 @@ pub use conv::{
 pub use embedding::Embedding;
 pub use linear::{Bilinear, Identity, Linear};
 pub use norm::{BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm, RMSNorm};
+pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
+pub use recurrent::{GRU, LSTM, RNN};
+pub use transformer::{
+    Activation, MultiHeadAttention, TransformerDecoder, TransformerDecoderLayer,
+    TransformerEncoder, TransformerEncoderLayer, TransformerOptions,
+};
 
 use crate::array::Array;
 use crate::error::Result;
