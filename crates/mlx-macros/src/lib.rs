@@ -92,6 +92,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let mut visits = Vec::new();
     let mut visits_mut = Vec::new();
     let mut maps = Vec::new();
+    let mut module_visits = Vec::new();
     let mut state_visits = Vec::new();
     let mut state_visits_mut = Vec::new();
     let mut local_names = Vec::new();
@@ -117,6 +118,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
             None => quote!(&#base),
         };
+        module_visits.push(quote_spanned! {span=>
+            #mlx::Parameters::visit_modules_mut(&mut self.#member, #child, __mlx_f)?;
+        });
         state_visits.push(quote_spanned! {span=>
             #mlx::Parameters::visit_states(&self.#member, __mlx_f);
         });
@@ -191,6 +195,21 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             ) -> #mlx::Result<Self> {
                 let _ = (&__mlx_path, &__mlx_f);
                 ::core::result::Result::Ok(Self { #(#maps,)* })
+            }
+
+            fn visit_modules_mut(
+                &mut self,
+                __mlx_path: &#path_ty,
+                __mlx_f: &mut dyn ::core::ops::FnMut(
+                    &#path_ty,
+                    &mut dyn ::core::any::Any,
+                ) -> #mlx::Result<()>,
+            ) -> #mlx::Result<()>
+            where
+                Self: 'static,
+            {
+                #(#module_visits)*
+                __mlx_f(__mlx_path, self)
             }
 
             fn visit_states(
@@ -367,6 +386,29 @@ mod tests {
             struct S { a: Array, #[param(rename = "a")] b: Array }
         });
         assert!(e.contains("two fields have the parameter name `a`"), "{e}");
+        let e = error_of(syn::parse_quote! {
+            struct S { #[param(state)] a: ModuleState, #[param(state)] b: ModuleState }
+        });
+        assert!(e.contains("at most one"), "{e}");
+        let e = error_of(syn::parse_quote! { struct S { #[param(state, frozen)] a: ModuleState } });
+        assert!(e.contains("takes no other option"), "{e}");
+    }
+
+    #[test]
+    fn a_state_field_freezes_children_and_is_visited() {
+        let input: DeriveInput = syn::parse_quote! {
+            struct Layer { weight: Array, #[param(state)] state: ModuleState }
+        };
+        let code = expand(&input).unwrap().to_string();
+        assert!(
+            code.contains("ModuleState :: child_path (& self . state"),
+            "{code}"
+        );
+        assert!(
+            code.contains("__mlx_f (& mut self . state , & [\"weight\"])"),
+            "{code}"
+        );
+        assert!(!code.contains("child (\"state\")"), "{code}");
     }
 
     #[test]

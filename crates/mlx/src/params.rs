@@ -243,6 +243,22 @@ pub trait Parameters: Sized {
         let _ = f;
     }
 
+    /// Calls `f` on every struct of the tree that derives `Parameters` (children before their
+    /// parent), as `&mut dyn Any` with its path, so that code can find layers of a given type
+    /// and change them in place (e.g. [`crate::nn::quantize`]); stops at the first error.
+    /// Containers pass through to their elements; leaves visit nothing.
+    fn visit_modules_mut(
+        &mut self,
+        path: &ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
+    ) -> Result<()>
+    where
+        Self: 'static,
+    {
+        let _ = (path, f);
+        Ok(())
+    }
+
     /// Sets training mode (`true`) or evaluation mode on every module in the tree, as Python
     /// MLX's `Module.train(mode)`. Layers such as dropout and batch normalization read it.
     fn train(&mut self, training: bool) {
@@ -588,6 +604,17 @@ impl Parameters for Array {
 }
 
 impl<T: Parameters> Parameters for Box<T> {
+    fn visit_modules_mut(
+        &mut self,
+        path: &ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
+    ) -> Result<()>
+    where
+        Self: 'static,
+    {
+        (**self).visit_modules_mut(path, f)
+    }
+
     fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
         (**self).visit_states(f)
     }
@@ -618,6 +645,20 @@ impl<T: Parameters> Parameters for Box<T> {
 }
 
 impl<T: Parameters> Parameters for Option<T> {
+    fn visit_modules_mut(
+        &mut self,
+        path: &ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
+    ) -> Result<()>
+    where
+        Self: 'static,
+    {
+        match self {
+            Some(x) => x.visit_modules_mut(path, f),
+            None => Ok(()),
+        }
+    }
+
     fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
         if let Some(x) = self {
             x.visit_states(f)
@@ -657,6 +698,20 @@ impl<T: Parameters> Parameters for Option<T> {
 }
 
 impl<T: Parameters> Parameters for Vec<T> {
+    fn visit_modules_mut(
+        &mut self,
+        path: &ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
+    ) -> Result<()>
+    where
+        Self: 'static,
+    {
+        for (i, x) in self.iter_mut().enumerate() {
+            x.visit_modules_mut(&path.child(i), f)?;
+        }
+        Ok(())
+    }
+
     fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
         self.iter().for_each(|x| x.visit_states(f))
     }
@@ -695,6 +750,20 @@ impl<T: Parameters> Parameters for Vec<T> {
 }
 
 impl<T: Parameters, const N: usize> Parameters for [T; N] {
+    fn visit_modules_mut(
+        &mut self,
+        path: &ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
+    ) -> Result<()>
+    where
+        Self: 'static,
+    {
+        for (i, x) in self.iter_mut().enumerate() {
+            x.visit_modules_mut(&path.child(i), f)?;
+        }
+        Ok(())
+    }
+
     fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
         self.iter().for_each(|x| x.visit_states(f))
     }
@@ -738,6 +807,20 @@ impl<T: Parameters, const N: usize> Parameters for [T; N] {
 }
 
 impl<T: Parameters> Parameters for BTreeMap<String, T> {
+    fn visit_modules_mut(
+        &mut self,
+        path: &ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
+    ) -> Result<()>
+    where
+        Self: 'static,
+    {
+        for (k, x) in self.iter_mut() {
+            x.visit_modules_mut(&path.child(k), f)?;
+        }
+        Ok(())
+    }
+
     fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
         self.values().for_each(|x| x.visit_states(f))
     }
@@ -775,6 +858,20 @@ impl<T: Parameters> Parameters for BTreeMap<String, T> {
 }
 
 impl<T: Parameters, S: BuildHasher + Clone> Parameters for HashMap<String, T, S> {
+    fn visit_modules_mut(
+        &mut self,
+        path: &ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
+    ) -> Result<()>
+    where
+        Self: 'static,
+    {
+        for (k, x) in self.iter_mut() {
+            x.visit_modules_mut(&path.child(k), f)?;
+        }
+        Ok(())
+    }
+
     fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
         self.values().for_each(|x| x.visit_states(f))
     }
@@ -824,6 +921,18 @@ macro_rules! tuple_parameters {
         impl<$($t: Parameters),+> Parameters for ($($t,)+) {
             fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
                 $(self.$i.visit_states(f);)+
+            }
+
+            fn visit_modules_mut(
+                &mut self,
+                path: &ParamPath,
+                f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
+            ) -> Result<()>
+            where
+                Self: 'static,
+            {
+                $(self.$i.visit_modules_mut(&path.child($i), f)?;)+
+                Ok(())
             }
 
             fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {

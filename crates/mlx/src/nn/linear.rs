@@ -5,6 +5,7 @@ use crate::array::Array;
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::nn::Module;
+use crate::nn::quantized::{Quantization, pack};
 use crate::ops;
 use crate::params::ModuleState;
 use crate::random;
@@ -49,12 +50,22 @@ impl Module for Identity {
 
 /// `y = x Wᵀ + b`, with `weight` of shape `[output_dims, input_dims]` and an optional `bias` of
 /// shape `[output_dims]` (MLX's `nn.Linear`). Both start as `uniform(-k, k)`, `k = 1/√input_dims`.
+///
+/// After [`Linear::quantize`] (or [`crate::nn::quantize`] over a whole model) the layer is
+/// Python MLX's `nn.QuantizedLinear`: `weight` packed, with `scales` and `biases`, and frozen.
 #[derive(Parameters, Clone, Debug)]
 pub struct Linear {
-    /// `[output_dims, input_dims]`.
+    /// `[output_dims, input_dims]`, or packed `uint32` `[output_dims, input_dims · bits / 32]`
+    /// when quantized.
     pub weight: Array,
     /// `[output_dims]`, when the layer has a bias.
     pub bias: Option<Array>,
+    /// One scale per group of the quantized weight.
+    pub scales: Option<Array>,
+    /// One offset per group of the quantized weight (affine mode).
+    pub biases: Option<Array>,
+    #[param(skip)]
+    quantization: Option<Quantization>,
     #[param(state)]
     state: ModuleState,
 }
@@ -72,13 +83,66 @@ impl Linear {
             &[("input_dims", input_dims), ("output_dims", output_dims)],
         )?;
         let scale = (1.0 / f64::from(input_dims)).sqrt();
-        Ok(Linear {
-            weight: uniform_init(&[output_dims, input_dims], scale)?,
-            bias: bias
-                .then(|| uniform_init(&[output_dims], scale))
+        Ok(Linear::dense(
+            uniform_init(&[output_dims, input_dims], scale)?,
+            bias.then(|| uniform_init(&[output_dims], scale))
                 .transpose()?,
+        ))
+    }
+
+    fn dense(weight: Array, bias: Option<Array>) -> Linear {
+        Linear {
+            weight,
+            bias,
+            scales: None,
+            biases: None,
+            quantization: None,
             state: ModuleState::new(),
-        })
+        }
+    }
+
+    /// A quantized layer (MLX's `nn.QuantizedLinear`): a random weight quantized with
+    /// `quantization`, and a zero bias when `bias` is set. Meant to receive quantized weights
+    /// (e.g. [`Parameters::load_safetensors`] of a quantized checkpoint).
+    pub fn new_quantized(
+        input_dims: i32,
+        output_dims: i32,
+        bias: bool,
+        quantization: Quantization,
+    ) -> Result<Linear> {
+        let mut layer = Linear::with_bias(input_dims, output_dims, false)?;
+        layer.bias = bias
+            .then(|| Array::zeros::<f32>(&[output_dims]))
+            .transpose()?;
+        layer.quantize(quantization)?;
+        Ok(layer)
+    }
+
+    /// Quantizes the weight in place and freezes the layer; fails when it is already
+    /// quantized (the weight is no longer dense).
+    pub fn quantize(&mut self, quantization: Quantization) -> Result<()> {
+        if self.quantization.is_some() {
+            return Err(Error::InvalidArgument(
+                "[Linear::quantize] the layer is already quantized".into(),
+            ));
+        }
+        let packed = pack(&self.weight, &quantization, "Linear::quantize")?;
+        self.weight = packed.weight;
+        self.scales = Some(packed.scales);
+        self.biases = packed.biases;
+        self.quantization = Some(quantization);
+        self.freeze();
+        Ok(())
+    }
+
+    /// The quantization of the weight, when it is quantized.
+    pub fn quantization(&self) -> Option<Quantization> {
+        self.quantization
+    }
+
+    /// Whether the weight is quantized.
+    pub fn is_quantized(&self) -> bool {
+        self.quantization.is_some()
     }
 
     /// A layer from given arrays (`weight` `[out, in]`, `bias` `[out]`).
@@ -98,16 +162,26 @@ impl Linear {
                 b.shape()
             )));
         }
-        Ok(Linear {
-            weight,
-            bias,
-            state: ModuleState::new(),
-        })
+        Ok(Linear::dense(weight, bias))
     }
 }
 
 impl Module for Linear {
     fn forward(&self, x: &Array) -> Result<Array> {
+        if let (Some(q), Some(scales)) = (&self.quantization, &self.scales) {
+            let y = ops::quantized_matmul(
+                x,
+                &self.weight,
+                scales,
+                self.biases.as_ref(),
+                true,
+                &q.options(),
+            )?;
+            return Ok(match &self.bias {
+                Some(b) => &y + b,
+                None => y,
+            });
+        }
         let wt = self.weight.t()?;
         match &self.bias {
             Some(b) => ops::addmm(b, x, &wt, 1.0, 1.0),

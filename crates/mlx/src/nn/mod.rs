@@ -48,6 +48,7 @@ mod linear;
 pub mod losses;
 mod norm;
 mod positional;
+mod quantized;
 mod recurrent;
 mod transformer;
 
@@ -59,6 +60,7 @@ pub use embedding::Embedding;
 pub use linear::{Bilinear, Identity, Linear};
 pub use norm::{BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm, RMSNorm};
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
+pub use quantized::{Quantization, quantize, quantize_where};
 pub use recurrent::{GRU, LSTM, RNN};
 pub use transformer::{
     Activation, MultiHeadAttention, TransformerDecoder, TransformerDecoderLayer,

@@ -365,3 +365,98 @@ fn embedding_matches_python() {
         1e-6,
     );
 }
+
+#[derive(Parameters, Clone)]
+struct Tiny {
+    embed: nn::Embedding,
+    proj: nn::Linear,
+    head: nn::Linear,
+}
+
+#[test]
+fn quantized_layers_match_python() {
+    mlx::random::seed(6).unwrap();
+    let dense = nn::Linear::new(128, 16).unwrap();
+    let x = input(&[3, 128], 7);
+    let mut q = dense.clone();
+    q.quantize(nn::Quantization::default()).unwrap();
+    assert_eq!(q.weight.dtype(), mlx::Dtype::Uint32);
+    assert_eq!(q.param_names(), ["weight", "bias", "scales", "biases"]);
+    assert!(
+        q.trainable_params().is_empty(),
+        "quantized layers are frozen"
+    );
+    assert!(q.quantize(nn::Quantization::default()).is_err());
+    let y = q.forward(&x).unwrap();
+    // Close to the dense layer (4-bit error), and exactly Python's packing.
+    let y_dense = dense.forward(&x).unwrap();
+    assert_arrays_close(&y, &y_dense, 0.1, 0.1);
+    let q8 = {
+        let mut l = dense.clone();
+        l.quantize(nn::Quantization::new(
+            Some(32),
+            Some(8),
+            mlx::ops::QuantizationMode::Affine,
+        ))
+        .unwrap();
+        l
+    };
+    let y8 = q8.forward(&x).unwrap();
+    let params = named_params(&dense, "d");
+    let mut inputs: Vec<(&str, &Array)> = params.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    inputs.push(("x", &x));
+    let body = "d = nn.Linear(128, 16)\nd.load_weights([(k[2:], v) for k, v in inp.items() if k.startswith('d.')])\n\
+                q = nn.QuantizedLinear.from_linear(d)\nout['y'] = q(inp['x'])\nout['w'] = q.weight\n\
+                out['s'] = q.scales\nout['b'] = q.biases\n\
+                q8 = nn.QuantizedLinear.from_linear(d, group_size=32, bits=8)\nout['y8'] = q8(inp['x'])";
+    if let Some(out) = python_mlx(body, &inputs) {
+        assert_arrays_close(&y, &out["y"], 1e-5, 1e-5);
+        assert_arrays_close(&y8, &out["y8"], 1e-5, 1e-5);
+        assert_eq!(values(&q.weight), values(&out["w"]));
+        assert_arrays_close(q.scales.as_ref().unwrap(), &out["s"], 0.0, 0.0);
+        assert_arrays_close(q.biases.as_ref().unwrap(), &out["b"], 0.0, 0.0);
+    }
+
+    // A whole model: embedding and the layers whose width divides the group size.
+    let mut model = Tiny {
+        embed: nn::Embedding::new(10, 64).unwrap(),
+        proj: nn::Linear::new(64, 8).unwrap(),
+        head: nn::Linear::new(8, 3).unwrap(),
+    };
+    let reference = model.clone();
+    assert!(nn::quantize(&mut model.clone(), nn::Quantization::default()).is_err());
+    nn::quantize_where(&mut model, nn::Quantization::default(), |path, layer| {
+        layer
+            .downcast_ref::<nn::Linear>()
+            .is_none_or(|l| l.weight.shape()[1] % 64 == 0)
+            && path != "never"
+    })
+    .unwrap();
+    assert!(model.embed.is_quantized() && model.proj.is_quantized());
+    assert!(!model.head.is_quantized());
+    let ids = Array::from_slice(&[3i32, 9, 0], &[3]).unwrap();
+    let run = |m: &Tiny| {
+        let h = m.embed.forward(&ids).unwrap();
+        let logits = m.head.forward(&m.proj.forward(&h).unwrap()).unwrap();
+        let tied = m.embed.as_linear(&h).unwrap();
+        (h, logits, tied)
+    };
+    let (h, logits, tied) = run(&model);
+    let (h0, logits0, _) = run(&reference);
+    assert_arrays_close(&h, &h0, 0.05, 0.05);
+    assert_arrays_close(&logits, &logits0, 0.1, 0.1);
+    let params = named_params(&model, "m");
+    let mut inputs: Vec<(&str, &Array)> = params.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    inputs.extend([("ids", &ids), ("h", &h)]);
+    let body = "class Tiny(nn.Module):\n    def __init__(self):\n        super().__init__()\n        \
+                self.embed = nn.Embedding(10, 64)\n        self.proj = nn.Linear(64, 8)\n        \
+                self.head = nn.Linear(8, 3)\n\
+                m = Tiny()\nnn.quantize(m, class_predicate=lambda p, l: hasattr(l, 'to_quantized') and p != 'head')\n\
+                load(m, 'm')\nh = m.embed(inp['ids'])\nout['h'] = h\nout['logits'] = m.head(m.proj(h))\n\
+                out['tied'] = m.embed.as_linear(inp['h'])";
+    if let Some(out) = python_mlx(body, &inputs) {
+        assert_arrays_close(&h, &out["h"], 1e-6, 1e-6);
+        assert_arrays_close(&logits, &out["logits"], 1e-5, 1e-5);
+        assert_arrays_close(&tied, &out["tied"], 1e-4, 1e-4);
+    }
+}

@@ -1,0 +1,116 @@
+//! Quantized layers: [`Linear`] and [`Embedding`] hold their weight either dense or quantized,
+//! and [`quantize`] converts every such layer of a model in place (MLX's `nn.quantize`).
+//!
+//! A quantized layer has Python MLX's `QuantizedLinear` / `QuantizedEmbedding` leaves: `weight`
+//! (packed `uint32`), `scales`, `biases` (affine mode only) and, for linear layers, `bias`. So
+//! quantized checkpoints saved by Python MLX load into a quantized model here and the other way
+//! round. Like Python's, quantized layers are frozen: their packed weights are not trained.
+
+use std::any::Any;
+
+use crate::array::Array;
+use crate::error::{Error, Result};
+use crate::nn::{Embedding, Linear};
+use crate::ops::{self, QuantizationMode, QuantizeOptions};
+use crate::params::{ParamPath, Parameters};
+
+/// How a layer's weight is quantized: group size, bits and mode (resolved, no defaults left).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantization {
+    /// Elements sharing one scale (and bias).
+    pub group_size: i32,
+    /// Bits per element.
+    pub bits: i32,
+    /// The quantization mode.
+    pub mode: QuantizationMode,
+}
+
+impl Quantization {
+    /// `mode` with Python MLX's defaults where `group_size` or `bits` is `None`: affine 64 / 4,
+    /// mxfp4 32 / 4, nvfp4 16 / 4, mxfp8 32 / 8.
+    pub fn new(group_size: Option<i32>, bits: Option<i32>, mode: QuantizationMode) -> Self {
+        let (g, b) = match mode {
+            QuantizationMode::Affine => (64, 4),
+            QuantizationMode::Mxfp4 => (32, 4),
+            QuantizationMode::Nvfp4 => (16, 4),
+            QuantizationMode::Mxfp8 => (32, 8),
+        };
+        Quantization {
+            group_size: group_size.unwrap_or(g),
+            bits: bits.unwrap_or(b),
+            mode,
+        }
+    }
+
+    /// The options of MLX's quantization ops.
+    pub fn options(&self) -> QuantizeOptions<'static> {
+        QuantizeOptions::new(self.mode)
+            .with_group_size(self.group_size)
+            .with_bits(self.bits)
+    }
+}
+
+impl Default for Quantization {
+    /// Affine, 64 elements per group, 4 bits.
+    fn default() -> Self {
+        Quantization::new(None, None, QuantizationMode::Affine)
+    }
+}
+
+/// A quantized weight: the packed values with their scales and (affine) biases.
+pub(crate) struct Packed {
+    pub weight: Array,
+    pub scales: Array,
+    pub biases: Option<Array>,
+}
+
+pub(crate) fn pack(weight: &Array, q: &Quantization, what: &str) -> Result<Packed> {
+    let last = weight.shape().last().copied().unwrap_or(0);
+    if last % q.group_size != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "[{what}] the weight's last dimension ({last}) must be a multiple of the group size \
+             ({})",
+            q.group_size
+        )));
+    }
+    let packed = ops::quantize(weight, &q.options())?;
+    Ok(Packed {
+        weight: packed.weights,
+        scales: packed.scales,
+        biases: packed.biases,
+    })
+}
+
+/// Quantizes every [`Linear`] and [`Embedding`] of `model` in place (Python MLX's
+/// `nn.quantize(model, group_size, bits, mode=...)`); layers already quantized are left alone.
+/// A layer whose input width is not a multiple of the group size is an error, and nothing
+/// after it is converted.
+pub fn quantize<M: Parameters + 'static>(model: &mut M, quantization: Quantization) -> Result<()> {
+    quantize_where(model, quantization, |_, _| true)
+}
+
+/// Like [`quantize`], for the layers `predicate(path, layer)` selects (the layer is passed as
+/// `&dyn Any`: downcast it to [`Linear`] or [`Embedding`] to look at it), as Python's
+/// `class_predicate`. Skipping layers whose width is not a multiple of the group size:
+/// `|_, l| l.downcast_ref::<Linear>().is_none_or(|l| l.weight.shape()[1] % 64 == 0)`.
+pub fn quantize_where<M: Parameters + 'static>(
+    model: &mut M,
+    quantization: Quantization,
+    mut predicate: impl FnMut(&str, &dyn Any) -> bool,
+) -> Result<()> {
+    model.visit_modules_mut(&ParamPath::root(), &mut |path, module| {
+        if !predicate(path.name(), &*module) {
+            return Ok(());
+        }
+        if let Some(linear) = module.downcast_mut::<Linear>() {
+            if !linear.is_quantized() {
+                linear.quantize(quantization)?;
+            }
+        } else if let Some(embedding) = module.downcast_mut::<Embedding>()
+            && !embedding.is_quantized()
+        {
+            embedding.quantize(quantization)?;
+        }
+        Ok(())
+    })
+}
