@@ -44,9 +44,17 @@ mod activations;
 pub mod init;
 mod linear;
 pub mod losses;
+mod pool;
+mod upsample;
 
 pub use activations::*;
 pub use linear::{Bilinear, Identity, Linear};
+pub use pool::{
+    Avg, AvgPool1d, AvgPool2d, AvgPool3d, Max, MaxPool1d, MaxPool2d, MaxPool3d, Pool, Reduction,
+};
+pub use upsample::{
+    ScaleFactor, Upsample, UpsampleMode, upsample_cubic, upsample_linear, upsample_nearest,
+};
 
 use crate::array::Array;
 use crate::error::Result;

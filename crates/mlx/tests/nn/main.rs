@@ -8,6 +8,7 @@ mod common;
 mod functional;
 mod layers;
 mod optimizers;
+mod pool;
 
 use mlx::nn::Module;
 use mlx::{Array, Parameters};
