@@ -203,6 +203,15 @@ fn pools_match_python() {
     b.layer(&p, "nn.AvgPool2d(3, stride=1)", &x2h);
     let p = nn::MaxPool2d::new(2).unwrap().with_padding(1).unwrap();
     b.layer(&p, "nn.MaxPool2d(2, padding=1)", &x2h);
+    // Integers: max padding is -inf cast to the dtype; the average is float32.
+    let xi = Array::from_iter(0..40)
+        .unwrap()
+        .reshape(&[2, 5, 4])
+        .unwrap();
+    let p = nn::MaxPool1d::new(2).unwrap().with_padding(1).unwrap();
+    b.layer(&p, "nn.MaxPool1d(2, padding=1)", &xi);
+    let p = nn::AvgPool1d::new(2).unwrap().with_padding(1).unwrap();
+    b.layer(&p, "nn.AvgPool1d(2, padding=1)", &xi);
 
     let (x3, x3b) = (input(&[2, 4, 4, 4, 2], 14), input(&[1, 5, 6, 4, 2], 15));
     b.layer(&nn::MaxPool3d::new(2).unwrap(), "nn.MaxPool3d(2)", &x3);
@@ -458,6 +467,17 @@ fn upsampling_matches_python() {
             add([1.3, 2.0, 2.5].into(), "(1.3, 2.0, 2.5)", &x3);
             add(2.0.into(), "2", &x3);
         }
+    }
+    // Half precision: nearest keeps the dtype, interpolation gives float32.
+    let xh = x2.astype(Dtype::Float16).unwrap();
+    let xb = x1.astype(Dtype::Bfloat16).unwrap();
+    for (mode, name, x) in [
+        (UpsampleMode::Nearest, "nearest", &xh),
+        (UpsampleMode::Linear, "linear", &xh),
+        (UpsampleMode::Cubic, "cubic", &xb),
+    ] {
+        let up = Upsample::new(1.5, mode).unwrap();
+        b.layer(&up, &format!("nn.Upsample(1.5, mode='{name}')"), x);
     }
     // Antialiased shrinking and growing (no align_corners there).
     for (mode, name) in &modes[1..] {
