@@ -47,10 +47,12 @@ pub mod init;
 mod linear;
 pub mod losses;
 mod norm;
+mod pool;
 mod positional;
 mod quantized;
 mod recurrent;
 mod transformer;
+mod upsample;
 
 pub use activations::*;
 pub use conv::{
@@ -59,12 +61,18 @@ pub use conv::{
 pub use embedding::Embedding;
 pub use linear::{Bilinear, Identity, Linear};
 pub use norm::{BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm, RMSNorm};
+pub use pool::{
+    Avg, AvgPool1d, AvgPool2d, AvgPool3d, Max, MaxPool1d, MaxPool2d, MaxPool3d, Pool, PoolReduction,
+};
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
 pub use quantized::{Quantization, quantize, quantize_where};
 pub use recurrent::{GRU, LSTM, RNN};
 pub use transformer::{
     Activation, MultiHeadAttention, TransformerDecoder, TransformerDecoderLayer,
     TransformerEncoder, TransformerEncoderLayer, TransformerOptions,
+};
+pub use upsample::{
+    ScaleFactor, Upsample, UpsampleMode, upsample_cubic, upsample_linear, upsample_nearest,
 };
 
 use crate::array::Array;

@@ -8,6 +8,7 @@ mod common;
 mod functional;
 mod layers;
 mod optimizers;
+mod pool;
 mod sequence;
 
 use mlx::nn::Module;
