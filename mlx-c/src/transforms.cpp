@@ -193,6 +193,22 @@ int mlxc_checkpoint(mlxc_closure* res, mlxc_closure f) {
   });
 }
 
+int mlxc_export_function(const char* file, mlxc_closure f, mlxc_arrays args, bool shapeless) {
+  return guard([&] {
+    if (file == nullptr) throw std::invalid_argument("[export_function] the path is null");
+    mx::export_function(file, C(f).fn, AV(args), shapeless);
+  });
+}
+
+int mlxc_import_function(mlxc_closure* res, const char* file) {
+  return guard([&] {
+    check_out(res);
+    if (file == nullptr) throw std::invalid_argument("[import_function] the path is null");
+    auto imported = std::make_shared<mx::ImportedFunction>(mx::import_function(file));
+    *res = wrap([imported](const std::vector<mx::array>& args) { return (*imported)(args); });
+  });
+}
+
 int mlxc_custom_vjp(mlxc_closure* res, mlxc_closure f, mlxc_closure vjp) {
   return guard([&] {
     check_out(res);

@@ -460,6 +460,22 @@ unsafe extern "C" {
     pub fn mlxc_checkpoint(res: *mut mlxc_closure, f: mlxc_closure) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    #[doc = " Traces `f` on `args` and writes the graph to `file` (MLX's `.mlxfn` format, which Python's\n `mx.import_function` reads). With `shapeless`, the stored function accepts inputs of other\n shapes (same ranks and dtypes)."]
+    pub fn mlxc_export_function(
+        file: *const ::std::os::raw::c_char,
+        f: mlxc_closure,
+        args: mlxc_arrays,
+        shapeless: bool,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " A closure running the function stored in `file` (from mlxc_export_function or Python)."]
+    pub fn mlxc_import_function(
+        res: *mut mlxc_closure,
+        file: *const ::std::os::raw::c_char,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     #[doc = " `f` with a custom vector-Jacobian product. `vjp` is called with a 1-d int32 array of the\n counts [primals, cotangents, outputs] followed by those arrays, and returns one cotangent per\n primal."]
     pub fn mlxc_custom_vjp(
         res: *mut mlxc_closure,

@@ -35,7 +35,7 @@ fn c_string(s: &str, what: &str) -> Result<CString> {
         .map_err(|_| Error::InvalidArgument(format!("{what} {s:?} contains a NUL character")))
 }
 
-fn c_path(path: &Path) -> Result<CString> {
+pub(crate) fn c_path(path: &Path) -> Result<CString> {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;

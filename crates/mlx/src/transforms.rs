@@ -294,6 +294,50 @@ pub fn compile(
     Function::new(f)?.derive(|r, c| unsafe { sys::mlxc_compile(r, c, shapeless) })
 }
 
+/// Traces `f` on `args` and writes the traced graph to `path` in MLX's `.mlxfn` format, which
+/// [`import_function`] here and `mx.import_function` in Python MLX read back (MLX's
+/// `export_function`). With `shapeless`, the stored function accepts inputs of other shapes of
+/// the same ranks and dtypes; otherwise it accepts only the shapes of `args`. Arrays `f`
+/// captures are stored as constants.
+///
+/// ```
+/// use mlx::{Array, transforms};
+///
+/// let path = std::env::temp_dir().join(format!("doc-export-{}.mlxfn", std::process::id()));
+/// let double_plus = |x: &[Array]| Ok(vec![&(&x[0] * 2.0) + &x[1]]);
+/// let args = [mlx::array![1.0f32, 2.0], mlx::array![0.5f32, 0.5]];
+/// transforms::export_function(&path, double_plus, &args, false)?;
+/// let f = transforms::import_function(&path)?;
+/// assert_eq!(f.call(&args)?[0].to_vec::<f32>()?, vec![2.5, 4.5]);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), mlx::Error>(())
+/// ```
+pub fn export_function(
+    path: impl AsRef<std::path::Path>,
+    f: impl Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
+    args: &[Array],
+    shapeless: bool,
+) -> Result<()> {
+    let p = crate::io::c_path(path.as_ref())?;
+    let f = Function::new(f)?;
+    let h = handles(args);
+    // SAFETY: valid C string, closure and array handles, borrowed for the call.
+    check(unsafe { sys::mlxc_export_function(p.as_ptr(), f.raw.as_raw(), arrays(&h), shapeless) })
+}
+
+/// Loads a function written by [`export_function`] or by Python MLX's `mx.export_function`
+/// (MLX's `import_function`). Calling it with inputs the stored trace does not accept (other
+/// shapes without `shapeless`, other dtypes, another count) is an error.
+pub fn import_function(path: impl AsRef<std::path::Path>) -> Result<Function> {
+    let p = crate::io::c_path(path.as_ref())?;
+    let mut raw = std::ptr::null_mut();
+    // SAFETY: valid C string and out-pointer; the closure is owned by the returned Function.
+    check(unsafe { sys::mlxc_import_function(&mut raw, p.as_ptr()) })?;
+    Ok(Function {
+        raw: Arc::new(RawClosure::from_raw(raw)),
+    })
+}
+
 /// `f`, with its intermediate values recomputed during the backward pass instead of stored
 /// (trades compute for memory).
 pub fn checkpoint(

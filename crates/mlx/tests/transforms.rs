@@ -1,7 +1,7 @@
 //! Transforms over Rust closures, including closures that capture arrays, fail or panic.
 
 use mlx::transforms::{self, Function};
-use mlx::{Array, Error, ops};
+use mlx::{Array, Dtype, Error, ops};
 
 fn v(a: &Array) -> Vec<f32> {
     a.to_vec::<f32>().unwrap()
@@ -435,4 +435,72 @@ fn custom_functions_are_send_and_sync() {
         ),
         "CustomRules { vjp: false, jvp: true, vmap: false }"
     );
+}
+
+#[test]
+fn exported_functions_round_trip_here_and_through_python() {
+    let dir = std::env::temp_dir().join(format!("mlx-export-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ours = dir.join("ours.mlxfn");
+    let w = common::sample(&[3, 2], 7, -1.0, 1.0)
+        .astype(Dtype::Float32)
+        .unwrap();
+    let captured = w.clone();
+    let f = move |x: &[Array]| -> mlx::Result<Vec<Array>> {
+        let y = x[0].matmul(&captured)?.tanh()?;
+        Ok(vec![&y + &x[1], y.sum(&[], false)?])
+    };
+    let x = common::sample(&[4, 3], 8, -1.0, 1.0)
+        .astype(Dtype::Float32)
+        .unwrap();
+    let b = common::sample(&[2], 9, -1.0, 1.0)
+        .astype(Dtype::Float32)
+        .unwrap();
+    let want = f(&[x.clone(), b.clone()]).unwrap();
+    transforms::export_function(&ours, f, &[x.clone(), b.clone()], false).unwrap();
+    let g = transforms::import_function(&ours).unwrap();
+    let got = g.call(&[x.clone(), b.clone()]).unwrap();
+    common::assert_arrays_close(&got[0], &want[0], 1e-6, 1e-6);
+    common::assert_arrays_close(&got[1], &want[1], 1e-6, 1e-6);
+    // Not shapeless: other shapes are refused with an error.
+    let wider = common::sample(&[5, 3], 10, -1.0, 1.0)
+        .astype(Dtype::Float32)
+        .unwrap();
+    assert!(g.call(&[wider.clone(), b.clone()]).is_err());
+    assert!(g.call(&[x.clone()]).is_err());
+    assert!(transforms::import_function(dir.join("missing.mlxfn")).is_err());
+
+    // Shapeless export accepts other batch sizes.
+    let shapeless = dir.join("shapeless.mlxfn");
+    transforms::export_function(
+        &shapeless,
+        |x: &[Array]| Ok(vec![x[0].exp()?]),
+        &[x.clone()],
+        true,
+    )
+    .unwrap();
+    let e = transforms::import_function(&shapeless).unwrap();
+    common::assert_arrays_close(
+        &e.call(&[wider.clone()]).unwrap()[0],
+        &wider.exp().unwrap(),
+        1e-6,
+        1e-6,
+    );
+
+    // Python reads ours, and writes one we read.
+    let theirs = dir.join("theirs.mlxfn");
+    let body = format!(
+        "f = mx.import_function({ours:?})\nout['y0'], out['y1'] = f(inp['x'], inp['b'])\n\
+         def h(a):\n    return [mx.sin(a) * 3 + 1]\n\
+         mx.export_function({theirs:?}, h, inp['x'], shapeless=True)"
+    );
+    if let Some(out) = common::python_mlx(&body, &[("x", &x), ("b", &b)]) {
+        common::assert_arrays_close(&out["y0"], &want[0], 1e-6, 1e-6);
+        common::assert_arrays_close(&out["y1"], &want[1], 1e-6, 1e-6);
+        let h = transforms::import_function(&theirs).unwrap();
+        let y = h.call(&[wider.clone()]).unwrap();
+        let expected = &(&wider.sin().unwrap() * 3.0) + 1.0;
+        common::assert_arrays_close(&y[0], &expected, 1e-6, 1e-6);
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

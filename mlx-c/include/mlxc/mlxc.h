@@ -259,6 +259,14 @@ int mlxc_compile(mlxc_closure* res, mlxc_closure f, bool shapeless);
 /** `f` whose intermediate values are recomputed in the backward pass instead of kept. */
 int mlxc_checkpoint(mlxc_closure* res, mlxc_closure f);
 /**
+ * Traces `f` on `args` and writes the graph to `file` (MLX's `.mlxfn` format, which Python's
+ * `mx.import_function` reads). With `shapeless`, the stored function accepts inputs of other
+ * shapes (same ranks and dtypes).
+ */
+int mlxc_export_function(const char* file, mlxc_closure f, mlxc_arrays args, bool shapeless);
+/** A closure running the function stored in `file` (from mlxc_export_function or Python). */
+int mlxc_import_function(mlxc_closure* res, const char* file);
+/**
  * `f` with a custom vector-Jacobian product. `vjp` is called with a 1-d int32 array of the
  * counts [primals, cotangents, outputs] followed by those arrays, and returns one cotangent per
  * primal.
