@@ -330,6 +330,10 @@ impl Core {
         self.state.clone()
     }
 
+    pub(crate) fn state_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+
     pub(crate) fn set_state(&mut self, state: State) -> Result<()> {
         if !state.contains_key("step") {
             return Err(Error::InvalidArgument(
@@ -438,6 +442,14 @@ impl Core {
 /// Implements [`Optimizer`] for a struct with fields `core: Core` and `rule: impl Rule`.
 macro_rules! single_optimizer {
     ($t:ty) => {
+        impl $t {
+            /// The state itself, for reading or changing entries in place (see
+            /// [`Optimizer::state`]).
+            pub fn state_mut(&mut self) -> &mut $crate::optimizers::State {
+                self.core.state_mut()
+            }
+        }
+
         impl $crate::optimizers::Optimizer for $t {
             fn state(&self) -> $crate::optimizers::State {
                 self.core.state()

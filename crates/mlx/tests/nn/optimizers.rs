@@ -318,7 +318,7 @@ fn lion_muon_and_multi_match_python() {
                  [lambda n, g: n == 'b', lambda n, g: g.ndim == 3])",
             ),
         ],
-        2e-5,
+        1e-5,
     );
 }
 
@@ -370,6 +370,12 @@ fn scheduled_learning_rates_match_python() {
     opt.set_learning_rate(2.0).unwrap();
     opt.update(&mut w, &mlx::array![1.0]).unwrap();
     assert_eq!(w.item::<f32>().unwrap(), -3.75);
+    // The state can be edited in place: a zero learning rate stops the updates.
+    opt.state_mut()
+        .insert("learning_rate".into(), Array::scalar(0.0f32));
+    opt.update(&mut w, &mlx::array![1.0]).unwrap();
+    assert_eq!(w.item::<f32>().unwrap(), -3.75);
+    assert_eq!(opt.step().unwrap().item::<u64>().unwrap(), 5);
 }
 
 #[test]
