@@ -444,7 +444,7 @@ macro_rules! single_optimizer {
     ($t:ty) => {
         impl $t {
             /// The state itself, for reading or changing entries in place (see
-            /// [`Optimizer::state`]).
+            /// [`crate::optimizers::Optimizer::state`]).
             pub fn state_mut(&mut self) -> &mut $crate::optimizers::State {
                 self.core.state_mut()
             }
