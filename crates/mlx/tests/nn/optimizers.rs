@@ -578,6 +578,7 @@ fn saved_state_resumes_exactly_here_and_in_python() {
     let mut resumed_m = p0.clone();
     let mut a = multi();
     run_steps(&mut a, &mut resumed_m, &grads[..2]);
+    let multi_at_two = resumed_m.clone();
     let multi_path = tmp("multi.safetensors");
     a.save_state(&multi_path).unwrap();
     let mut b = multi();
@@ -591,6 +592,7 @@ fn saved_state_resumes_exactly_here_and_in_python() {
     // step, loaded here, continues like ours.
     let mut inputs = fixture_inputs(&p0, &grads);
     inputs.extend(named_params(&resumed_at_one(&p0, &grads), "p1"));
+    inputs.extend(named_params(&multi_at_two, "p2"));
     let body = format!(
         "{PY_RUN}\n\
          opt = optim.Adam(optim.cosine_decay(0.05, 10), bias_correction=True)\n\
@@ -600,12 +602,22 @@ fn saved_state_resumes_exactly_here_and_in_python() {
              p = opt.apply_gradients({{k: inp[f'g{{s}}.' + k] for k in LEAVES}}, p)\n\
          for k in LEAVES: out['py_resumed.' + k] = p[k]\n\
          opt = run('own', optim.Adam(optim.cosine_decay(0.05, 10), bias_correction=True), 1)\n\
-         for k, v in tree_flatten(opt.state): out['state.' + k] = v\n",
-        path.display()
+         for k, v in tree_flatten(opt.state): out['state.' + k] = v\n\
+         opt = optim.MultiOptimizer([optim.SGD(0.1, momentum=0.9), optim.AdamW(0.01)], \
+         [lambda n, g: n == 'b'])\n\
+         opt.state = tree_unflatten(list(mx.load('{}').items()))\n\
+         p = opt.apply_gradients({{k: inp['g2.' + k] for k in LEAVES}}, \
+         {{k: inp['p2.' + k] for k in LEAVES}})\n\
+         for k in LEAVES: out['py_multi.' + k] = p[k]\n",
+        path.display(),
+        multi_path.display()
     );
     if let Some(out) = python_mlx(&body, &as_inputs(&inputs)) {
         for (k, a) in full.flatten_params() {
             assert_arrays_close(&out[&format!("py_resumed.{k}")], &a, 1e-6, 1e-7);
+        }
+        for (k, a) in full_m.flatten_params() {
+            assert_arrays_close(&out[&format!("py_multi.{k}")], &a, 1e-6, 1e-7);
         }
         let py_state: State = out
             .iter()
