@@ -7,6 +7,7 @@ mod common;
 
 mod functional;
 mod layers;
+mod losses;
 mod optimizers;
 
 use mlx::nn::Module;
