@@ -1,5 +1,6 @@
-//! Activations against Python MLX and closed forms.
+//! Activations and initializers against Python MLX and closed forms.
 
+use mlx::nn::init::{self, FanMode};
 use mlx::nn::{self, GELU, GeluApprox, Module, PReLU};
 use mlx::{Array, Dtype, ops};
 
@@ -309,6 +310,218 @@ fn prelu_and_gelu_layers_match_python() {
         0.0,
     );
     err_with(GeluApprox::from_name("erf"), &["approx", "\"erf\""]);
+}
+
+// ---- initializers -------------------------------------------------------------------------------
+
+/// Mean and (population) standard deviation of the values.
+fn mean_std(a: &Array) -> (f64, f64) {
+    let v = values(a);
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+fn assert_stats(a: &Array, mean: f64, std: f64) {
+    let (m, s) = mean_std(a);
+    let n = a.size() as f64;
+    // Five standard errors of the mean; 2% of the standard deviation.
+    assert!(
+        (m - mean).abs() <= 5.0 * std / n.sqrt(),
+        "mean {m}, want {mean}"
+    );
+    assert!((s - std).abs() <= 0.02 * std, "std {s}, want {std}");
+}
+
+#[test]
+fn constant_identity_and_fans() {
+    let c = init::constant(&[2, 3], 1.5, Dtype::Float32).unwrap();
+    assert_eq!(c.shape(), &[2, 3]);
+    assert_close(&c, &[1.5; 6], 0.0, 0.0);
+    let ci = init::constant(&[4], 7.0, Dtype::Int32).unwrap();
+    assert_eq!(ci.dtype(), Dtype::Int32);
+    assert_eq!(ci.to_vec::<i32>().unwrap(), [7; 4]);
+    let id = init::identity(&[3, 3], Dtype::Float16).unwrap();
+    assert_eq!(id.dtype(), Dtype::Float16);
+    assert_close(
+        &id,
+        &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+        0.0,
+        0.0,
+    );
+    err_with(
+        init::identity(&[3, 4], Dtype::Float32),
+        &["square", "[3, 4]"],
+    );
+    err_with(init::identity(&[3], Dtype::Float32), &["square"]);
+
+    assert_eq!(init::fan_in_fan_out(&[5, 3]).unwrap(), (3, 5));
+    // A conv weight [out, kh, kw, in]: receptive field 3 · 2.
+    assert_eq!(init::fan_in_fan_out(&[16, 3, 2, 8]).unwrap(), (48, 96));
+    err_with(init::fan_in_fan_out(&[5]), &["at least 2"]);
+    err_with(
+        init::glorot_normal(&[5], 1.0, Dtype::Float32),
+        &["at least 2"],
+    );
+}
+
+#[test]
+fn random_initializers_have_the_right_statistics() {
+    mlx::random::seed(7).unwrap();
+    let shape = [300, 400];
+    let n = init::normal(&shape, 2.0, 0.5, Dtype::Float32).unwrap();
+    assert_eq!(n.dtype(), Dtype::Float32);
+    assert_stats(&n, 2.0, 0.5);
+    let u = init::uniform(&shape, -1.0, 3.0, Dtype::Float32).unwrap();
+    let uv = values(&u);
+    assert!(uv.iter().all(|v| (-1.0..3.0).contains(v)));
+    assert_stats(&u, 1.0, 4.0 / 12f64.sqrt());
+
+    // fan_in 400, fan_out 300.
+    let g = init::glorot_normal(&shape, 2.0, Dtype::Float32).unwrap();
+    assert_stats(&g, 0.0, 2.0 * (2.0f64 / 700.0).sqrt());
+    let limit = 0.5 * (6.0f64 / 700.0).sqrt();
+    let gu = init::glorot_uniform(&shape, 0.5, Dtype::Float32).unwrap();
+    assert!(values(&gu).iter().all(|v| v.abs() <= limit));
+    assert_stats(&gu, 0.0, limit / 3f64.sqrt());
+
+    let h = init::he_normal(&shape, FanMode::FanIn, 1.0, Dtype::Float32).unwrap();
+    assert_stats(&h, 0.0, 1.0 / 400f64.sqrt());
+    let h = init::he_normal(&shape, FanMode::FanOut, 3.0, Dtype::Float32).unwrap();
+    assert_stats(&h, 0.0, 3.0 / 300f64.sqrt());
+    let limit = (3.0f64 / 400.0).sqrt();
+    let hu = init::he_uniform(&shape, FanMode::default(), 1.0, Dtype::Float32).unwrap();
+    assert!(values(&hu).iter().all(|v| v.abs() <= limit));
+    assert_stats(&hu, 0.0, limit / 3f64.sqrt());
+    // Convolution weights: fan_in = 8 · 3 · 3.
+    let conv = init::he_uniform(&[32, 3, 3, 8], FanMode::FanOut, 1.0, Dtype::Float16).unwrap();
+    assert_eq!(conv.dtype(), Dtype::Float16);
+    let limit = (3.0f64 / (32.0 * 9.0)).sqrt();
+    assert!(values(&conv).iter().all(|v| v.abs() <= limit * 1.001));
+    let (_, s) = mean_std(&conv);
+    assert!((s - limit / 3f64.sqrt()).abs() < 0.1 * limit, "std {s}");
+}
+
+#[test]
+fn sparse_zeroes_the_requested_fraction_of_each_row() {
+    mlx::random::seed(8).unwrap();
+    let (rows, cols) = (50, 40);
+    let a = init::sparse(&[rows, cols], 0.3, 1.0, 2.0, Dtype::Float32).unwrap();
+    assert_eq!(a.shape(), &[rows, cols]);
+    let v = values(&a);
+    // ceil(0.3 · 40) = 12 zeros in every row; the normal draws are never exactly zero.
+    for r in 0..rows as usize {
+        let zeros = v[r * 40..(r + 1) * 40]
+            .iter()
+            .filter(|x| **x == 0.0)
+            .count();
+        assert_eq!(zeros, 12, "row {r}");
+    }
+    // The rows differ in where their zeros are.
+    let first: Vec<bool> = v[..40].iter().map(|x| *x == 0.0).collect();
+    assert!((1..rows as usize).any(|r| {
+        v[r * 40..(r + 1) * 40]
+            .iter()
+            .map(|x| *x == 0.0)
+            .collect::<Vec<_>>()
+            != first
+    }));
+    let nonzero: Vec<f64> = v.into_iter().filter(|x| *x != 0.0).collect();
+    let mean = nonzero.iter().sum::<f64>() / nonzero.len() as f64;
+    assert!((mean - 1.0).abs() < 0.15, "mean {mean}");
+    let none = init::sparse(&[4, 5], 0.0, 0.0, 1.0, Dtype::Float32).unwrap();
+    assert!(values(&none).iter().all(|x| *x != 0.0));
+    let all = init::sparse(&[4, 5], 1.0, 0.0, 1.0, Dtype::Float32).unwrap();
+    assert!(values(&all).iter().all(|x| *x == 0.0));
+    err_with(
+        init::sparse(&[4, 5], 1.5, 0.0, 1.0, Dtype::Float32),
+        &["sparsity"],
+    );
+    err_with(
+        init::sparse(&[4, 5, 6], 0.5, 0.0, 1.0, Dtype::Float32),
+        &["2-d"],
+    );
+}
+
+#[test]
+fn orthogonal_is_orthogonal() {
+    mlx::random::seed(9).unwrap();
+    for (rows, cols, gain) in [(6, 6, 1.0), (8, 3, 2.0), (3, 8, 0.5)] {
+        let q = init::orthogonal(&[rows, cols], gain, Dtype::Float32).unwrap();
+        assert_eq!(q.shape(), &[rows, cols]);
+        // QᵀQ = gain² I for tall matrices, Q Qᵀ = gain² I for wide ones.
+        let gram = if rows >= cols {
+            q.t().unwrap().matmul(&q).unwrap()
+        } else {
+            q.matmul(&q.t().unwrap()).unwrap()
+        };
+        let k = rows.min(cols);
+        let eye = &Array::eye::<f32>(k).unwrap() * (gain * gain);
+        assert_arrays_close(&gram, &eye, 1e-5, 1e-5);
+    }
+    let half = init::orthogonal(&[4, 4], 1.0, Dtype::Float16).unwrap();
+    assert_eq!(half.dtype(), Dtype::Float16);
+    err_with(init::orthogonal(&[4], 1.0, Dtype::Float32), &["2-d"]);
+}
+
+#[test]
+fn random_initializers_draw_what_python_draws_with_the_same_seed() {
+    let draw = |seed: u64, f: &dyn Fn() -> mlx::Result<Array>| {
+        mlx::random::seed(seed).unwrap();
+        f().unwrap()
+    };
+    let f32 = Dtype::Float32;
+    let ours = vec![
+        ("normal", draw(1, &|| init::normal(&[3, 4], 0.5, 2.0, f32))),
+        (
+            "uniform",
+            draw(2, &|| init::uniform(&[3, 4], -2.0, 1.0, f32)),
+        ),
+        (
+            "glorot_normal",
+            draw(3, &|| init::glorot_normal(&[4, 2, 3], 1.5, f32)),
+        ),
+        (
+            "glorot_uniform",
+            draw(4, &|| init::glorot_uniform(&[5, 3], 1.0, f32)),
+        ),
+        (
+            "he_normal",
+            draw(5, &|| init::he_normal(&[5, 3], FanMode::FanOut, 2.0, f32)),
+        ),
+        (
+            "he_uniform",
+            draw(6, &|| {
+                init::he_uniform(&[5, 2, 3], FanMode::FanIn, 1.0, f32)
+            }),
+        ),
+        (
+            "sparse",
+            draw(7, &|| init::sparse(&[4, 6], 0.5, 1.0, 0.1, f32)),
+        ),
+        (
+            "orthogonal",
+            draw(8, &|| init::orthogonal(&[5, 3], 1.5, f32)),
+        ),
+    ];
+    compare_with_python(
+        &ours,
+        "I = nn.init\n\
+         def draw(seed, f, shape, *args):\n    \
+             mx.random.seed(seed)\n    \
+             return f(mx.zeros(shape), *args)\n\
+         out['normal'] = draw(1, I.normal(0.5, 2.0), (3, 4))\n\
+         out['uniform'] = draw(2, I.uniform(-2.0, 1.0), (3, 4))\n\
+         out['glorot_normal'] = draw(3, I.glorot_normal(), (4, 2, 3), 1.5)\n\
+         out['glorot_uniform'] = draw(4, I.glorot_uniform(), (5, 3))\n\
+         out['he_normal'] = draw(5, I.he_normal(), (5, 3), 'fan_out', 2.0)\n\
+         out['he_uniform'] = draw(6, I.he_uniform(), (5, 2, 3), 'fan_in', 1.0)\n\
+         out['sparse'] = draw(7, I.sparse(0.5, 1.0, 0.1), (4, 6))\n\
+         out['orthogonal'] = draw(8, I.orthogonal(1.5), (5, 3))",
+        &[],
+        1e-5,
+    );
 }
 
 /// Element `i` of a 1-d array, as a scalar array.
