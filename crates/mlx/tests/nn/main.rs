@@ -7,6 +7,7 @@ mod common;
 
 mod functional;
 mod layers;
+mod losses;
 mod optimizers;
 mod pool;
 mod sequence;
