@@ -214,6 +214,13 @@ size_t mlxc_array_nbytes(mlxc_array a) { return a ? A(a).nbytes() : 0; }
 mlxc_dtype mlxc_array_dtype(mlxc_array a) { return a ? to_c(A(a).dtype()) : MLXC_BOOL; }
 uintptr_t mlxc_array_id(mlxc_array a) { return a ? A(a).id() : 0; }
 
+int mlxc_promote_types(mlxc_dtype* res, mlxc_dtype a, mlxc_dtype b) {
+  return guard([&] {
+    check_out(res);
+    *res = to_c(mx::promote_types(D(a), D(b)));
+  });
+}
+
 int mlxc_array_status(mlxc_status* res, mlxc_array a) {
   return guard([&] {
     check_out(res);

@@ -242,6 +242,14 @@ unsafe extern "C" {
     pub fn mlxc_array_dtype(a: mlxc_array) -> mlxc_dtype;
 }
 unsafe extern "C" {
+    #[doc = " The dtype MLX's type promotion gives two operands of dtypes `a` and `b`."]
+    pub fn mlxc_promote_types(
+        res: *mut mlxc_dtype,
+        a: mlxc_dtype,
+        b: mlxc_dtype,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn mlxc_array_status(res: *mut mlxc_status, a: mlxc_array) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {

@@ -306,3 +306,59 @@ pub(crate) fn take_string(s: *mut std::os::raw::c_char) -> String {
     unsafe { sys::mlxc_string_free(s) };
     text
 }
+
+/// One stream per thread on a device (Python MLX's `new_thread_local_stream`): each thread that
+/// asks [`ThreadLocalStream::get`] gets its own stream, made on its first call, so threads
+/// sharing this value never queue work behind each other.
+///
+/// ```
+/// use mlx::{Device, ThreadLocalStream, with_stream};
+/// let shared = ThreadLocalStream::new(Device::cpu())?;
+/// let mine = shared.get()?;
+/// let theirs = std::thread::spawn(move || shared.get().unwrap()).join().unwrap();
+/// assert_ne!(mine, theirs);
+/// assert_eq!(mine, shared.get()?); // the same stream on the same thread
+/// let y = with_stream(mine, || &mlx::array![1.0f32] + 1.0);
+/// assert_eq!(y.to_vec::<f32>()?, vec![2.0]);
+/// # Ok::<(), mlx::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ThreadLocalStream {
+    id: u64,
+    device: Device,
+}
+
+impl ThreadLocalStream {
+    /// A thread-local stream on `device` (an error when the device is not available).
+    pub fn new(device: Device) -> Result<ThreadLocalStream> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        if !device.is_available() {
+            return Err(crate::Error::InvalidArgument(format!(
+                "[new_thread_local_stream] device {device} is not available"
+            )));
+        }
+        Ok(ThreadLocalStream {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            device,
+        })
+    }
+
+    /// This thread's stream, made on the first call from the thread.
+    pub fn get(&self) -> Result<Stream> {
+        thread_local! {
+            static OWN: RefCell<HashMap<u64, Stream>> = RefCell::new(HashMap::new());
+        }
+        if let Some(s) = OWN.with(|m| m.borrow().get(&self.id).copied()) {
+            return Ok(s);
+        }
+        let s = Stream::new(self.device)?;
+        OWN.with(|m| m.borrow_mut().insert(self.id, s));
+        Ok(s)
+    }
+
+    /// The device.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+}

@@ -41,6 +41,60 @@ pub enum Dtype {
     Complex64,
 }
 
+/// A dtype or one of MLX's dtype categories (Python's `mx.generic`, `mx.number`,
+/// `mx.integer`, `mx.signedinteger`, `mx.unsignedinteger`, `mx.inexact`, `mx.floating`,
+/// `mx.complexfloating`), for [`Dtype::issubdtype`]. `Bool` belongs to `Generic` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DtypeCategory {
+    /// One dtype.
+    Exactly(Dtype),
+    /// Every dtype.
+    Generic,
+    /// Every dtype but `Bool`.
+    Number,
+    /// Signed and unsigned integers.
+    Integer,
+    /// Signed integers.
+    SignedInteger,
+    /// Unsigned integers.
+    UnsignedInteger,
+    /// Floating-point and complex types.
+    Inexact,
+    /// Real floating-point types.
+    Floating,
+    /// Complex types.
+    ComplexFloating,
+}
+
+impl From<Dtype> for DtypeCategory {
+    fn from(d: Dtype) -> Self {
+        DtypeCategory::Exactly(d)
+    }
+}
+
+impl DtypeCategory {
+    /// Whether the category `self` lies inside `other` (`Floating` inside `Inexact`, any dtype
+    /// inside its categories, ...), as Python MLX's `issubdtype` on two categories.
+    pub fn is_within(self, other: DtypeCategory) -> bool {
+        use DtypeCategory::*;
+        match (self, other) {
+            (Exactly(d), _) => d.issubdtype(other),
+            (_, Generic) => true,
+            (a, b) if a == b => true,
+            (SignedInteger | UnsignedInteger, Integer | Number) => true,
+            (Integer | Inexact, Number) => true,
+            (Floating | ComplexFloating, Inexact | Number) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The dtype type promotion gives operands of these dtypes (Python MLX's `result_type` of
+/// dtypes; for arrays pass their `dtype()`); `None` for an empty list.
+pub fn result_type(dtypes: &[Dtype]) -> Option<Dtype> {
+    dtypes.iter().copied().reduce(Dtype::promote)
+}
+
 /// Every dtype, in MLX's order.
 pub const ALL_DTYPES: [Dtype; 14] = [
     Dtype::Bool,
@@ -121,6 +175,39 @@ impl Dtype {
             Dtype::Float64 => "float64",
             Dtype::Bfloat16 => "bfloat16",
             Dtype::Complex64 => "complex64",
+        }
+    }
+
+    /// The dtype MLX's type promotion gives an operation on `self` and `other` (MLX's
+    /// `promote_types`): `Int32` with `Float16` gives `Float16`, `Uint8` with `Int8` gives
+    /// `Int16`, and so on.
+    pub fn promote(self, other: Dtype) -> Dtype {
+        let mut out = sys::mlxc_dtype::MLXC_BOOL;
+        // SAFETY: valid out-pointer; every dtype pair has a promotion in MLX.
+        let rc = unsafe { sys::mlxc_promote_types(&mut out, self.to_sys(), other.to_sys()) };
+        assert_eq!(rc, 0, "MLX's promote_types failed for {self} and {other}");
+        Dtype::from_sys(out)
+    }
+
+    /// Whether a value of `self` can be cast to `to` by type promotion: promoting the two gives
+    /// back `to` (Python MLX's `can_cast`).
+    pub fn can_cast(self, to: Dtype) -> bool {
+        self.promote(to) == to
+    }
+
+    /// Whether `self` is `category` or belongs to it (Python MLX's `issubdtype`; a dtype is a
+    /// subtype of itself only).
+    pub fn issubdtype(self, category: impl Into<DtypeCategory>) -> bool {
+        match category.into() {
+            DtypeCategory::Exactly(d) => self == d,
+            DtypeCategory::Generic => true,
+            DtypeCategory::Number => self != Dtype::Bool,
+            DtypeCategory::Integer => self.is_integer(),
+            DtypeCategory::SignedInteger => self.is_signed_integer(),
+            DtypeCategory::UnsignedInteger => self.is_unsigned_integer(),
+            DtypeCategory::Inexact => self.is_inexact(),
+            DtypeCategory::Floating => self.is_float(),
+            DtypeCategory::ComplexFloating => self == Dtype::Complex64,
         }
     }
 

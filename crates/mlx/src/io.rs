@@ -1,4 +1,5 @@
-//! Reading and writing arrays: safetensors, GGUF, NumPy's `.npy` and `.npz`.
+//! Reading and writing arrays: safetensors, GGUF, NumPy's `.npy` and `.npz`, each with its
+//! own functions, or by extension with [`load`] and [`save`].
 //!
 //! Paths are used exactly as given: unlike MLX's Python API, no `.npy`, `.safetensors` or
 //! `.gguf` suffix is appended. Loading reads the whole file at once (on the CPU), so a missing,
@@ -17,6 +18,10 @@
 //! assert_eq!(meta["format"], "mlx");
 //! # Ok::<(), mlx::Error>(())
 //! ```
+
+mod by_extension;
+
+pub use by_extension::{Loaded, load, save};
 
 use std::collections::HashMap;
 use std::ffi::CString;

@@ -43,9 +43,12 @@ mod vector;
 
 pub use array::{Array, Status, async_eval, eval, export_to_dot};
 pub use device::{
-    Device, DeviceType, GpuBackend, Stream, gpu_backend, synchronize, with_device, with_stream,
+    Device, DeviceType, GpuBackend, Stream, ThreadLocalStream, gpu_backend, synchronize,
+    with_device, with_stream,
 };
-pub use dtype::{ALL_DTYPES, ArrayElement, Dtype, FloatElement, NumElement};
+pub use dtype::{
+    ALL_DTYPES, ArrayElement, Dtype, DtypeCategory, FloatElement, NumElement, result_type,
+};
 pub use error::{Error, Result};
 pub use literal::NestedLiteral;
 /// Derives [`Parameters`] for a struct of arrays; see [`params`] for the field options.

@@ -160,3 +160,126 @@ fn number_of_elements_counts_axes() {
         assert!(e.message().contains("out of bounds"), "{e}");
     }
 }
+
+// ---- dtype promotion, convolve, empty, load/save by extension -----------------------------------
+
+#[test]
+fn type_promotion_matches_python_for_every_pair() {
+    use mlx::{ALL_DTYPES, DtypeCategory as C};
+    let n = ALL_DTYPES.len();
+    let mut promoted = Vec::new();
+    let mut castable = Vec::new();
+    for a in ALL_DTYPES {
+        for b in ALL_DTYPES {
+            promoted.push(ALL_DTYPES.iter().position(|d| *d == a.promote(b)).unwrap() as i32);
+            castable.push(a.can_cast(b) as i32);
+        }
+    }
+    assert_eq!(Dtype::Int32.promote(Dtype::Float16), Dtype::Float16);
+    assert_eq!(Dtype::Uint8.promote(Dtype::Int8), Dtype::Int16);
+    assert_eq!(
+        mlx::result_type(&[Dtype::Bool, Dtype::Uint8, Dtype::Float32]),
+        Some(Dtype::Float32)
+    );
+    assert_eq!(mlx::result_type(&[]), None);
+    assert!(Dtype::Int8.can_cast(Dtype::Int32) && !Dtype::Float32.can_cast(Dtype::Int32));
+    assert!(Dtype::Bool.issubdtype(C::Generic) && !Dtype::Bool.issubdtype(C::Number));
+    assert!(Dtype::Bfloat16.issubdtype(C::Floating) && Dtype::Complex64.issubdtype(C::Inexact));
+    assert!(Dtype::Uint16.issubdtype(C::Integer) && !Dtype::Uint16.issubdtype(C::SignedInteger));
+    assert!(C::Floating.is_within(C::Inexact) && !C::Inexact.is_within(C::Floating));
+    assert!(C::SignedInteger.is_within(C::Number) && C::Exactly(Dtype::Int8).is_within(C::Integer));
+    let body = format!(
+        "ds = [mx.bool_, mx.uint8, mx.uint16, mx.uint32, mx.uint64, mx.int8, mx.int16, mx.int32, \
+         mx.int64, mx.float16, mx.float32, mx.float64, mx.bfloat16, mx.complex64]\n\
+         assert len(ds) == {n}\n\
+         out['promoted'] = mx.array([ds.index(mx.result_type(a, b)) for a in ds for b in ds])\n\
+         out['castable'] = mx.array([int(mx.can_cast(a, b)) for a in ds for b in ds])"
+    );
+    if let Some(out) = common::python_mlx(&body, &[]) {
+        assert_eq!(out["promoted"].to_vec::<i32>().unwrap(), promoted);
+        assert_eq!(out["castable"].to_vec::<i32>().unwrap(), castable);
+    }
+}
+
+#[test]
+fn convolve_matches_python_in_every_mode() {
+    use mlx::ops::{ConvolveMode, convolve};
+    let a = sample(&[7], 1, -1.0, 1.0).astype(Dtype::Float32).unwrap();
+    let v = sample(&[4], 2, -1.0, 1.0).astype(Dtype::Float32).unwrap();
+    let modes = [ConvolveMode::Full, ConvolveMode::Same, ConvolveMode::Valid];
+    let ours: Vec<Array> = modes
+        .iter()
+        .map(|m| convolve(&a, &v, *m).unwrap())
+        .collect();
+    let swapped = convolve(&v, &a, ConvolveMode::Same).unwrap();
+    // Closed form of the full convolution.
+    let (x, k) = (values(&a), values(&v));
+    let full: Vec<f64> = (0..x.len() + k.len() - 1)
+        .map(|i| {
+            (0..k.len())
+                .filter(|j| i >= *j && i - j < x.len())
+                .map(|j| x[i - j] * k[j])
+                .sum()
+        })
+        .collect();
+    assert_close(&ours[0], &full, 1e-5, 1e-6);
+    assert_eq!(ours[2].shape(), &[4]);
+    let body = "a, v = inp['a'], inp['v']\n\
+                for m in ['full', 'same', 'valid']:\n    out[m] = mx.convolve(a, v, mode=m)\n\
+                out['swapped'] = mx.convolve(v, a, mode='same')";
+    if let Some(out) = common::python_mlx(body, &[("a", &a), ("v", &v)]) {
+        for (got, m) in ours.iter().zip(["full", "same", "valid"]) {
+            common::assert_arrays_close(got, &out[m], 1e-5, 1e-6);
+        }
+        common::assert_arrays_close(&swapped, &out["swapped"], 1e-5, 1e-6);
+    }
+    assert!(convolve(&a.reshape(&[7, 1]).unwrap(), &v, ConvolveMode::Full).is_err());
+}
+
+#[test]
+fn empty_is_zeros_and_files_load_by_extension() {
+    let e = ops::empty(&[2, 3], Dtype::Int16).unwrap();
+    assert_eq!((e.shape(), e.dtype()), (&[2, 3][..], Dtype::Int16));
+    assert!(values(&e).iter().all(|v| *v == 0.0));
+    assert_eq!(
+        ops::empty_like(&e, Some(Dtype::Float32)).unwrap().dtype(),
+        Dtype::Float32
+    );
+
+    let dir = std::env::temp_dir().join(format!("mlx-by-extension-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = sample(&[3, 2], 3, -1.0, 1.0)
+        .astype(Dtype::Float32)
+        .unwrap();
+    let b = Array::from_slice(&[1i32, 2, 3], &[3]).unwrap();
+    let both = std::collections::HashMap::from([
+        ("a".to_string(), a.clone()),
+        ("b".to_string(), b.clone()),
+    ]);
+    for ext in ["npz", "safetensors", "gguf"] {
+        let path = dir.join(format!("both.{ext}"));
+        mlx::io::save(&path, &both).unwrap();
+        let back = mlx::io::load(&path).unwrap().into_arrays();
+        assert_eq!(values(&back["a"]), values(&a), "{ext}");
+        assert_eq!(values(&back["b"]), values(&b), "{ext}");
+    }
+    let one = dir.join("one.NPY");
+    assert!(mlx::io::save(&one, &both).is_err(), ".npy holds one array");
+    mlx::io::save(
+        &one,
+        &std::collections::HashMap::from([("x".to_string(), a.clone())]),
+    )
+    .unwrap();
+    assert_eq!(
+        values(&mlx::io::load(&one).unwrap().into_array().unwrap()),
+        values(&a)
+    );
+    assert!(
+        mlx::io::load(dir.join("both.npz"))
+            .unwrap()
+            .into_array()
+            .is_err()
+    );
+    assert!(mlx::io::load(dir.join("weights.bin")).is_err());
+    std::fs::remove_dir_all(&dir).ok();
+}

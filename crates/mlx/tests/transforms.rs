@@ -467,7 +467,7 @@ fn exported_functions_round_trip_here_and_through_python() {
         .astype(Dtype::Float32)
         .unwrap();
     assert!(g.call(&[wider.clone(), b.clone()]).is_err());
-    assert!(g.call(&[x.clone()]).is_err());
+    assert!(g.call(std::slice::from_ref(&x)).is_err());
     assert!(transforms::import_function(dir.join("missing.mlxfn")).is_err());
 
     // Shapeless export accepts other batch sizes.
@@ -475,13 +475,13 @@ fn exported_functions_round_trip_here_and_through_python() {
     transforms::export_function(
         &shapeless,
         |x: &[Array]| Ok(vec![x[0].exp()?]),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         true,
     )
     .unwrap();
     let e = transforms::import_function(&shapeless).unwrap();
     common::assert_arrays_close(
-        &e.call(&[wider.clone()]).unwrap()[0],
+        &e.call(std::slice::from_ref(&wider)).unwrap()[0],
         &wider.exp().unwrap(),
         1e-6,
         1e-6,
@@ -498,7 +498,7 @@ fn exported_functions_round_trip_here_and_through_python() {
         common::assert_arrays_close(&out["y0"], &want[0], 1e-6, 1e-6);
         common::assert_arrays_close(&out["y1"], &want[1], 1e-6, 1e-6);
         let h = transforms::import_function(&theirs).unwrap();
-        let y = h.call(&[wider.clone()]).unwrap();
+        let y = h.call(std::slice::from_ref(&wider)).unwrap();
         let expected = &(&wider.sin().unwrap() * 3.0) + 1.0;
         common::assert_arrays_close(&y[0], &expected, 1e-6, 1e-6);
     }

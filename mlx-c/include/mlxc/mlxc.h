@@ -140,6 +140,8 @@ size_t mlxc_array_size(mlxc_array a);
 size_t mlxc_array_itemsize(mlxc_array a);
 size_t mlxc_array_nbytes(mlxc_array a);
 mlxc_dtype mlxc_array_dtype(mlxc_array a);
+/** The dtype MLX's type promotion gives two operands of dtypes `a` and `b`. */
+int mlxc_promote_types(mlxc_dtype* res, mlxc_dtype a, mlxc_dtype b);
 int mlxc_array_status(mlxc_status* res, mlxc_array a);
 /** Identity of the graph node behind a handle (two handles of one array compare equal). */
 uintptr_t mlxc_array_id(mlxc_array a);

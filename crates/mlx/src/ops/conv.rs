@@ -600,3 +600,51 @@ pub fn conv_general(input: &Array, weight: &Array, options: ConvGeneralOptions) 
         )
     })
 }
+
+/// How much of the full convolution [`convolve`] returns (NumPy's and MLX's `mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConvolveMode {
+    /// Every overlap: length `n + m - 1`.
+    #[default]
+    Full,
+    /// The centre of the full result, of the longer input's length.
+    Same,
+    /// Only complete overlaps: length `max(n, m) - min(n, m) + 1`.
+    Valid,
+}
+
+/// The discrete convolution of two 1-D floating-point arrays (MLX's and NumPy's `convolve`):
+/// the kernel is flipped, as in signal processing; when `v` is longer than `a` the two are
+/// swapped.
+///
+/// ```
+/// use mlx::ops::{ConvolveMode, convolve};
+/// let a = mlx::array![0.0f32, 1.0, 2.0, 3.0, 4.0];
+/// let v = mlx::array![1.0f32, 2.0, 3.0, 4.0];
+/// assert_eq!(convolve(&a, &v, ConvolveMode::Valid)?.to_vec::<f32>()?, vec![10.0, 20.0]);
+/// assert_eq!(convolve(&a, &v, ConvolveMode::Full)?.shape(), &[8]);
+/// # Ok::<(), mlx::Error>(())
+/// ```
+pub fn convolve(a: &Array, v: &Array, mode: ConvolveMode) -> Result<Array> {
+    if a.ndim() != 1 || v.ndim() != 1 {
+        return invalid(format!(
+            "[convolve] inputs must be 1-D, got shapes {:?} and {:?}",
+            a.shape(),
+            v.shape()
+        ));
+    }
+    let (a, v) = if v.size() > a.size() { (v, a) } else { (a, v) };
+    let (n, m) = (a.shape()[0], v.shape()[0]);
+    if m == 0 {
+        return invalid("[convolve] inputs must not be empty");
+    }
+    let input = a.reshape(&[1, n, 1])?;
+    let kernel = super::flip(v, &[0])?.reshape(&[1, m, 1])?;
+    let full = conv1d(&input, &kernel, ConvOptions::new().with_padding(m - 1))?.reshape(&[-1])?;
+    let (start, len) = match mode {
+        ConvolveMode::Full => return Ok(full),
+        ConvolveMode::Same => ((m - 1) / 2, n),
+        ConvolveMode::Valid => (m - 1, n - m + 1),
+    };
+    super::slice(&full, &[start], &[start + len], &[1])
+}

@@ -68,6 +68,18 @@ pub fn zeros(shape: &[i32], dtype: Dtype) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_zeros(r, ints(shape), dtype.to_sys(), s) })
 }
 
+/// An array of `shape` and `dtype` to be overwritten: zeros, since MLX has no uninitialized
+/// arrays (Python MLX's `empty` is also `zeros`).
+pub fn empty(shape: &[i32], dtype: Dtype) -> Result<Array> {
+    zeros(shape, dtype)
+}
+
+/// An array like `a` (its shape, and its dtype unless `dtype` is given) to be overwritten:
+/// zeros, as [`empty`].
+pub fn empty_like(a: &Array, dtype: Option<Dtype>) -> Result<Array> {
+    super::zeros_like(a, dtype)
+}
+
 /// An array of ones.
 pub fn ones(shape: &[i32], dtype: Dtype) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_ones(r, ints(shape), dtype.to_sys(), s) })
