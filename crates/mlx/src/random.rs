@@ -28,6 +28,8 @@
 //! is fine for a float32 sample. [`multivariate_normal`] runs on the CPU (it needs an SVD; see
 //! [`crate::linalg`]).
 
+use std::cell::RefCell;
+
 use mlx_sys as sys;
 
 use crate::array::{Array, ints};
@@ -36,9 +38,55 @@ use crate::error::Result;
 use crate::linalg::{on_cpu, opt_raw};
 use crate::ops::{call, call_vec};
 
-/// Resets the calling thread's global key sequence (used by samplers called without a key).
+thread_local! {
+    /// The calling thread's global key (`None` until first used or seeded).
+    static GLOBAL_KEY: RefCell<Option<Array>> = const { RefCell::new(None) };
+}
+
+/// The key a sampler called with `key` uses: that key, or the next of the thread's global
+/// sequence (the sequence's key is split in two: one half becomes the new state, the other is
+/// used, as MLX's and Python MLX's sequences do).
+fn resolve_key(key: Option<&Array>) -> Result<Option<Array>> {
+    if let Some(k) = key {
+        return Ok(Some(k.clone()));
+    }
+    let current = match state() {
+        Some(k) => k,
+        None => self::key(time_seed())?,
+    };
+    let (next, used) = split(&current)?;
+    set_state(Some(next));
+    Ok(Some(used))
+}
+
+/// A seed from the clock, for threads that never called [`seed`].
+fn time_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Resets the calling thread's global key sequence (used by samplers called without a key) to
+/// `key(seed)`.
 pub fn seed(seed: u64) -> Result<()> {
-    call_vec(|r, s| unsafe { sys::mlxc_random_seed(r, seed, s) }).map(drop)
+    set_state(Some(key(seed)?));
+    Ok(())
+}
+
+/// The calling thread's global key: the state samplers called without a key advance (Python
+/// MLX's `mx.random.state`). `None` before the thread's first draw or [`seed`].
+///
+/// A compiled function draws from the key its trace saw, as a constant, unless the key is one
+/// of its inputs and outputs: [`crate::transforms::compile_with_state`] carries it so.
+pub fn state() -> Option<Array> {
+    GLOBAL_KEY.with(|k| k.borrow().clone())
+}
+
+/// Replaces the calling thread's global key (a `uint32` key of shape `[2]`, as from [`key`] or
+/// [`state`]); `None` makes the next draw start a clock-seeded sequence.
+pub fn set_state(key: Option<Array>) {
+    GLOBAL_KEY.with(|k| *k.borrow_mut() = key);
 }
 
 /// A key made from `seed` (its high and low 32 bits).
@@ -61,7 +109,8 @@ pub fn split_n(key: &Array, num: i32) -> Result<Array> {
 
 /// Raw random bits: `uint32` for `width` 4, `uint16` for 2, `uint8` for 1 (bytes per element).
 pub fn bits(shape: &[i32], width: i32, key: Option<&Array>) -> Result<Array> {
-    call(|r, s| unsafe { sys::mlxc_random_bits(r, ints(shape), width, opt_raw(key), s) })
+    let key = resolve_key(key)?;
+    call(|r, s| unsafe { sys::mlxc_random_bits(r, ints(shape), width, opt_raw(key.as_ref()), s) })
 }
 
 /// Uniform samples in `[0, 1)` of a floating-point `dtype`.
@@ -84,6 +133,7 @@ pub fn uniform_range(
     dtype: Dtype,
     key: Option<&Array>,
 ) -> Result<Array> {
+    let key = resolve_key(key)?;
     call(|r, s| unsafe {
         sys::mlxc_random_uniform(
             r,
@@ -91,7 +141,7 @@ pub fn uniform_range(
             high.as_raw(),
             ints(shape),
             dtype.to_sys(),
-            opt_raw(key),
+            opt_raw(key.as_ref()),
             s,
         )
     })
@@ -100,6 +150,7 @@ pub fn uniform_range(
 /// Standard normal samples (mean 0, variance 1) of a floating-point or complex `dtype` (complex
 /// samples have independent real and imaginary parts of variance 1/2 each).
 pub fn normal(shape: &[i32], dtype: Dtype, key: Option<&Array>) -> Result<Array> {
+    let key = resolve_key(key)?;
     call(|r, s| unsafe {
         sys::mlxc_random_normal(
             r,
@@ -107,7 +158,7 @@ pub fn normal(shape: &[i32], dtype: Dtype, key: Option<&Array>) -> Result<Array>
             dtype.to_sys(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
-            opt_raw(key),
+            opt_raw(key.as_ref()),
             s,
         )
     })
@@ -121,6 +172,7 @@ pub fn normal_with(
     scale: &Array,
     key: Option<&Array>,
 ) -> Result<Array> {
+    let key = resolve_key(key)?;
     call(|r, s| unsafe {
         sys::mlxc_random_normal(
             r,
@@ -128,7 +180,7 @@ pub fn normal_with(
             dtype.to_sys(),
             loc.as_raw(),
             scale.as_raw(),
-            opt_raw(key),
+            opt_raw(key.as_ref()),
             s,
         )
     })
@@ -144,6 +196,7 @@ pub fn multivariate_normal(
     dtype: Dtype,
     key: Option<&Array>,
 ) -> Result<Array> {
+    let key = resolve_key(key)?;
     on_cpu(|| {
         call(|r, s| unsafe {
             sys::mlxc_random_multivariate_normal(
@@ -152,7 +205,7 @@ pub fn multivariate_normal(
                 cov.as_raw(),
                 ints(shape),
                 dtype.to_sys(),
-                opt_raw(key),
+                opt_raw(key.as_ref()),
                 s,
             )
         })
@@ -168,6 +221,7 @@ pub fn randint(
     dtype: Dtype,
     key: Option<&Array>,
 ) -> Result<Array> {
+    let key = resolve_key(key)?;
     call(|r, s| unsafe {
         sys::mlxc_random_randint(
             r,
@@ -175,7 +229,7 @@ pub fn randint(
             high.as_raw(),
             ints(shape),
             dtype.to_sys(),
-            opt_raw(key),
+            opt_raw(key.as_ref()),
             s,
         )
     })
@@ -184,13 +238,14 @@ pub fn randint(
 /// Booleans that are `true` with probability `p` (which broadcasts to `shape`; `None`: `p`'s
 /// shape).
 pub fn bernoulli(p: &Array, shape: Option<&[i32]>, key: Option<&Array>) -> Result<Array> {
+    let key = resolve_key(key)?;
     match shape {
         Some(shape) => call(|r, s| unsafe {
-            sys::mlxc_random_bernoulli(r, p.as_raw(), ints(shape), opt_raw(key), s)
+            sys::mlxc_random_bernoulli(r, p.as_raw(), ints(shape), opt_raw(key.as_ref()), s)
         }),
-        None => {
-            call(|r, s| unsafe { sys::mlxc_random_bernoulli_like(r, p.as_raw(), opt_raw(key), s) })
-        }
+        None => call(|r, s| unsafe {
+            sys::mlxc_random_bernoulli_like(r, p.as_raw(), opt_raw(key.as_ref()), s)
+        }),
     }
 }
 
@@ -203,6 +258,7 @@ pub fn truncated_normal(
     dtype: Dtype,
     key: Option<&Array>,
 ) -> Result<Array> {
+    let key = resolve_key(key)?;
     match shape {
         Some(shape) => call(|r, s| unsafe {
             sys::mlxc_random_truncated_normal(
@@ -211,7 +267,7 @@ pub fn truncated_normal(
                 upper.as_raw(),
                 ints(shape),
                 dtype.to_sys(),
-                opt_raw(key),
+                opt_raw(key.as_ref()),
                 s,
             )
         }),
@@ -221,7 +277,7 @@ pub fn truncated_normal(
                 lower.as_raw(),
                 upper.as_raw(),
                 dtype.to_sys(),
-                opt_raw(key),
+                opt_raw(key.as_ref()),
                 s,
             )
         }),
@@ -231,13 +287,19 @@ pub fn truncated_normal(
 /// Samples of the standard Gumbel distribution (location 0, scale 1; mean is the
 /// Euler–Mascheroni constant).
 pub fn gumbel(shape: &[i32], dtype: Dtype, key: Option<&Array>) -> Result<Array> {
-    call(|r, s| unsafe { sys::mlxc_random_gumbel(r, ints(shape), dtype.to_sys(), opt_raw(key), s) })
+    let key = resolve_key(key)?;
+    call(|r, s| unsafe {
+        sys::mlxc_random_gumbel(r, ints(shape), dtype.to_sys(), opt_raw(key.as_ref()), s)
+    })
 }
 
 /// One sample (a `uint32` index) from each categorical distribution given by unnormalized
 /// log-probabilities `logits` along `axis`; the result is `logits`' shape without `axis`.
 pub fn categorical(logits: &Array, axis: i32, key: Option<&Array>) -> Result<Array> {
-    call(|r, s| unsafe { sys::mlxc_random_categorical(r, logits.as_raw(), axis, opt_raw(key), s) })
+    let key = resolve_key(key)?;
+    call(|r, s| unsafe {
+        sys::mlxc_random_categorical(r, logits.as_raw(), axis, opt_raw(key.as_ref()), s)
+    })
 }
 
 /// Like [`categorical`], with an output `shape` that broadcasts with `logits`' shape without
@@ -248,8 +310,16 @@ pub fn categorical_shape(
     shape: &[i32],
     key: Option<&Array>,
 ) -> Result<Array> {
+    let key = resolve_key(key)?;
     call(|r, s| unsafe {
-        sys::mlxc_random_categorical_shape(r, logits.as_raw(), axis, ints(shape), opt_raw(key), s)
+        sys::mlxc_random_categorical_shape(
+            r,
+            logits.as_raw(),
+            axis,
+            ints(shape),
+            opt_raw(key.as_ref()),
+            s,
+        )
     })
 }
 
@@ -260,8 +330,16 @@ pub fn categorical_n(
     num_samples: i32,
     key: Option<&Array>,
 ) -> Result<Array> {
+    let key = resolve_key(key)?;
     call(|r, s| unsafe {
-        sys::mlxc_random_categorical_num(r, logits.as_raw(), axis, num_samples, opt_raw(key), s)
+        sys::mlxc_random_categorical_num(
+            r,
+            logits.as_raw(),
+            axis,
+            num_samples,
+            opt_raw(key.as_ref()),
+            s,
+        )
     })
 }
 
@@ -274,17 +352,30 @@ pub fn laplace(
     scale: f32,
     key: Option<&Array>,
 ) -> Result<Array> {
+    let key = resolve_key(key)?;
     call(|r, s| unsafe {
-        sys::mlxc_random_laplace(r, ints(shape), dtype.to_sys(), loc, scale, opt_raw(key), s)
+        sys::mlxc_random_laplace(
+            r,
+            ints(shape),
+            dtype.to_sys(),
+            loc,
+            scale,
+            opt_raw(key.as_ref()),
+            s,
+        )
     })
 }
 
 /// `x` with its entries along `axis` randomly shuffled.
 pub fn permutation(x: &Array, axis: i32, key: Option<&Array>) -> Result<Array> {
-    call(|r, s| unsafe { sys::mlxc_random_permutation(r, x.as_raw(), axis, opt_raw(key), s) })
+    let key = resolve_key(key)?;
+    call(|r, s| unsafe {
+        sys::mlxc_random_permutation(r, x.as_raw(), axis, opt_raw(key.as_ref()), s)
+    })
 }
 
 /// A random permutation of `0..n` (uint32).
 pub fn permutation_n(n: i32, key: Option<&Array>) -> Result<Array> {
-    call(|r, s| unsafe { sys::mlxc_random_permutation_n(r, n, opt_raw(key), s) })
+    let key = resolve_key(key)?;
+    call(|r, s| unsafe { sys::mlxc_random_permutation_n(r, n, opt_raw(key.as_ref()), s) })
 }

@@ -76,6 +76,7 @@ use crate::params::Parameters;
 
 mod adam;
 mod adaptive;
+mod compiled;
 mod lion_muon;
 mod multi;
 pub mod schedulers;
@@ -83,6 +84,7 @@ mod sgd;
 
 pub use adam::{Adam, AdamW, Adamax};
 pub use adaptive::{AdaDelta, Adafactor, Adagrad, RMSprop};
+pub use compiled::CompiledStep;
 pub use lion_muon::{Lion, Muon};
 pub use multi::{Filter, MultiOptimizer};
 pub use schedulers::{

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod compiled;
 mod functional;
 mod layers;
 mod losses;
