@@ -25,8 +25,12 @@
 //! Functions left out on purpose are listed in [`OMISSIONS`] with the reason; every other
 //! missing function is reported as "not yet exposed". The command always succeeds when it can
 //! read the headers: the gaps are for reading, not for failing a build.
+//!
+//! A second report covers Python MLX's `mlx.nn` (layers, activations, `losses`, `init`) and
+//! `mlx.optimizers` by name, when `python3` can import `mlx`: see `python_api`.
 
 mod cpp;
+mod python_api;
 mod rust_api;
 
 use std::collections::BTreeSet;
@@ -51,26 +55,17 @@ pub const RENAMES: &[(&str, &str, &str)] = &[
     // The `.npy` functions say which format they use.
     ("", "save", "save_npy"),
     ("", "load", "load_npy"),
+    // Custom kernels are values with a constructor per back-end.
+    ("fast", "cuda_kernel", "cuda"),
+    ("fast", "metal_kernel", "metal"),
 ];
 
 /// Functions deliberately not exposed: (C++ namespace below `mlx::core`, name, reason).
-pub const OMISSIONS: &[(&str, &str, &str)] = &[
-    (
-        "fast",
-        "metal_kernel",
-        "custom Metal kernels compiled from source strings at run time: out of scope",
-    ),
-    (
-        "fast",
-        "cuda_kernel",
-        "custom CUDA kernels compiled from source strings at run time: out of scope",
-    ),
-    (
-        "fast",
-        "precompiled_cuda_kernel",
-        "launches caller-compiled CUDA code: out of scope",
-    ),
-];
+pub const OMISSIONS: &[(&str, &str, &str)] = &[(
+    "fast",
+    "precompiled_cuda_kernel",
+    "launches caller-compiled CUDA code: out of scope",
+)];
 
 /// Rust keywords (strict and reserved) that cannot be function names as they are.
 const RUST_KEYWORDS: &[&str] = &[
@@ -118,7 +113,44 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map(|(header, functions)| check_header(header, functions, &exposed, &declared))
         .collect();
     print!("{}", render(&reports, missing_only));
+    print!(
+        "{}",
+        render_python(&crate::root().join("crates/mlx/src"), missing_only)?
+    );
     Ok(())
+}
+
+/// The by-name coverage of Python MLX's `mlx.nn` and `mlx.optimizers`.
+fn render_python(src: &Path, missing_only: bool) -> Result<String, String> {
+    let sections = match python_api::check(src)? {
+        Ok(s) => s,
+        Err(why) => return Ok(format!("\nmlx.nn / mlx.optimizers: skipped ({why})\n")),
+    };
+    let mut out = String::from("\nPython MLX's mlx.nn and mlx.optimizers, by name:\n");
+    let (mut total, mut exposed) = (0, 0);
+    for s in &sections {
+        let n = s.exposed.len() + s.missing.len();
+        total += n;
+        exposed += s.exposed.len();
+        out += &format!(
+            "{}: {}/{} ({:.0}%)\n",
+            s.name,
+            s.exposed.len(),
+            n,
+            percent(s.exposed.len(), n)
+        );
+        if !missing_only && !s.exposed.is_empty() {
+            out += &format!("  exposed: {}\n", wrap(&s.exposed, 11, 100).trim_start());
+        }
+        for (name, why) in &s.missing {
+            out += &format!("  missing: {name} ({why})\n");
+        }
+    }
+    out += &format!(
+        "python coverage: {exposed}/{total} names exposed ({:.0}%)\n",
+        percent(exposed, total)
+    );
+    Ok(out)
 }
 
 pub const USAGE: &str = "usage: cargo xtask coverage [--prefix MLX_PREFIX] [--missing]";
@@ -522,13 +554,13 @@ mod tests {
         let fast = cpp::public_functions(
             "namespace mlx::core::fast {
              MLX_API array rms_norm(const array& x, float eps, StreamOrDevice s = {});
-             MLX_API CustomKernelFunction metal_kernel(const std::string& name);
+             MLX_API std::vector<array> precompiled_cuda_kernel(const std::string& name);
              }",
         );
         let api = exposed(&[("fast", &["rms_norm"])]);
         let r = check_header("fast.h", &fast, &api, &declared_names(fast.iter()));
         assert_eq!(r.exposed, ["fast::rms_norm"]);
-        assert_eq!(r.missing[0].0, "fast::metal_kernel");
+        assert_eq!(r.missing[0].0, "fast::precompiled_cuda_kernel");
         assert!(r.missing[0].1.contains("out of scope"));
 
         let text = render(&[r], false);

@@ -146,6 +146,21 @@ impl Default for mlxc_floats {
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
+pub struct mlxc_strings {
+    pub data: *const *const ::std::os::raw::c_char,
+    pub len: usize,
+}
+impl Default for mlxc_strings {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
 pub struct mlxc_arrays {
     pub data: *const mlxc_array,
     pub len: usize,
@@ -3327,6 +3342,32 @@ unsafe extern "C" {
         beta: mlxc_array,
         initial_state: mlxc_array,
         mask: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_fast_custom_kernel(
+        res: *mut mlxc_vector_array,
+        backend: *const ::std::os::raw::c_char,
+        name: *const ::std::os::raw::c_char,
+        input_names: mlxc_strings,
+        output_names: mlxc_strings,
+        source: *const ::std::os::raw::c_char,
+        header: *const ::std::os::raw::c_char,
+        ensure_row_contiguous: bool,
+        shared_memory: i32,
+        atomic_outputs: bool,
+        inputs: mlxc_arrays,
+        output_shapes: mlxc_ints,
+        output_ndims: mlxc_ints,
+        output_dtypes: mlxc_ints,
+        grid: mlxc_ints,
+        threadgroup: mlxc_ints,
+        template_names: mlxc_strings,
+        template_kinds: mlxc_ints,
+        template_values: mlxc_ints,
+        init_value: mlxc_opt_float,
+        verbose: bool,
         s: mlxc_stream,
     ) -> ::std::os::raw::c_int;
 }

@@ -3,6 +3,12 @@
 //!
 //! Each op computes the same values as its composition from plain ops, and is differentiable.
 //! On the CPU most of them run that composition; on GPUs they are single kernels.
+//!
+//! [`CustomKernel`] runs GPU kernels written as source strings (CUDA or Metal).
+
+mod kernels;
+
+pub use kernels::{CustomKernel, KernelBackend, KernelLaunch, TemplateArg};
 
 use mlx_sys as sys;
 

@@ -978,3 +978,81 @@ fn gated_delta_update_gradients() {
         check_grad(f, &inputs, argnum, 1e-3, 1e-3);
     }
 }
+
+// ---- custom kernels ------------------------------------------------------------------------------
+
+/// A CUDA kernel computing `out = a * scale + b` for a templated element type, with a header
+/// function: run on the GPU where MLX has its CUDA back-end, an error elsewhere.
+#[test]
+fn custom_cuda_kernels_run_on_cuda_and_fail_clearly_elsewhere() {
+    use mlx::fast::{CustomKernel, KernelLaunch, TemplateArg};
+    let source = "uint i = blockIdx.x * blockDim.x + threadIdx.x;\n\
+                  if (i < a_shape[0]) { out[i] = axpb(a[i], T(SCALE), b[i]); }";
+    let kernel = CustomKernel::cuda("axpb_kernel", &["a", "b"], &["out"], source)
+        .unwrap()
+        .with_header("template <typename T> __device__ T axpb(T a, T s, T b) { return a * s + b; }")
+        .unwrap();
+    let n = 1000;
+    let a = sample(&[n], 1, -1.0, 1.0).astype(Dtype::Float32).unwrap();
+    let b = sample(&[n], 2, -1.0, 1.0).astype(Dtype::Float32).unwrap();
+    let launch = KernelLaunch::new([n, 1, 1], [256, 1, 1])
+        .with_template("T", TemplateArg::Dtype(Dtype::Float32))
+        .with_template("SCALE", TemplateArg::Int(3));
+    let result = kernel.apply(&[&a, &b], &[(&[n], Dtype::Float32)], &launch);
+    if mlx::gpu_backend() == Some(mlx::GpuBackend::Cuda) {
+        let out = result.unwrap();
+        let want: Vec<f64> = values(&a)
+            .iter()
+            .zip(values(&b))
+            .map(|(x, y)| x * 3.0 + y)
+            .collect();
+        assert_close(&out[0], &want, 1e-6, 1e-6);
+        // A source the compiler rejects is an error with its log, not a crash.
+        let broken =
+            CustomKernel::cuda("broken", &["a"], &["out"], "out[0] = undefined_name;").unwrap();
+        assert!(
+            broken
+                .apply(
+                    &[&a],
+                    &[(&[1], Dtype::Float32)],
+                    &KernelLaunch::new([1, 1, 1], [1, 1, 1])
+                )
+                .is_err()
+        );
+    } else {
+        let m = result.unwrap_err().to_string();
+        assert!(m.contains("No CUDA back-end"), "{m}");
+    }
+    if mlx::gpu_backend() != Some(mlx::GpuBackend::Metal) {
+        let metal = CustomKernel::metal("k", &["a"], &["out"], "out[0] = a[0];").unwrap();
+        let m = metal
+            .apply(
+                &[&a],
+                &[(&[1], Dtype::Float32)],
+                &KernelLaunch::new([1, 1, 1], [1, 1, 1]),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains("No Metal back-end"), "{m}");
+    }
+    // Mistakes that can be seen before compiling are errors on every build.
+    let wrong_inputs = kernel.apply(&[&a], &[(&[n], Dtype::Float32)], &launch);
+    assert!(
+        wrong_inputs
+            .unwrap_err()
+            .to_string()
+            .contains("1 inputs given for 2 input names")
+    );
+    let bad_grid = kernel.apply(
+        &[&a, &b],
+        &[(&[n], Dtype::Float32)],
+        &KernelLaunch::new([0, 1, 1], [1, 1, 1]),
+    );
+    assert!(
+        bad_grid
+            .unwrap_err()
+            .to_string()
+            .contains("grid sizes must be positive")
+    );
+    assert!(CustomKernel::cuda("k\0", &["a"], &["o"], "").is_err());
+}

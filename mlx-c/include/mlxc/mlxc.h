@@ -91,6 +91,10 @@ typedef struct mlxc_floats {
   const float* data;
   size_t len;
 } mlxc_floats;
+typedef struct mlxc_strings {
+  const char* const* data;
+  size_t len;
+} mlxc_strings;
 typedef struct mlxc_arrays {
   const mlxc_array* data;
   size_t len;

@@ -78,8 +78,44 @@ fn is_ident(t: Option<&Tok>, word: &str) -> bool {
     matches!(t, Some(Tok::Ident(w)) if w == word)
 }
 
+/// Every public item name (functions, methods, structs, enums, type aliases, traits, and the
+/// arguments of macros generating such items) of the `.rs` file `dir` or the files under it, for the by-name
+/// coverage of Python MLX's `mlx.nn` and `mlx.optimizers`.
+pub fn scan_items(dir: &Path) -> Result<BTreeSet<String>, String> {
+    let mut files = Vec::new();
+    if dir.is_file() {
+        files.push(dir.to_path_buf());
+    } else {
+        collect(dir, &mut files)?;
+    }
+    let mut lexed = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        lexed.push(tokenize(&text));
+    }
+    let mut generators = HashSet::new();
+    for toks in &lexed {
+        generators.extend(generating_macros(toks, ITEM_KINDS));
+    }
+    let mut out = BTreeSet::new();
+    for toks in &lexed {
+        out.extend(pub_items(toks, ITEM_KINDS));
+        out.extend(macro_arguments(toks, &generators));
+    }
+    Ok(out)
+}
+
+/// Item keywords [`scan_items`] counts.
+const ITEM_KINDS: &[&str] = &["fn", "struct", "enum", "type", "trait"];
+
 /// Names of `pub fn` items (unrestricted `pub` only).
 fn pub_fns(toks: &[Tok]) -> Vec<String> {
+    pub_items(toks, &["fn"])
+}
+
+/// Names of public items of the given kinds (unrestricted `pub` only).
+fn pub_items(toks: &[Tok], kinds: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for i in 0..toks.len() {
         if !is_ident(toks.get(i), "pub") || toks.get(i + 1) == Some(&Tok::Punct('(')) {
@@ -91,7 +127,7 @@ fn pub_fns(toks: &[Tok]) -> Vec<String> {
         {
             j += 1;
         }
-        if is_ident(toks.get(j), "fn")
+        if kinds.iter().any(|k| is_ident(toks.get(j), k))
             && let Some(Tok::Ident(name)) = toks.get(j + 1)
         {
             out.push(name.clone());
@@ -102,6 +138,11 @@ fn pub_fns(toks: &[Tok]) -> Vec<String> {
 
 /// Names of `macro_rules!` macros whose body contains `pub fn $...`.
 fn fn_generating_macros(toks: &[Tok]) -> Vec<String> {
+    generating_macros(toks, &["fn"])
+}
+
+/// Names of `macro_rules!` macros whose body contains `pub <kind> $...` for one of `kinds`.
+fn generating_macros(toks: &[Tok], kinds: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for i in 0..toks.len() {
         if !(is_ident(toks.get(i), "macro_rules") && toks.get(i + 1) == Some(&Tok::Punct('!'))) {
@@ -116,7 +157,7 @@ fn fn_generating_macros(toks: &[Tok]) -> Vec<String> {
         let body = &toks[i + 3..end];
         let generates = body.windows(3).any(|w| {
             is_ident(Some(&w[0]), "pub")
-                && is_ident(Some(&w[1]), "fn")
+                && kinds.iter().any(|k| is_ident(Some(&w[1]), k))
                 && matches!(w[2], Tok::Punct('$') | Tok::Punct('['))
         });
         if generates {

@@ -40,6 +40,7 @@
 //! state ([`crate::random::seed`] makes them reproducible). Shapes follow MLX: channels last
 //! (`NLC`, `NHWC`, `NDHWC`) for convolutions and pools, `[out, in]` for linear weights.
 
+mod activation_layers;
 mod activations;
 mod conv;
 mod embedding;
@@ -54,6 +55,11 @@ mod recurrent;
 mod transformer;
 mod upsample;
 
+pub use activation_layers::{
+    CELU, ELU, GLU, HardShrink, HardTanh, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, Mish, ReLU,
+    ReLU2, ReLU6, SELU, SiLU, Sigmoid, Softmax, Softmin, Softplus, Softshrink, Softsign, Step,
+    Tanh,
+};
 pub use activations::*;
 pub use conv::{
     Conv, Conv1d, Conv2d, Conv3d, ConvTranspose, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,

@@ -528,3 +528,74 @@ fn random_initializers_draw_what_python_draws_with_the_same_seed() {
 fn at(x: &Array, i: i32) -> Array {
     ops::take_index(x, i, None).unwrap()
 }
+
+/// A layer under test with its Python constructor.
+type NamedLayer = (&'static str, Box<dyn Fn(&Array) -> mlx::Result<Array>>);
+
+#[test]
+fn activation_layers_match_python_classes() {
+    let x = &input(&[3, 8], 90) * 3.0;
+    let layers: Vec<NamedLayer> = vec![
+        ("ReLU()", Box::new(|x| nn::ReLU::new().forward(x))),
+        ("ReLU6()", Box::new(|x| nn::ReLU6::new().forward(x))),
+        ("ReLU2()", Box::new(|x| nn::ReLU2::new().forward(x))),
+        ("SELU()", Box::new(|x| nn::SELU::new().forward(x))),
+        ("SiLU()", Box::new(|x| nn::SiLU::new().forward(x))),
+        ("Sigmoid()", Box::new(|x| nn::Sigmoid::new().forward(x))),
+        (
+            "LogSigmoid()",
+            Box::new(|x| nn::LogSigmoid::new().forward(x)),
+        ),
+        ("Softplus()", Box::new(|x| nn::Softplus::new().forward(x))),
+        ("Softsign()", Box::new(|x| nn::Softsign::new().forward(x))),
+        ("Mish()", Box::new(|x| nn::Mish::new().forward(x))),
+        ("Tanh()", Box::new(|x| nn::Tanh::new().forward(x))),
+        ("Hardswish()", Box::new(|x| nn::Hardswish::new().forward(x))),
+        ("HardTanh()", Box::new(|x| nn::HardTanh::new().forward(x))),
+        (
+            "LeakyReLU(0.2)",
+            Box::new(|x| nn::LeakyReLU::new(0.2).forward(x)),
+        ),
+        (
+            "LeakyReLU()",
+            Box::new(|x| nn::LeakyReLU::default().forward(x)),
+        ),
+        ("ELU(0.5)", Box::new(|x| nn::ELU::new(0.5).forward(x))),
+        ("CELU(2.0)", Box::new(|x| nn::CELU::new(2.0).forward(x))),
+        (
+            "Softshrink(0.7)",
+            Box::new(|x| nn::Softshrink::new(0.7).forward(x)),
+        ),
+        (
+            "HardShrink()",
+            Box::new(|x| nn::HardShrink::default().forward(x)),
+        ),
+        ("Step(0.3)", Box::new(|x| nn::Step::new(0.3).forward(x))),
+        ("GLU()", Box::new(|x| nn::GLU::default().forward(x))),
+        ("Softmax()", Box::new(|x| nn::Softmax::default().forward(x))),
+        (
+            "LogSoftmax()",
+            Box::new(|x| nn::LogSoftmax::default().forward(x)),
+        ),
+        ("Softmin()", Box::new(|x| nn::Softmin::default().forward(x))),
+    ];
+    let body: String = layers
+        .iter()
+        .enumerate()
+        .map(|(i, (py, _))| format!("out['{i}'] = nn.{py}(inp['x'])\n"))
+        .collect();
+    let ours: Vec<Array> = layers.iter().map(|(_, f)| f(&x).unwrap()).collect();
+    assert_arrays_close(
+        &ours[0],
+        &mlx::ops::maximum(&x, &Array::scalar(0.0f32)).unwrap(),
+        0.0,
+        0.0,
+    );
+    if let Some(out) = python_mlx(&body, &[("x", &x)]) {
+        for (i, (py, _)) in layers.iter().enumerate() {
+            let theirs = &out[&i.to_string()];
+            assert_eq!(ours[i].dtype(), theirs.dtype(), "{py}");
+            assert_arrays_close(&ours[i], theirs, 1e-5, 1e-6);
+        }
+    }
+}
