@@ -74,7 +74,7 @@ pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
 pub use quantized::{Quantization, quantize, quantize_where};
 pub use recurrent::{GRU, LSTM, RNN};
 pub use transformer::{
-    Activation, MultiHeadAttention, TransformerDecoder, TransformerDecoderLayer,
+    Activation, MultiHeadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,
     TransformerEncoder, TransformerEncoderLayer, TransformerOptions,
 };
 pub use upsample::{

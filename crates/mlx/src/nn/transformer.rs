@@ -361,3 +361,47 @@ impl TransformerDecoder {
         self.ln.forward(&x)
     }
 }
+
+/// An encoder–decoder Transformer (MLX's `nn.Transformer`): `encoder` over the source, then
+/// `decoder` over the target attending to the encoder's output.
+#[derive(Parameters, Clone, Debug)]
+pub struct Transformer {
+    /// The encoder stack.
+    pub encoder: TransformerEncoder,
+    /// The decoder stack.
+    pub decoder: TransformerDecoder,
+    #[param(state)]
+    state: ModuleState,
+}
+
+impl Transformer {
+    /// Stacks of `encoder_layers` and `decoder_layers` blocks of width `dims` with `num_heads`
+    /// heads (Python's defaults: 512 wide, 8 heads, 6 + 6 layers).
+    pub fn new(
+        dims: i32,
+        num_heads: i32,
+        encoder_layers: i32,
+        decoder_layers: i32,
+        options: TransformerOptions,
+    ) -> Result<Self> {
+        Ok(Transformer {
+            encoder: TransformerEncoder::new(encoder_layers, dims, num_heads, options)?,
+            decoder: TransformerDecoder::new(decoder_layers, dims, num_heads, options)?,
+            state: ModuleState::new(),
+        })
+    }
+
+    /// The decoder's output for target `tgt` given source `src`, with the source's, target's
+    /// and cross-attention masks.
+    pub fn forward(
+        &self,
+        src: &Array,
+        tgt: &Array,
+        src_mask: Option<&Array>,
+        tgt_mask: Option<&Array>,
+        memory_mask: Option<&Array>,
+    ) -> Result<Array> {
+        let memory = self.encoder.forward(src, src_mask)?;
+        self.decoder.forward(tgt, &memory, tgt_mask, memory_mask)
+    }
+}

@@ -87,6 +87,8 @@ fn transformer_stacks_match_python() {
     let y_enc_post = enc_post.forward(&x, None).unwrap();
     let y_dec = dec.forward(&x, &mem, Some(&mask), None).unwrap();
     let y_dec_post = dec_post.forward(&x, &mem, Some(&mask), None).unwrap();
+    let full = nn::Transformer::new(16, 2, 1, 2, options).unwrap();
+    let y_full = full.forward(&mem, &x, None, Some(&mask), None).unwrap();
     let mut inputs: Vec<(String, Array)> = Vec::new();
     for (prefix, tree) in [("e", &enc), ("ep", &enc_post)] {
         inputs.extend(named_params(tree, prefix));
@@ -94,6 +96,7 @@ fn transformer_stacks_match_python() {
     for (prefix, tree) in [("d", &dec), ("dp", &dec_post)] {
         inputs.extend(named_params(tree, prefix));
     }
+    inputs.extend(named_params(&full, "t"));
     let mut refs: Vec<(&str, &Array)> = inputs.iter().map(|(k, v)| (k.as_str(), v)).collect();
     refs.extend([("x", &x), ("mem", &mem), ("mask", &mask)]);
     let body = "e = load(nn.TransformerEncoder(2, 16, 4, mlp_dims=24), 'e')\n\
@@ -102,12 +105,15 @@ fn transformer_stacks_match_python() {
                 dp = load(nn.TransformerDecoder(1, 16, 2, mlp_dims=24, norm_first=False), 'dp')\n\
                 x, mem, mask = inp['x'], inp['mem'], inp['mask']\n\
                 out['enc'] = e(x, mask)\nout['enc_post'] = ep(x, None)\n\
-                out['dec'] = d(x, mem, mask, None)\nout['dec_post'] = dp(x, mem, mask, None)";
+                out['dec'] = d(x, mem, mask, None)\nout['dec_post'] = dp(x, mem, mask, None)\n\
+                t = load(nn.Transformer(16, 2, 1, 2, mlp_dims=24), 't')\n\
+                out['full'] = t(mem, x, None, mask, None)";
     if let Some(out) = python_mlx(body, &refs) {
         assert_arrays_close(&y_enc, &out["enc"], 1e-4, 1e-4);
         assert_arrays_close(&y_enc_post, &out["enc_post"], 1e-4, 1e-4);
         assert_arrays_close(&y_dec, &out["dec"], 1e-4, 1e-4);
         assert_arrays_close(&y_dec_post, &out["dec_post"], 1e-4, 1e-4);
+        assert_arrays_close(&y_full, &out["full"], 1e-4, 1e-4);
     }
     // Causality: changing the last position does not change earlier outputs.
     let moved = mlx::ops::concatenate(
