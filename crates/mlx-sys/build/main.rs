@@ -9,6 +9,8 @@
 //! - `MLX_SYS_NO_OPENBLAS=1` do not link the system OpenBLAS (binaries for machines without it)
 //! - `OPENBLAS_LIB_DIR`      folder holding libopenblas, if not a standard one
 //! - `CMAKE`                 the cmake executable (default: PATH, else the PyPI package)
+//! - `MLX_SYS_STATIC_MLXC=1` link mlxc statically (binaries then find libmlx through their rpath
+//!                           or LD_LIBRARY_PATH; for binaries carried to another machine)
 
 #[cfg(feature = "bindgen")]
 mod bindings;
@@ -29,6 +31,7 @@ const ENV_VARS: &[&str] = &[
     "OPENBLAS_LIB_DIR",
     "CMAKE",
     "PYTHON",
+    "MLX_SYS_STATIC_MLXC",
 ];
 
 fn main() {
@@ -58,17 +61,25 @@ fn main() {
     let cmake_exe = provision::cmake().unwrap_or_else(|e| fail(&e));
     // The cmake crate runs whatever $CMAKE names. Build scripts are single-threaded here.
     unsafe { std::env::set_var("CMAKE", &cmake_exe) };
+    let shared = !env_flag("MLX_SYS_STATIC_MLXC");
+    let on_off = |b: bool| if b { "ON" } else { "OFF" };
     let mut config = cmake::Config::new(&mlx_c);
     config
         .define("CMAKE_PREFIX_PATH", &mlx.prefix)
-        .define(
-            "MLXC_WITH_OPENBLAS",
-            if openblas.is_some() { "ON" } else { "OFF" },
-        )
+        .define("MLXC_WITH_OPENBLAS", on_off(openblas.is_some()))
+        .define("MLXC_SHARED", on_off(shared))
+        .define("MLXC_RPATH", mlx.lib_dir())
         .profile("Release");
+    if let Some(dir) = &openblas {
+        config.define("MLXC_OPENBLAS_LIB", dir.join("libopenblas.so"));
+    }
     let built = config.build();
 
-    link(&target, &mlx, &built, openblas.as_deref());
+    if shared {
+        link_shared(&built);
+    } else {
+        link(&target, &mlx, &built, openblas.as_deref());
+    }
     export_metadata(&mlx, openblas.as_deref(), &mlx_c);
 
     #[cfg(feature = "bindgen")]
@@ -79,6 +90,25 @@ fn main() {
     }
 }
 
+/// Whether the environment variable is set to something other than empty or `0`.
+fn env_flag(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Links the shared libmlxc. Its install name is its absolute path and its run path leads to
+/// libmlx (with OpenBLAS linked ahead of it), so a binary of any crate depending on this one
+/// starts without LD_LIBRARY_PATH or an rpath: cargo passes link arguments only to the package
+/// that prints them, so an rpath could not reach other people's binaries.
+fn link_shared(built: &Path) {
+    println!(
+        "cargo:rustc-link-search=native={}",
+        built.join("lib").display()
+    );
+    println!("cargo:rustc-link-lib=dylib=mlxc");
+}
+
+/// Links the static libmlxc, then OpenBLAS, libmlx and the C++ runtime, with an rpath for this
+/// package's own binaries.
 fn link(target: &Target, mlx: &provision::Mlx, built: &Path, openblas: Option<&Path>) {
     println!(
         "cargo:rustc-link-search=native={}",
@@ -137,7 +167,7 @@ fn find_openblas(target: &Target) -> Option<PathBuf> {
     if !target.wants_openblas() {
         return None;
     }
-    if std::env::var("MLX_SYS_NO_OPENBLAS").is_ok_and(|v| !v.is_empty() && v != "0") {
+    if env_flag("MLX_SYS_NO_OPENBLAS") {
         return None;
     }
     let mut dirs: Vec<PathBuf> = std::env::var_os("OPENBLAS_LIB_DIR")
