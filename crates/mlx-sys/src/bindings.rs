@@ -23,6 +23,13 @@ pub struct mlxc_closure_s {
 }
 #[doc = " A function from a list of arrays to a list of arrays (see \"Closures\")."]
 pub type mlxc_closure = *mut mlxc_closure_s;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mlxc_group_s {
+    _unused: [u8; 0],
+}
+#[doc = " A group of processes that communicate (see \"Distributed\")."]
+pub type mlxc_group = *mut mlxc_group_s;
 impl mlxc_dtype {
     pub const MLXC_BOOL: mlxc_dtype = mlxc_dtype(0);
     pub const MLXC_UINT8: mlxc_dtype = mlxc_dtype(1);
@@ -571,6 +578,41 @@ unsafe extern "C" {
         capacity: usize,
         max_nodes: usize,
         threshold: u32,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Whether a communication backend is available: `backend` \"ring\", \"mpi\", \"nccl\", \"jaccl\" or\n NULL / \"any\"."]
+    pub fn mlxc_distributed_is_available(
+        res: *mut bool,
+        backend: *const ::std::os::raw::c_char,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " The group of every process of the job, through `backend` (NULL or \"any\": the first that\n works). With `strict`, failing to set up a backend is an error; otherwise the result is a\n group of size 1 whose collectives do nothing."]
+    pub fn mlxc_distributed_init(
+        res: *mut mlxc_group,
+        strict: bool,
+        backend: *const ::std::os::raw::c_char,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_group_free(g: mlxc_group);
+}
+unsafe extern "C" {
+    pub fn mlxc_group_rank(res: *mut ::std::os::raw::c_int, g: mlxc_group)
+    -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_group_size(res: *mut ::std::os::raw::c_int, g: mlxc_group)
+    -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " The subgroup of the processes that pass the same `color`, ordered by `key` (-1: by rank)."]
+    pub fn mlxc_group_split(
+        res: *mut mlxc_group,
+        g: mlxc_group,
+        color: ::std::os::raw::c_int,
+        key: ::std::os::raw::c_int,
     ) -> ::std::os::raw::c_int;
 }
 #[repr(C)]
@@ -3513,4 +3555,72 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn mlxc_blackman(res: *mut mlxc_array, m: i32, s: mlxc_stream) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_distributed_all_sum(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        group: mlxc_group,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_distributed_all_max(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        group: mlxc_group,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_distributed_all_min(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        group: mlxc_group,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_distributed_all_gather(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        group: mlxc_group,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_distributed_sum_scatter(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        group: mlxc_group,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_distributed_send(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        dst: i32,
+        group: mlxc_group,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_distributed_recv(
+        res: *mut mlxc_array,
+        shape: mlxc_ints,
+        dtype: mlxc_dtype,
+        src: i32,
+        group: mlxc_group,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn mlxc_distributed_recv_like(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        src: i32,
+        group: mlxc_group,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
 }

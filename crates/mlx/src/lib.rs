@@ -24,6 +24,7 @@ extern crate self as mlx;
 
 mod array;
 mod device;
+pub mod distributed;
 mod dtype;
 mod error;
 pub mod fast;

@@ -32,6 +32,8 @@ typedef struct mlxc_array_s* mlxc_array;
 typedef struct mlxc_vector_array_s* mlxc_vector_array;
 /** A function from a list of arrays to a list of arrays (see "Closures"). */
 typedef struct mlxc_closure_s* mlxc_closure;
+/** A group of processes that communicate (see "Distributed"). */
+typedef struct mlxc_group_s* mlxc_group;
 
 /** Element types, in MLX's order. */
 typedef enum mlxc_dtype {
@@ -344,6 +346,29 @@ int mlxc_region_clear_cache(void);
  * most recent structure is always kept), and the sighting that compiles (default 2).
  */
 int mlxc_region_set_options(size_t capacity, size_t max_nodes, uint32_t threshold);
+
+/* ---------------------------------------------------------------------------------------------
+ * Distributed
+ *
+ * A group is made by mlxc_distributed_init (all processes of the job) or mlxc_group_split. The
+ * collectives are ops of the table (ops/distributed.def); their `group` may be NULL for the
+ * group of the last init.
+ * ------------------------------------------------------------------------------------------- */
+
+/** Whether a communication backend is available: `backend` "ring", "mpi", "nccl", "jaccl" or
+ * NULL / "any". */
+int mlxc_distributed_is_available(bool* res, const char* backend);
+/**
+ * The group of every process of the job, through `backend` (NULL or "any": the first that
+ * works). With `strict`, failing to set up a backend is an error; otherwise the result is a
+ * group of size 1 whose collectives do nothing.
+ */
+int mlxc_distributed_init(mlxc_group* res, bool strict, const char* backend);
+void mlxc_group_free(mlxc_group g);
+int mlxc_group_rank(int* res, mlxc_group g);
+int mlxc_group_size(int* res, mlxc_group g);
+/** The subgroup of the processes that pass the same `color`, ordered by `key` (-1: by rank). */
+int mlxc_group_split(mlxc_group* res, mlxc_group g, int color, int key);
 
 #ifdef __cplusplus
 }
