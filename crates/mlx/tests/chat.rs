@@ -209,13 +209,13 @@ fn greedy_decoding_matches_python_mlx() {
             );
             let theirs = mlx::io::load_npy(dir.join(format!("logits{i}.npy"))).unwrap();
             let mine = g.first_logits.reshape(&[-1]).unwrap();
-            assert_logits_close(&mine, &theirs, i);
+            assert_logits_close(&mine, &theirs, i, 1e-3);
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn assert_logits_close(mine: &Array, theirs: &Array, prompt: usize) {
+fn assert_logits_close(mine: &Array, theirs: &Array, prompt: usize, rtol: f32) {
     let a = mine.to_vec::<f32>().unwrap();
     let b = theirs.to_vec::<f32>().unwrap();
     assert_eq!(a.len(), b.len());
@@ -226,7 +226,7 @@ fn assert_logits_close(mine: &Array, theirs: &Array, prompt: usize) {
         .fold(0.0f32, f32::max);
     let scale = b.iter().map(|y| y.abs()).fold(0.0f32, f32::max);
     assert!(
-        worst <= 1e-3 * scale.max(1.0),
+        worst <= rtol * scale.max(1.0),
         "prompt {prompt}: first-step logits differ by up to {worst} (largest logit {scale})"
     );
 }
@@ -255,4 +255,20 @@ fn sampling_is_seeded_and_filters() {
         .tokens;
     assert_eq!(run(3, 1, 1.0), greedy_tokens);
     assert_eq!(run(4, 0, 1e-6), greedy_tokens);
+}
+
+#[test]
+fn dense_weights_agree_with_quantized() {
+    let Some(path) = model_file() else { return };
+    let (quantized, tok) = load(&path);
+    let mut dense = quantized.clone();
+    dense.dequantize().unwrap();
+    let prompt = tok.encode(&tok.chat_prompt(None, PROMPTS[0])).unwrap();
+    let run = |m: &Llama| generate::generate(m, &prompt, STEPS, &mut greedy(), &[2], |_| Ok(()));
+    let (q, d) = (run(&quantized).unwrap(), run(&dense).unwrap());
+    assert_eq!(q.tokens, d.tokens);
+    let (a, b) = (q.first_logits.reshape(&[-1]).unwrap(), d.first_logits);
+    // Dequantize-then-matmul rounds differently from the fused quantized kernel (about 3e-3
+    // of the largest logit after 30 layers here).
+    assert_logits_close(&b.reshape(&[-1]).unwrap(), &a, 0, 1e-2);
 }
