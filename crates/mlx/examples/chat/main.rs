@@ -82,7 +82,8 @@ fn parse_args() -> Result<Args, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => {
-                println!("{USAGE}");
+                // (ignores a closed pipe, as with `--help | head`)
+                let _ = writeln!(std::io::stdout(), "{USAGE}");
                 std::process::exit(0);
             }
             "--system" => out.system = Some(value(&mut args, &arg)?),
@@ -152,7 +153,7 @@ fn run(args: Args) -> Result<(), String> {
                 .map_err(|e| format!("writing the answer: {e}"))
         },
     )?;
-    println!();
+    let _ = writeln!(stdout);
     let stopped = generation
         .tokens
         .last()
