@@ -10,7 +10,7 @@
 //! - `OPENBLAS_LIB_DIR`      folder holding libopenblas, if not a standard one
 //! - `CMAKE`                 the cmake executable (default: PATH, else the PyPI package)
 //! - `MLX_SYS_STATIC_MLXC=1` link mlxc statically (binaries then find libmlx through their rpath
-//!                           or LD_LIBRARY_PATH; for binaries carried to another machine)
+//!   or LD_LIBRARY_PATH; for binaries carried to another machine)
 
 #[cfg(feature = "bindgen")]
 mod bindings;
