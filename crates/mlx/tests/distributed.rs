@@ -150,3 +150,51 @@ fn failing_worker() {
     }
     std::thread::sleep(Duration::from_secs(120));
 }
+
+#[derive(mlx::Parameters, Clone)]
+struct Grads {
+    big: Array,
+    small: Vec<Array>,
+    ints: Array,
+}
+
+/// A rank of `gradients_average_over_ranks`.
+#[test]
+#[ignore = "a worker: run by the launcher in gradients_average_over_ranks"]
+fn averaging_worker() {
+    let g = Group::init(true, Backend::Ring).unwrap();
+    let (rank, n) = (g.rank() as f32, g.size() as f32);
+    // Leaf k on rank r holds (k + 1) * (r + 1) everywhere: the mean is (k + 1) * (n + 1) / 2.
+    let leaf = |k: usize, shape: &[i32]| {
+        mlx::ops::full(
+            shape,
+            &Array::scalar((k + 1) as f32 * (rank + 1.0)),
+            Dtype::Float32,
+        )
+        .unwrap()
+    };
+    let grads = Grads {
+        big: leaf(0, &[64, 32]),
+        small: (1..6).map(|k| leaf(k, &[3])).collect(),
+        ints: mlx::ops::full(&[2], &Array::scalar(2.0f32), Dtype::Float16).unwrap(),
+    };
+    // Buckets of 64 bytes: the big leaf alone, the small ones several per bucket, the f16 leaf
+    // in its own; and the unbucketed path.
+    for limit in [64, 0, mlx::nn::ALL_REDUCE_SIZE] {
+        let avg = mlx::nn::average_gradients(&grads, Some(&g), limit).unwrap();
+        let mean = |k: usize| (k + 1) as f64 * f64::from(n + 1.0) / 2.0;
+        common::assert_close(&avg.big, &vec![mean(0); 64 * 32], 1e-6, 0.0);
+        for (k, s) in avg.small.iter().enumerate() {
+            common::assert_close(s, &[mean(k + 1); 3], 1e-6, 0.0);
+        }
+        assert_eq!(avg.ints.dtype(), Dtype::Float16);
+        common::assert_close(&avg.ints, &[2.0, 2.0], 0.0, 0.0);
+    }
+    println!("averaging worker {rank} ok");
+}
+
+#[test]
+fn gradients_average_over_ranks() {
+    let (status, _) = run_job("averaging_worker", 3);
+    assert!(status.success(), "the averaging job failed: {status}");
+}

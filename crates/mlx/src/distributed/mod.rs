@@ -162,6 +162,14 @@ impl Group {
     }
 }
 
+/// The size of `group`, or of the group of the last [`Group::init`] (an error before any).
+pub fn group_size(group: Option<&Group>) -> Result<i32> {
+    let mut out = 0;
+    // SAFETY: valid out-pointer; a null handle means the default group.
+    check(unsafe { sys::mlxc_group_size(&mut out, raw(group)) })?;
+    Ok(out)
+}
+
 fn raw(group: Option<&Group>) -> sys::mlxc_group {
     group.map_or(std::ptr::null_mut(), |g| g.raw)
 }

@@ -43,6 +43,7 @@
 mod activation_layers;
 mod activations;
 mod conv;
+mod distributed;
 mod embedding;
 pub mod init;
 mod linear;
@@ -64,6 +65,7 @@ pub use activations::*;
 pub use conv::{
     Conv, Conv1d, Conv2d, Conv3d, ConvTranspose, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
 };
+pub use distributed::{ALL_REDUCE_SIZE, average_gradients};
 pub use embedding::Embedding;
 pub use linear::{Bilinear, Identity, Linear};
 pub use norm::{BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm, RMSNorm};
