@@ -1,6 +1,6 @@
 //! Sorting, partitioning, top-k, searchsorted and unique, checked against naive references.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::{self, Side, UniqueOptions};

@@ -1,7 +1,7 @@
 //! Quantization: the packed formats decoded in plain Rust, round-trip error bounds, quantized
 //! matmuls against matmuls with the dequantized weights, fp8 conversions.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::{self, QqmmOptions, QuantizationMode, QuantizeOptions};

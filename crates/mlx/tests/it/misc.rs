@@ -1,6 +1,6 @@
 //! The remaining ops: copy, stop_gradient, depends, windows, number_of_elements.
 
-mod common;
+use crate::common;
 
 use std::f64::consts::PI;
 

@@ -1,7 +1,7 @@
 //! Convolutions against a naive reference implemented here, dtypes, layouts, errors and
 //! finite-difference gradients.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, check_grad, sample, values};
 

@@ -1,6 +1,6 @@
 //! `mlx::fft` against a naive discrete Fourier transform written here.
 
-mod common;
+use crate::common;
 
 use std::f64::consts::PI;
 

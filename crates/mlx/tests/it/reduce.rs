@@ -1,6 +1,6 @@
 //! Reductions over axes and cumulative ops, checked against naive Rust references.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::{self, ScanOptions};

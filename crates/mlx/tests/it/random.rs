@@ -1,7 +1,7 @@
 //! `mlx::random`: determinism, shapes and dtypes, values against Python MLX for fixed keys, and
 //! distribution checks on large samples.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, values};
 use mlx::{Array, Dtype, Error, random};

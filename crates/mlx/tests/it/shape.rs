@@ -1,6 +1,6 @@
 //! Shape manipulation ops, checked against index-mapping references written in Rust.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::{self, Indexing, PadMode};

@@ -1,6 +1,6 @@
 //! Comparisons, `where_`, `isclose`/`allclose` and `array_equal` against Rust references.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::CloseOptions;

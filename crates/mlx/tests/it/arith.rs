@@ -1,7 +1,7 @@
 //! Arithmetic and math ops: values against Rust references, dtypes, broadcasting, special
 //! values, operators, errors and gradients.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::{Array, Dtype, Error, Result, ops};

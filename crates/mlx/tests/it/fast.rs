@@ -1,6 +1,6 @@
 //! `mlx::fast`: every kernel against a reference computed in plain Rust loops, plus gradients.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::fast::{self, AttentionMask, AttentionOptions, RopeOptions};

@@ -2,8 +2,7 @@
 //! inputs and parameters, same outputs or updates) where Python MLX is installed, and against
 //! closed forms.
 
-#[path = "../common/mod.rs"]
-mod common;
+pub(crate) use crate::common;
 
 mod compiled;
 mod functional;

@@ -5,7 +5,7 @@
 // though clippy flags such range literals as empty iterators.
 #![allow(clippy::reversed_empty_ranges)]
 
-mod common;
+use crate::common;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::{self, Ellipsis, Idx, NewAxis};

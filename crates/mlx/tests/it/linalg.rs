@@ -1,7 +1,7 @@
 //! Matrix products (`addmm`, `tensordot`, `einsum`, …) and `mlx::linalg`, checked against naive
 //! Rust loops and algebraic identities.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::linalg::{self, NormOrd};

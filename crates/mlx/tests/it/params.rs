@@ -1,6 +1,6 @@
 //! Parameter trees: the derive, flattening, rebuilding, mapping and gradients of models.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 

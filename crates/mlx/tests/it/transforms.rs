@@ -156,7 +156,7 @@ use std::sync::{Arc, Mutex};
 
 use mlx::transforms::{CustomRules, custom_function};
 
-mod common;
+use crate::common;
 
 /// Reference values of sin (MLX computes float64 sin to about float32 precision on the CPU, so
 /// comparisons with it use a relative tolerance of 1e-6).

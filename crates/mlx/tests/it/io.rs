@@ -5,7 +5,7 @@
 //! The Python checks need `python3` with `numpy` and `mlx`; without them they print a note and
 //! pass, unless `MLX_TEST_REQUIRE_PYTHON=1`, where they fail.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -532,22 +532,6 @@ fn corrupt_npz_and_safetensors_files() {
 
 // ---- checked by NumPy and Python MLX -----------------------------------------------------------
 
-/// Whether python3 can import numpy and mlx; panics when it cannot and MLX_TEST_REQUIRE_PYTHON=1.
-fn python_ready() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import numpy, mlx.core"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        if std::env::var("MLX_TEST_REQUIRE_PYTHON").as_deref() == Ok("1") {
-            panic!("MLX_TEST_REQUIRE_PYTHON=1 but python3 cannot import numpy and mlx");
-        }
-        eprintln!("note: python3 with numpy and mlx is not available; skipping the Python check");
-    }
-    ok
-}
-
 fn run_python(script: &str, dir: &Path) {
     let out = Command::new("python3")
         .arg("-c")
@@ -713,7 +697,7 @@ print("python check ok")
 fn files_written_here_read_by_numpy_and_python_mlx() {
     let dir = TempDir::new("python");
     rust_files(&dir);
-    if !python_ready() {
+    if !common::python_mlx_available() {
         return;
     }
     run_python(PYTHON_CHECK, &dir.0);
@@ -1539,7 +1523,7 @@ fn gguf_written_here_read_by_python_mlx() {
     for (k, v) in &meta {
         assert_same_meta(&m[k], v, k);
     }
-    if !python_ready() {
+    if !common::python_mlx_available() {
         return;
     }
     run_python(PYTHON_GGUF_CHECK, &dir.0);
