@@ -192,7 +192,7 @@ impl Release {
             .filter(|d| d.version.is_some())
             .count();
         Ok(format!(
-            "{} for {} ({reqs} internal requirements); publish = false, skipped: {}",
+            "{} for {} and {reqs} requirements on them; publish = false, skipped: {}",
             self.version,
             self.order.join(", "),
             skipped.join(", ")
@@ -421,7 +421,10 @@ impl Release {
                             manifest::foreign_name(&name, latest, r)
                         ))
                     }
-                    _ => verdicts.push(format!("ours, latest {latest}")),
+                    Some(_) => verdicts.push(format!("ours, latest {latest}")),
+                    None => verdicts.push(format!(
+                        "name exists (latest {latest}; no repository shown to tell whose)"
+                    )),
                 },
                 RegistryState::Published { repository } => match repository {
                     Some(r) if manifest::same_repository(r, &self.repository) => verdicts.push(
@@ -458,13 +461,8 @@ impl Release {
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            if !unpublished.is_empty() {
-                let skip = format!(
-                    "{name}: publish --dry-run skipped: depends on unpublished {}",
-                    unpublished.join(", ")
-                );
-                verdicts.push(format!("skipped: {}", &skip[name.len() + 2..]));
-                self.skips.push(skip);
+            let skipped = if !unpublished.is_empty() {
+                Some(format!("depends on unpublished {}", unpublished.join(", ")))
             } else {
                 let mut args: Vec<String> = ["publish", "--dry-run", "--no-verify", "-p", &name]
                     .map(String::from)
@@ -472,23 +470,34 @@ impl Release {
                 if self.allow_dirty {
                     args.push("--allow-dirty".into());
                 }
-                match self.cargo_logged(
-                    &format!("6-publish-dry-run-{name}"),
-                    &self.root,
-                    &args,
-                    &[],
-                ) {
-                    Ok(_) => verdicts.push("publish --dry-run ok".into()),
-                    Err(e) if is_network_error(&e) => {
-                        let skip = format!("{name}: publish --dry-run could not reach the index");
-                        verdicts.push(format!("skipped: {}", &skip[name.len() + 2..]));
-                        self.skips.push(skip);
+                let log = format!("6-publish-dry-run-{name}");
+                match self.cargo_logged(&log, &self.root, &args, &[]) {
+                    Ok(out) => {
+                        // Cargo's own warnings (a version already in the index, say).
+                        let warnings: Vec<&str> = out
+                            .lines()
+                            .filter_map(|l| l.strip_prefix("warning: "))
+                            .filter(|w| !w.contains("due to dry run"))
+                            .collect();
+                        verdicts.push(if warnings.is_empty() {
+                            "publish --dry-run ok".to_string()
+                        } else {
+                            format!("publish --dry-run ok, warning: {}", warnings.join("; "))
+                        });
+                        None
                     }
+                    Err(e) if is_network_error(&e) => Some("the index could not be reached".into()),
                     Err(e) => {
                         failures += 1;
                         verdicts.push(format!("FAILED: publish --dry-run: {e}"));
+                        None
                     }
                 }
+            };
+            if let Some(reason) = skipped {
+                verdicts.push(format!("publish --dry-run skipped: {reason}"));
+                self.skips
+                    .push(format!("{name}: publish --dry-run skipped: {reason}"));
             }
             lines.push(format!("{name}: {}", verdicts.join("; ")));
         }
@@ -549,6 +558,8 @@ impl Release {
     ) -> Result<String, String> {
         let path = self.logs.join(format!("{log}.log"));
         let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let shown = path.strip_prefix(&self.root).unwrap_or(&path);
+        println!("    cargo {} (log: {})", args.join(" "), shown.display());
         let err = file.try_clone().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(cargo_exe());
         cmd.args(args)
