@@ -17,12 +17,16 @@
 //!   an impossible shape.
 //! - `coverage [--missing] [--prefix DIR]`: which public functions of MLX's C++ headers the
 //!   `mlx` crate exposes, and why the others are not.
+//! - `release [--execute] [--allow-dirty]`: checks a release end to end (versions, changelogs,
+//!   git, `cargo package`, a build and test of the packaged crates, crates.io); `--execute` then
+//!   publishes the crates in dependency order and tags `v<version>` (see `release.rs`).
 
 mod bench;
 mod bindings;
 mod burn_coverage;
 mod coverage;
 mod fuzz;
+mod release;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         Some("coverage") => coverage::run(&args[1..]),
         Some("burn-coverage") => burn_coverage::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("release") => release::run(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -65,7 +70,11 @@ const USAGE: &str = "usage: cargo xtask <task>
                        abort, hang or impossible shape, each shrunk to a minimal call
   burn-coverage [--list]
                        the Burn backend trait methods burn-mlx implements natively, and
-                       which its tests name (--list: every method, not only the untested)";
+                       which its tests name (--list: every method, not only the untested)
+  release [--execute] [--allow-dirty]
+                       dry run of a release: versions agree, changelog entries, clean tree,
+                       cargo package, build + test of the packaged crates, crates.io checks;
+                       --execute then publishes in dependency order and tags v<version>";
 
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {
