@@ -229,3 +229,33 @@ pub fn python_mlx(
         ),
     }
 }
+
+/// MLX's message of a call that must fail with an error from MLX.
+pub fn mlx_err<T: std::fmt::Debug>(r: Result<T>) -> String {
+    match r {
+        Err(mlx::Error::Mlx(m)) => m,
+        other => panic!("expected an error from MLX, got {other:?}"),
+    }
+}
+
+/// MLX's message of an error that must come from MLX.
+pub fn mlx_message(e: mlx::Error) -> String {
+    mlx_err(Err::<(), _>(e))
+}
+
+/// Asserts the call fails in MLX with a message containing `needle`.
+pub fn assert_err<T: std::fmt::Debug>(r: Result<T>, needle: &str) {
+    let m = mlx_err(r);
+    assert!(m.contains(needle), "message {m:?} lacks {needle:?}");
+}
+
+/// The multi-index of the row-major flat index `i` in `shape`.
+pub fn unravel(mut i: usize, shape: &[i32]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for d in (0..shape.len()).rev() {
+        let n = shape[d] as usize;
+        idx[d] = i % n;
+        i /= n;
+    }
+    idx
+}

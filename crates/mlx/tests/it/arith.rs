@@ -2,9 +2,10 @@
 //! values, operators, errors and gradients.
 
 use crate::common;
+use common::mlx_err;
 
 use common::{assert_close, check_grad, sample, values};
-use mlx::{Array, Dtype, Error, Result, ops};
+use mlx::{Array, Dtype, Result, ops};
 
 type Unary = fn(&Array) -> Result<Array>;
 type Binary = fn(&Array, &Array) -> Result<Array>;
@@ -14,14 +15,6 @@ type Range = (f64, f64);
 
 fn f64s(data: &[f64], shape: &[i32]) -> Array {
     Array::from_slice(data, shape).unwrap()
-}
-
-fn mlx_err(r: Result<Array>) -> String {
-    match r {
-        Err(Error::Mlx(msg)) => msg,
-        Err(e) => panic!("expected an MLX error, got {e:?}"),
-        Ok(a) => panic!("expected an error, got {a}"),
-    }
 }
 
 // ---- references ---------------------------------------------------------------------------------

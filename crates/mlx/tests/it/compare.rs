@@ -1,10 +1,11 @@
 //! Comparisons, `where_`, `isclose`/`allclose` and `array_equal` against Rust references.
 
 use crate::common;
+use common::mlx_err;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::CloseOptions;
-use mlx::{Array, Complex32, Dtype, Error, Result, ops};
+use mlx::{Array, Complex32, Dtype, Result, ops};
 
 type Compare = fn(&Array, &Array) -> Result<Array>;
 type Predicate = fn(f64, f64) -> bool;
@@ -16,14 +17,6 @@ fn f64s(data: &[f64], shape: &[i32]) -> Array {
 fn bools(a: &Array) -> Vec<bool> {
     assert_eq!(a.dtype(), Dtype::Bool);
     a.to_vec::<bool>().unwrap()
-}
-
-fn mlx_err(r: Result<Array>) -> String {
-    match r {
-        Err(Error::Mlx(msg)) => msg,
-        Err(e) => panic!("expected an MLX error, got {e:?}"),
-        Ok(a) => panic!("expected an error, got {a}"),
-    }
 }
 
 fn comparisons() -> [(&'static str, Compare, Predicate); 6] {

@@ -2,6 +2,7 @@
 //! finite-difference gradients.
 
 use crate::common;
+use common::mlx_message;
 
 use common::{assert_close, check_grad, sample, values};
 
@@ -213,13 +214,6 @@ fn shape_i32(s: &[usize]) -> Vec<i32> {
 fn check_against(got: &Array, want: &(Vec<f64>, Vec<usize>), tol: f64) {
     assert_eq!(got.shape(), shape_i32(&want.1).as_slice());
     assert_close(got, &want.0, tol, tol);
-}
-
-fn mlx_message(e: Error) -> String {
-    match e {
-        Error::Mlx(m) => m,
-        other => panic!("expected an error from MLX, got {other:?}"),
-    }
 }
 
 // ---- forward values -----------------------------------------------------------------------------

@@ -1,17 +1,11 @@
 //! `mlx::fast`: every kernel against a reference computed in plain Rust loops, plus gradients.
 
 use crate::common;
+use common::mlx_err;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::fast::{self, AttentionMask, AttentionOptions, RopeOptions};
 use mlx::{Array, Dtype, Error, ops};
-
-fn mlx_message<T: std::fmt::Debug>(r: mlx::Result<T>) -> String {
-    match r {
-        Err(Error::Mlx(m)) => m,
-        other => panic!("expected an error from MLX, got {other:?}"),
-    }
-}
 
 /// `sum(out * weights)` with fixed pseudo-random weights: a scalar whose gradient reaches every
 /// output element with a different factor.
@@ -115,19 +109,19 @@ fn rms_norm_dtypes_and_layouts() {
 #[test]
 fn rms_norm_errors() {
     let ints = Array::ones::<i32>(&[2, 3]).unwrap();
-    let m = mlx_message(fast::rms_norm(&ints, None, 1e-5));
+    let m = mlx_err(fast::rms_norm(&ints, None, 1e-5));
     assert!(
         m.contains("[rms_norm] Received unsupported type int32"),
         "{m}"
     );
     let x = Array::ones::<f32>(&[2, 3]).unwrap();
     let w = Array::ones::<f32>(&[4]).unwrap();
-    let m = mlx_message(fast::rms_norm(&x, Some(&w), 1e-5));
+    let m = mlx_err(fast::rms_norm(&x, Some(&w), 1e-5));
     assert!(
         m.contains("must have the same size as the last dimension"),
         "{m}"
     );
-    let m = mlx_message(fast::rms_norm(&Array::scalar(1.0f32), None, 1e-5));
+    let m = mlx_err(fast::rms_norm(&Array::scalar(1.0f32), None, 1e-5));
     assert!(m.contains("at least 1 dimension"), "{m}");
 }
 
@@ -196,13 +190,13 @@ fn layer_norm_empty_batch() {
 fn layer_norm_errors() {
     let x = Array::ones::<f32>(&[2, 3]).unwrap();
     let b = Array::ones::<f32>(&[2]).unwrap();
-    let m = mlx_message(fast::layer_norm(&x, None, Some(&b), 1e-5));
+    let m = mlx_err(fast::layer_norm(&x, None, Some(&b), 1e-5));
     assert!(
         m.contains("[layer_norm] bias must have the same size"),
         "{m}"
     );
     let ints = Array::ones::<i32>(&[2, 3]).unwrap();
-    let m = mlx_message(fast::layer_norm(&ints, None, None, 1e-5));
+    let m = mlx_err(fast::layer_norm(&ints, None, None, 1e-5));
     assert!(m.contains("[layer_norm]"), "{m}");
 }
 
@@ -405,23 +399,23 @@ fn rope_dtypes_and_layouts() {
 #[test]
 fn rope_errors() {
     let x2 = Array::ones::<f32>(&[3, 4]).unwrap();
-    let m = mlx_message(fast::rope(&x2, 4, &RopeOptions::default()));
+    let m = mlx_err(fast::rope(&x2, 4, &RopeOptions::default()));
     assert!(m.contains("at least 3 dimensions"), "{m}");
     let x = Array::ones::<f32>(&[1, 3, 4]).unwrap();
-    let m = mlx_message(fast::rope(&x, 3, &RopeOptions::default()));
+    let m = mlx_err(fast::rope(&x, 3, &RopeOptions::default()));
     assert!(m.contains("dims must be even"), "{m}");
     let freqs = Array::ones::<f32>(&[2]).unwrap();
     let both = RopeOptions {
         freqs: Some(&freqs),
         ..Default::default()
     };
-    let m = mlx_message(fast::rope(&x, 4, &both));
+    let m = mlx_err(fast::rope(&x, 4, &both));
     assert!(m.contains("Only one of base or freqs"), "{m}");
     let neither = RopeOptions {
         base: None,
         ..Default::default()
     };
-    let m = mlx_message(fast::rope(&x, 4, &neither));
+    let m = mlx_err(fast::rope(&x, 4, &neither));
     assert!(m.contains("Neither base nor freqs"), "{m}");
 }
 
@@ -687,7 +681,7 @@ fn sdpa_dtypes_and_layouts() {
 #[test]
 fn sdpa_errors() {
     let x3 = Array::ones::<f32>(&[1, 2, 3]).unwrap();
-    let m = mlx_message(fast::scaled_dot_product_attention(
+    let m = mlx_err(fast::scaled_dot_product_attention(
         &x3,
         &x3,
         &x3,
@@ -697,7 +691,7 @@ fn sdpa_errors() {
     assert!(m.contains("expected to be rank 4"), "{m}");
     let q = Array::ones::<f32>(&[1, 3, 2, 4]).unwrap();
     let kv = Array::ones::<f32>(&[1, 2, 2, 4]).unwrap();
-    let m = mlx_message(fast::scaled_dot_product_attention(
+    let m = mlx_err(fast::scaled_dot_product_attention(
         &q,
         &kv,
         &kv,
@@ -709,7 +703,7 @@ fn sdpa_errors() {
         "{m}"
     );
     let qi = Array::ones::<i32>(&[1, 2, 2, 4]).unwrap();
-    let m = mlx_message(fast::scaled_dot_product_attention(
+    let m = mlx_err(fast::scaled_dot_product_attention(
         &qi,
         &qi,
         &qi,
@@ -719,17 +713,17 @@ fn sdpa_errors() {
     assert!(m.contains("Received unsupported type int32"), "{m}");
     let sinks = Array::ones::<f32>(&[3]).unwrap();
     let opts = AttentionOptions::default().with_sinks(&sinks);
-    let m = mlx_message(fast::scaled_dot_product_attention(
+    let m = mlx_err(fast::scaled_dot_product_attention(
         &kv, &kv, &kv, 1.0, &opts,
     ));
     assert!(m.contains("invalid shape for sinks"), "{m}");
     let mask5 = Array::ones::<f32>(&[1, 1, 1, 2, 2]).unwrap();
     let opts = AttentionOptions::default().with_mask(&mask5);
-    let m = mlx_message(fast::scaled_dot_product_attention(
+    let m = mlx_err(fast::scaled_dot_product_attention(
         &kv, &kv, &kv, 1.0, &opts,
     ));
     assert!(m.contains("expected to have at most rank 4"), "{m}");
-    let m = mlx_message(fast::scaled_dot_product_attention(
+    let m = mlx_err(fast::scaled_dot_product_attention(
         &kv,
         &kv,
         &kv,
@@ -808,9 +802,9 @@ fn cross_entropy_matches_formula() {
     );
     // Errors: mismatched shape, float targets.
     let bad = Array::zeros::<i32>(&[3]).unwrap();
-    let m = mlx_message(fast::cross_entropy(&logits, &bad));
+    let m = mlx_err(fast::cross_entropy(&logits, &bad));
     assert!(m.contains("does not match logits shape"), "{m}");
-    let m = mlx_message(fast::cross_entropy(
+    let m = mlx_err(fast::cross_entropy(
         &logits,
         &targets.astype(Dtype::Float32).unwrap(),
     ));
@@ -948,11 +942,11 @@ fn gated_delta_update_errors() {
     let g = Array::ones::<f32>(&[1, 2, 1]).unwrap();
     // Keys of another size than the queries.
     let k5 = Array::ones::<f32>(&[1, 2, 1, 5]).unwrap();
-    let m = mlx_message(fast::gated_delta_update(&q, &k5, &v, &g, &g, None, None));
+    let m = mlx_err(fast::gated_delta_update(&q, &k5, &v, &g, &g, None, None));
     assert!(m.contains("cannot be broadcast"), "{m}");
     // An initial state of the wrong shape.
     let s = Array::ones::<f32>(&[1, 1, 3, 5]).unwrap();
-    let m = mlx_message(fast::gated_delta_update(&q, &q, &v, &g, &g, Some(&s), None));
+    let m = mlx_err(fast::gated_delta_update(&q, &q, &v, &g, &g, Some(&s), None));
     assert!(m.contains("cannot be broadcast"), "{m}");
     // Three-dimensional inputs.
     let q3 = Array::ones::<f32>(&[2, 1, 4]).unwrap();

@@ -1,6 +1,7 @@
 //! `mlx::fft` against a naive discrete Fourier transform written here.
 
 use crate::common;
+use common::assert_err;
 
 use std::f64::consts::PI;
 
@@ -9,18 +10,6 @@ use mlx::fft::{self, FftNorm, PadMode, StftOptions};
 use mlx::{Array, Complex32, Dtype, Error, ops};
 
 type C = (f64, f64);
-
-fn mlx_err<T: std::fmt::Debug>(r: mlx::Result<T>) -> String {
-    match r {
-        Err(Error::Mlx(m)) => m,
-        other => panic!("expected an error from MLX, got {other:?}"),
-    }
-}
-
-fn assert_err<T: std::fmt::Debug>(r: mlx::Result<T>, needle: &str) {
-    let m = mlx_err(r);
-    assert!(m.contains(needle), "message {m:?} lacks {needle:?}");
-}
 
 /// Naive DFT of a complex sequence; `inverse` uses +i and divides by `n`.
 fn dft(x: &[C], inverse: bool) -> Vec<C> {

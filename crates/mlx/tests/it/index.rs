@@ -6,6 +6,7 @@
 #![allow(clippy::reversed_empty_ranges)]
 
 use crate::common;
+use common::mlx_message;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::{self, Ellipsis, Idx, NewAxis};
@@ -21,13 +22,6 @@ fn iota(shape: &[i32]) -> Array {
         .unwrap()
         .reshape(shape)
         .unwrap()
-}
-
-fn mlx_message(e: Error) -> String {
-    match e {
-        Error::Mlx(m) => m,
-        other => panic!("expected an error from MLX, got {other:?}"),
-    }
 }
 
 fn rust_message(e: Error) -> String {

@@ -2,6 +2,7 @@
 //! Rust loops and algebraic identities.
 
 use crate::common;
+use common::assert_err;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::linalg::{self, NormOrd};
@@ -14,18 +15,6 @@ fn arr(data: &[f64], shape: &[i32], dtype: Dtype) -> Array {
         .unwrap()
         .astype(dtype)
         .unwrap()
-}
-
-fn mlx_err<T: std::fmt::Debug>(r: mlx::Result<T>) -> String {
-    match r {
-        Err(Error::Mlx(m)) => m,
-        other => panic!("expected an error from MLX, got {other:?}"),
-    }
-}
-
-fn assert_err<T: std::fmt::Debug>(r: mlx::Result<T>, needle: &str) {
-    let m = mlx_err(r);
-    assert!(m.contains(needle), "message {m:?} lacks {needle:?}");
 }
 
 /// Row-major `[m, k] @ [k, n]`.

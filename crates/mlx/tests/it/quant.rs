@@ -2,17 +2,11 @@
 //! matmuls against matmuls with the dequantized weights, fp8 conversions.
 
 use crate::common;
+use common::mlx_err;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::{self, QqmmOptions, QuantizationMode, QuantizeOptions};
 use mlx::{Array, Dtype, Error};
-
-fn mlx_message<T: std::fmt::Debug>(r: mlx::Result<T>) -> String {
-    match r {
-        Err(Error::Mlx(m)) => m,
-        other => panic!("expected an error from MLX, got {other:?}"),
-    }
-}
 
 fn f32_sample(shape: &[i32], seed: u64, lo: f64, hi: f64) -> Array {
     sample(shape, seed, lo, hi).astype(Dtype::Float32).unwrap()
@@ -161,21 +155,21 @@ fn affine_dtypes_layouts_and_defaults() {
 #[test]
 fn quantize_errors() {
     let w = Array::ones::<f32>(&[4, 64]).unwrap();
-    let m = mlx_message(ops::quantize(&w, &QuantizeOptions::default().with_bits(7)));
+    let m = mlx_err(ops::quantize(&w, &QuantizeOptions::default().with_bits(7)));
     assert!(
         m.contains("The requested number of bits 7 is not supported"),
         "{m}"
     );
     let w30 = Array::ones::<f32>(&[4, 30]).unwrap();
-    let m = mlx_message(ops::quantize(&w30, &Default::default()));
+    let m = mlx_err(ops::quantize(&w30, &Default::default()));
     assert!(
         m.contains("needs to be divisible by the quantization group size 64"),
         "{m}"
     );
     let w1 = Array::ones::<f32>(&[64]).unwrap();
-    let m = mlx_message(ops::quantize(&w1, &Default::default()));
+    let m = mlx_err(ops::quantize(&w1, &Default::default()));
     assert!(m.contains("must have at least 2 dimension"), "{m}");
-    let m = mlx_message(ops::quantize(
+    let m = mlx_err(ops::quantize(
         &w,
         &QuantizeOptions::new(QuantizationMode::Mxfp4).with_group_size(64),
     ));
@@ -207,7 +201,7 @@ fn quantize_errors() {
     assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
     // Shapes that do not match.
     let x = Array::ones::<f32>(&[1, 32]).unwrap();
-    let m = mlx_message(ops::quantized_matmul(
+    let m = mlx_err(ops::quantized_matmul(
         &x,
         &q.weights,
         &q.scales,

@@ -2,21 +2,10 @@
 //! distribution checks on large samples.
 
 use crate::common;
+use common::assert_err;
 
 use common::{assert_close, values};
-use mlx::{Array, Dtype, Error, random};
-
-fn mlx_err<T: std::fmt::Debug>(r: mlx::Result<T>) -> String {
-    match r {
-        Err(Error::Mlx(m)) => m,
-        other => panic!("expected an error from MLX, got {other:?}"),
-    }
-}
-
-fn assert_err<T: std::fmt::Debug>(r: mlx::Result<T>, needle: &str) {
-    let m = mlx_err(r);
-    assert!(m.contains(needle), "message {m:?} lacks {needle:?}");
-}
+use mlx::{Array, Dtype, random};
 
 fn k(seed: u64) -> Array {
     random::key(seed).unwrap()

@@ -1,6 +1,7 @@
 //! Reductions over axes and cumulative ops, checked against naive Rust references.
 
 use crate::common;
+use common::{mlx_err, unravel};
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::{self, ScanOptions};
@@ -14,16 +15,6 @@ fn norm_axis(axis: i32, ndim: usize) -> usize {
     } else {
         axis as usize
     }
-}
-
-fn unravel(mut i: usize, shape: &[i32]) -> Vec<usize> {
-    let mut idx = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        let n = shape[d] as usize;
-        idx[d] = i % n;
-        i /= n;
-    }
-    idx
 }
 
 /// Groups the elements of a row-major array by their position on the kept axes (elements of a
@@ -158,13 +149,6 @@ fn scan_ref(
 fn weighted(out: &Array, seed: u64) -> mlx::Result<Array> {
     let w = sample(out.shape(), seed, 0.5, 1.5).astype(out.dtype())?;
     ops::sum(&ops::multiply(out, &w)?, &[], false)
-}
-
-fn mlx_err(r: mlx::Result<Array>) -> String {
-    match r {
-        Err(Error::Mlx(m)) => m,
-        other => panic!("expected an MLX error, got {other:?}"),
-    }
 }
 
 type Reduce = fn(&Array, &[i32], bool) -> mlx::Result<Array>;

@@ -1,22 +1,13 @@
 //! Shape manipulation ops, checked against index-mapping references written in Rust.
 
 use crate::common;
+use common::{mlx_err, unravel};
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::{self, Indexing, PadMode};
 use mlx::{Array, Dtype, Error, bf16, f16};
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-fn unravel(mut i: usize, shape: &[i32]) -> Vec<usize> {
-    let mut idx = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        let n = shape[d] as usize;
-        idx[d] = i % n;
-        i /= n;
-    }
-    idx
-}
 
 fn ravel(idx: &[usize], shape: &[i32]) -> usize {
     idx.iter()
@@ -46,13 +37,6 @@ fn permute_ref(data: &[f64], shape: &[i32], perm: &[usize]) -> (Vec<i32>, Vec<f6
 fn assert_array(got: &Array, shape: &[i32], want: &[f64]) {
     assert_eq!(got.shape(), shape, "shape");
     assert_close(got, want, 0.0, 0.0);
-}
-
-fn mlx_err<T: std::fmt::Debug>(r: mlx::Result<T>) -> String {
-    match r {
-        Err(Error::Mlx(m)) => m,
-        other => panic!("expected an MLX error, got {other:?}"),
-    }
 }
 
 fn weighted(out: &Array, seed: u64) -> mlx::Result<Array> {

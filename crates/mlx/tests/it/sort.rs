@@ -1,17 +1,11 @@
 //! Sorting, partitioning, top-k, searchsorted and unique, checked against naive references.
 
 use crate::common;
+use common::mlx_err;
 
 use common::{assert_close, check_grad, sample, values};
 use mlx::ops::{self, Side, UniqueOptions};
 use mlx::{Array, Dtype, Error, bf16, f16};
-
-fn mlx_err<T: std::fmt::Debug>(r: mlx::Result<T>) -> String {
-    match r {
-        Err(Error::Mlx(m)) => m,
-        other => panic!("expected an MLX error, got {other:?}"),
-    }
-}
 
 /// Lanes of a row-major array along `axis`: for each lane, the flat indices of its elements.
 fn lanes(shape: &[i32], axis: usize) -> Vec<Vec<usize>> {
