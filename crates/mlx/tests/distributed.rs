@@ -198,3 +198,52 @@ fn gradients_average_over_ranks() {
     let (status, _) = run_job("averaging_worker", 3);
     assert!(status.success(), "the averaging job failed: {status}");
 }
+
+/// A rank of `sharded_layers_compute_the_full_mlp`.
+#[test]
+#[ignore = "a worker: run by the launcher in sharded_layers_compute_the_full_mlp"]
+fn sharded_worker() {
+    use mlx::nn::{self, Module};
+    let g = Group::init(true, Backend::Ring).unwrap();
+    // The same full layers on every rank (same seed), then each rank's shards.
+    mlx::random::seed(21).unwrap();
+    let up = nn::Linear::new(6, 8).unwrap();
+    let down = nn::Linear::new(8, 5).unwrap();
+    let x = mlx::random::normal(&[4, 6], Dtype::Float32, None).unwrap();
+    let up_shard = nn::AllToShardedLinear::from_linear(&up, 1, &g).unwrap();
+    let down_shard = nn::ShardedToAllLinear::from_linear(&down, 1, &g).unwrap();
+    assert_eq!(up_shard.weight.shape(), &[8 / g.size(), 6]);
+    assert_eq!(down_shard.weight.shape(), &[5, 8 / g.size()]);
+    let full = |x: &Array| down.forward(&nn::relu(&up.forward(x)?)?);
+    let sharded = |x: &Array| down_shard.forward(&nn::relu(&up_shard.forward(x)?)?);
+    common::assert_arrays_close(&sharded(&x).unwrap(), &full(&x).unwrap(), 1e-5, 1e-6);
+    // The input's gradient: each rank's slice contributes, sum_gradients adds them up.
+    let loss = |f: &dyn Fn(&Array) -> mlx::Result<Array>| {
+        let mut g = transforms::grad(
+            move |a: &[Array]| f(&a[0])?.square()?.sum(&[], false),
+            &[0],
+        );
+        g(std::slice::from_ref(&x)).unwrap().remove(0)
+    };
+    common::assert_arrays_close(&loss(&sharded), &loss(&full), 1e-4, 1e-5);
+    // Fused projections shard per segment: rank r keeps its share of each of the 2 segments.
+    let fused = nn::AllToShardedLinear::from_linear(&up, 2, &g).unwrap();
+    let rows = |w: &Array| w.to_vec::<f32>().unwrap();
+    let per = 4 / g.size();
+    let segment_rows: Vec<f32> = [0, 4]
+        .iter()
+        .flat_map(|s| {
+            let start = s + g.rank() * per;
+            rows(&mlx::ops::slice(&up.weight, &[start, 0], &[start + per, 6], &[1, 1]).unwrap())
+        })
+        .collect();
+    assert_eq!(rows(&fused.weight), segment_rows);
+    assert!(nn::AllToShardedLinear::new(6, 7, true, &g).is_err());
+    println!("sharded worker {} ok", g.rank());
+}
+
+#[test]
+fn sharded_layers_compute_the_full_mlp() {
+    let (status, _) = run_job("sharded_worker", 2);
+    assert!(status.success(), "the sharded job failed: {status}");
+}

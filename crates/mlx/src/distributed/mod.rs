@@ -102,21 +102,25 @@ pub fn is_available(backend: Backend) -> bool {
     rc == 0 && out
 }
 
-/// A group of processes that communicate.
-#[derive(Debug)]
+/// A group of processes that communicate. Cloning is cheap (the clones share one group).
+#[derive(Debug, Clone)]
 pub struct Group {
-    raw: sys::mlxc_group,
+    handle: std::sync::Arc<Handle>,
 }
 
-// SAFETY: the handle owns a C++ group; the C layer serializes every call on it.
-unsafe impl Send for Group {}
-// SAFETY: as above; no call mutates the group.
-unsafe impl Sync for Group {}
+/// The C group a [`Group`] owns.
+#[derive(Debug)]
+struct Handle(sys::mlxc_group);
 
-impl Drop for Group {
+// SAFETY: the handle owns a C++ group; the C layer serializes every call on it.
+unsafe impl Send for Handle {}
+// SAFETY: as above; no call mutates the group.
+unsafe impl Sync for Handle {}
+
+impl Drop for Handle {
     fn drop(&mut self) {
-        // SAFETY: the handle is owned and freed once.
-        unsafe { sys::mlxc_group_free(self.raw) }
+        // SAFETY: the handle is owned and freed once, when the last clone goes.
+        unsafe { sys::mlxc_group_free(self.0) }
     }
 }
 
@@ -130,7 +134,17 @@ impl Group {
         let mut raw = std::ptr::null_mut();
         // SAFETY: valid out-pointer and C string.
         check(unsafe { sys::mlxc_distributed_init(&mut raw, strict, name.as_ptr()) })?;
-        Ok(Group { raw })
+        Ok(Group::own(raw))
+    }
+
+    fn own(raw: sys::mlxc_group) -> Group {
+        Group {
+            handle: std::sync::Arc::new(Handle(raw)),
+        }
+    }
+
+    fn raw(&self) -> sys::mlxc_group {
+        self.handle.0
     }
 
     /// This process's rank in the group, from 0.
@@ -146,7 +160,7 @@ impl Group {
     fn query(&self, f: unsafe extern "C" fn(*mut i32, sys::mlxc_group) -> i32) -> i32 {
         let mut out = 0;
         // SAFETY: valid out-pointer and live handle; never fails for a live group.
-        let rc = unsafe { f(&mut out, self.raw) };
+        let rc = unsafe { f(&mut out, self.raw()) };
         assert_eq!(rc, 0, "querying a live group failed");
         out
     }
@@ -157,8 +171,8 @@ impl Group {
     pub fn split(&self, color: i32, key: Option<i32>) -> Result<Group> {
         let mut raw = std::ptr::null_mut();
         // SAFETY: valid out-pointer and live handle.
-        check(unsafe { sys::mlxc_group_split(&mut raw, self.raw, color, key.unwrap_or(-1)) })?;
-        Ok(Group { raw })
+        check(unsafe { sys::mlxc_group_split(&mut raw, self.raw(), color, key.unwrap_or(-1)) })?;
+        Ok(Group::own(raw))
     }
 }
 
@@ -171,7 +185,7 @@ pub fn group_size(group: Option<&Group>) -> Result<i32> {
 }
 
 fn raw(group: Option<&Group>) -> sys::mlxc_group {
-    group.map_or(std::ptr::null_mut(), |g| g.raw)
+    group.map_or(std::ptr::null_mut(), Group::raw)
 }
 
 /// The elementwise sum of `x` over the group's processes (each gets the result).

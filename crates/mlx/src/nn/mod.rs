@@ -53,6 +53,7 @@ mod pool;
 mod positional;
 mod quantized;
 mod recurrent;
+mod sharded;
 mod transformer;
 mod upsample;
 
@@ -75,6 +76,7 @@ pub use pool::{
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
 pub use quantized::{Quantization, quantize, quantize_where};
 pub use recurrent::{GRU, LSTM, RNN};
+pub use sharded::{AllToShardedLinear, ShardedToAllLinear, sum_gradients};
 pub use transformer::{
     Activation, MultiHeadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,
     TransformerEncoder, TransformerEncoderLayer, TransformerOptions,
