@@ -492,6 +492,35 @@ pub(crate) fn cast(t: MlxTensor, dtype: Dtype) -> MlxTensor {
     unary(&t, "cast", |a| a.astype(dtype))
 }
 
+// ---- half precision ---------------------------------------------------------------------------
+
+/// Whether `dtype` is a half-precision float (float16 or bfloat16).
+pub(crate) fn is_half(dtype: Dtype) -> bool {
+    matches!(dtype, Dtype::Float16 | Dtype::Bfloat16)
+}
+
+/// `f(a)` computed in float32 for float16 and bfloat16 arrays, and rounded back to their dtype;
+/// other dtypes go to `f` as they are.
+///
+/// For the reductions that Burn's reference backends (burn-flex, the CubeCL backends)
+/// accumulate in float32 for half types: sums, products and means, whole or along a dimension,
+/// and the cumulative sum and product. MLX 0.32's CPU backend divides a mean's sum after
+/// rounding it to the half type (a float16 mean of 1024 values near 511 is `inf`, the sum
+/// being past 65504), and runs cumulative sums and products in the half type (a float16
+/// running sum of quarters stops at 512, where `512 + 0.25` rounds back to 512). Its sums and
+/// products already accumulate in float32; they come here too, so that every device gives the
+/// references' result. Each result is rounded once, at the end, as the references do.
+pub(crate) fn half_in_f32(
+    a: &Array,
+    f: impl FnOnce(&Array) -> mlx::Result<Array>,
+) -> mlx::Result<Array> {
+    if is_half(a.dtype()) {
+        f(&a.astype(Dtype::Float32)?)?.astype(a.dtype())
+    } else {
+        f(a)
+    }
+}
+
 /// Several results of one MLX call, each wrapped.
 #[allow(dead_code)]
 pub(crate) fn multi(

@@ -39,6 +39,7 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::{ConvOptions, ConvTransposeOptions, DeformConvOptions, UnfoldOptions};
 use mlx::{Array, Dtype, Error, Result, ops};
 
+use super::base::half_in_f32;
 use crate::eval::{op, op_multi};
 use crate::tensor::MlxTensor;
 
@@ -438,7 +439,8 @@ fn weight_grad_cl(
 fn bias_grad(grad: &Array) -> Result<Array> {
     let mut axes = vec![0];
     axes.extend(2..grad.ndim() as i32);
-    ops::sum(grad, &axes, false)
+    // Half types accumulate in float32, as Burn's sums do (see `half_in_f32`).
+    half_in_f32(grad, |g| ops::sum(g, &axes, false))
 }
 
 fn name(family: [&'static str; 3], n: usize) -> &'static str {

@@ -8,6 +8,7 @@
 use burn_backend::TensorMetadata;
 use mlx::{Array, ops};
 
+use super::base::half_in_f32;
 use crate::eval::op;
 use crate::tensor::MlxTensor;
 
@@ -97,7 +98,8 @@ pub(crate) fn linear_bias_backward(output_grad: MlxTensor) -> MlxTensor {
         if axes.is_empty() {
             Ok((*output_grad.array).clone())
         } else {
-            ops::sum(&output_grad.array, &axes, false)
+            // Half types accumulate in float32, as Burn's sums do (see `half_in_f32`).
+            half_in_f32(&output_grad.array, |g| ops::sum(g, &axes, false))
         }
     })
 }
