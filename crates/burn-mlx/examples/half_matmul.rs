@@ -1,14 +1,19 @@
-//! Half-precision matrix products on MLX's CPU: how long `float_matmul` (square and batched),
-//! `linear`, `conv2d` (forward and weight gradient) and `attention` take in f16 and bf16 beside f32.
+//! Half-precision products on MLX's CPU: how long `float_matmul` (square and batched),
+//! `linear`, `conv2d` (forward and weight gradient) and `attention` take in f16 and bf16,
+//! beside f32.
 //!
-//! MLX's CPU backend multiplies float32 (and float64) matrices with BLAS; it has no BLAS for half
-//! types. burn-mlx therefore computes half-precision products on the CPU in float32 and rounds
-//! the result back (see the README's note on dtypes); this program measures both.
+//! MLX's CPU backend multiplies float32 (and float64) matrices with BLAS; it has no BLAS for
+//! half types. burn-mlx therefore computes half-precision products and attention on the CPU in
+//! float32 and rounds the result back (see the README's note on dtypes); this program measures
+//! that.
 //!
 //! `cargo run --release -p burn-mlx --example half_matmul [-- REPEATS]`
 //!
 //! Each line is the fastest of REPEATS runs (default 7) after one warm-up run, each timed up
-//! to `Backend::sync` (the minimum, as other processes on the machine only ever add time). `BURN_MLX_DEVICE=gpu` times the GPU instead.
+//! to `Backend::sync` (the minimum, as other processes on the machine only ever add time).
+//! `BURN_MLX_DEVICE=gpu` times the GPU instead. On a machine with few cores, run it with
+//! `OPENBLAS_NUM_THREADS=1`: OpenBLAS's threads keep spinning for a while after each float32
+//! product and slow down the MLX ops that follow (float32 ones included).
 
 use std::time::Instant;
 

@@ -624,6 +624,56 @@ fn matmul() {
 }
 
 #[test]
+fn half_precision_products() {
+    // Inner dimensions of 256 and 512, where half-precision accumulation would drift; on the
+    // CPU they are computed in f32 and rounded once.
+    let (a, b) = (floats([64, 512], 7), floats([512, 48], 8));
+    let (ba, bb) = (floats([3, 32, 256], 9), floats([3, 256, 16], 10));
+    let (bias, grad) = (floats([48], 11), floats([64, 48], 12));
+    for prec in [Prec::F16, Prec::BF16] {
+        let case = case!(
+            a: TensorData = a.clone(), b: TensorData = b.clone(),
+            ba: TensorData = ba.clone(), bb: TensorData = bb.clone(),
+            bias: TensorData = bias.clone(), grad: TensorData = grad.clone();
+            |B, cx| {
+                let (a, b, grad) = (cx.f(&a), cx.f(&b), cx.f(&grad));
+                vec![
+                    rf::<B>(B::float_matmul(a.clone(), b.clone())),
+                    rf::<B>(B::float_matmul(cx.f(&ba), cx.f(&bb))),
+                    rf::<B>(B::linear(a.clone(), b.clone(), Some(cx.f(&bias)))),
+                    rf::<B>(B::linear_x_backward(b, grad.clone())),
+                    rf::<B>(B::linear_weight_backward(a, grad)),
+                ]
+            }
+        );
+        check(format!("half-precision products, {prec:?}"), prec, &case);
+    }
+    // On the CPU, a half-precision product is the f32 product of the same values, rounded.
+    if mlx_device() != MlxDevice::Cpu {
+        return;
+    }
+    for prec in [Prec::F16, Prec::BF16] {
+        let got = run_mlx(
+            prec,
+            &case!(ba: TensorData = ba.clone(), bb: TensorData = bb.clone(); |B, cx| {
+                let (x, y) = (cx.f(&ba), cx.f(&bb));
+                let wide = |t| B::float_cast(t, FloatDType::F32);
+                let product = B::float_matmul(wide(x.clone()), wide(y.clone()));
+                vec![
+                    rf::<B>(B::float_matmul(x, y)),
+                    rf::<B>(B::float_cast(product, cx.fdtype())),
+                ]
+            }),
+        );
+        assert_eq!(got[0].dtype, prec.dtype());
+        assert_eq!(
+            got[0], got[1],
+            "{prec:?}: CPU half matmul is the rounded f32 product"
+        );
+    }
+}
+
+#[test]
 fn cross_product() {
     let shapes: &[(&[usize], &[usize], usize)] = &[
         (&[4, 3], &[4, 3], 1),

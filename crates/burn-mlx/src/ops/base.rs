@@ -521,6 +521,45 @@ pub(crate) fn half_in_f32(
     }
 }
 
+/// Whether the ops being built now run on the CPU (the stream [`crate::eval::run`] set up).
+fn on_cpu() -> mlx::Result<bool> {
+    Ok(mlx::Stream::current()?.device().kind == mlx::DeviceType::Cpu)
+}
+
+/// `f(operands)` computed in float32, and rounded back, when the operands are all float16 or
+/// all bfloat16 and the op runs on the CPU; otherwise `f` gets them as they are.
+///
+/// For matrix products and attention: MLX's CPU backend runs float32 products through BLAS but
+/// has no BLAS for half types, and its half-precision matmul takes about 20 times as long as the
+/// float32 one of the same size (attention about 5 times; `examples/half_matmul.rs` measures
+/// them). Converting costs a pass over the operands and one over the result. The values do not
+/// change beyond float32 summation order: MLX's half-precision CPU product also accumulates in
+/// float32 and rounds once, as Burn's reference CPU backend does. Convolutions are not slower in
+/// half precision on MLX's CPU and stay as they are; so does everything on the GPU, where
+/// half-precision products are the fast path.
+pub(crate) fn cpu_half_in_f32<const N: usize>(
+    operands: [&Array; N],
+    f: impl FnOnce([Array; N]) -> mlx::Result<Array>,
+) -> mlx::Result<Array> {
+    let dtype = operands[0].dtype();
+    if is_half(dtype) && operands.iter().all(|a| a.dtype() == dtype) && on_cpu()? {
+        let mut wide = Vec::with_capacity(N);
+        for a in operands {
+            wide.push(a.astype(Dtype::Float32)?);
+        }
+        let wide: [Array; N] = wide.try_into().unwrap_or_else(|_| unreachable!());
+        f(wide)?.astype(dtype)
+    } else {
+        f(operands.map(|a| a.clone()))
+    }
+}
+
+/// `a · b` (MLX's `matmul`, batched and broadcast), half types on the CPU in float32
+/// (see [`cpu_half_in_f32`]).
+pub(crate) fn matmul(a: &Array, b: &Array) -> mlx::Result<Array> {
+    cpu_half_in_f32([a, b], |[a, b]| ops::matmul(&a, &b))
+}
+
 /// Several results of one MLX call, each wrapped.
 #[allow(dead_code)]
 pub(crate) fn multi(

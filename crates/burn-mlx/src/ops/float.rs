@@ -328,7 +328,7 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         float_mul => ops::multiply,
         float_div => ops::divide,
         float_remainder => ops::remainder,
-        float_matmul => ops::matmul,
+        float_matmul => base::matmul,
         float_powf => ops::power,
         float_atan2 => ops::arctan2,
     );
