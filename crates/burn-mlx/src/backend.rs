@@ -76,6 +76,9 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
             // MLX's GPU backends have no float64.
             DType::F64 if *device == MlxDevice::Gpu => DTypeUsageSet::empty(),
             DType::F64 | DType::F32 | DType::Flex32 => general,
+            // Half-precision arithmetic; sums, products, means and cumulative sums accumulate
+            // in f32 as Burn's reference backends do, and CPU matmuls and attention compute in
+            // f32 (MLX's CPU has no BLAS for half types; see `ops::base::cpu_half_in_f32`).
             DType::F16 | DType::BF16 => general | DTypeUsage::Accelerated,
             DType::I64 | DType::I32 | DType::I16 | DType::I8 => general,
             DType::U64 | DType::U32 | DType::U16 | DType::U8 => general,

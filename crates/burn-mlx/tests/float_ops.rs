@@ -624,6 +624,56 @@ fn matmul() {
 }
 
 #[test]
+fn half_precision_products() {
+    // Inner dimensions of 256 and 512, where half-precision accumulation would drift; on the
+    // CPU they are computed in f32 and rounded once.
+    let (a, b) = (floats([64, 512], 7), floats([512, 48], 8));
+    let (ba, bb) = (floats([3, 32, 256], 9), floats([3, 256, 16], 10));
+    let (bias, grad) = (floats([48], 11), floats([64, 48], 12));
+    for prec in [Prec::F16, Prec::BF16] {
+        let case = case!(
+            a: TensorData = a.clone(), b: TensorData = b.clone(),
+            ba: TensorData = ba.clone(), bb: TensorData = bb.clone(),
+            bias: TensorData = bias.clone(), grad: TensorData = grad.clone();
+            |B, cx| {
+                let (a, b, grad) = (cx.f(&a), cx.f(&b), cx.f(&grad));
+                vec![
+                    rf::<B>(B::float_matmul(a.clone(), b.clone())),
+                    rf::<B>(B::float_matmul(cx.f(&ba), cx.f(&bb))),
+                    rf::<B>(B::linear(a.clone(), b.clone(), Some(cx.f(&bias)))),
+                    rf::<B>(B::linear_x_backward(b, grad.clone())),
+                    rf::<B>(B::linear_weight_backward(a, grad)),
+                ]
+            }
+        );
+        check(format!("half-precision products, {prec:?}"), prec, &case);
+    }
+    // On the CPU, a half-precision product is the f32 product of the same values, rounded.
+    if mlx_device() != MlxDevice::Cpu {
+        return;
+    }
+    for prec in [Prec::F16, Prec::BF16] {
+        let got = run_mlx(
+            prec,
+            &case!(ba: TensorData = ba.clone(), bb: TensorData = bb.clone(); |B, cx| {
+                let (x, y) = (cx.f(&ba), cx.f(&bb));
+                let wide = |t| B::float_cast(t, FloatDType::F32);
+                let product = B::float_matmul(wide(x.clone()), wide(y.clone()));
+                vec![
+                    rf::<B>(B::float_matmul(x, y)),
+                    rf::<B>(B::float_cast(product, cx.fdtype())),
+                ]
+            }),
+        );
+        assert_eq!(got[0].dtype, prec.dtype());
+        assert_eq!(
+            got[0], got[1],
+            "{prec:?}: CPU half matmul is the rounded f32 product"
+        );
+    }
+}
+
+#[test]
 fn cross_product() {
     let shapes: &[(&[usize], &[usize], usize)] = &[
         (&[4, 3], &[4, 3], 1),
@@ -842,6 +892,129 @@ fn half_precision_means_accumulate_in_f32() {
             ]
         });
         check(format!("mean of values near 511, {prec:?}"), prec, &case);
+    }
+}
+
+/// `values` (exactly representable in the dtype of `prec`) as MLX float data of that dtype.
+fn half_data(values: &[f32], shape: &[usize], prec: Prec) -> TensorData {
+    TensorData::new(values.to_vec(), shape.to_vec()).convert_dtype(prec.dtype())
+}
+
+/// Reads MLX's float output as f32 values.
+fn f32s(data: &TensorData) -> Vec<f32> {
+    data.clone()
+        .convert_dtype(DType::F32)
+        .to_vec::<f32>()
+        .unwrap()
+}
+
+#[test]
+fn half_precision_means_closed_form() {
+    // The case, exactly: the sum of 1024 values near 511 is beyond float16's range
+    // (MLX's own float16 mean is inf), the mean is representable. bfloat16 cannot hold 511 or
+    // 511.5, so it averages 508 and 512.
+    for (prec, lo, hi, mean) in [
+        (Prec::F16, 511.0f32, 512.0f32, 511.5f32),
+        (Prec::BF16, 508.0, 512.0, 510.0),
+    ] {
+        let v: Vec<f32> = (0..4096)
+            .map(|i| if i % 2 == 0 { lo } else { hi })
+            .collect();
+        let got = run_mlx(
+            prec,
+            &case!(v: Vec<f32> = v.clone(); |B, cx| {
+                let x = B::float_from_data(half_data(&v, &[4, 1024], cx.prec), &cx.dev);
+                vec![
+                    rf::<B>(B::float_mean(x.clone())),
+                    rf::<B>(B::float_mean_dim(x.clone(), 1)),
+                    rf::<B>(B::float_mean_dim(B::float_transpose(x), 0)),
+                ]
+            }),
+        );
+        for (out, len) in got.iter().zip([1, 4, 4]) {
+            assert_eq!(out.dtype, prec.dtype(), "{prec:?}: dtype");
+            assert_eq!(
+                f32s(out),
+                vec![mean; len],
+                "{prec:?}: mean of {lo} and {hi}"
+            );
+        }
+    }
+}
+
+#[test]
+fn half_precision_sums_and_products_accumulate_in_f32() {
+    // Differential: sums and products of many values near 1 (the oracle computes in f32).
+    let near_one = floats_in([8, 4096], 5, 0.5, 1.5);
+    let small = floats_in([6, 64], 6, 0.9, 1.1);
+    for prec in [Prec::F16, Prec::BF16] {
+        let case = case!(x: TensorData = near_one.clone(), p: TensorData = small.clone(); |B, cx| {
+            let (x, p) = (cx.f(&x), cx.f(&p));
+            vec![
+                rf::<B>(B::float_sum(x.clone())),
+                rf::<B>(B::float_sum_dim(x.clone(), 1)),
+                rf::<B>(B::float_sum_dim(B::float_transpose(x.clone()), 0)),
+                rf::<B>(B::float_cumsum(x.clone(), 1)),
+                rf::<B>(B::float_cumsum(B::float_transpose(x), 0)),
+                rf::<B>(B::float_prod(p.clone())),
+                rf::<B>(B::float_prod_dim(p.clone(), 1)),
+                rf::<B>(B::float_cumprod(p, 1)),
+            ]
+        });
+        check(format!("sums and products near 1, {prec:?}"), prec, &case);
+    }
+    // Closed forms. A cumulative sum of 4096 quarters reaches 1024, where a float16 running sum
+    // stops at 512 (512 + 0.25 rounds back to 512) and a bfloat16 one at 64. Products of
+    // 256, 256, 256, 1/256, 1/256, 1/256 are 1, where the float16 running product overflows
+    // at 256^3.
+    let scale = [
+        256.0f32,
+        256.0,
+        256.0,
+        1.0 / 256.0,
+        1.0 / 256.0,
+        1.0 / 256.0,
+    ];
+    for prec in [Prec::F16, Prec::BF16] {
+        let got = run_mlx(
+            prec,
+            &case!(s: [f32; 6] = scale; |B, cx| {
+                let q = B::float_from_data(half_data(&[0.25; 4096], &[2, 2048], cx.prec), &cx.dev);
+                let p = B::float_from_data(half_data(&s, &[1, 6], cx.prec), &cx.dev);
+                vec![
+                    rf::<B>(B::float_cumsum(B::float_reshape(q.clone(), Shape::new([4096])), 0)),
+                    rf::<B>(B::float_sum(q.clone())),
+                    rf::<B>(B::float_sum_dim(q, 1)),
+                    rf::<B>(B::float_prod(p.clone())),
+                    rf::<B>(B::float_prod_dim(p.clone(), 1)),
+                    rf::<B>(B::float_cumprod(p, 1)),
+                ]
+            }),
+        );
+        // The exact running sums, each rounded once.
+        let want: Vec<f32> = (1..=4096).map(|i| i as f32 * 0.25).collect();
+        let want = f32s(&half_data(&want, &[4096], prec));
+        assert_eq!(f32s(&got[0]), want, "{prec:?}: cumsum of quarters");
+        assert_eq!(f32s(&got[1]), vec![1024.0], "{prec:?}: sum of quarters");
+        assert_eq!(
+            f32s(&got[2]),
+            vec![512.0; 2],
+            "{prec:?}: sum_dim of quarters"
+        );
+        assert_eq!(f32s(&got[3]), vec![1.0], "{prec:?}: prod");
+        assert_eq!(f32s(&got[4]), vec![1.0], "{prec:?}: prod_dim");
+        assert_eq!(
+            f32s(&got[5]),
+            vec![256.0, 65536.0, 16_777_216.0, 65536.0, 256.0, 1.0]
+                .into_iter()
+                .map(|v: f32| if prec == Prec::F16 && v > 65504.0 {
+                    f32::INFINITY
+                } else {
+                    v
+                })
+                .collect::<Vec<_>>(),
+            "{prec:?}: cumprod"
+        );
     }
 }
 

@@ -26,7 +26,7 @@ use burn_backend::ops::AttentionModuleOptions;
 use mlx::fast::{AttentionMask, AttentionOptions};
 use mlx::{Array, Dtype, ops};
 
-use super::base::scalar;
+use super::base::{cpu_half_in_f32, scalar};
 use crate::eval::op;
 use crate::tensor::MlxTensor;
 
@@ -62,87 +62,94 @@ pub(crate) fn attention(
     inputs.extend(bias.as_ref());
 
     op(&inputs, "attention", || {
-        let (q, k, v) = (&query.array, &key.array, &value.array);
-        let dtype = q.dtype();
-        let out_shape = [
-            q_shape[0] as i32,
-            q_shape[1] as i32,
-            t_q as i32,
-            v_shape[3] as i32,
-        ];
-        if t_q == 0 || t_k == 0 {
-            // No query, or nothing to attend to: Burn's softmax of an empty row gives zeros.
-            return ops::zeros(&out_shape, dtype);
-        }
-
-        // Which keys each query may attend to (`None`: all of them).
-        let mut allowed = match &mask {
-            Some(m) => Some(ops::logical_not(&m.array)?),
-            None => None,
-        };
-        // The causal mask goes into the fused kernel as its own mode when nothing else is
-        // masked; otherwise it joins the mask array.
-        let causal_mode =
-            options.is_causal && allowed.is_none() && bias.is_none() && options.softcap.is_none();
-        if options.is_causal && !causal_mode {
-            let causal = causal_allowed(t_q, t_k)?;
-            allowed = Some(match allowed {
-                Some(a) => ops::logical_and(&a, &causal)?,
-                None => causal,
-            });
-        }
-        let bias = match &bias {
-            Some(b) if b.array.dtype() != dtype => Some(b.array.astype(dtype)?),
-            Some(b) => Some((*b.array).clone()),
-            None => None,
-        };
-
-        if let Some(softcap) = options.softcap {
-            return composed(q, k, v, scale, softcap, allowed.as_ref(), bias.as_ref());
-        }
-
-        let neg_inf = scalar(Scalar::Float(f64::NEG_INFINITY), dtype);
-        // The fused kernel's mask, and which query rows attend to at least one key (`None`:
-        // every row does).
-        let (mask_arg, row_valid) = match (allowed, bias) {
-            (None, None) if causal_mode && t_q > t_k => {
-                // The first `t_q - t_k` queries see no key.
-                let rows =
-                    ops::arange(0.0, t_q as f64, 1.0, Dtype::Int32)?.reshape(&[t_q as i32, 1])?;
-                let first = Array::scalar((t_q - t_k) as i32);
-                (None, Some(ops::greater_equal(&rows, &first)?))
+        // Half types on the CPU run in float32 (see `cpu_half_in_f32`): MLX's CPU attention
+        // takes about 5 times as long for them as for float32.
+        let qkv = [&*query.array, &*key.array, &*value.array];
+        cpu_half_in_f32(qkv, |[q, k, v]| {
+            let (q, k, v) = (&q, &k, &v);
+            let dtype = q.dtype();
+            let out_shape = [
+                q_shape[0] as i32,
+                q_shape[1] as i32,
+                t_q as i32,
+                v_shape[3] as i32,
+            ];
+            if t_q == 0 || t_k == 0 {
+                // No query, or nothing to attend to: Burn's softmax of an empty row gives zeros.
+                return ops::zeros(&out_shape, dtype);
             }
-            (None, None) => (None, None),
-            (Some(allowed), None) => {
-                let valid = allowed.any(&[-1], true)?;
-                (Some(allowed), Some(valid))
+
+            // Which keys each query may attend to (`None`: all of them).
+            let mut allowed = match &mask {
+                Some(m) => Some(ops::logical_not(&m.array)?),
+                None => None,
+            };
+            // The causal mask goes into the fused kernel as its own mode when nothing else is
+            // masked; otherwise it joins the mask array.
+            let causal_mode = options.is_causal
+                && allowed.is_none()
+                && bias.is_none()
+                && options.softcap.is_none();
+            if options.is_causal && !causal_mode {
+                let causal = causal_allowed(t_q, t_k)?;
+                allowed = Some(match allowed {
+                    Some(a) => ops::logical_and(&a, &causal)?,
+                    None => causal,
+                });
             }
-            (allowed, Some(bias)) => {
-                let additive = match allowed {
-                    Some(allowed) => ops::where_(&allowed, &bias, &neg_inf)?,
-                    None => bias,
-                };
-                // A bias of -inf removes keys too.
-                let valid = ops::greater(&additive, &neg_inf)?.any(&[-1], true)?;
-                (Some(additive), Some(valid))
+            let bias = match &bias {
+                Some(b) if b.array.dtype() != dtype => Some(b.array.astype(dtype)?),
+                Some(b) => Some((*b.array).clone()),
+                None => None,
+            };
+
+            if let Some(softcap) = options.softcap {
+                return composed(q, k, v, scale, softcap, allowed.as_ref(), bias.as_ref());
             }
-        };
-        let fused_mask = match (&mask_arg, causal_mode) {
-            (Some(m), _) => AttentionMask::Array(m),
-            (None, true) => AttentionMask::Causal,
-            (None, false) => AttentionMask::None,
-        };
-        let out = mlx::fast::scaled_dot_product_attention(
-            q,
-            k,
-            v,
-            scale as f32,
-            &AttentionOptions::default().with_mask(fused_mask),
-        )?;
-        match row_valid {
-            Some(valid) => ops::where_(&valid, &out, &scalar(Scalar::Float(0.0), out.dtype())),
-            None => Ok(out),
-        }
+
+            let neg_inf = scalar(Scalar::Float(f64::NEG_INFINITY), dtype);
+            // The fused kernel's mask, and which query rows attend to at least one key (`None`:
+            // every row does).
+            let (mask_arg, row_valid) = match (allowed, bias) {
+                (None, None) if causal_mode && t_q > t_k => {
+                    // The first `t_q - t_k` queries see no key.
+                    let rows = ops::arange(0.0, t_q as f64, 1.0, Dtype::Int32)?
+                        .reshape(&[t_q as i32, 1])?;
+                    let first = Array::scalar((t_q - t_k) as i32);
+                    (None, Some(ops::greater_equal(&rows, &first)?))
+                }
+                (None, None) => (None, None),
+                (Some(allowed), None) => {
+                    let valid = allowed.any(&[-1], true)?;
+                    (Some(allowed), Some(valid))
+                }
+                (allowed, Some(bias)) => {
+                    let additive = match allowed {
+                        Some(allowed) => ops::where_(&allowed, &bias, &neg_inf)?,
+                        None => bias,
+                    };
+                    // A bias of -inf removes keys too.
+                    let valid = ops::greater(&additive, &neg_inf)?.any(&[-1], true)?;
+                    (Some(additive), Some(valid))
+                }
+            };
+            let fused_mask = match (&mask_arg, causal_mode) {
+                (Some(m), _) => AttentionMask::Array(m),
+                (None, true) => AttentionMask::Causal,
+                (None, false) => AttentionMask::None,
+            };
+            let out = mlx::fast::scaled_dot_product_attention(
+                q,
+                k,
+                v,
+                scale as f32,
+                &AttentionOptions::default().with_mask(fused_mask),
+            )?;
+            match row_valid {
+                Some(valid) => ops::where_(&valid, &out, &scalar(Scalar::Float(0.0), out.dtype())),
+                None => Ok(out),
+            }
+        })
     })
 }
 

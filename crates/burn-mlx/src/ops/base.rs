@@ -492,6 +492,74 @@ pub(crate) fn cast(t: MlxTensor, dtype: Dtype) -> MlxTensor {
     unary(&t, "cast", |a| a.astype(dtype))
 }
 
+// ---- half precision ---------------------------------------------------------------------------
+
+/// Whether `dtype` is a half-precision float (float16 or bfloat16).
+pub(crate) fn is_half(dtype: Dtype) -> bool {
+    matches!(dtype, Dtype::Float16 | Dtype::Bfloat16)
+}
+
+/// `f(a)` computed in float32 for float16 and bfloat16 arrays, and rounded back to their dtype;
+/// other dtypes go to `f` as they are.
+///
+/// For the reductions that Burn's reference backends (burn-flex, the CubeCL backends)
+/// accumulate in float32 for half types: sums, products and means, whole or along a dimension,
+/// and the cumulative sum and product. MLX 0.32's CPU backend divides a mean's sum after
+/// rounding it to the half type (a float16 mean of 1024 values near 511 is `inf`, the sum
+/// being past 65504), and runs cumulative sums and products in the half type (a float16
+/// running sum of quarters stops at 512, where `512 + 0.25` rounds back to 512). Its sums and
+/// products already accumulate in float32; they come here too, so that every device gives the
+/// references' result. Each result is rounded once, at the end, as the references do.
+pub(crate) fn half_in_f32(
+    a: &Array,
+    f: impl FnOnce(&Array) -> mlx::Result<Array>,
+) -> mlx::Result<Array> {
+    if is_half(a.dtype()) {
+        f(&a.astype(Dtype::Float32)?)?.astype(a.dtype())
+    } else {
+        f(a)
+    }
+}
+
+/// Whether the ops being built now run on the CPU (the stream [`crate::eval::run`] set up).
+fn on_cpu() -> mlx::Result<bool> {
+    Ok(mlx::Stream::current()?.device().kind == mlx::DeviceType::Cpu)
+}
+
+/// `f(operands)` computed in float32, and rounded back, when the operands are all float16 or
+/// all bfloat16 and the op runs on the CPU; otherwise `f` gets them as they are.
+///
+/// For matrix products and attention: MLX's CPU backend runs float32 products through BLAS but
+/// has no BLAS for half types, and its half-precision matmul takes about 20 times as long as the
+/// float32 one of the same size (attention about 5 times; `examples/half_matmul.rs` measures
+/// them). Converting costs a pass over the operands and one over the result. The values do not
+/// change beyond float32 summation order: MLX's half-precision CPU product also accumulates in
+/// float32 and rounds once, as Burn's reference CPU backend does. Convolutions are not slower in
+/// half precision on MLX's CPU and stay as they are; so does everything on the GPU, where
+/// half-precision products are the fast path.
+pub(crate) fn cpu_half_in_f32<const N: usize>(
+    operands: [&Array; N],
+    f: impl FnOnce([Array; N]) -> mlx::Result<Array>,
+) -> mlx::Result<Array> {
+    let dtype = operands[0].dtype();
+    if is_half(dtype) && operands.iter().all(|a| a.dtype() == dtype) && on_cpu()? {
+        let mut wide = Vec::with_capacity(N);
+        for a in operands {
+            wide.push(a.astype(Dtype::Float32)?);
+        }
+        let wide: [Array; N] = wide.try_into().unwrap_or_else(|_| unreachable!());
+        f(wide)?.astype(dtype)
+    } else {
+        f(operands.map(|a| a.clone()))
+    }
+}
+
+/// `a · b` (MLX's `matmul`, batched and broadcast), half types on the CPU in float32
+/// (see [`cpu_half_in_f32`]).
+pub(crate) fn matmul(a: &Array, b: &Array) -> mlx::Result<Array> {
+    cpu_half_in_f32([a, b], |[a, b]| ops::matmul(&a, &b))
+}
+
 /// Several results of one MLX call, each wrapped.
 #[allow(dead_code)]
 pub(crate) fn multi(

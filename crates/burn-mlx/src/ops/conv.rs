@@ -39,6 +39,7 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::{ConvOptions, ConvTransposeOptions, DeformConvOptions, UnfoldOptions};
 use mlx::{Array, Dtype, Error, Result, ops};
 
+use super::base::{half_in_f32, matmul};
 use crate::eval::{op, op_multi};
 use crate::tensor::MlxTensor;
 
@@ -427,7 +428,7 @@ fn weight_grad_cl(
     let cot = cotan
         .reshape(&[m, groups, o / groups])?
         .transpose(&[1, 2, 0])?;
-    let grad = ops::matmul(&cot, &cols)?;
+    let grad = matmul(&cot, &cols)?;
     let mut shape = vec![o];
     shape.extend_from_slice(kernel);
     shape.push(cg);
@@ -438,7 +439,8 @@ fn weight_grad_cl(
 fn bias_grad(grad: &Array) -> Result<Array> {
     let mut axes = vec![0];
     axes.extend(2..grad.ndim() as i32);
-    ops::sum(grad, &axes, false)
+    // Half types accumulate in float32, as Burn's sums do (see `half_in_f32`).
+    half_in_f32(grad, |g| ops::sum(g, &axes, false))
 }
 
 fn name(family: [&'static str; 3], n: usize) -> &'static str {
@@ -851,7 +853,7 @@ fn deform_forward(
         .reshape(&[b * p, gw, cgw * kk])?
         .swapaxes(0, 1)?;
     let wm = weight.reshape(&[gw, oc / gw, cgw * kk])?.swapaxes(1, 2)?;
-    let out = ops::matmul(&cols, &wm)?;
+    let out = matmul(&cols, &wm)?;
     out.swapaxes(0, 1)?
         .reshape(&[b, ho, wo, oc])?
         .transpose(&[0, 3, 1, 2])

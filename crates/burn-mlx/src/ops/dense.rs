@@ -8,6 +8,7 @@
 use burn_backend::TensorMetadata;
 use mlx::{Array, ops};
 
+use super::base::{self, cpu_half_in_f32, half_in_f32};
 use crate::eval::op;
 use crate::tensor::MlxTensor;
 
@@ -45,14 +46,11 @@ pub(crate) fn linear(x: MlxTensor, weight: MlxTensor, bias: Option<MlxTensor>) -
             as_matrix(&x.array)?
         };
         let y = match &bias {
-            Some(b) => ops::addmm(
-                &in_dtype(&b.array, x.array.dtype())?,
-                &xm,
-                &weight.array,
-                1.0,
-                1.0,
+            Some(b) => cpu_half_in_f32(
+                [&in_dtype(&b.array, x.array.dtype())?, &xm, &weight.array],
+                |[b, x, w]| ops::addmm(&b, &x, &w, 1.0, 1.0),
             )?,
-            None => ops::matmul(&xm, &weight.array)?,
+            None => base::matmul(&xm, &weight.array)?,
         };
         if shape.len() == 2 {
             Ok(y)
@@ -73,9 +71,9 @@ pub(crate) fn linear_x_backward(weight: MlxTensor, output_grad: MlxTensor) -> Ml
             .expect("linear_x_backward: grad has at least one dimension") = d_in;
         let wt = ops::transpose(&weight.array, &[1, 0])?;
         if shape.len() == 2 {
-            ops::matmul(&output_grad.array, &wt)
+            base::matmul(&output_grad.array, &wt)
         } else {
-            ops::matmul(&as_matrix(&output_grad.array)?, &wt)?.reshape(&out_shape)
+            base::matmul(&as_matrix(&output_grad.array)?, &wt)?.reshape(&out_shape)
         }
     })
 }
@@ -85,7 +83,7 @@ pub(crate) fn linear_weight_backward(x: MlxTensor, output_grad: MlxTensor) -> Ml
     op(&[&x, &output_grad], "linear_weight_backward", || {
         let xm = as_matrix(&x.array)?;
         let gm = as_matrix(&output_grad.array)?;
-        ops::matmul(&ops::transpose(&xm, &[1, 0])?, &gm)
+        base::matmul(&ops::transpose(&xm, &[1, 0])?, &gm)
     })
 }
 
@@ -97,7 +95,8 @@ pub(crate) fn linear_bias_backward(output_grad: MlxTensor) -> MlxTensor {
         if axes.is_empty() {
             Ok((*output_grad.array).clone())
         } else {
-            ops::sum(&output_grad.array, &axes, false)
+            // Half types accumulate in float32, as Burn's sums do (see `half_in_f32`).
+            half_in_f32(&output_grad.array, |g| ops::sum(g, &axes, false))
         }
     })
 }

@@ -8,7 +8,7 @@ use burn_backend::{
 };
 use mlx::{Array, Dtype, ops};
 
-use super::base::{self, Cmp, axis, binary, reduce_all, unary, with_scalar};
+use super::base::{self, Cmp, axis, binary, half_in_f32, reduce_all, unary, with_scalar};
 use super::nd;
 use crate::eval::run;
 use crate::tensor::{MlxTensor, check_device_dtype, to_mlx_dtype, to_mlx_shape};
@@ -209,17 +209,6 @@ pub(crate) fn random(
     MlxTensor::new(array, device)
 }
 
-/// `f(a)` computed in float32 for float16 and bfloat16 arrays, and cast back: MLX accumulates a
-/// half-precision mean in its own type, so the sum behind it overflows float16 past 65504
-/// (a mean of 1024 values near 511 is `inf`) and loses bfloat16's few digits; Burn's reference
-/// accumulates in float32.
-fn half_in_f32(a: &Array, f: impl FnOnce(&Array) -> mlx::Result<Array>) -> mlx::Result<Array> {
-    match a.dtype() {
-        Dtype::Float16 | Dtype::Bfloat16 => f(&a.astype(Dtype::Float32)?)?.astype(a.dtype()),
-        _ => f(a),
-    }
-}
-
 /// `x^p` for a scalar `p`. Squares (Adam's second moment, MSE, variances) use MLX's `square`,
 /// one multiply, as MLX's own optimizers and losses do, instead of `pow` (slower on the CPU,
 /// same value: `pow(x, 2)` is `x * x` exactly rounded).
@@ -339,7 +328,7 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         float_mul => ops::multiply,
         float_div => ops::divide,
         float_remainder => ops::remainder,
-        float_matmul => ops::matmul,
+        float_matmul => base::matmul,
         float_powf => ops::power,
         float_atan2 => ops::arctan2,
     );
@@ -539,20 +528,27 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         float_lower_equal, float_lower_equal_elem => Le,
     );
 
+    // Sums, products and means (and the cumulative sum and product below) of half types
+    // accumulate in float32, as Burn's reference backends do (see `half_in_f32`).
+
     fn float_sum(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        reduce_all(tensor, "sum", |a| a.sum(&[], false))
+        reduce_all(tensor, "sum", |a| half_in_f32(a, |a| a.sum(&[], false)))
     }
 
     fn float_sum_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "sum_dim", |a| a.sum(&[axis(dim)], true))
+        unary(&tensor, "sum_dim", |a| {
+            half_in_f32(a, |a| a.sum(&[axis(dim)], true))
+        })
     }
 
     fn float_prod(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        reduce_all(tensor, "prod", |a| a.prod(&[], false))
+        reduce_all(tensor, "prod", |a| half_in_f32(a, |a| a.prod(&[], false)))
     }
 
     fn float_prod_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "prod_dim", |a| a.prod(&[axis(dim)], true))
+        unary(&tensor, "prod_dim", |a| {
+            half_in_f32(a, |a| a.prod(&[axis(dim)], true))
+        })
     }
 
     fn float_mean(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -566,11 +562,15 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     }
 
     fn float_cumsum(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        base::cumulative(tensor, dim, "cumsum", ops::cumsum)
+        base::cumulative(tensor, dim, "cumsum", |a, axis, options| {
+            half_in_f32(a, |a| ops::cumsum(a, axis, options))
+        })
     }
 
     fn float_cumprod(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        base::cumulative(tensor, dim, "cumprod", ops::cumprod)
+        base::cumulative(tensor, dim, "cumprod", |a, axis, options| {
+            half_in_f32(a, |a| ops::cumprod(a, axis, options))
+        })
     }
 
     fn float_cummin(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {

@@ -695,7 +695,7 @@ mod matmul {
     }
 
     fn float_matmul(a: &MlxTensor, b: &MlxTensor) -> MlxTensor {
-        base::binary(a, b, "q_matmul", ops::matmul)
+        base::binary(a, b, "q_matmul", base::matmul)
     }
 
     pub(super) fn q_matmul<F: MlxFloat, I: MlxInt>(
