@@ -71,7 +71,7 @@ pub(crate) fn linear_x_backward(weight: MlxTensor, output_grad: MlxTensor) -> Ml
         *out_shape
             .last_mut()
             .expect("linear_x_backward: grad has at least one dimension") = d_in;
-        let wt = ops::transpose(&weight.array, &[1, 0])?;
+        let wt = ops::transpose(&weight.array, Some(&[1, 0]))?;
         if shape.len() == 2 {
             ops::matmul(&output_grad.array, &wt)
         } else {
@@ -85,7 +85,7 @@ pub(crate) fn linear_weight_backward(x: MlxTensor, output_grad: MlxTensor) -> Ml
     op(&[&x, &output_grad], "linear_weight_backward", || {
         let xm = as_matrix(&x.array)?;
         let gm = as_matrix(&output_grad.array)?;
-        ops::matmul(&ops::transpose(&xm, &[1, 0])?, &gm)
+        ops::matmul(&ops::transpose(&xm, Some(&[1, 0]))?, &gm)
     })
 }
 
@@ -97,7 +97,7 @@ pub(crate) fn linear_bias_backward(output_grad: MlxTensor) -> MlxTensor {
         if axes.is_empty() {
             Ok((*output_grad.array).clone())
         } else {
-            ops::sum(&output_grad.array, &axes, false)
+            ops::sum(&output_grad.array, Some(&axes), false)
         }
     })
 }
