@@ -492,7 +492,7 @@ impl MlxQTensor {
         let (per_chunk, uniform) = run(device, "q_into_data", || {
             let per = element_scales(&self.scales.array, &self.block, &shape)?
                 .reshape(&[params as i32, -1])?;
-            let (lo, hi) = (per.min(&[1], false)?, per.max(&[1], false)?);
+            let (lo, hi) = (per.min(Some(&[1]), false)?, per.max(Some(&[1]), false)?);
             let uniform = ops::array_equal(&lo, &hi, false)?.item::<bool>()?;
             Ok((hi.astype(Dtype::Float32)?, uniform))
         });
@@ -554,7 +554,7 @@ pub(crate) fn dynamic_scales(x: &Array, scheme: &QuantScheme) -> mlx::Result<Arr
     let params = num_params(scheme.level, numel, "quantize_dynamic");
     let (a, b) = scheme.value.range();
     let chunks = x.reshape(&[params as i32, -1])?;
-    let max_abs = ops::abs(&chunks)?.max(&[1], false)?;
+    let max_abs = ops::abs(&chunks)?.max(Some(&[1]), false)?;
     let dtype = x.dtype();
     let range = ops::multiply(&max_abs, &ops::weak_scalar(2.0f32, dtype)?)?;
     ops::divide(&range, &ops::weak_scalar(b - a, dtype)?)?.astype(param_dtype(scheme))

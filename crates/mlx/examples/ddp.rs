@@ -94,7 +94,7 @@ fn train(
     for step in 0..steps {
         let start = (step * batch) % n + shard * per;
         let (xb, yb) = (rows(x, start, start + per)?, rows(y, start, start + per)?);
-        let loss_of = |m: &Mlp| nn::losses::cross_entropy(&m.forward(&xb)?, &yb)?.mean(&[], false);
+        let loss_of = |m: &Mlp| nn::losses::cross_entropy(&m.forward(&xb)?, &yb)?.mean(None, false);
         let (l, grads) = transforms::value_and_grad_params(&model, loss_of)?;
         let grads = match group {
             Some(g) => nn::average_gradients(&grads, Some(g), nn::ALL_REDUCE_SIZE)?,
@@ -128,7 +128,7 @@ fn main() -> mlx::Result<()> {
     let mut spread = 0.0f32;
     for (_, p) in model.flatten_params() {
         let mean = &distributed::all_sum(&p, Some(&group))? / f64::from(size);
-        let d = (&p - &mean).abs()?.max(&[], false)?;
+        let d = (&p - &mean).abs()?.max(None, false)?;
         spread = spread.max(distributed::all_max(&d, Some(&group))?.item::<f32>()?);
     }
     if rank == 0 {
@@ -141,7 +141,7 @@ fn main() -> mlx::Result<()> {
         let (single, single_loss) = train(&x, &y, steps, batch, (0, 1), None)?;
         let mut diff = 0.0f32;
         for ((_, a), (_, b)) in model.flatten_params().iter().zip(single.flatten_params()) {
-            diff = diff.max((a - &b).abs()?.max(&[], false)?.item::<f32>()?);
+            diff = diff.max((a - &b).abs()?.max(None, false)?.item::<f32>()?);
         }
         println!(
             "one process over the full batches: loss {single_loss:.4}; largest parameter difference {diff:e}"
@@ -149,7 +149,7 @@ fn main() -> mlx::Result<()> {
         let predicted = model.forward(&x)?.argmax(Some(-1), false)?;
         let accuracy = ops::equal(&predicted, &y)?
             .astype(Dtype::Float32)?
-            .mean(&[], false)?;
+            .mean(None, false)?;
         println!("training accuracy {:.3}", accuracy.item::<f32>()?);
     }
     Ok(())

@@ -148,6 +148,15 @@ fn axes(s: &mut Src, ndim: usize) -> Vec<i32> {
     (0..k).map(|_| axis(s, ndim)).collect()
 }
 
+/// An `axes: Option<&[i32]>` argument: `None` (all axes) or a list, sometimes empty (no axes).
+fn opt_axes(s: &mut Src, ndim: usize) -> Option<Vec<i32>> {
+    if s.draw(4) == 0 {
+        None
+    } else {
+        Some(axes(s, ndim))
+    }
+}
+
 /// A value for an element: ordinary numbers and the edge values of every type.
 fn value(s: &mut Src) -> f64 {
     s.pick(&[
@@ -266,7 +275,7 @@ fn describe(a: &Array) -> String {
 }
 
 /// The number of ops [`call`] chooses from.
-const OPS: u64 = 118;
+const OPS: u64 = 120;
 
 /// One random call; returns its description and result.
 fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
@@ -382,9 +391,9 @@ fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
         }
         54 => {
             let a = array(s);
-            let (ax, keep, da) = (axes(s, a.ndim()), s.flag(), describe(&a));
+            let (ax, keep, da) = (opt_axes(s, a.ndim()), s.flag(), describe(&a));
             let f = s.pick(&[
-                ops::sum as fn(&Array, &[i32], bool) -> Result<Array>,
+                ops::sum as fn(&Array, Option<&[i32]>, bool) -> Result<Array>,
                 ops::prod,
                 ops::mean,
                 ops::max,
@@ -394,12 +403,12 @@ fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
                 ops::logsumexp,
                 ops::median,
             ]);
-            go!(da, ax, keep; one(f(&a, &ax, keep)))
+            go!(da, ax, keep; one(f(&a, ax.as_deref(), keep)))
         }
         55 => {
             let a = array(s);
-            let (ax, keep, ddof, da) = (axes(s, a.ndim()), s.flag(), int(s), describe(&a));
-            go!(da, ax, keep, ddof; one(ops::var(&a, &ax, keep, ddof)))
+            let (ax, keep, ddof, da) = (opt_axes(s, a.ndim()), s.flag(), int(s), describe(&a));
+            go!(da, ax, keep, ddof; one(ops::var(&a, ax.as_deref(), keep, ddof)))
         }
         56 => {
             let a = array(s);
@@ -458,13 +467,13 @@ fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
         }
         62 => {
             let a = array(s);
-            let (ax, da) = (axes(s, a.ndim()), describe(&a));
-            go!(da, ax; one(ops::transpose(&a, &ax)))
+            let (ax, da) = (opt_axes(s, a.ndim()), describe(&a));
+            go!(da, ax; one(ops::transpose(&a, ax.as_deref())))
         }
         63 => {
             let a = array(s);
-            let (ax, da) = (axes(s, a.ndim()), describe(&a));
-            go!(da, ax; one(ops::squeeze(&a, &ax)))
+            let (ax, da) = (opt_axes(s, a.ndim()), describe(&a));
+            go!(da, ax; one(ops::squeeze(&a, ax.as_deref())))
         }
         64 => {
             let a = array(s);
@@ -521,9 +530,9 @@ fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
             let a = array(s);
             let k = s.draw(3) as usize;
             let sh: Vec<i32> = (0..k).map(|_| int(s)).collect();
-            let ax = axes(s, a.ndim());
+            let ax = opt_axes(s, a.ndim());
             let da = describe(&a);
-            go!(da, sh, ax; one(ops::roll(&a, &sh, &ax)))
+            go!(da, sh, ax; one(ops::roll(&a, &sh, ax.as_deref())))
         }
         73 => {
             let a = array(s);
@@ -865,7 +874,7 @@ fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
             let f = unary[s.draw(unary.len() as u64) as usize];
             let x = float_array(s);
             let dx = describe(&x);
-            let mut g = transforms::grad(move |a: &[Array]| f(&a[0])?.sum(&[], false), &[0]);
+            let mut g = transforms::grad(move |a: &[Array]| f(&a[0])?.sum(None, false), &[0]);
             go!(dx; g(&[x]))
         }
         102 => {
@@ -903,8 +912,8 @@ fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
                 move |a: &[Array]| {
                     let out = f.call(a)?;
                     match out.first() {
-                        Some(o) => o.sum(&[], false),
-                        None => Array::ones::<f32>(&[]).and_then(|o| o.sum(&[], false)),
+                        Some(o) => o.sum(None, false),
+                        None => Array::ones::<f32>(&[]).and_then(|o| o.sum(None, false)),
                     }
                 },
                 &[0],
@@ -945,8 +954,8 @@ fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
         }
         107 => {
             let a = array(s);
-            let (ax, p, da) = (axes(s, a.ndim()), s.flag(), describe(&a));
-            go!(da, ax, p; one(ops::softmax(&a, &ax, p)))
+            let (ax, p, da) = (opt_axes(s, a.ndim()), s.flag(), describe(&a));
+            go!(da, ax, p; one(ops::softmax(&a, ax.as_deref(), p)))
         }
         108 => {
             let (a, lo, hi) = (array(s), array(s), array(s));
@@ -987,8 +996,8 @@ fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
         }
         114 => {
             let a = array(s);
-            let (ax, inv, d, da) = (axes(s, a.ndim()), s.flag(), dtype(s), describe(&a));
-            go!(da, ax, inv, d; one(ops::number_of_elements(&a, &ax, inv, d)))
+            let (ax, inv, d, da) = (opt_axes(s, a.ndim()), s.flag(), dtype(s), describe(&a));
+            go!(da, ax, inv, d; one(ops::number_of_elements(&a, ax.as_deref(), inv, d)))
         }
         115 => {
             let a = array(s);
@@ -1001,6 +1010,23 @@ fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
             let d = dtype(s);
             let da = describe(&a);
             go!(da, d; one(mlx::weak_scalar(int_value(s), d).and_then(|w| ops::add(&a, &w))))
+        }
+        117 => {
+            let a = array(s);
+            let (ax, da) = (opt_axes(s, a.ndim()), describe(&a));
+            go!(da, ax; one(ops::flip(&a, ax.as_deref())))
+        }
+        118 => {
+            let a = array(s);
+            let (ax, keep, da) = (opt_axes(s, a.ndim()), s.flag(), describe(&a));
+            match s.draw(3) {
+                0 => {
+                    let ddof = int(s);
+                    go!(da, ax, keep, ddof; one(ops::std(&a, ax.as_deref(), keep, ddof)))
+                }
+                1 => go!(da, ax, keep; two(ops::minmax(&a, ax.as_deref(), keep))),
+                _ => go!(da, ax, keep; one(ops::count_nonzero(&a, ax.as_deref(), keep))),
+            }
         }
         _ => {
             let (a, b) = (array(s), array(s));

@@ -16,7 +16,7 @@ fn main() -> mlx::Result<()> {
     // Mean squared error; `x` and `y` are captured by reference, `w` is the argument.
     let loss = |params: &[Array]| -> mlx::Result<Array> {
         let err = &x.matmul(&params[0])? - &y;
-        (&err * &err).mean(&[], false)
+        (&err * &err).mean(None, false)
     };
     let mut loss_and_grad = transforms::value_and_grad(|p: &[Array]| Ok(vec![loss(p)?]), &[0]);
 
@@ -30,7 +30,7 @@ fn main() -> mlx::Result<()> {
             println!("step {step:>3}  loss {:.6}", values[0].item::<f32>()?);
         }
     }
-    let error = (&w - &w_star).abs()?.max(&[], false)?.item::<f32>()?;
+    let error = (&w - &w_star).abs()?.max(None, false)?.item::<f32>()?;
     println!("largest error in the recovered weights: {error:.5}");
     assert!(error < 0.01, "the regression did not converge");
     Ok(())

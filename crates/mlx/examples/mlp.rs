@@ -44,7 +44,7 @@ impl Module for Mlp {
 /// eagerly and compiled.
 fn train_step(model: &mut Mlp, adam: &mut Adam, batch: &[Array]) -> mlx::Result<Vec<Array>> {
     let (x, y) = (&batch[0], &batch[1]);
-    let loss_of = |m: &Mlp| nn::losses::cross_entropy(&m.forward(x)?, y)?.mean(&[], false);
+    let loss_of = |m: &Mlp| nn::losses::cross_entropy(&m.forward(x)?, y)?.mean(None, false);
     let (loss, grads) = transforms::value_and_grad_params(model, loss_of)?;
     adam.update(model, &grads)?;
     Ok(vec![loss])
@@ -75,7 +75,7 @@ fn accuracy(model: &Mlp, x: &Array, y: &Array) -> mlx::Result<f32> {
     let predicted = model.forward(x)?.argmax(Some(-1), false)?;
     ops::equal(&predicted, y)?
         .astype(Dtype::Float32)?
-        .mean(&[], false)?
+        .mean(None, false)?
         .item::<f32>()
 }
 

@@ -16,6 +16,39 @@
 //!
 //! Fallible functions return [`Result`] with MLX's own message in [`Error::Mlx`]. No C++
 //! exception ever reaches Rust: the C layer catches them all.
+//!
+//! # Conventions and differences from Python MLX
+//!
+//! Names and semantics follow Python MLX; these are the deliberate differences, each described
+//! in full where it applies.
+//!
+//! - **"All axes" is `None`.** A parameter naming several axes that may mean all of them is
+//!   `axes: Option<&[i32]>`: `None` is Python's `axis=None` (every axis; the reversed axes for
+//!   [`transpose`](ops::transpose), the flattened array for [`roll`](ops::roll)),
+//!   `Some(&[1, -1])` those axes, and `Some(&[])` no axis at all, exactly as Python's `axis=[]`:
+//!   a reduction over no axis returns its input (in the dtype the reduction gives), a flip or
+//!   squeeze changes nothing, and a transpose of a non-scalar is an error. This holds for the
+//!   reductions ([`sum`](ops::sum), [`mean`](ops::mean), [`max`](ops::max),
+//!   [`var`](ops::var), [`logsumexp`](ops::logsumexp), [`minmax`](ops::minmax), ... and their
+//!   [`Array`] methods), [`softmax`](ops::softmax), [`flip`](ops::flip),
+//!   [`squeeze`](ops::squeeze), [`transpose`](ops::transpose), [`roll`](ops::roll),
+//!   [`number_of_elements`](ops::number_of_elements), [`linalg::norm`] and the [`fft`] module.
+//!   A single axis that may mean "the flattened array" is `axis: Option<i32>` (`argmax`,
+//!   `cumsum`, `take`, `concatenate`, ...), the same convention. Where an axis list is always
+//!   required (`expand_dims`, `gather`, `pad`, ...) it is a plain `&[i32]`. Python's default
+//!   arguments are written out: `x.sum(None, false)` is `x.sum()`.
+//! - **`Result` from functions, panics from operators.** Every function in [`ops`] (and the
+//!   other modules) returns [`Result`] where Python raises; the operators (`&a + &b`, `-&a`,
+//!   ...) cannot, so they panic on operands MLX rejects (see [`Scalar`]).
+//! - **Paths are used exactly as given.** [`io`] appends no `.npy`, `.safetensors` or `.gguf`
+//!   suffix to a file name.
+//! - **One default stream per device for the whole process** ([`with_stream`]), not one per
+//!   thread: any array may be built, evaluated or dropped on any thread.
+//! - **Activations along an axis take it explicitly** ([`nn::softmax`], [`nn::log_softmax`],
+//!   [`nn::glu`], ...): Python's default there is `-1`.
+//! - **Losses check shapes** where Python MLX broadcasts silently (see [`nn::losses`]).
+//! - **Optimizers** are configured with builder methods and differ in a few state details
+//!   (see [the optimizers' differences](optimizers#differences-from-python-mlx)).
 
 #![warn(missing_docs)]
 

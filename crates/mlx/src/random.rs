@@ -78,7 +78,7 @@ pub fn seed(seed: u64) -> Result<()> {
 /// MLX's `mx.random.state`). `None` before the thread's first draw or [`seed`].
 ///
 /// A compiled function draws from the key its trace saw, as a constant, unless the key is one
-/// of its inputs and outputs: [`crate::transforms::compile_with_state`] carries it so.
+/// of its inputs and outputs: [`crate::optimizers::CompiledStep`] carries it so.
 pub fn state() -> Option<Array> {
     GLOBAL_KEY.with(|k| k.borrow().clone())
 }

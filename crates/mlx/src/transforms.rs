@@ -427,7 +427,7 @@ fn handles(arrays: &[Array]) -> Vec<sys::mlxc_array> {
 /// let x = mlx::array![[1.0, 1.0]];
 /// // loss = sum(x @ w + b)
 /// let (loss, grads) = value_and_grad_params(&model, |m: &Linear| {
-///     (x.matmul(&m.weight)? + &m.bias).sum(&[], false)
+///     (x.matmul(&m.weight)? + &m.bias).sum(None, false)
 /// })?;
 /// assert_eq!(loss.item::<f32>()?, 10.0);
 /// assert_eq!(grads.weight.to_vec::<f32>()?, vec![1.0, 1.0, 1.0, 1.0]);
@@ -621,7 +621,7 @@ fn split_lengths<'a>(rest: &'a [Array], lengths: &[i32], rule: &str) -> Result<V
 ///         Ok(vec![&cotangents[0] * &outputs[0]])
 ///     }),
 /// )?;
-/// let g = grad(|x: &[Array]| exp.call(x)?[0].sum(&[], false), &[0])(&[mlx::array![0.0]])?;
+/// let g = grad(|x: &[Array]| exp.call(x)?[0].sum(None, false), &[0])(&[mlx::array![0.0]])?;
 /// assert_eq!(g[0].to_vec::<f32>()?, vec![1.0]);
 /// # Ok::<(), mlx::Error>(())
 /// ```

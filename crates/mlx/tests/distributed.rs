@@ -129,7 +129,7 @@ fn ring_worker() {
     let w = mlx::array![1.0f32, 2.0];
     let c = Array::from_slice(&[r + 1.0, 2.0 * r], &[2]).unwrap();
     let mut grad = transforms::grad(
-        move |a: &[Array]| dist::all_sum(&(&a[0] * &c), None)?.sum(&[], false),
+        move |a: &[Array]| dist::all_sum(&(&a[0] * &c), None)?.sum(None, false),
         &[0],
     );
     let gw = grad(&[w]).unwrap();
@@ -220,7 +220,7 @@ fn sharded_worker() {
     // The input's gradient: each rank's slice contributes, sum_gradients adds them up.
     let loss = |f: &dyn Fn(&Array) -> mlx::Result<Array>| {
         let mut g = transforms::grad(
-            move |a: &[Array]| f(&a[0])?.square()?.sum(&[], false),
+            move |a: &[Array]| f(&a[0])?.square()?.sum(None, false),
             &[0],
         );
         g(std::slice::from_ref(&x)).unwrap().remove(0)

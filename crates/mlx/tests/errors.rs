@@ -34,12 +34,12 @@ fn invalid_reshape_and_axes() {
         m.contains("[reshape] Cannot reshape array of size 6 into shape (4,2)"),
         "{m}"
     );
-    let m = mlx_message(a.sum(&[3], false).unwrap_err());
+    let m = mlx_message(a.sum(Some(&[3]), false).unwrap_err());
     assert!(
         m.contains("Invalid axis 3 for array with 1 dimensions"),
         "{m}"
     );
-    assert!(a.transpose(&[1, 0]).is_err());
+    assert!(a.transpose(Some(&[1, 0])).is_err());
 }
 
 #[test]
@@ -378,7 +378,7 @@ fn transform_closures_with_wrong_outputs() {
             |_: &[Array], c: &[Array], _: &[Array]| Ok(vec![c[0].clone()]),
         )
         .unwrap();
-        let mut g = transforms::grad(move |x: &[Array]| f.call(x)?[0].sum(&[], false), &[0, 1]);
+        let mut g = transforms::grad(move |x: &[Array]| f.call(x)?[0].sum(None, false), &[0, 1]);
         err_with(g(&[x.clone(), x.clone()]), &["[custom_vjp]", "1", "2"]);
         // A cotangent of the wrong shape.
         let f = transforms::custom_vjp(
@@ -386,7 +386,7 @@ fn transform_closures_with_wrong_outputs() {
             |_: &[Array], _: &[Array], _: &[Array]| Ok(vec![Array::ones::<f32>(&[3])?]),
         )
         .unwrap();
-        let mut g = transforms::grad(move |x: &[Array]| f.call(x)?[0].sum(&[], false), &[0]);
+        let mut g = transforms::grad(move |x: &[Array]| f.call(x)?[0].sum(None, false), &[0]);
         err_with(g(std::slice::from_ref(&x)), &["[custom_vjp]", "shape"]);
     });
 }
@@ -559,7 +559,7 @@ fn fuzzer_found_cases() {
             &["[linalg::norm]", "infinite"],
         );
         // Inside grad (no evaluation allowed there) they are NaN, which LAPACK reports.
-        let mut g = transforms::grad(|x: &[Array]| linalg::svdvals(&x[0])?.sum(&[], false), &[0]);
+        let mut g = transforms::grad(|x: &[Array]| linalg::svdvals(&x[0])?.sum(None, false), &[0]);
         assert!(
             g(std::slice::from_ref(&m))
                 .and_then(|v| v[0].eval())

@@ -14,8 +14,8 @@ fn step(w: &Array, x: &Array, lr: f32, key: &Array) -> Result<(Array, Array, Arr
     let h = x.matmul(w)?.tanh()?;
     let noise = random::normal(w.shape(), Dtype::Float32, Some(key))?;
     let (q, _r) = mlx::ops::divmod(&(&h * 3.0), &Array::scalar(2.0))?;
-    let loss = (h.square()? + q).mean(&[], false)?;
-    let grad = x.transpose(&[])?.matmul(&h)? * 0.01 + noise * 0.001;
+    let loss = (h.square()? + q).mean(None, false)?;
+    let grad = x.transpose(None)?.matmul(&h)? * 0.01 + noise * 0.001;
     let next = w - &(grad * Array::scalar(lr));
     Ok((next, loss, h))
 }
@@ -112,9 +112,9 @@ fn repeated_steps_replay_compiled_and_match_ordinary_evaluation() -> Result<()> 
         |p: &[Array], c: &[Array], _o: &[Array]| Ok(vec![&c[0] * &p[0]]),
     )?;
     for _ in 0..3 {
-        let y = f.call(&[&x * 2.0])?.remove(0).sum(&[], false)?;
+        let y = f.call(&[&x * 2.0])?.remove(0).sum(None, false)?;
         region::eval([&y])?;
-        let want = (&x * 2.0).exp()?.sum(&[], false)?;
+        let want = (&x * 2.0).exp()?.sum(None, false)?;
         assert_arrays_close(&y, &want, 1e-5, 1e-5);
     }
     let t = region::stats()?;
@@ -130,7 +130,7 @@ fn repeated_steps_replay_compiled_and_match_ordinary_evaluation() -> Result<()> 
     region::set_options(64, 1 << 18, 2)?;
 
     // So does one over its node budget (keeping the newest structure).
-    for y in [x.exp()?.sum(&[], false)?, x.square()?.sum(&[], false)?] {
+    for y in [x.exp()?.sum(None, false)?, x.square()?.sum(None, false)?] {
         region::eval([&y])?;
     }
     assert!(region::stats()?.cached >= 2);

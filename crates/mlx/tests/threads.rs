@@ -28,7 +28,7 @@ fn shared_inputs_many_threads() {
                 for _ in 0..50 {
                     acc = &acc + &(&*base * (i as f64));
                 }
-                acc.sum(&[], false).unwrap().item::<f32>().unwrap()
+                acc.sum(None, false).unwrap().item::<f32>().unwrap()
             })
         })
         .collect();
@@ -47,7 +47,7 @@ fn shared_inputs_many_threads() {
 fn graph_built_in_one_thread_evaluated_in_another() {
     let a = Array::ones::<f32>(&[32, 32]).unwrap();
     let lazy = ops::matmul(&a, &a).unwrap();
-    let value = thread::spawn(move || lazy.sum(&[], false).unwrap().item::<f32>().unwrap())
+    let value = thread::spawn(move || lazy.sum(None, false).unwrap().item::<f32>().unwrap())
         .join()
         .unwrap();
     assert_eq!(value, 32.0 * 32.0 * 32.0);
@@ -96,7 +96,7 @@ fn implicit_ops_cross_threads() {
 
     let (x, dx) = thread::spawn(|| {
         let x = mlx::random::normal(&[5], Dtype::Float32, None).unwrap();
-        let mut grad = mlx::transforms::grad(|a: &[Array]| (&a[0] * &a[0]).sum(&[], false), &[0]);
+        let mut grad = mlx::transforms::grad(|a: &[Array]| (&a[0] * &a[0]).sum(None, false), &[0]);
         let dx = grad(std::slice::from_ref(&x)).unwrap().remove(0);
         (x, dx)
     })
@@ -133,9 +133,9 @@ fn sibling_outputs_freed_while_others_evaluate() {
                                 .collect();
                             drop(copies);
                         } else {
-                            let y = (&(q * 3.0) + r).sum(&[], false).unwrap();
-                            let z = parts[t % 4].sum(&[], false).unwrap();
-                            let w = s.sum(&[], false).unwrap();
+                            let y = (&(q * 3.0) + r).sum(None, false).unwrap();
+                            let z = parts[t % 4].sum(None, false).unwrap();
+                            let w = s.sum(None, false).unwrap();
                             mlx::eval([&y, &z, &w]).unwrap();
                             assert_eq!(y.item::<f32>().unwrap(), (1..=64).sum::<i32>() as f32);
                             let _ = (u, vt);

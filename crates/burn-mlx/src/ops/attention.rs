@@ -120,7 +120,7 @@ pub(crate) fn attention(
                 }
                 (None, None) => (None, None),
                 (Some(allowed), None) => {
-                    let valid = allowed.any(&[-1], true)?;
+                    let valid = allowed.any(Some(&[-1]), true)?;
                     (Some(allowed), Some(valid))
                 }
                 (allowed, Some(bias)) => {
@@ -129,7 +129,7 @@ pub(crate) fn attention(
                         None => bias,
                     };
                     // A bias of -inf removes keys too.
-                    let valid = ops::greater(&additive, &neg_inf)?.any(&[-1], true)?;
+                    let valid = ops::greater(&additive, &neg_inf)?.any(Some(&[-1]), true)?;
                     (Some(additive), Some(valid))
                 }
             };
@@ -188,10 +188,10 @@ fn composed(
         Some(bias) => ops::add(&scores, bias)?,
         None => scores,
     };
-    let weights = ops::softmax(&scores, &[-1], true)?;
+    let weights = ops::softmax(&scores, Some(&[-1]), true)?;
     let weights = if allowed.is_some() || bias.is_some() {
         // Rows with every score at -inf attend to nothing: zeros rather than NaN.
-        let valid = ops::greater(&scores, &neg_inf)?.any(&[-1], true)?;
+        let valid = ops::greater(&scores, &neg_inf)?.any(Some(&[-1]), true)?;
         ops::where_(&valid, &weights, &s(0.0))?
     } else {
         weights

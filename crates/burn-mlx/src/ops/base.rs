@@ -82,7 +82,7 @@ pub(crate) fn reshape(t: MlxTensor, shape: Shape) -> MlxTensor {
 
 pub(crate) fn permute(t: MlxTensor, axes: &[usize]) -> MlxTensor {
     let axes: Vec<i32> = axes.iter().map(|d| axis(*d)).collect();
-    unary(&t, "permute", |a| ops::transpose(a, &axes))
+    unary(&t, "permute", |a| ops::transpose(a, Some(&axes)))
 }
 
 pub(crate) fn swap_dims(t: MlxTensor, dim1: usize, dim2: usize) -> MlxTensor {
@@ -96,7 +96,7 @@ pub(crate) fn flip(t: MlxTensor, axes: &[usize]) -> MlxTensor {
         return t;
     }
     let axes: Vec<i32> = axes.iter().map(|d| axis(*d)).collect();
-    unary(&t, "flip", |a| ops::flip(a, &axes))
+    unary(&t, "flip", |a| ops::flip(a, Some(&axes)))
 }
 
 pub(crate) fn expand(t: MlxTensor, shape: Shape) -> MlxTensor {
@@ -212,7 +212,7 @@ pub(crate) fn slice(t: MlxTensor, slices: &[Slice]) -> MlxTensor {
         if reversed.is_empty() {
             Ok(out)
         } else {
-            ops::flip(&out, &reversed)
+            ops::flip(&out, Some(&reversed))
         }
     })
 }
@@ -234,7 +234,7 @@ pub(crate) fn slice_assign(t: MlxTensor, slices: &[Slice], value: MlxTensor) -> 
         let v = if reversed.is_empty() {
             v.clone()
         } else {
-            ops::flip(v, &reversed)?
+            ops::flip(v, Some(&reversed))?
         };
         let v = if v.dtype() == a.dtype() {
             v
@@ -467,19 +467,19 @@ pub(crate) fn cumulative(
 // ---- any / all --------------------------------------------------------------------------------
 
 pub(crate) fn any(t: MlxTensor) -> MlxTensor {
-    reduce_all(t, "any", |a| a.any(&[], false))
+    reduce_all(t, "any", |a| a.any(None, false))
 }
 
 pub(crate) fn any_dim(t: MlxTensor, dim: usize) -> MlxTensor {
-    unary(&t, "any_dim", |a| a.any(&[axis(dim)], true))
+    unary(&t, "any_dim", |a| a.any(Some(&[axis(dim)]), true))
 }
 
 pub(crate) fn all(t: MlxTensor) -> MlxTensor {
-    reduce_all(t, "all", |a| a.all(&[], false))
+    reduce_all(t, "all", |a| a.all(None, false))
 }
 
 pub(crate) fn all_dim(t: MlxTensor, dim: usize) -> MlxTensor {
-    unary(&t, "all_dim", |a| a.all(&[axis(dim)], true))
+    unary(&t, "all_dim", |a| a.all(Some(&[axis(dim)]), true))
 }
 
 // ---- casts --------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ fn to_cl(a: &Array) -> Result<Array> {
     let mut axes = vec![0];
     axes.extend(2..r);
     axes.push(1);
-    a.transpose(&axes)
+    a.transpose(Some(&axes))
 }
 
 /// `[N, *S, C]` to `[N, C, *S]`.
@@ -59,7 +59,7 @@ fn from_cl(a: &Array) -> Result<Array> {
     let r = a.ndim() as i32;
     let mut axes = vec![0, r - 1];
     axes.extend(1..r - 1);
-    a.transpose(&axes)
+    a.transpose(Some(&axes))
 }
 
 /// The kernel that maps the other side of a grouped convolution: `[O, *K, I / g]` to
@@ -83,7 +83,7 @@ fn group_transpose(w: &Array, groups: i32) -> Result<Array> {
     let mut merged = vec![groups * i];
     merged.extend_from_slice(&shape[1..=n]);
     merged.push(o / groups);
-    w.reshape(&split)?.transpose(&axes)?.reshape(&merged)
+    w.reshape(&split)?.transpose(Some(&axes))?.reshape(&merged)
 }
 
 fn invalid<T>(message: String) -> Result<T> {
@@ -317,7 +317,7 @@ fn conv_im2col(x: &Array, w: &Array, spec: &Spec) -> Result<Array> {
     let k = kernel(w);
     let (cols, out) = patches(x, spec, &k, None)?;
     let w = if spec.flip {
-        ops::flip(w, &(1..=n as i32).collect::<Vec<_>>())?
+        ops::flip(w, Some(&(1..=n as i32).collect::<Vec<_>>()))?
     } else {
         w.clone()
     };
@@ -332,7 +332,7 @@ fn conv_im2col(x: &Array, w: &Array, spec: &Spec) -> Result<Array> {
     let m = batch * out.iter().product::<i32>();
     let cols = cols
         .reshape(&[m, kk, g, cg])?
-        .transpose(&[2, 0, 1, 3])?
+        .transpose(Some(&[2, 0, 1, 3]))?
         .reshape(&[g, m, kk * cg])?;
     let w = w.reshape(&[g, o / g, kk * cg])?.swapaxes(1, 2)?;
     let y = ops::matmul(&cols, &w)?;
@@ -423,11 +423,11 @@ fn weight_grad_cl(
     let cg = c / groups;
     let cols = cols
         .reshape(&[m, kk, groups, cg])?
-        .transpose(&[2, 0, 1, 3])?
+        .transpose(Some(&[2, 0, 1, 3]))?
         .reshape(&[groups, m, kk * cg])?;
     let cot = cotan
         .reshape(&[m, groups, o / groups])?
-        .transpose(&[1, 2, 0])?;
+        .transpose(Some(&[1, 2, 0]))?;
     let grad = matmul(&cot, &cols)?;
     let mut shape = vec![o];
     shape.extend_from_slice(kernel);
@@ -440,7 +440,7 @@ fn bias_grad(grad: &Array) -> Result<Array> {
     let mut axes = vec![0];
     axes.extend(2..grad.ndim() as i32);
     // Half types accumulate in float32, as Burn's sums do (see `half_in_f32`).
-    half_in_f32(grad, |g| ops::sum(g, &axes, false))
+    half_in_f32(grad, |g| ops::sum(g, Some(&axes), false))
 }
 
 fn name(family: [&'static str; 3], n: usize) -> &'static str {
@@ -845,18 +845,18 @@ fn deform_forward(
     let wts = wts.reshape(&[b, g, 4, kk * p, 1])?;
     let source = x.reshape(&[b, g, cg, h * w])?.swapaxes(2, 3)?;
     let taps = ops::take_along_axis(&source, &idx, Some(2))?.reshape(&[b, g, 4, kk * p, cg])?;
-    let samples = ops::sum(&ops::multiply(&taps, &wts)?, &[2], false)?;
+    let samples = ops::sum(&ops::multiply(&taps, &wts)?, Some(&[2]), false)?;
     // im2col matrix per weight group: rows (batch, position), columns (channel, tap).
     let cols = samples
         .reshape(&[b, g, kk, p, cg])?
-        .transpose(&[0, 3, 1, 4, 2])?
+        .transpose(Some(&[0, 3, 1, 4, 2]))?
         .reshape(&[b * p, gw, cgw * kk])?
         .swapaxes(0, 1)?;
     let wm = weight.reshape(&[gw, oc / gw, cgw * kk])?.swapaxes(1, 2)?;
     let out = matmul(&cols, &wm)?;
     out.swapaxes(0, 1)?
         .reshape(&[b, ho, wo, oc])?
-        .transpose(&[0, 3, 1, 2])
+        .transpose(Some(&[0, 3, 1, 2]))
 }
 
 pub(crate) fn deform_conv2d(

@@ -161,11 +161,13 @@ impl Ctc {
     /// Log-sum-exp over the states (last axis), kept.
     fn logsumexp_states(&self, x: &Array) -> mlx::Result<Array> {
         if !self.precise {
-            return x.logsumexp(&[-1], true);
+            return x.logsumexp(Some(&[-1]), true);
         }
-        let top = x.max(&[-1], true)?;
+        let top = x.max(Some(&[-1]), true)?;
         let safe = ops::where_(&ops::isneginf(&top)?, &ops::zeros(&[], top.dtype())?, &top)?;
-        let sum = self.exp(&ops::subtract(x, &safe)?)?.sum(&[-1], true)?;
+        let sum = self
+            .exp(&ops::subtract(x, &safe)?)?
+            .sum(Some(&[-1]), true)?;
         ops::add(&ops::log(&sum)?, &safe)
     }
 
@@ -199,7 +201,7 @@ impl Ctc {
     /// `x - max(x)` over the states of each sample (rows entirely `-inf` stay so), and the max
     /// (0 for such rows), `[N, 1]`.
     fn rescale(&self, x: &Array) -> mlx::Result<(Array, Array)> {
-        let top = x.max(&[1], true)?;
+        let top = x.max(Some(&[1]), true)?;
         let top = ops::where_(&ops::isneginf(&top)?, &ops::zeros(&[], top.dtype())?, &top)?;
         Ok((ops::subtract(x, &top)?, top))
     }

@@ -69,7 +69,7 @@ pub(crate) fn linear_x_backward(weight: MlxTensor, output_grad: MlxTensor) -> Ml
         *out_shape
             .last_mut()
             .expect("linear_x_backward: grad has at least one dimension") = d_in;
-        let wt = ops::transpose(&weight.array, &[1, 0])?;
+        let wt = ops::transpose(&weight.array, Some(&[1, 0]))?;
         if shape.len() == 2 {
             base::matmul(&output_grad.array, &wt)
         } else {
@@ -83,7 +83,7 @@ pub(crate) fn linear_weight_backward(x: MlxTensor, output_grad: MlxTensor) -> Ml
     op(&[&x, &output_grad], "linear_weight_backward", || {
         let xm = as_matrix(&x.array)?;
         let gm = as_matrix(&output_grad.array)?;
-        base::matmul(&ops::transpose(&xm, &[1, 0])?, &gm)
+        base::matmul(&ops::transpose(&xm, Some(&[1, 0]))?, &gm)
     })
 }
 
@@ -96,7 +96,7 @@ pub(crate) fn linear_bias_backward(output_grad: MlxTensor) -> MlxTensor {
             Ok((*output_grad.array).clone())
         } else {
             // Half types accumulate in float32, as Burn's sums do (see `half_in_f32`).
-            half_in_f32(&output_grad.array, |g| ops::sum(g, &axes, false))
+            half_in_f32(&output_grad.array, |g| ops::sum(g, Some(&axes), false))
         }
     })
 }

@@ -125,21 +125,21 @@ pub(crate) mod precise {
     /// Softmax over `axis`.
     pub(crate) fn softmax(a: &Array, axis: i32) -> mlx::Result<Array> {
         if !is_f64(a) {
-            return ops::softmax(a, &[axis], true);
+            return ops::softmax(a, Some(&[axis]), true);
         }
-        let shifted = a - &a.max(&[axis], true)?;
+        let shifted = a - &a.max(Some(&[axis]), true)?;
         let e = exp(&shifted)?;
-        Ok(&e / &e.sum(&[axis], true)?)
+        Ok(&e / &e.sum(Some(&[axis]), true)?)
     }
 
     /// Log-softmax over `axis`: `(x - max) - logsumexp(x - max)`. Shifting first keeps the
     /// result accurate for large |x| (`x - logsumexp(x)` loses everything below ulp(|x|)).
     pub(crate) fn log_softmax(a: &Array, axis: i32) -> mlx::Result<Array> {
-        let shifted = a - &a.max(&[axis], true)?;
+        let shifted = a - &a.max(Some(&[axis]), true)?;
         if !is_f64(a) {
-            return ops::subtract(&shifted, &shifted.logsumexp(&[axis], true)?);
+            return ops::subtract(&shifted, &shifted.logsumexp(Some(&[axis]), true)?);
         }
-        let lse = ops::log(&exp(&shifted)?.sum(&[axis], true)?)?;
+        let lse = ops::log(&exp(&shifted)?.sum(Some(&[axis]), true)?)?;
         Ok(&shifted - &lse)
     }
 
@@ -532,32 +532,32 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     // accumulate in float32, as Burn's reference backends do (see `half_in_f32`).
 
     fn float_sum(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        reduce_all(tensor, "sum", |a| half_in_f32(a, |a| a.sum(&[], false)))
+        reduce_all(tensor, "sum", |a| half_in_f32(a, |a| a.sum(None, false)))
     }
 
     fn float_sum_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
         unary(&tensor, "sum_dim", |a| {
-            half_in_f32(a, |a| a.sum(&[axis(dim)], true))
+            half_in_f32(a, |a| a.sum(Some(&[axis(dim)]), true))
         })
     }
 
     fn float_prod(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        reduce_all(tensor, "prod", |a| half_in_f32(a, |a| a.prod(&[], false)))
+        reduce_all(tensor, "prod", |a| half_in_f32(a, |a| a.prod(None, false)))
     }
 
     fn float_prod_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
         unary(&tensor, "prod_dim", |a| {
-            half_in_f32(a, |a| a.prod(&[axis(dim)], true))
+            half_in_f32(a, |a| a.prod(Some(&[axis(dim)]), true))
         })
     }
 
     fn float_mean(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        reduce_all(tensor, "mean", |a| half_in_f32(a, |a| a.mean(&[], false)))
+        reduce_all(tensor, "mean", |a| half_in_f32(a, |a| a.mean(None, false)))
     }
 
     fn float_mean_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
         unary(&tensor, "mean_dim", |a| {
-            half_in_f32(a, |a| a.mean(&[axis(dim)], true))
+            half_in_f32(a, |a| a.mean(Some(&[axis(dim)]), true))
         })
     }
 
@@ -611,11 +611,11 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     }
 
     fn float_max(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        reduce_all(tensor, "max", |a| a.max(&[], false))
+        reduce_all(tensor, "max", |a| a.max(None, false))
     }
 
     fn float_max_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "max_dim", |a| a.max(&[axis(dim)], true))
+        unary(&tensor, "max_dim", |a| a.max(Some(&[axis(dim)]), true))
     }
 
     fn float_max_dim_with_indices(
@@ -627,11 +627,11 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     }
 
     fn float_min(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        reduce_all(tensor, "min", |a| a.min(&[], false))
+        reduce_all(tensor, "min", |a| a.min(None, false))
     }
 
     fn float_min_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "min_dim", |a| a.min(&[axis(dim)], true))
+        unary(&tensor, "min_dim", |a| a.min(Some(&[axis(dim)]), true))
     }
 
     fn float_min_dim_with_indices(
@@ -643,11 +643,13 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     }
 
     fn float_max_abs(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        reduce_all(tensor, "max_abs", |a| a.abs()?.max(&[], false))
+        reduce_all(tensor, "max_abs", |a| a.abs()?.max(None, false))
     }
 
     fn float_max_abs_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(&tensor, "max_abs_dim", |a| a.abs()?.max(&[axis(dim)], true))
+        unary(&tensor, "max_abs_dim", |a| {
+            a.abs()?.max(Some(&[axis(dim)]), true)
+        })
     }
 
     fn float_any(tensor: FloatTensor<Self>, _out: BoolDType) -> BoolTensor<Self> {

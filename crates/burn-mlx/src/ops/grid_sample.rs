@@ -245,7 +245,7 @@ fn grid_sample_array(x: &Array, grid: &Array, options: &GridSampleOptions) -> ml
     } else {
         samples.astype(compute)?
     };
-    let out = ops::multiply(&samples, &weights)?.sum(&[2], false)?;
+    let out = ops::multiply(&samples, &weights)?.sum(Some(&[2]), false)?;
 
     // Non-finite positions: 0, or the centre pixel with border padding.
     let fallback = if options.padding_mode == GridSamplePaddingMode::Border {

@@ -77,7 +77,7 @@ fn int_matmul(a: &Array, b: &Array) -> mlx::Result<Array> {
             ops::slice(x, &lo, &hi, &vec![1; nd])
         };
         let part = ops::multiply(&take(&a3, -2)?, &take(&b3, -2)?)?
-            .sum(&[-2], false)?
+            .sum(Some(&[-2]), false)?
             .astype(dtype)?;
         acc = Some(match acc {
             Some(acc) => ops::add(&acc, &part)?,
@@ -88,7 +88,9 @@ fn int_matmul(a: &Array, b: &Array) -> mlx::Result<Array> {
     match acc {
         Some(acc) => Ok(acc),
         // An empty shared dimension: zeros of the product's shape.
-        None => ops::multiply(&a3, &b3)?.sum(&[-2], false)?.astype(dtype),
+        None => ops::multiply(&a3, &b3)?
+            .sum(Some(&[-2]), false)?
+            .astype(dtype),
     }
 }
 
@@ -320,25 +322,25 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
 
     fn int_sum(tensor: IntTensor<Self>) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
-        reduce_all(tensor, "sum", |a| a.sum(&[], false)?.astype(dtype))
+        reduce_all(tensor, "sum", |a| a.sum(None, false)?.astype(dtype))
     }
 
     fn int_sum_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
         unary(&tensor, "sum_dim", |a| {
-            a.sum(&[axis(dim)], true)?.astype(dtype)
+            a.sum(Some(&[axis(dim)]), true)?.astype(dtype)
         })
     }
 
     fn int_prod(tensor: IntTensor<Self>) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
-        reduce_all(tensor, "prod", |a| a.prod(&[], false)?.astype(dtype))
+        reduce_all(tensor, "prod", |a| a.prod(None, false)?.astype(dtype))
     }
 
     fn int_prod_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
         let dtype = tensor.array.dtype();
         unary(&tensor, "prod_dim", |a| {
-            a.prod(&[axis(dim)], true)?.astype(dtype)
+            a.prod(Some(&[axis(dim)]), true)?.astype(dtype)
         })
     }
 
@@ -348,7 +350,7 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         let dtype = tensor.array.dtype();
         reduce_all(tensor, "mean", |a| {
             div_trunc(
-                &a.sum(&[], false)?.astype(dtype)?,
+                &a.sum(None, false)?.astype(dtype)?,
                 &mlx::Scalar::Int(n).to_array(dtype),
             )
         })
@@ -359,7 +361,7 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         let dtype = tensor.array.dtype();
         unary(&tensor, "mean_dim", |a| {
             div_trunc(
-                &a.sum(&[axis(dim)], true)?.astype(dtype)?,
+                &a.sum(Some(&[axis(dim)]), true)?.astype(dtype)?,
                 &mlx::Scalar::Int(n).to_array(dtype),
             )
         })
@@ -407,11 +409,11 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
     }
 
     fn int_max(tensor: IntTensor<Self>) -> IntTensor<Self> {
-        reduce_all(tensor, "max", |a| a.max(&[], false))
+        reduce_all(tensor, "max", |a| a.max(None, false))
     }
 
     fn int_max_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
-        unary(&tensor, "max_dim", |a| a.max(&[axis(dim)], true))
+        unary(&tensor, "max_dim", |a| a.max(Some(&[axis(dim)]), true))
     }
 
     fn int_max_dim_with_indices(
@@ -423,19 +425,21 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
     }
 
     fn int_max_abs(tensor: IntTensor<Self>) -> IntTensor<Self> {
-        reduce_all(tensor, "max_abs", |a| a.abs()?.max(&[], false))
+        reduce_all(tensor, "max_abs", |a| a.abs()?.max(None, false))
     }
 
     fn int_max_abs_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
-        unary(&tensor, "max_abs_dim", |a| a.abs()?.max(&[axis(dim)], true))
+        unary(&tensor, "max_abs_dim", |a| {
+            a.abs()?.max(Some(&[axis(dim)]), true)
+        })
     }
 
     fn int_min(tensor: IntTensor<Self>) -> IntTensor<Self> {
-        reduce_all(tensor, "min", |a| a.min(&[], false))
+        reduce_all(tensor, "min", |a| a.min(None, false))
     }
 
     fn int_min_dim(tensor: IntTensor<Self>, dim: usize) -> IntTensor<Self> {
-        unary(&tensor, "min_dim", |a| a.min(&[axis(dim)], true))
+        unary(&tensor, "min_dim", |a| a.min(Some(&[axis(dim)]), true))
     }
 
     fn int_min_dim_with_indices(

@@ -276,7 +276,7 @@ impl Taps {
         };
         weight_shape.insert(1, t as i32);
         let weight = weights(self.weight.clone(), &weight_shape)?;
-        ops::multiply(&taken, &weight)?.sum(&[axis as i32 + 1], false)
+        ops::multiply(&taken, &weight)?.sum(Some(&[axis as i32 + 1]), false)
     }
 }
 

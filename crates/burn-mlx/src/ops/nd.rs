@@ -34,7 +34,7 @@ pub(crate) fn gather_nd(data: MlxTensor, indices: MlxTensor) -> MlxTensor {
         if squeeze.is_empty() {
             Ok(out)
         } else {
-            ops::squeeze(&out, &squeeze)
+            ops::squeeze(&out, Some(&squeeze))
         }
     })
 }

@@ -740,7 +740,7 @@ impl Adaptive {
                 } else {
                     a.astype(dtype)?
                 };
-                a.reshape(&shape)?.mean(&[axis as i32 + 1], false)
+                a.reshape(&shape)?.mean(Some(&[axis as i32 + 1]), false)
             }
             Adaptive::Taps(taps) => taps.apply(a, axis, dtype),
         }

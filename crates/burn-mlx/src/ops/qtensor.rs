@@ -301,7 +301,7 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
                 }
                 if shape[d].is_multiple_of(block[d]) {
                     // Whole blocks: flipping the grid keeps them aligned.
-                    s = ops::flip(&s, &[d as i32])?;
+                    s = ops::flip(&s, Some(&[d as i32]))?;
                 } else {
                     let pos: Vec<i32> = (0..shape[d]).rev().map(|i| i as i32).collect();
                     s = scales_at(
@@ -603,7 +603,7 @@ mod matmul {
             let v = if col == n - 1 {
                 v
             } else {
-                ops::transpose(&v, &[1, 0])?
+                ops::transpose(&v, Some(&[1, 0]))?
             };
             let u = ops::add(&v.astype(Dtype::Int32)?, &Array::scalar(offset))?
                 .astype(Dtype::Uint32)?;
@@ -612,8 +612,8 @@ mod matmul {
                 &Array::arange::<u32>(per_word as i32)?,
                 &Array::scalar(bits as u32),
             )?;
-            let w =
-                ops::sum(&ops::left_shift(&u, &shifts)?, &[-1], false)?.astype(Dtype::Uint32)?;
+            let w = ops::sum(&ops::left_shift(&u, &shifts)?, Some(&[-1]), false)?
+                .astype(Dtype::Uint32)?;
             // Scales: one per (row, group).
             let s2 = t
                 .scales
@@ -622,7 +622,7 @@ mod matmul {
             let s2 = if col == n - 1 {
                 s2
             } else {
-                ops::transpose(&s2, &[1, 0])?
+                ops::transpose(&s2, Some(&[1, 0]))?
             };
             let (g_row, g_col) = (grid[row], grid[col]);
             let groups = cols / group;
@@ -837,7 +837,7 @@ mod tests {
                     let got = if col == 1 {
                         got
                     } else {
-                        ops::transpose(&got, &[1, 0]).unwrap()
+                        ops::transpose(&got, Some(&[1, 0])).unwrap()
                     };
                     let got = got.to_vec::<f32>().unwrap();
                     for (g, w) in got.iter().zip(&want) {

@@ -256,7 +256,10 @@ impl Block {
         c: &Config,
     ) -> mlx::Result<Array> {
         let (b, t) = (x.shape()[0], x.shape()[1]);
-        let heads = |y: Array, n: i32| y.reshape(&[b, t, n, c.head_dim])?.transpose(&[0, 2, 1, 3]);
+        let heads = |y: Array, n: i32| {
+            y.reshape(&[b, t, n, c.head_dim])?
+                .transpose(Some(&[0, 2, 1, 3]))
+        };
         let offset = cache.len();
         let q = rope.forward_at(&heads(self.attn_q.forward(x)?, c.n_heads)?, offset)?;
         let k = rope.forward_at(&heads(self.attn_k.forward(x)?, c.n_kv_heads)?, offset)?;
@@ -270,7 +273,7 @@ impl Block {
         let scale = 1.0 / (c.head_dim as f32).sqrt();
         let o = fast::scaled_dot_product_attention(&q, &k, &v, scale, &options)?;
         let o = o
-            .transpose(&[0, 2, 1, 3])?
+            .transpose(Some(&[0, 2, 1, 3]))?
             .reshape(&[b, t, c.n_heads * c.head_dim])?;
         self.attn_output.forward(&o)
     }
@@ -429,7 +432,7 @@ impl Llama {
         }
         let t = h.shape()[1];
         let last = ops::slice(&h, &[0, t - 1, 0], &[h.shape()[0], t, c.dim], &[])?;
-        let last = self.output_norm.forward(&last)?.squeeze(&[1])?;
+        let last = self.output_norm.forward(&last)?.squeeze(Some(&[1]))?;
         let logits = match &self.output {
             Some(out) => out.forward(&last)?,
             None => self.token_embd.as_linear(&last)?,

@@ -45,7 +45,7 @@ impl Sampler {
         let neg_inf = Array::scalar(f32::NEG_INFINITY);
         if o.top_k > 0 && o.top_k < vocab {
             // The k-th largest logit of each row; everything below it is dropped.
-            let kth = ops::topk(&logits, o.top_k, Some(-1))?.min(&[-1], true)?;
+            let kth = ops::topk(&logits, o.top_k, Some(-1))?.min(Some(&[-1]), true)?;
             logits = ops::where_(&logits.less(&kth)?, &neg_inf, &logits)?;
         }
         if o.top_p < 1.0 {
@@ -60,7 +60,7 @@ impl Sampler {
 /// Drops (sets to -inf) the tokens outside the nucleus of probability `p`: sorted from most to
 /// least likely, a token stays when the probability of the tokens before it is below `p`.
 fn top_p_filter(logits: &Array, p: f32, neg_inf: &Array) -> mlx::Result<Array> {
-    let probs = logits.softmax(&[-1], true)?;
+    let probs = logits.softmax(Some(&[-1]), true)?;
     // Indices from most to least likely.
     let order = ops::argsort(&(-&probs), Some(-1))?;
     let sorted = ops::take_along_axis(&probs, &order, Some(-1))?;

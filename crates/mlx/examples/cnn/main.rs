@@ -54,7 +54,7 @@ impl Module for Cnn {
 
 fn train_step(model: &mut Cnn, adam: &mut Adam, batch: &[Array]) -> mlx::Result<Vec<Array>> {
     let loss_of =
-        |m: &Cnn| nn::losses::cross_entropy(&m.forward(&batch[0])?, &batch[1])?.mean(&[], false);
+        |m: &Cnn| nn::losses::cross_entropy(&m.forward(&batch[0])?, &batch[1])?.mean(None, false);
     let (loss, grads) = transforms::value_and_grad_params(model, loss_of)?;
     adam.update(model, &grads)?;
     Ok(vec![loss])
@@ -64,7 +64,7 @@ fn accuracy(model: &Cnn, x: &Array, y: &Array) -> mlx::Result<f32> {
     let predicted = model.forward(x)?.argmax(Some(-1), false)?;
     ops::equal(&predicted, y)?
         .astype(Dtype::Float32)?
-        .mean(&[], false)?
+        .mean(None, false)?
         .item::<f32>()
 }
 

@@ -18,7 +18,7 @@
 //! assert_eq!(nn::relu(&x)?.to_vec::<f32>()?, [0.0, 0.0, 3.0]);
 //! assert_eq!(nn::leaky_relu_with(&x, 0.5)?.to_vec::<f32>()?, [-1.0, 0.0, 3.0]);
 //! let p = nn::softmax(&x, -1)?;
-//! assert!((p.sum(&[], false)?.item::<f32>()? - 1.0).abs() < 1e-6);
+//! assert!((p.sum(None, false)?.item::<f32>()? - 1.0).abs() < 1e-6);
 //! let prelu = nn::PReLU::new(1)?;
 //! assert_eq!(prelu.forward(&x)?.to_vec::<f32>()?, [-0.5, 0.0, 3.0]);
 //! # Ok::<(), mlx::Error>(())
@@ -224,13 +224,13 @@ pub fn glu(x: &Array, axis: i32) -> Result<Array> {
 
 /// `exp(x) / Σ exp(x)` along `axis`.
 pub fn softmax(x: &Array, axis: i32) -> Result<Array> {
-    ops::softmax(x, &[axis], false)
+    ops::softmax(x, Some(&[axis]), false)
 }
 
 /// `x - logsumexp(x)` along `axis`, computed stably.
 pub fn log_softmax(x: &Array, axis: i32) -> Result<Array> {
-    let shifted = ops::subtract(x, &ops::stop_gradient(&x.max(&[axis], true)?)?)?;
-    ops::subtract(&shifted, &shifted.logsumexp(&[axis], true)?)
+    let shifted = ops::subtract(x, &ops::stop_gradient(&x.max(Some(&[axis]), true)?)?)?;
+    ops::subtract(&shifted, &shifted.logsumexp(Some(&[axis]), true)?)
 }
 
 /// `softmax(-x)` along `axis`.

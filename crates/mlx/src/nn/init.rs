@@ -17,7 +17,7 @@
 //! mlx::random::seed(0)?;
 //! let w = init::glorot_uniform(&[64, 32], 1.0, Dtype::Float32)?;
 //! let limit = (6.0f32 / (64.0 + 32.0)).sqrt();
-//! assert!(w.abs()?.max(&[], false)?.item::<f32>()? <= limit);
+//! assert!(w.abs()?.max(None, false)?.item::<f32>()? <= limit);
 //! let conv = init::he_normal(&[16, 3, 3, 8], FanMode::FanIn, 1.0, Dtype::Float32)?;
 //! assert_eq!(conv.shape(), &[16, 3, 3, 8]);
 //! assert_eq!(init::fan_in_fan_out(&[16, 3, 3, 8])?, (72, 144));

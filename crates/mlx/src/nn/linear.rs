@@ -233,7 +233,7 @@ impl Bilinear {
         // [n, in1] @ [in1, out*in2] -> [n, out, in2], then contract in2 with x2.
         let w = self.weight.reshape(&[out * in2, in1])?.t()?;
         let y = x1.matmul(&w)?.reshape(&[-1, out, in2])?;
-        let y = y.matmul(&x2.swapaxes(-1, -2)?)?.squeeze(&[-1])?;
+        let y = y.matmul(&x2.swapaxes(-1, -2)?)?.squeeze(Some(&[-1]))?;
         let y = match &self.bias {
             Some(b) => &y + b,
             None => y,

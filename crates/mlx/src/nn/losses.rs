@@ -31,7 +31,7 @@
 //!     .with_label_smoothing(0.1)
 //!     .with_reduction(Reduction::Mean)
 //!     .loss(&logits, &classes)?;
-//! assert!(smoothed.item::<f32>()? > per_sample.mean(&[], false)?.item::<f32>()?);
+//! assert!(smoothed.item::<f32>()? > per_sample.mean(None, false)?.item::<f32>()?);
 //! # Ok::<(), mlx::Error>(())
 //! ```
 
@@ -57,8 +57,8 @@ impl Reduction {
     pub fn reduce(self, loss: Array) -> Result<Array> {
         match self {
             Reduction::None => Ok(loss),
-            Reduction::Mean => loss.mean(&[], false),
-            Reduction::Sum => loss.sum(&[], false),
+            Reduction::Mean => loss.mean(None, false),
+            Reduction::Sum => loss.sum(None, false),
         }
     }
 
@@ -224,18 +224,18 @@ impl CrossEntropy {
                 ),
             );
         }
-        let max = ops::stop_gradient(&logits.max(&[axis], true)?)?;
+        let max = ops::stop_gradient(&logits.max(Some(&[axis]), true)?)?;
         let shifted = ops::subtract(logits, &max)?;
         let score = if as_probs {
-            ops::multiply(&shifted, targets)?.sum(&[axis], false)?
+            ops::multiply(&shifted, targets)?.sum(Some(&[axis]), false)?
         } else {
             let idx = targets.expand_dims(&[axis])?;
-            ops::take_along_axis(&shifted, &idx, Some(axis))?.squeeze(&[axis])?
+            ops::take_along_axis(&shifted, &idx, Some(axis))?.squeeze(Some(&[axis]))?
         };
-        let lse = shifted.logsumexp(&[axis], false)?;
+        let lse = shifted.logsumexp(Some(&[axis]), false)?;
         let loss = if ls > 0.0 {
             let adjusted = ops::multiply(&score, &scalar_like(1.0 - ls, &score)?)?;
-            let mean = shifted.mean(&[axis], false)?;
+            let mean = shifted.mean(Some(&[axis]), false)?;
             let smooth = ops::multiply(&mean, &scalar_like(ls, &mean)?)?;
             ops::subtract(&ops::subtract(&lse, &adjusted)?, &smooth)?
         } else {
@@ -324,7 +324,7 @@ impl NllLoss {
             );
         }
         let idx = targets.expand_dims(&[axis])?;
-        let picked = ops::take_along_axis(inputs, &idx, Some(axis))?.squeeze(&[axis])?;
+        let picked = ops::take_along_axis(inputs, &idx, Some(axis))?.squeeze(Some(&[axis]))?;
         self.reduction.reduce(ops::negative(&picked)?)
     }
 }
@@ -352,7 +352,7 @@ impl KlDivLoss {
         same_shapes(NAME, &[("inputs", inputs), ("targets", targets)])?;
         let axis = normalize_axis(NAME, self.axis, inputs.ndim())?;
         let terms = ops::multiply(&ops::exp(targets)?, &ops::subtract(targets, inputs)?)?;
-        self.reduction.reduce(terms.sum(&[axis], false)?)
+        self.reduction.reduce(terms.sum(Some(&[axis]), false)?)
     }
 }
 
@@ -587,7 +587,7 @@ impl CosineSimilarityLoss {
         let n2 = linalg::norm(x2, None, Some(&[axis]), false)?;
         let norms = ops::multiply(&n1, &n2)?;
         let denom = ops::maximum(&norms, &scalar_like(self.eps, &norms)?)?;
-        let dot = ops::multiply(x1, x2)?.sum(&[axis], false)?;
+        let dot = ops::multiply(x1, x2)?.sum(Some(&[axis]), false)?;
         self.reduction.reduce(ops::divide(&dot, &denom)?)
     }
 }
@@ -636,7 +636,7 @@ impl TripletLoss {
         let dist = |x: &Array, y: &Array| -> Result<Array> {
             let d = ops::abs(&ops::subtract(x, y)?)?;
             let powered = ops::power(&d, &ops::weak_scalar(self.p, d.dtype())?)?;
-            let s = powered.sum(&[axis], false)?;
+            let s = powered.sum(Some(&[axis]), false)?;
             let s = ops::add(&s, &scalar_like(self.eps, &s)?)?;
             ops::power(&s, &scalar_like(1.0 / f64::from(self.p), &s)?)
         };

@@ -169,17 +169,17 @@ impl Module for GroupNorm {
         let normalized = if self.pytorch_compatible {
             let grouped = x
                 .reshape(&[batch, -1, g, dims / g])?
-                .transpose(&[0, 2, 1, 3])?
+                .transpose(Some(&[0, 2, 1, 3]))?
                 .reshape(&[batch, g, -1])?;
             let normed = fast::layer_norm(&grouped, None, None, self.eps)?;
             normed
                 .reshape(&[batch, g, -1, dims / g])?
-                .transpose(&[0, 2, 1, 3])?
+                .transpose(Some(&[0, 2, 1, 3]))?
                 .reshape(&shape)?
         } else {
             let grouped = x.reshape(&[batch, -1, g])?;
-            let mean = grouped.mean(&[1], true)?;
-            let var = grouped.var(&[1], true, 0)?;
+            let mean = grouped.mean(Some(&[1]), true)?;
+            let var = grouped.var(Some(&[1]), true, 0)?;
             let centered = &grouped - &mean;
             (&centered * &(&var + f64::from(self.eps)).rsqrt()?).reshape(&shape)?
         };
@@ -229,8 +229,8 @@ impl Module for InstanceNorm {
             )));
         }
         let spatial: Vec<i32> = (1..x.ndim() as i32 - 1).collect();
-        let mean = x.mean(&spatial, true)?;
-        let var = x.var(&spatial, true, 0)?;
+        let mean = x.mean(Some(&spatial), true)?;
+        let var = x.var(Some(&spatial), true, 0)?;
         let normalized = &(x - &mean) * &(&var + f64::from(self.eps)).rsqrt()?;
         affine(normalized, self.weight.as_ref(), self.bias.as_ref())
     }
@@ -311,7 +311,10 @@ impl BatchNorm {
                 "[BatchNorm] training needs more than one value per channel".into(),
             ));
         }
-        Ok((x.mean(&axes, false)?, x.var(&axes, false, ddof)?))
+        Ok((
+            x.mean(Some(&axes), false)?,
+            x.var(Some(&axes), false, ddof)?,
+        ))
     }
 
     fn normalize(&self, x: &Array, mean: &Array, var: &Array) -> Result<Array> {

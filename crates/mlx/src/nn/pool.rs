@@ -48,7 +48,7 @@ impl PoolReduction for Max {
     const NAME: &'static str = "Max";
     const PADDING_VALUE: f32 = f32::NEG_INFINITY;
     fn reduce(windows: &Array, axes: &[i32]) -> Result<Array> {
-        windows.max(axes, false)
+        windows.max(Some(axes), false)
     }
 }
 
@@ -56,7 +56,7 @@ impl PoolReduction for Avg {
     const NAME: &'static str = "Avg";
     const PADDING_VALUE: f32 = 0.0;
     fn reduce(windows: &Array, axes: &[i32]) -> Result<Array> {
-        windows.mean(axes, false)
+        windows.mean(Some(axes), false)
     }
 }
 
@@ -241,7 +241,7 @@ impl<R: PoolReduction, const N: usize> Pool<R, N> {
             order.extend((1..last).step_by(2));
             order.extend((2..last).step_by(2));
             order.push(last);
-            return x.reshape(&split)?.transpose(&order);
+            return x.reshape(&split)?.transpose(Some(&order));
         }
         // The general case: a strided view of the (contiguous) input.
         let x = ops::contiguous(x)?;

@@ -69,7 +69,7 @@ impl MultiHeadAttention {
         mask: Option<&Array>,
     ) -> Result<Array> {
         let heads = |x: Array| -> Result<Array> {
-            crate::ops::unflatten(&x, -1, &[self.num_heads, -1])?.transpose(&[0, 2, 1, 3])
+            crate::ops::unflatten(&x, -1, &[self.num_heads, -1])?.transpose(Some(&[0, 2, 1, 3]))
         };
         let q = heads(self.query_proj.forward(queries)?)?;
         let k = heads(self.key_proj.forward(keys)?)?;
@@ -81,7 +81,7 @@ impl MultiHeadAttention {
         };
         let out = fast::scaled_dot_product_attention(&q, &k, &v, scale, &options)?;
         self.out_proj
-            .forward(&out.transpose(&[0, 2, 1, 3])?.flatten(-2, -1)?)
+            .forward(&out.transpose(Some(&[0, 2, 1, 3]))?.flatten(-2, -1)?)
     }
 
     /// The additive causal mask `[n, n]`: 0 where key `j <= i`, the most negative finite value

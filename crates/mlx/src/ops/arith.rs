@@ -180,14 +180,16 @@ pub fn round(a: &Array, decimals: i32) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_round(r, a.as_raw(), decimals, s) })
 }
 
-/// `exp(a) / sum(exp(a))` over `axes` (all axes when empty), computed stably.
+/// `exp(a) / sum(exp(a))` over `axes` (all axes when `None`), computed stably.
 ///
 /// With `precise`, half-precision inputs are accumulated in `float32`.
-pub fn softmax(a: &Array, axes: &[i32], precise: bool) -> Result<Array> {
-    if axes.is_empty() {
-        return call(|r, s| unsafe { sys::mlxc_softmax_all(r, a.as_raw(), precise, s) });
+pub fn softmax(a: &Array, axes: Option<&[i32]>, precise: bool) -> Result<Array> {
+    match axes {
+        None => call(|r, s| unsafe { sys::mlxc_softmax_all(r, a.as_raw(), precise, s) }),
+        Some(axes) => {
+            call(|r, s| unsafe { sys::mlxc_softmax(r, a.as_raw(), ints(axes), precise, s) })
+        }
     }
-    call(|r, s| unsafe { sys::mlxc_softmax(r, a.as_raw(), ints(axes), precise, s) })
 }
 
 /// Replaces NaN by `nan`, positive infinity by `posinf` and negative infinity by `neginf`;
@@ -291,7 +293,7 @@ impl Array {
     }
 
     /// See [`softmax`].
-    pub fn softmax(&self, axes: &[i32], precise: bool) -> Result<Array> {
+    pub fn softmax(&self, axes: Option<&[i32]>, precise: bool) -> Result<Array> {
         softmax(self, axes, precise)
     }
 

@@ -639,7 +639,7 @@ pub fn convolve(a: &Array, v: &Array, mode: ConvolveMode) -> Result<Array> {
         return invalid("[convolve] inputs must not be empty");
     }
     let input = a.reshape(&[1, n, 1])?;
-    let kernel = super::flip(v, &[0])?.reshape(&[1, m, 1])?;
+    let kernel = super::flip(v, Some(&[0]))?.reshape(&[1, m, 1])?;
     let full = conv1d(&input, &kernel, ConvOptions::new().with_padding(m - 1))?.reshape(&[-1])?;
     let (start, len) = match mode {
         ConvolveMode::Full => return Ok(full),

@@ -37,20 +37,21 @@ pub fn reshape(a: &Array, shape: &[i32]) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_reshape(r, a.as_raw(), ints(shape), s) })
 }
 
-/// Permutes the axes; an empty `axes` reverses them.
-pub fn transpose(a: &Array, axes: &[i32]) -> Result<Array> {
-    if axes.is_empty() {
-        return call(|r, s| unsafe { sys::mlxc_transpose_all(r, a.as_raw(), s) });
+/// Permutes the axes to the order `axes` gives; `None` reverses them (as [`Array::t`]).
+/// `axes` must name every axis once, so `Some(&[])` is accepted only for a scalar.
+pub fn transpose(a: &Array, axes: Option<&[i32]>) -> Result<Array> {
+    match axes {
+        None => call(|r, s| unsafe { sys::mlxc_transpose_all(r, a.as_raw(), s) }),
+        Some(axes) => call(|r, s| unsafe { sys::mlxc_transpose(r, a.as_raw(), ints(axes), s) }),
     }
-    call(|r, s| unsafe { sys::mlxc_transpose(r, a.as_raw(), ints(axes), s) })
 }
 
-/// Sum over `axes` (all axes when empty).
-pub fn sum(a: &Array, axes: &[i32], keepdims: bool) -> Result<Array> {
-    if axes.is_empty() {
-        return call(|r, s| unsafe { sys::mlxc_sum_all(r, a.as_raw(), keepdims, s) });
+/// Sum over `axes` (all axes when `None`; `Some(&[])` returns `a` unchanged, as in Python MLX).
+pub fn sum(a: &Array, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
+    match axes {
+        None => call(|r, s| unsafe { sys::mlxc_sum_all(r, a.as_raw(), keepdims, s) }),
+        Some(axes) => call(|r, s| unsafe { sys::mlxc_sum(r, a.as_raw(), ints(axes), keepdims, s) }),
     }
-    call(|r, s| unsafe { sys::mlxc_sum(r, a.as_raw(), ints(axes), keepdims, s) })
 }
 
 /// Converts to another element type.
@@ -137,17 +138,17 @@ impl Array {
     }
 
     /// See [`transpose`].
-    pub fn transpose(&self, axes: &[i32]) -> Result<Array> {
+    pub fn transpose(&self, axes: Option<&[i32]>) -> Result<Array> {
         transpose(self, axes)
     }
 
     /// Reverses the axes (`a.T` in Python).
     pub fn t(&self) -> Result<Array> {
-        transpose(self, &[])
+        transpose(self, None)
     }
 
     /// See [`sum`].
-    pub fn sum(&self, axes: &[i32], keepdims: bool) -> Result<Array> {
+    pub fn sum(&self, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
         sum(self, axes, keepdims)
     }
 

@@ -758,17 +758,19 @@ pub fn masked_scatter(a: &Array, mask: &Array, src: &Array) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_masked_scatter(r, a.as_raw(), mask.as_raw(), src.as_raw(), s) })
 }
 
-/// Reverses the order of the elements along `axes` (all axes when empty).
+/// Reverses the order of the elements along `axes` (all axes when `None`; none for
+/// `Some(&[])`).
 ///
 /// ```
 /// let a = mlx::array![[1, 2], [3, 4]];
-/// assert_eq!(mlx::ops::flip(&a, &[1])?.to_vec::<i32>()?, vec![2, 1, 4, 3]);
-/// assert_eq!(mlx::ops::flip(&a, &[])?.to_vec::<i32>()?, vec![4, 3, 2, 1]);
+/// assert_eq!(mlx::ops::flip(&a, Some(&[1]))?.to_vec::<i32>()?, vec![2, 1, 4, 3]);
+/// assert_eq!(mlx::ops::flip(&a, None)?.to_vec::<i32>()?, vec![4, 3, 2, 1]);
+/// assert_eq!(mlx::ops::flip(&a, Some(&[]))?.to_vec::<i32>()?, vec![1, 2, 3, 4]);
 /// # Ok::<(), mlx::Error>(())
 /// ```
-pub fn flip(a: &Array, axes: &[i32]) -> Result<Array> {
-    if axes.is_empty() {
-        return call(|r, s| unsafe { sys::mlxc_flip_all(r, a.as_raw(), s) });
+pub fn flip(a: &Array, axes: Option<&[i32]>) -> Result<Array> {
+    match axes {
+        None => call(|r, s| unsafe { sys::mlxc_flip_all(r, a.as_raw(), s) }),
+        Some(axes) => call(|r, s| unsafe { sys::mlxc_flip(r, a.as_raw(), ints(axes), s) }),
     }
-    call(|r, s| unsafe { sys::mlxc_flip(r, a.as_raw(), ints(axes), s) })
 }

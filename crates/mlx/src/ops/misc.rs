@@ -37,12 +37,25 @@ pub fn depends(inputs: &[Array], dependencies: &[Array]) -> Result<Vec<Array>> {
     call_vec(|r, s| unsafe { sys::mlxc_depends(r, arrays(&ins), arrays(&deps), s) })
 }
 
-/// The number of elements along `axes` of `a` (their product), or its reciprocal with
-/// `inverted`, as a scalar of `dtype`. Computed lazily, so it stays valid under shapeless
-/// compilation.
-pub fn number_of_elements(a: &Array, axes: &[i32], inverted: bool, dtype: Dtype) -> Result<Array> {
-    // MLX does not check the axes (it wraps them around); reject bad ones here.
+/// The number of elements along `axes` of `a` (their product; every axis when `None`, 1 for
+/// `Some(&[])`), or its reciprocal with `inverted`, as a scalar of `dtype`. Computed lazily, so
+/// it stays valid under shapeless compilation.
+pub fn number_of_elements(
+    a: &Array,
+    axes: Option<&[i32]>,
+    inverted: bool,
+    dtype: Dtype,
+) -> Result<Array> {
     let n = a.ndim() as i32;
+    let every;
+    let axes = match axes {
+        Some(axes) => axes,
+        None => {
+            every = (0..n).collect::<Vec<_>>();
+            &every[..]
+        }
+    };
+    // MLX does not check the axes (it wraps them around); reject bad ones here.
     if let Some(ax) = axes.iter().find(|ax| **ax < -n || **ax >= n) {
         return invalid(format!(
             "[number_of_elements] axis {ax} is out of bounds for an array of {n} dimensions"

@@ -4,6 +4,11 @@
 //! stream (see [`crate::with_stream`] and [`crate::with_device`]). Each op returns
 //! `Result`, carrying MLX's message when MLX rejects the arguments.
 //!
+//! Axes follow [the crate's conventions](crate#conventions-and-differences-from-python-mlx):
+//! `axes: Option<&[i32]>` with `None` for every axis (Python's `axis=None`) and `Some(&[])` for
+//! none, `axis: Option<i32>` with `None` for the flattened array; negative axes count from the
+//! end.
+//!
 //! Every `unsafe` block in these modules is a call into mlxc with handles borrowed from live
 //! `Array`s and views of live slices; mlxc copies what it keeps.
 

@@ -1,9 +1,11 @@
 //! Reductions over axes (with keepdims) and cumulative ops.
 //!
-//! Reductions take `axes: &[i32]` (negative axes count from the end; an empty slice reduces
-//! over every axis, as Python's `axis=None` does) and `keepdims` (keep reduced axes as
-//! size-one dimensions). Cumulative ops take `axis: Option<i32>` (`None` scans the flattened
-//! array) and [`ScanOptions`].
+//! Reductions take `axes: Option<&[i32]>` and `keepdims` (keep reduced axes as size-one
+//! dimensions): `None` reduces over every axis (Python's `axis=None`), `Some(&[..])` over
+//! those axes (negative ones count from the end), and `Some(&[])` over no axis, returning the
+//! input (in the reduction's result dtype) as Python MLX's `axis=[]` does; see
+//! [the crate's conventions](crate#conventions-and-differences-from-python-mlx). Cumulative
+//! ops take `axis: Option<i32>` (`None` scans the flattened array) and [`ScanOptions`].
 
 use mlx_sys as sys;
 
@@ -24,50 +26,52 @@ pub(super) fn opt_dtype(dtype: Option<Dtype>) -> sys::mlxc_opt_dtype {
 macro_rules! reduction {
     ($(#[$doc:meta])* $name:ident, $axes_fn:ident, $all_fn:ident) => {
         $(#[$doc])*
-        pub fn $name(a: &Array, axes: &[i32], keepdims: bool) -> Result<Array> {
-            if axes.is_empty() {
-                return call(|r, s| unsafe { sys::$all_fn(r, a.as_raw(), keepdims, s) });
+        pub fn $name(a: &Array, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
+            match axes {
+                None => call(|r, s| unsafe { sys::$all_fn(r, a.as_raw(), keepdims, s) }),
+                Some(axes) => {
+                    call(|r, s| unsafe { sys::$axes_fn(r, a.as_raw(), ints(axes), keepdims, s) })
+                }
             }
-            call(|r, s| unsafe { sys::$axes_fn(r, a.as_raw(), ints(axes), keepdims, s) })
         }
     };
 }
 
 reduction!(
-    /// Product over `axes` (all axes when empty). The product of nothing is 1.
+    /// Product over `axes` (all axes when `None`). The product of nothing is 1.
     prod, mlxc_prod, mlxc_prod_all
 );
 reduction!(
-    /// Arithmetic mean over `axes` (all axes when empty); integers give float32.
+    /// Arithmetic mean over `axes` (all axes when `None`); integers give float32.
     mean, mlxc_mean, mlxc_mean_all
 );
 reduction!(
-    /// Median over `axes` (all axes when empty): the mean of the two middle values when the
+    /// Median over `axes` (all axes when `None`): the mean of the two middle values when the
     /// count is even.
     median, mlxc_median, mlxc_median_all
 );
 reduction!(
-    /// Maximum over `axes` (all axes when empty). Fails on an empty reduction; NaN propagates.
+    /// Maximum over `axes` (all axes when `None`). Fails on an empty reduction; NaN propagates.
     max, mlxc_max, mlxc_max_all
 );
 reduction!(
-    /// Minimum over `axes` (all axes when empty). Fails on an empty reduction; NaN propagates.
+    /// Minimum over `axes` (all axes when `None`). Fails on an empty reduction; NaN propagates.
     min, mlxc_min, mlxc_min_all
 );
 reduction!(
-    /// Whether every element over `axes` (all axes when empty) is true (non-zero); `true` for
+    /// Whether every element over `axes` (all axes when `None`) is true (non-zero); `true` for
     /// nothing.
     all, mlxc_all, mlxc_all_all
 );
 reduction!(
-    /// Whether some element over `axes` (all axes when empty) is true (non-zero); `false` for
+    /// Whether some element over `axes` (all axes when `None`) is true (non-zero); `false` for
     /// nothing.
     any, mlxc_any, mlxc_any_all
 );
 
-/// `log(sum(exp(a)))` over `axes` (all axes when empty), computed stably. Integers and bools
+/// `log(sum(exp(a)))` over `axes` (all axes when `None`), computed stably. Integers and bools
 /// give float32.
-pub fn logsumexp(a: &Array, axes: &[i32], keepdims: bool) -> Result<Array> {
+pub fn logsumexp(a: &Array, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
     // MLX 0.32.4 subtracts the maximum in the input's dtype when reducing several axes, which
     // wraps for bool and unsigned inputs; the result is float32 for them anyway, so convert
     // first.
@@ -78,39 +82,46 @@ pub fn logsumexp(a: &Array, axes: &[i32], keepdims: bool) -> Result<Array> {
         converted = super::astype(a, Dtype::Float32)?;
         &converted
     };
-    if axes.is_empty() {
-        return call(|r, s| unsafe { sys::mlxc_logsumexp_all(r, a.as_raw(), keepdims, s) });
+    match axes {
+        None => call(|r, s| unsafe { sys::mlxc_logsumexp_all(r, a.as_raw(), keepdims, s) }),
+        Some(axes) => {
+            call(|r, s| unsafe { sys::mlxc_logsumexp(r, a.as_raw(), ints(axes), keepdims, s) })
+        }
     }
-    call(|r, s| unsafe { sys::mlxc_logsumexp(r, a.as_raw(), ints(axes), keepdims, s) })
 }
 
 reduction!(
-    /// Number of non-zero elements over `axes` (all axes when empty), as int32.
+    /// Number of non-zero elements over `axes` (all axes when `None`), as int32.
     count_nonzero, mlxc_count_nonzero, mlxc_count_nonzero_all
 );
 
-/// Variance over `axes` (all axes when empty), dividing by `N - ddof`.
-pub fn var(a: &Array, axes: &[i32], keepdims: bool, ddof: i32) -> Result<Array> {
-    if axes.is_empty() {
-        return call(|r, s| unsafe { sys::mlxc_var_all(r, a.as_raw(), keepdims, ddof, s) });
+/// Variance over `axes` (all axes when `None`), dividing by `N - ddof`.
+pub fn var(a: &Array, axes: Option<&[i32]>, keepdims: bool, ddof: i32) -> Result<Array> {
+    match axes {
+        None => call(|r, s| unsafe { sys::mlxc_var_all(r, a.as_raw(), keepdims, ddof, s) }),
+        Some(axes) => {
+            call(|r, s| unsafe { sys::mlxc_var(r, a.as_raw(), ints(axes), keepdims, ddof, s) })
+        }
     }
-    call(|r, s| unsafe { sys::mlxc_var(r, a.as_raw(), ints(axes), keepdims, ddof, s) })
 }
 
-/// Standard deviation over `axes` (all axes when empty), dividing by `N - ddof`.
-pub fn std(a: &Array, axes: &[i32], keepdims: bool, ddof: i32) -> Result<Array> {
-    if axes.is_empty() {
-        return call(|r, s| unsafe { sys::mlxc_std_all(r, a.as_raw(), keepdims, ddof, s) });
+/// Standard deviation over `axes` (all axes when `None`), dividing by `N - ddof`.
+pub fn std(a: &Array, axes: Option<&[i32]>, keepdims: bool, ddof: i32) -> Result<Array> {
+    match axes {
+        None => call(|r, s| unsafe { sys::mlxc_std_all(r, a.as_raw(), keepdims, ddof, s) }),
+        Some(axes) => {
+            call(|r, s| unsafe { sys::mlxc_std(r, a.as_raw(), ints(axes), keepdims, ddof, s) })
+        }
     }
-    call(|r, s| unsafe { sys::mlxc_std(r, a.as_raw(), ints(axes), keepdims, ddof, s) })
 }
 
-/// Minimum and maximum over `axes` (all axes when empty), in that order.
-pub fn minmax(a: &Array, axes: &[i32], keepdims: bool) -> Result<(Array, Array)> {
-    let v = if axes.is_empty() {
-        call_vec(|r, s| unsafe { sys::mlxc_minmax_all(r, a.as_raw(), keepdims, s) })?
-    } else {
-        call_vec(|r, s| unsafe { sys::mlxc_minmax(r, a.as_raw(), ints(axes), keepdims, s) })?
+/// Minimum and maximum over `axes` (all axes when `None`), in that order.
+pub fn minmax(a: &Array, axes: Option<&[i32]>, keepdims: bool) -> Result<(Array, Array)> {
+    let v = match axes {
+        None => call_vec(|r, s| unsafe { sys::mlxc_minmax_all(r, a.as_raw(), keepdims, s) })?,
+        Some(axes) => {
+            call_vec(|r, s| unsafe { sys::mlxc_minmax(r, a.as_raw(), ints(axes), keepdims, s) })?
+        }
     };
     let mut it = v.into_iter();
     match (it.next(), it.next()) {
@@ -282,47 +293,47 @@ pub fn diff(a: &Array, n: i32, axis: i32) -> Result<Array> {
 
 impl Array {
     /// See [`prod`].
-    pub fn prod(&self, axes: &[i32], keepdims: bool) -> Result<Array> {
+    pub fn prod(&self, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
         prod(self, axes, keepdims)
     }
 
     /// See [`mean`].
-    pub fn mean(&self, axes: &[i32], keepdims: bool) -> Result<Array> {
+    pub fn mean(&self, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
         mean(self, axes, keepdims)
     }
 
     /// See [`var`].
-    pub fn var(&self, axes: &[i32], keepdims: bool, ddof: i32) -> Result<Array> {
+    pub fn var(&self, axes: Option<&[i32]>, keepdims: bool, ddof: i32) -> Result<Array> {
         var(self, axes, keepdims, ddof)
     }
 
     /// See [`std()`].
-    pub fn std(&self, axes: &[i32], keepdims: bool, ddof: i32) -> Result<Array> {
+    pub fn std(&self, axes: Option<&[i32]>, keepdims: bool, ddof: i32) -> Result<Array> {
         std(self, axes, keepdims, ddof)
     }
 
     /// See [`max`].
-    pub fn max(&self, axes: &[i32], keepdims: bool) -> Result<Array> {
+    pub fn max(&self, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
         max(self, axes, keepdims)
     }
 
     /// See [`min`].
-    pub fn min(&self, axes: &[i32], keepdims: bool) -> Result<Array> {
+    pub fn min(&self, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
         min(self, axes, keepdims)
     }
 
     /// See [`all`].
-    pub fn all(&self, axes: &[i32], keepdims: bool) -> Result<Array> {
+    pub fn all(&self, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
         all(self, axes, keepdims)
     }
 
     /// See [`any`].
-    pub fn any(&self, axes: &[i32], keepdims: bool) -> Result<Array> {
+    pub fn any(&self, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
         any(self, axes, keepdims)
     }
 
     /// See [`logsumexp`].
-    pub fn logsumexp(&self, axes: &[i32], keepdims: bool) -> Result<Array> {
+    pub fn logsumexp(&self, axes: Option<&[i32]>, keepdims: bool) -> Result<Array> {
         logsumexp(self, axes, keepdims)
     }
 

@@ -1,7 +1,8 @@
 //! Shape manipulation: squeeze, expand_dims, concatenate, stack, split, pad, tile, repeat, ...
 //!
 //! Negative axes count from the end. Where Python takes `axis=None`, these functions take an
-//! `Option<i32>` or an empty axes slice, as documented on each.
+//! `Option<i32>` or an `Option<&[i32]>` with `None` in its place (see
+//! [the crate's conventions](crate#conventions-and-differences-from-python-mlx)).
 
 use std::ffi::CStr;
 
@@ -34,12 +35,12 @@ pub fn unflatten(a: &Array, axis: i32, shape: &[i32]) -> Result<Array> {
     call(|r, s| unsafe { sys::mlxc_unflatten(r, a.as_raw(), axis, ints(shape), s) })
 }
 
-/// Removes the size-one `axes`; an empty slice removes every size-one axis.
-pub fn squeeze(a: &Array, axes: &[i32]) -> Result<Array> {
-    if axes.is_empty() {
-        return call(|r, s| unsafe { sys::mlxc_squeeze_all(r, a.as_raw(), s) });
+/// Removes the size-one `axes`; `None` removes every size-one axis (`Some(&[])` none).
+pub fn squeeze(a: &Array, axes: Option<&[i32]>) -> Result<Array> {
+    match axes {
+        None => call(|r, s| unsafe { sys::mlxc_squeeze_all(r, a.as_raw(), s) }),
+        Some(axes) => call(|r, s| unsafe { sys::mlxc_squeeze(r, a.as_raw(), ints(axes), s) }),
     }
-    call(|r, s| unsafe { sys::mlxc_squeeze(r, a.as_raw(), ints(axes), s) })
 }
 
 /// Inserts size-one axes at `axes` (positions in the result).
@@ -118,15 +119,15 @@ pub fn repeat(a: &Array, repeats: i32, axis: Option<i32>) -> Result<Array> {
 }
 
 /// Shifts elements along `axes`, wrapping around. `shift` has one entry (used for every axis)
-/// or one per axis (extra entries are ignored). With empty `axes` the flattened array is rolled
-/// by the sum of the shifts.
-pub fn roll(a: &Array, shift: &[i32], axes: &[i32]) -> Result<Array> {
-    if axes.is_empty() {
+/// or one per axis (extra entries are ignored). With `axes` `None` the flattened array is rolled
+/// by the sum of the shifts; `Some(&[])` rolls nothing.
+pub fn roll(a: &Array, shift: &[i32], axes: Option<&[i32]>) -> Result<Array> {
+    let Some(axes) = axes else {
         return call(|r, s| unsafe { sys::mlxc_roll_all(r, a.as_raw(), ints(shift), s) });
-    }
+    };
     let repeated;
     let shift = match shift {
-        [one] if axes.len() > 1 => {
+        [one] if axes.len() != 1 => {
             repeated = vec![*one; axes.len()];
             &repeated[..]
         }
@@ -355,7 +356,7 @@ impl Array {
     }
 
     /// See [`squeeze`].
-    pub fn squeeze(&self, axes: &[i32]) -> Result<Array> {
+    pub fn squeeze(&self, axes: Option<&[i32]>) -> Result<Array> {
         squeeze(self, axes)
     }
 

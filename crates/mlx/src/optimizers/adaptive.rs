@@ -254,7 +254,7 @@ struct AdafactorRule {
 
 /// Root mean square of all elements.
 fn rms(a: &Array) -> Result<Array> {
-    a.square()?.mean(&[], false)?.sqrt()
+    a.square()?.mean(None, false)?.sqrt()
 }
 
 impl AdafactorRule {
@@ -332,13 +332,13 @@ impl Rule for AdafactorRule {
         let mut update = if grad.ndim() >= 2 {
             let row = ops::add(
                 &ops::multiply(&beta_2, &slots["exp_avg_sq_row"])?,
-                &ops::multiply(&one_minus, &sq.mean(&[-1], false)?)?,
+                &ops::multiply(&one_minus, &sq.mean(Some(&[-1]), false)?)?,
             )?;
             let col = ops::add(
                 &ops::multiply(&beta_2, &slots["exp_avg_sq_col"])?,
-                &ops::multiply(&one_minus, &sq.mean(&[-2], false)?)?,
+                &ops::multiply(&one_minus, &sq.mean(Some(&[-2]), false)?)?,
             )?;
-            let r = ops::divide(&row, &row.mean(&[-1], true)?)?.rsqrt()?;
+            let r = ops::divide(&row, &row.mean(Some(&[-1]), true)?)?.rsqrt()?;
             let c = col.rsqrt()?;
             let approx = ops::multiply(&r.expand_dims(&[-1])?, &c.expand_dims(&[-2])?)?;
             slots.insert("exp_avg_sq_row", row);

@@ -34,13 +34,13 @@ struct Layout {
 /// let mut model = nn::Linear::new(3, 1)?;
 /// let mut adam = Adam::new(0.05);
 /// let step = CompiledStep::new(|m: &mut nn::Linear, opt: &mut Adam, args: &[Array]| {
-///     let loss_of = |m: &nn::Linear| (m.forward(&args[0])? - &args[1]).square()?.mean(&[], false);
+///     let loss_of = |m: &nn::Linear| (m.forward(&args[0])? - &args[1]).square()?.mean(None, false);
 ///     let (loss, grads) = transforms::value_and_grad_params(m, loss_of)?;
 ///     opt.update(m, &grads)?;
 ///     Ok(vec![loss])
 /// });
 /// let x = mlx::random::normal(&[16, 3], mlx::Dtype::Float32, None)?;
-/// let y = x.sum(&[1], true)?;
+/// let y = x.sum(Some(&[1]), true)?;
 /// let first = step.call(&mut model, &mut adam, &[x.clone(), y.clone()])?[0].item::<f32>()?;
 /// let mut last = first;
 /// for _ in 0..50 {

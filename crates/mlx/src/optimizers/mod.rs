@@ -21,7 +21,7 @@
 //! let y = mlx::array![1.0, 3.0, 5.0, 7.0];
 //! let mut model = Line { w: mlx::array![0.0], b: mlx::array![0.0] };
 //! let mut optimizer = Adam::new(0.1).with_bias_correction(true);
-//! let loss = |m: &Line| ((&(&x * &m.w) + &m.b) - &y).square()?.mean(&[], false);
+//! let loss = |m: &Line| ((&(&x * &m.w) + &m.b) - &y).square()?.mean(None, false);
 //! let first = loss(&model)?.item::<f32>()?;
 //! for _ in 0..200 {
 //!     let (_loss, grads) = value_and_grad_params(&model, loss)?;
@@ -546,7 +546,7 @@ pub fn clip_grad_norm<M: Parameters>(grads: &M, max_norm: f64) -> Result<(M, Arr
         } else {
             g.clone()
         };
-        let sq = g.square()?.sum(&[], false)?;
+        let sq = g.square()?.sum(None, false)?;
         total = Some(match total {
             // Python starts the reduction from the float 0.0.
             None => ops::add(&sc(0.0, &sq)?, &sq)?,

@@ -385,12 +385,12 @@ fn round_to_decimals() {
 // ---- softmax ------------------------------------------------------------------------------------
 
 /// Softmax over `axes` (all when empty) of a row-major array of `shape`.
-fn softmax_ref(x: &[f64], shape: &[i32], axes: &[i32]) -> Vec<f64> {
+/// `None`: over every axis; `Some(&[])`: over none (every element is 1).
+fn softmax_ref(x: &[f64], shape: &[i32], axes: Option<&[i32]>) -> Vec<f64> {
     let nd = shape.len() as i32;
-    let axes: Vec<usize> = if axes.is_empty() {
-        (0..shape.len()).collect()
-    } else {
-        axes.iter().map(|a| ((a + nd) % nd) as usize).collect()
+    let axes: Vec<usize> = match axes {
+        None => (0..shape.len()).collect(),
+        Some(axes) => axes.iter().map(|a| ((a + nd) % nd) as usize).collect(),
     };
     // Group key: the index with the reduced axes zeroed.
     let key = |mut flat: usize| -> Vec<usize> {
@@ -424,15 +424,16 @@ fn softmax_over_axes() {
     let x = sample(&shape, 7, -3.0, 3.0);
     let data = values(&x);
     for axes in [
-        &[-1][..],
-        &[2],
-        &[1],
-        &[0],
-        &[-3],
-        &[0, 2],
-        &[-1, -3],
-        &[0, 1, 2],
-        &[],
+        Some(&[-1][..]),
+        Some(&[2]),
+        Some(&[1]),
+        Some(&[0]),
+        Some(&[-3]),
+        Some(&[0, 2]),
+        Some(&[-1, -3]),
+        Some(&[0, 1, 2]),
+        None,
+        Some(&[]),
     ] {
         let want = softmax_ref(&data, &shape, axes);
         for precise in [false, true] {
@@ -463,18 +464,23 @@ fn softmax_is_stable_and_handles_edge_cases() {
     let e: Vec<f64> = [0.0f64, 1.0, 2.0].iter().map(|v| v.exp()).collect();
     let total: f64 = e.iter().sum();
     let want: Vec<f64> = e.iter().map(|v| v / total).collect();
-    assert_close(&ops::softmax(&x, &[0], false).unwrap(), &want, 1e-5, 1e-7);
+    assert_close(
+        &ops::softmax(&x, Some(&[0]), false).unwrap(),
+        &want,
+        1e-5,
+        1e-7,
+    );
     // A -inf entry gets probability 0.
     let m = f64s(&[f64::NEG_INFINITY, 0.0, 0.0], &[3]);
     assert_close(
-        &ops::softmax(&m, &[], false).unwrap(),
+        &ops::softmax(&m, None, false).unwrap(),
         &[0.0, 0.5, 0.5],
         1e-6,
         0.0,
     );
     // Integer inputs give float32.
     let i = Array::from_slice(&[1i32, 2], &[2]).unwrap();
-    let s = ops::softmax(&i, &[], false).unwrap();
+    let s = ops::softmax(&i, None, false).unwrap();
     assert_eq!(s.dtype(), Dtype::Float32);
     let a = 1.0 / (1.0 + 1f64.exp());
     assert_close(&s, &[a, 1.0 - a], 1e-6, 0.0);
@@ -482,18 +488,26 @@ fn softmax_is_stable_and_handles_edge_cases() {
     let shape = [3, 4];
     let x = sample(&shape, 3, -2.0, 2.0);
     let t = x.t().unwrap();
-    let want = softmax_ref(&values(&t), &[4, 3], &[-1]);
-    assert_close(&ops::softmax(&t, &[-1], false).unwrap(), &want, 1e-6, 1e-9);
+    let want = softmax_ref(&values(&t), &[4, 3], Some(&[-1]));
+    assert_close(
+        &ops::softmax(&t, Some(&[-1]), false).unwrap(),
+        &want,
+        1e-6,
+        1e-9,
+    );
     // Empty.
     let e = Array::zeros::<f32>(&[0, 3]).unwrap();
-    assert_eq!(ops::softmax(&e, &[-1], false).unwrap().shape(), &[0, 3]);
+    assert_eq!(
+        ops::softmax(&e, Some(&[-1]), false).unwrap().shape(),
+        &[0, 3]
+    );
     // Bad axes.
     let y = Array::zeros::<f32>(&[2, 3]).unwrap();
-    let err = mlx_err(ops::softmax(&y, &[2], false));
+    let err = mlx_err(ops::softmax(&y, Some(&[2]), false));
     assert!(err.contains("Invalid axis 2"), "{err}");
-    let err = mlx_err(ops::softmax(&y, &[-3], false));
+    let err = mlx_err(ops::softmax(&y, Some(&[-3]), false));
     assert!(err.contains("Invalid axis -3"), "{err}");
-    let err = mlx_err(ops::softmax(&y, &[0, 0], false));
+    let err = mlx_err(ops::softmax(&y, Some(&[0, 0]), false));
     assert!(err.contains("Duplicate axes"), "{err}");
 }
 
@@ -1451,7 +1465,7 @@ fn methods_delegate_to_functions() {
 /// `sum(op(x) * w)` with fixed weights, so every element's derivative is checked separately.
 fn weighted(y: &Array, seed: u64) -> Result<Array> {
     let w = sample(y.shape(), seed, 0.5, 1.5).astype(y.dtype())?;
-    ops::sum(&ops::multiply(y, &w)?, &[], false)
+    ops::sum(&ops::multiply(y, &w)?, None, false)
 }
 
 #[test]
@@ -1505,7 +1519,7 @@ fn gradients_of_binary_functions() {
 #[test]
 fn gradients_of_softmax_clip_and_nan_to_num() {
     let x = sample(&[2, 3, 4], 500, -2.0, 2.0);
-    for axes in [&[-1][..], &[0], &[0, 2], &[]] {
+    for axes in [Some(&[-1][..]), Some(&[0]), Some(&[0, 2]), None] {
         for precise in [false, true] {
             check_grad(
                 |a| weighted(&ops::softmax(&a[0], axes, precise)?, 8),
@@ -1526,7 +1540,7 @@ fn gradients_of_softmax_clip_and_nan_to_num() {
     check_grad(f, &inputs, 1, 1e-4, 1e-3);
     check_grad(f, &inputs, 2, 1e-4, 1e-3);
     let g = mlx::transforms::grad(
-        |a: &[Array]| ops::sum(&ops::clip(&a[0], Some(&a[1]), Some(&a[2]))?, &[], false),
+        |a: &[Array]| ops::sum(&ops::clip(&a[0], Some(&a[1]), Some(&a[2]))?, None, false),
         &[0],
     )(&inputs)
     .unwrap();
@@ -1571,7 +1585,7 @@ fn gradients_in_float32() {
         );
     }
     check_grad(
-        |a| weighted(&ops::softmax(&a[0], &[-1], false)?, 12),
+        |a| weighted(&ops::softmax(&a[0], Some(&[-1]), false)?, 12),
         std::slice::from_ref(&x),
         0,
         1e-2,

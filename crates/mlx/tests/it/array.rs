@@ -61,7 +61,7 @@ fn zero_dimensional_arrays() {
     assert_eq!(doubled.item::<f32>().unwrap(), 7.0);
     let summed = Array::from_slice(&[1i32, 2, 3], &[3])
         .unwrap()
-        .sum(&[], false)
+        .sum(None, false)
         .unwrap();
     assert_eq!(summed.ndim(), 0);
     assert_eq!(summed.item::<i32>().unwrap(), 6);
@@ -75,7 +75,7 @@ fn empty_arrays() {
     assert!(e.to_vec::<f32>().unwrap().is_empty());
     let z = Array::zeros::<i64>(&[2, 0]).unwrap();
     assert_eq!(
-        z.sum(&[1], false).unwrap().to_vec::<i64>().unwrap(),
+        z.sum(Some(&[1]), false).unwrap().to_vec::<i64>().unwrap(),
         vec![0, 0]
     );
     let t = e.t().unwrap();
@@ -88,7 +88,7 @@ fn large_arrays() {
     let n = 1i32 << 27;
     let a = Array::ones::<u8>(&[n]).unwrap();
     assert_eq!(a.size(), 1 << 27);
-    let total = a.astype(Dtype::Uint32).unwrap().sum(&[], false).unwrap();
+    let total = a.astype(Dtype::Uint32).unwrap().sum(None, false).unwrap();
     assert_eq!(total.item::<u32>().unwrap(), 1 << 27);
     let v = a.as_slice::<u8>().unwrap();
     assert_eq!(v.len(), 1 << 27);
@@ -228,7 +228,7 @@ fn reshape_transpose_and_non_contiguous_reads() {
     assert_eq!(a.reshape(&[-1]).unwrap().shape(), &[6]);
     let p = Array::zeros::<f32>(&[2, 3, 4])
         .unwrap()
-        .transpose(&[2, 0, 1])
+        .transpose(Some(&[2, 0, 1]))
         .unwrap();
     assert_eq!(p.shape(), &[4, 2, 3]);
     assert_eq!(a.dim(-1).unwrap(), 3);
@@ -239,11 +239,11 @@ fn reshape_transpose_and_non_contiguous_reads() {
 fn reductions_and_matmul() {
     let a = mlx::array![[1.0, 2.0], [3.0, 4.0]];
     assert_eq!(
-        a.sum(&[0], false).unwrap().to_vec::<f32>().unwrap(),
+        a.sum(Some(&[0]), false).unwrap().to_vec::<f32>().unwrap(),
         vec![4.0, 6.0]
     );
-    assert_eq!(a.sum(&[-1], true).unwrap().shape(), &[2, 1]);
-    assert_eq!(a.sum(&[], false).unwrap().item::<f32>().unwrap(), 10.0);
+    assert_eq!(a.sum(Some(&[-1]), true).unwrap().shape(), &[2, 1]);
+    assert_eq!(a.sum(None, false).unwrap().item::<f32>().unwrap(), 10.0);
     let m = a.matmul(&a).unwrap();
     assert_eq!(m.to_vec::<f32>().unwrap(), vec![7.0, 10.0, 15.0, 22.0]);
     let batch = Array::ones::<f32>(&[5, 2, 3])

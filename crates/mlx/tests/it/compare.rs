@@ -561,7 +561,7 @@ fn where_gradients_flow_to_the_chosen_values() {
     let w = sample(&[2, 3], 32, 0.5, 1.5);
     let f = |a: &[Array]| {
         let s = ops::where_(&cond, &ops::sin(&a[0])?, &ops::square(&a[1])?)?;
-        ops::sum(&ops::multiply(&s, &w)?, &[], false)
+        ops::sum(&ops::multiply(&s, &w)?, None, false)
     };
     let inputs = [x.clone(), y.clone()];
     check_grad(f, &inputs, 0, 1e-4, 1e-3);
@@ -581,7 +581,7 @@ fn where_gradients_flow_to_the_chosen_values() {
     let scalar = Array::scalar(0.5f64);
     let h = |a: &[Array]| {
         let s = ops::where_(&cond, &a[0], &a[1])?;
-        ops::sum(&ops::multiply(&s, &w)?, &[], false)
+        ops::sum(&ops::multiply(&s, &w)?, None, false)
     };
     let inputs = [scalar, y];
     check_grad(h, &inputs, 0, 1e-4, 1e-3);

@@ -488,7 +488,7 @@ fn layouts_views_dtypes_and_empty_batches() {
 
     // A non-contiguous input (transposed from [N, C, L]) gives the same result as its copy.
     let ncl = sample32(&[2, 3, 7], 110);
-    let nlc = ncl.transpose(&[0, 2, 1]).unwrap();
+    let nlc = ncl.transpose(Some(&[0, 2, 1])).unwrap();
     assert!(!nlc.is_row_contiguous().unwrap());
     let w = sample32(&[4, 3, 3], 111);
     let want = ref_conv(
@@ -672,7 +672,7 @@ fn float64_is_not_computed_in_double_precision() {
 
 fn weighted_sum(y: &Array) -> mlx::Result<Array> {
     let w = ops::arange(1.0, y.size() as f64 + 1.0, 1.0, Dtype::Float64)?.reshape(y.shape())?;
-    (&(y * &w) * &(y * 0.5 + 1.0)).sum(&[], false)
+    (&(y * &w) * &(y * 0.5 + 1.0)).sum(None, false)
 }
 
 fn grads_both(f: impl Fn(&[Array]) -> mlx::Result<Array> + Copy, x: &Array, w: &Array) {

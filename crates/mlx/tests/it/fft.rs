@@ -666,7 +666,7 @@ fn real_loss(z: &Array, seed: u64) -> mlx::Result<Array> {
     // astype to a real dtype keeps the real part.
     ops::sum(
         &ops::astype(&ops::multiply(z, &w)?, Dtype::Float32)?,
-        &[],
+        None,
         false,
     )
 }
@@ -729,7 +729,7 @@ fn gradients_of_transforms() {
         |v| {
             let y = fft::irfft(&ops::astype(&v[0], Dtype::Complex64)?, Some(6), -1, B)?;
             let w = f32_sample(&[6], 43);
-            ops::sum(&ops::multiply(&y, &w)?, &[], false)
+            ops::sum(&ops::multiply(&y, &w)?, None, false)
         },
         std::slice::from_ref(&spec),
         0,
@@ -740,7 +740,7 @@ fn gradients_of_transforms() {
         |v| {
             let y = fft::fftshift(&v[0], None)?;
             let w = f32_sample(&[3, 4], 44);
-            ops::sum(&ops::multiply(&y, &w)?, &[], false)
+            ops::sum(&ops::multiply(&y, &w)?, None, false)
         },
         std::slice::from_ref(&m),
         0,

@@ -698,17 +698,27 @@ fn masked_scatter_fills_in_order() {
 #[test]
 fn flip_axes() {
     let a = iota(&[2, 3]);
-    assert_eq!(ints(&ops::flip(&a, &[-1]).unwrap()), vec![2, 1, 0, 5, 4, 3]);
-    assert_eq!(ints(&ops::flip(&a, &[0]).unwrap()), vec![3, 4, 5, 0, 1, 2]);
-    assert_eq!(ints(&ops::flip(&a, &[]).unwrap()), vec![5, 4, 3, 2, 1, 0]);
     assert_eq!(
-        ints(&ops::flip(&a.t().unwrap(), &[0]).unwrap()),
+        ints(&ops::flip(&a, Some(&[-1])).unwrap()),
+        vec![2, 1, 0, 5, 4, 3]
+    );
+    assert_eq!(
+        ints(&ops::flip(&a, Some(&[0])).unwrap()),
+        vec![3, 4, 5, 0, 1, 2]
+    );
+    assert_eq!(ints(&ops::flip(&a, None).unwrap()), vec![5, 4, 3, 2, 1, 0]);
+    assert_eq!(
+        ints(&ops::flip(&a.t().unwrap(), Some(&[0])).unwrap()),
         vec![2, 5, 1, 4, 0, 3]
     );
-    assert!(ops::flip(&a, &[2]).is_err());
+    assert!(ops::flip(&a, Some(&[2])).is_err());
     let e = Array::zeros::<f32>(&[0, 2]).unwrap();
-    assert_eq!(ops::flip(&e, &[0, 1]).unwrap().shape(), &[0, 2]);
-    let h = ops::flip(&mlx::array![1.5, 2.5].astype(Dtype::Float16).unwrap(), &[0]).unwrap();
+    assert_eq!(ops::flip(&e, Some(&[0, 1])).unwrap().shape(), &[0, 2]);
+    let h = ops::flip(
+        &mlx::array![1.5, 2.5].astype(Dtype::Float16).unwrap(),
+        Some(&[0]),
+    )
+    .unwrap();
     assert_eq!(h.dtype(), Dtype::Float16);
     assert_close(&h, &[2.5, 1.5], 0.0, 0.0);
 }
@@ -1163,7 +1173,7 @@ fn sanitized_indexing_under_vmap_and_compile() {
 fn weighted_sum(x: &Array) -> mlx::Result<Array> {
     // A fixed weighting so every element's gradient differs.
     let w = ops::arange(1.0, x.size() as f64 + 1.0, 1.0, Dtype::Float64)?.reshape(x.shape())?;
-    (x * &w).sum(&[], false)
+    (x * &w).sum(None, false)
 }
 
 #[test]

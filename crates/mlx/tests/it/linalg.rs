@@ -498,7 +498,7 @@ fn einsum_batches_ellipsis_and_transposed_operands() {
         1e-5,
     );
     // Reading the second operand through a transpose: "bkj" of its transposed view.
-    let xb_t = xb.transpose(&[0, 2, 1]).unwrap();
+    let xb_t = xb.transpose(Some(&[0, 2, 1])).unwrap();
     assert_close(
         &linalg::einsum("bij,bkj->bik", &[&xa, &xb_t]).unwrap(),
         &want,
@@ -980,7 +980,7 @@ fn inv_times_matrix_is_identity() {
         &[2, 3, 3],
         Dtype::Float64,
     );
-    let inv = values(&linalg::inv(&batch.transpose(&[0, 2, 1]).unwrap()).unwrap());
+    let inv = values(&linalg::inv(&batch.transpose(Some(&[0, 2, 1])).unwrap()).unwrap());
     for (n, a) in [a0, a1].iter().enumerate() {
         let inv_t = &inv[n * 9..n * 9 + 9];
         assert_vec_close(&mm(&tr(a, 3, 3), inv_t, 3, 3, 3), &eye_vals(3), 1e-10);
@@ -1140,7 +1140,7 @@ fn qr_gives_orthonormal_q_and_triangular_r() {
     // Batched input read through a transpose.
     let a = values(&sample(&[2, 3, 3], 43, -1.0, 1.0));
     let view = arr(&a, &[2, 3, 3], Dtype::Float64)
-        .transpose(&[0, 2, 1])
+        .transpose(Some(&[0, 2, 1]))
         .unwrap();
     let (q, r) = linalg::qr(&view).unwrap();
     let (q, r) = (values(&q), values(&r));
@@ -1417,7 +1417,7 @@ fn solve_leaves_small_residuals() {
         &[2, 3, 3],
         Dtype::Float64,
     )
-    .transpose(&[0, 2, 1])
+    .transpose(Some(&[0, 2, 1]))
     .unwrap();
     let b = values(&sample(&[1, 3, 1], 58, -1.0, 1.0));
     let x = linalg::solve(&batch, &arr(&b, &[1, 3, 1], Dtype::Float64)).unwrap();
@@ -1674,7 +1674,7 @@ fn cpu_only_ops_run_on_an_explicit_cpu_stream_and_anywhere_else() {
 
 fn weighted_sum(x: &Array, seed: u64) -> mlx::Result<Array> {
     let w = sample(x.shape(), seed, -1.0, 1.0).astype(x.dtype())?;
-    ops::sum(&ops::multiply(x, &w)?, &[], false)
+    ops::sum(&ops::multiply(x, &w)?, None, false)
 }
 
 #[test]
@@ -1869,7 +1869,7 @@ fn factorizations_have_no_gradient_in_mlx() {
         ("lu", |a, _| Ok(linalg::lu(a)?.2), "Not implemented for LUF"),
     ];
     for (name, f, needle) in cases {
-        let g = transforms::grad(|x: &[Array]| ops::sum(&f(&x[0], &b)?, &[], false), &[0])(
+        let g = transforms::grad(|x: &[Array]| ops::sum(&f(&x[0], &b)?, None, false), &[0])(
             std::slice::from_ref(&a),
         );
         let m = match g {

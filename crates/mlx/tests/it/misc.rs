@@ -44,7 +44,7 @@ fn stop_gradient_blocks_gradients() {
     assert_eq!(values(&sg), values(&x));
     // d/dx sum(stop_gradient(x)) = 0.
     let g = transforms::grad(
-        |a: &[Array]| ops::sum(&ops::stop_gradient(&a[0])?, &[], false),
+        |a: &[Array]| ops::sum(&ops::stop_gradient(&a[0])?, None, false),
         &[0],
     )(std::slice::from_ref(&x))
     .unwrap();
@@ -54,7 +54,7 @@ fn stop_gradient_blocks_gradients() {
         |a: &[Array]| {
             ops::sum(
                 &ops::multiply(&ops::stop_gradient(&a[0])?, &a[0])?,
-                &[],
+                None,
                 false,
             )
         },
@@ -67,8 +67,11 @@ fn stop_gradient_blocks_gradients() {
     let c = sample(&[4], 2, -1.0, 1.0);
     let f = |a: &[Array]| {
         let s = ops::stop_gradient(&a[0])?;
-        let stopped = ops::sum(&ops::multiply(&s, &s)?, &[], false)?;
-        ops::add(&ops::sum(&ops::multiply(&a[0], &c)?, &[], false)?, &stopped)
+        let stopped = ops::sum(&ops::multiply(&s, &s)?, None, false)?;
+        ops::add(
+            &ops::sum(&ops::multiply(&a[0], &c)?, None, false)?,
+            &stopped,
+        )
     };
     let g = transforms::grad(f, &[0])(std::slice::from_ref(&x)).unwrap();
     assert_close(&g[0], &values(&c), 1e-12, 1e-12);
@@ -99,7 +102,7 @@ fn copy_gradient() {
     let c = sample(&[3, 2], 9, -1.0, 1.0);
     let f = |a: &[Array]| {
         let y = ops::copy(&a[0].t()?)?;
-        ops::sum(&ops::multiply(&ops::multiply(&y, &y)?, &c)?, &[], false)
+        ops::sum(&ops::multiply(&ops::multiply(&y, &y)?, &c)?, None, false)
     };
     check_grad(f, std::slice::from_ref(&x), 0, 1e-6, 1e-6);
 }
@@ -145,17 +148,25 @@ fn windows_match_their_formulas() {
 #[test]
 fn number_of_elements_counts_axes() {
     let a = Array::zeros::<f32>(&[2, 3, 4]).unwrap();
-    let n = ops::number_of_elements(&a, &[0, -1], false, Dtype::Int32).unwrap();
+    let n = ops::number_of_elements(&a, Some(&[0, -1]), false, Dtype::Int32).unwrap();
     assert_eq!(n.shape(), &[] as &[i32]);
     assert_eq!(n.item::<i32>().unwrap(), 8);
-    let inv = ops::number_of_elements(&a, &[1], true, Dtype::Float32).unwrap();
+    let inv = ops::number_of_elements(&a, Some(&[1]), true, Dtype::Float32).unwrap();
     assert_close(&inv, &[1.0 / 3.0], 1e-7, 0.0);
-    let all = ops::number_of_elements(&a, &[0, 1, 2], false, Dtype::Int64).unwrap();
+    let all = ops::number_of_elements(&a, Some(&[0, 1, 2]), false, Dtype::Int64).unwrap();
     assert_eq!(all.item::<i64>().unwrap(), 24);
-    let t = ops::number_of_elements(&a.t().unwrap(), &[0], false, Dtype::Uint32).unwrap();
+    // `None` counts every axis; `Some(&[])` none (the empty product).
+    let every = ops::number_of_elements(&a, None, false, Dtype::Int32).unwrap();
+    assert_eq!(every.item::<i32>().unwrap(), 24);
+    let none = ops::number_of_elements(&a, Some(&[]), false, Dtype::Int32).unwrap();
+    assert_eq!(none.item::<i32>().unwrap(), 1);
+    let scalar = Array::scalar(5.0f32);
+    let s = ops::number_of_elements(&scalar, None, true, Dtype::Float32).unwrap();
+    assert_eq!(s.item::<f32>().unwrap(), 1.0);
+    let t = ops::number_of_elements(&a.t().unwrap(), Some(&[0]), false, Dtype::Uint32).unwrap();
     assert_eq!(t.item::<u32>().unwrap(), 4);
     for axis in [3, -4] {
-        let e = ops::number_of_elements(&a, &[axis], false, Dtype::Int32).unwrap_err();
+        let e = ops::number_of_elements(&a, Some(&[axis]), false, Dtype::Int32).unwrap_err();
         assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
         assert!(e.message().contains("out of bounds"), "{e}");
     }

@@ -455,7 +455,7 @@ impl TwoLayer {
         let h = &h * &h;
         let o = &(&h.matmul(&self.out.w)? + &self.out.b) * &self.out_scale;
         let d = &o - y;
-        Ok(&(&d * &d).sum(&[], false)? / f64::from(self.batch))
+        Ok(&(&d * &d).sum(None, false)? / f64::from(self.batch))
     }
 }
 
@@ -556,7 +556,7 @@ fn training_steps_reduce_the_loss() {
     let y = &(&x * 2.0) + 1.0;
     let loss_of = |m: &Dense| -> mlx::Result<Array> {
         let d = &(&x.matmul(&m.w)? + &m.b) - &y;
-        Ok(&(&d * &d).sum(&[], false)? / 4.0)
+        Ok(&(&d * &d).sum(None, false)? / 4.0)
     };
     let mut losses = Vec::new();
     for _ in 0..200 {
@@ -583,7 +583,7 @@ fn first_gradient_by_hand() {
     };
     let x = Array::from_slice(&[1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     let (loss, g) = value_and_grad_params(&model, |m: &Dense| {
-        (&x.matmul(&m.w)? + &m.b).sum(&[], false)
+        (&x.matmul(&m.w)? + &m.b).sum(None, false)
     })
     .unwrap();
     // x w = [0.5 - 2, 1.5 - 4] = [-1.5, -2.5]; + 0.25 each.
@@ -604,7 +604,7 @@ fn value_and_grad_params_edge_cases() {
         w: Array::from_slice(&[1.0, 2.0], &[2]).unwrap(),
     };
     let (loss, g) =
-        value_and_grad_params(&m, |m: &AllFrozen| (&m.w * &m.w).sum(&[], false)).unwrap();
+        value_and_grad_params(&m, |m: &AllFrozen| (&m.w * &m.w).sum(None, false)).unwrap();
     assert_close(&loss, &[5.0], 0.0, 0.0);
     assert_close(&g.w, &[0.0, 0.0], 0.0, 0.0);
 
@@ -623,7 +623,7 @@ fn value_and_grad_params_edge_cases() {
             .contains("must be a scalar (0-dimensional) array, got shape [2]"),
         "{e:?}"
     );
-    let e = value_and_grad_params(&model, |m: &TwoLayer| m.out.b.sum(&[], true)).unwrap_err();
+    let e = value_and_grad_params(&model, |m: &TwoLayer| m.out.b.sum(None, true)).unwrap_err();
     assert!(e.message().contains("got shape [1]"), "{e:?}");
 }
 

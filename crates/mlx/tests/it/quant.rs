@@ -324,7 +324,7 @@ fn quantized_matmul_equals_matmul_with_dequantized_weights() {
     }
     // Batched and transposed activations.
     let xt = f32_sample(&[2, 64, 3], 10, -1.0, 1.0)
-        .transpose(&[0, 2, 1])
+        .transpose(Some(&[0, 2, 1]))
         .unwrap();
     let w = f32_sample(&[4, 64], 11, -1.0, 1.0);
     let q = ops::quantize(&w, &Default::default()).unwrap();
@@ -353,7 +353,7 @@ fn quantized_matmul_gradient() {
     let f = |a: &[Array]| {
         let y =
             ops::quantized_matmul(&a[0], &q.weights, &q.scales, q.biases.as_ref(), true, &opts)?;
-        ops::sum(&ops::multiply(&y, &c)?, &[], false)
+        ops::sum(&ops::multiply(&y, &c)?, None, false)
     };
     check_grad(f, &[x], 0, 1e-2, 1e-2);
 }

@@ -18,23 +18,25 @@ fn norm_axis(axis: i32, ndim: usize) -> usize {
 }
 
 /// Groups the elements of a row-major array by their position on the kept axes (elements of a
-/// group in row-major order) and applies `f` to each group. Empty `axes` reduces everything.
+/// group in row-major order) and applies `f` to each group. `None` reduces everything,
+/// `Some(&[])` nothing (each element is its own group).
 fn reduce_ref(
     data: &[f64],
     shape: &[i32],
-    axes: &[i32],
+    axes: Option<&[i32]>,
     keepdims: bool,
     f: impl Fn(&[f64]) -> f64,
 ) -> (Vec<i32>, Vec<f64>) {
     let nd = shape.len();
-    let reduced: Vec<bool> = if axes.is_empty() {
-        vec![true; nd]
-    } else {
-        let mut r = vec![false; nd];
-        for &a in axes {
-            r[norm_axis(a, nd)] = true;
+    let reduced: Vec<bool> = match axes {
+        None => vec![true; nd],
+        Some(axes) => {
+            let mut r = vec![false; nd];
+            for &a in axes {
+                r[norm_axis(a, nd)] = true;
+            }
+            r
         }
-        r
     };
     let mut out_shape = Vec::new();
     let mut kept_shape = Vec::new();
@@ -148,28 +150,28 @@ fn scan_ref(
 /// `sum(out * w)` with fixed pseudo-random weights: a scalar whose gradient reaches every output.
 fn weighted(out: &Array, seed: u64) -> mlx::Result<Array> {
     let w = sample(out.shape(), seed, 0.5, 1.5).astype(out.dtype())?;
-    ops::sum(&ops::multiply(out, &w)?, &[], false)
+    ops::sum(&ops::multiply(out, &w)?, None, false)
 }
 
-type Reduce = fn(&Array, &[i32], bool) -> mlx::Result<Array>;
+type Reduce = fn(&Array, Option<&[i32]>, bool) -> mlx::Result<Array>;
 
-const AXES: &[&[i32]] = &[
-    &[],
-    &[0],
-    &[1],
-    &[-1],
-    &[0, 2],
-    &[-3, -1],
-    &[0, 1, 2],
-    &[2, 0],
+const AXES: &[Option<&[i32]>] = &[
+    None,
+    Some(&[0]),
+    Some(&[1]),
+    Some(&[-1]),
+    Some(&[0, 2]),
+    Some(&[-3, -1]),
+    Some(&[0, 1, 2]),
+    Some(&[2, 0]),
 ];
 
 fn check_against(x: &Array, op: Reduce, reference: fn(&[f64]) -> f64, tol: f64) {
     let data = values(x);
     for axes in AXES {
         for keepdims in [false, true] {
-            let got = op(x, axes, keepdims).unwrap();
-            let (shape, want) = reduce_ref(&data, x.shape(), axes, keepdims, reference);
+            let got = op(x, *axes, keepdims).unwrap();
+            let (shape, want) = reduce_ref(&data, x.shape(), *axes, keepdims, reference);
             assert_eq!(got.shape(), &shape[..], "axes {axes:?} keepdims {keepdims}");
             assert_close(&got, &want, tol, tol);
         }
@@ -212,8 +214,14 @@ fn reductions_match_reference_float64() {
         |v| r_var(v, 1).sqrt(),
         1e-12,
     );
-    assert_eq!(ops::mean(&x, &[0], false).unwrap().dtype(), Dtype::Float64);
-    assert_eq!(ops::var(&x, &[], false, 0).unwrap().dtype(), Dtype::Float64);
+    assert_eq!(
+        ops::mean(&x, Some(&[0]), false).unwrap().dtype(),
+        Dtype::Float64
+    );
+    assert_eq!(
+        ops::var(&x, None, false, 0).unwrap().dtype(),
+        Dtype::Float64
+    );
 }
 
 #[test]
@@ -222,25 +230,25 @@ fn reductions_of_integers_and_counts() {
     let x = Array::from_slice(&data, &[3, 4]).unwrap();
     let d: Vec<f64> = data.iter().map(|&v| f64::from(v)).collect();
     let ax: &[i32] = &[1];
-    let (_, want) = reduce_ref(&d, &[3, 4], ax, false, |v| v.iter().product());
-    let p = ops::prod(&x, ax, false).unwrap();
+    let (_, want) = reduce_ref(&d, &[3, 4], Some(ax), false, |v| v.iter().product());
+    let p = ops::prod(&x, Some(ax), false).unwrap();
     assert_eq!(p.dtype(), Dtype::Int32);
     assert_close(&p, &want, 0.0, 0.0);
-    let (_, want) = reduce_ref(&d, &[3, 4], &[0], false, |v| {
+    let (_, want) = reduce_ref(&d, &[3, 4], Some(&[0]), false, |v| {
         v.iter().cloned().fold(f64::MIN, f64::max)
     });
-    let m = x.max(&[0], false).unwrap();
+    let m = x.max(Some(&[0]), false).unwrap();
     assert_eq!(m.dtype(), Dtype::Int32);
     assert_close(&m, &want, 0.0, 0.0);
-    assert_eq!(x.min(&[], false).unwrap().item::<i32>().unwrap(), -3);
+    assert_eq!(x.min(None, false).unwrap().item::<i32>().unwrap(), -3);
     // Integer means and spreads are float32.
-    let mean = x.mean(&[-1], true).unwrap();
+    let mean = x.mean(Some(&[-1]), true).unwrap();
     assert_eq!(mean.dtype(), Dtype::Float32);
     assert_eq!(mean.shape(), &[3, 1]);
     assert_close(&mean, &[1.5, 1.0, 1.25], 1e-6, 0.0);
     let sd = ops::std(
         &Array::from_slice(&[1i32, 2, 3, 4], &[4]).unwrap(),
-        &[],
+        None,
         false,
         0,
     )
@@ -249,25 +257,25 @@ fn reductions_of_integers_and_counts() {
     assert_close(&sd, &[1.25f64.sqrt()], 1e-6, 0.0);
     // Small unsigned products widen to uint32 (200 * 2 does not wrap).
     let u = Array::from_slice(&[200u8, 2], &[2]).unwrap();
-    let pu = u.prod(&[], false).unwrap();
+    let pu = u.prod(None, false).unwrap();
     assert_eq!(pu.dtype(), Dtype::Uint32);
     assert_eq!(pu.item::<u32>().unwrap(), 400);
-    assert_eq!(u.max(&[], false).unwrap().item::<u8>().unwrap(), 200);
+    assert_eq!(u.max(None, false).unwrap().item::<u8>().unwrap(), 200);
     // int64 median.
     let med = ops::median(
         &Array::from_slice(&[3i64, 1, 2, 4], &[4]).unwrap(),
-        &[],
+        None,
         false,
     )
     .unwrap();
     assert_eq!(med.dtype(), Dtype::Float32);
     assert_close(&med, &[2.5], 0.0, 0.0);
     // count_nonzero
-    let c = ops::count_nonzero(&x, &[1], false).unwrap();
+    let c = ops::count_nonzero(&x, Some(&[1]), false).unwrap();
     assert_eq!(c.dtype(), Dtype::Int32);
     assert_close(&c, &[3.0, 3.0, 3.0], 0.0, 0.0);
     assert_eq!(
-        ops::count_nonzero(&x, &[], false)
+        ops::count_nonzero(&x, None, false)
             .unwrap()
             .item::<i32>()
             .unwrap(),
@@ -275,7 +283,7 @@ fn reductions_of_integers_and_counts() {
     );
     let cf = ops::count_nonzero(
         &Array::from_slice(&[0.0f32, -0.0, 0.5, f32::NAN], &[2, 2]).unwrap(),
-        &[0],
+        Some(&[0]),
         true,
     )
     .unwrap();
@@ -286,34 +294,34 @@ fn reductions_of_integers_and_counts() {
 #[test]
 fn all_and_any() {
     let b = Array::from_slice(&[true, true, false, true, true, true], &[2, 3]).unwrap();
-    let all1 = b.all(&[1], false).unwrap();
+    let all1 = b.all(Some(&[1]), false).unwrap();
     assert_eq!(all1.dtype(), Dtype::Bool);
     assert_eq!(all1.to_vec::<bool>().unwrap(), vec![false, true]);
     assert_eq!(
-        b.all(&[0], false).unwrap().to_vec::<bool>().unwrap(),
+        b.all(Some(&[0]), false).unwrap().to_vec::<bool>().unwrap(),
         vec![true, true, false]
     );
-    assert!(!b.all(&[], false).unwrap().item::<bool>().unwrap());
-    assert!(b.any(&[], false).unwrap().item::<bool>().unwrap());
+    assert!(!b.all(None, false).unwrap().item::<bool>().unwrap());
+    assert!(b.any(None, false).unwrap().item::<bool>().unwrap());
     let none = Array::from_slice(&[false, false, false, true], &[2, 2]).unwrap();
-    let any = none.any(&[-1], true).unwrap();
+    let any = none.any(Some(&[-1]), true).unwrap();
     assert_eq!(any.shape(), &[2, 1]);
     assert_eq!(any.to_vec::<bool>().unwrap(), vec![false, true]);
     // Numbers count as true when non-zero.
     let n = Array::from_slice(&[0.0f32, 2.0, 0.0, 0.0], &[2, 2]).unwrap();
     assert_eq!(
-        n.any(&[1], false).unwrap().to_vec::<bool>().unwrap(),
+        n.any(Some(&[1]), false).unwrap().to_vec::<bool>().unwrap(),
         vec![true, false]
     );
     let u = Array::from_slice(&[1u16, 7, 0, 9], &[2, 2]).unwrap();
     assert_eq!(
-        u.all(&[1], false).unwrap().to_vec::<bool>().unwrap(),
+        u.all(Some(&[1]), false).unwrap().to_vec::<bool>().unwrap(),
         vec![true, false]
     );
     // After a transpose.
-    let bt = b.transpose(&[]).unwrap();
+    let bt = b.transpose(None).unwrap();
     assert_eq!(
-        bt.all(&[1], false).unwrap().to_vec::<bool>().unwrap(),
+        bt.all(Some(&[1]), false).unwrap().to_vec::<bool>().unwrap(),
         vec![true, true, false]
     );
 }
@@ -331,23 +339,23 @@ fn half_precision_reductions() {
             }),
             (ops::logsumexp, r_lse),
         ] {
-            let got = op(&x, &[1], false).unwrap();
+            let got = op(&x, Some(&[1]), false).unwrap();
             assert_eq!(got.dtype(), dtype);
-            let (_, want) = reduce_ref(&data, &[3, 5], &[1], false, reference);
+            let (_, want) = reduce_ref(&data, &[3, 5], Some(&[1]), false, reference);
             assert_close(&got, &want, 2e-2, 2e-2);
         }
-        let v = ops::var(&x, &[0], false, 0).unwrap();
-        let (_, want) = reduce_ref(&data, &[3, 5], &[0], false, |v| r_var(v, 0));
+        let v = ops::var(&x, Some(&[0]), false, 0).unwrap();
+        let (_, want) = reduce_ref(&data, &[3, 5], Some(&[0]), false, |v| r_var(v, 0));
         assert_close(&v, &want, 3e-2, 3e-2);
     }
     let h = Array::from_slice(&[f16::from_f32(1.5), f16::from_f32(-2.0)], &[2]).unwrap();
     assert_eq!(
-        h.min(&[], false).unwrap().item::<f16>().unwrap(),
+        h.min(None, false).unwrap().item::<f16>().unwrap(),
         f16::from_f32(-2.0)
     );
     let b = Array::from_slice(&[bf16::from_f32(3.0), bf16::from_f32(0.5)], &[2]).unwrap();
     assert_eq!(
-        b.prod(&[], false).unwrap().item::<bf16>().unwrap(),
+        b.prod(None, false).unwrap().item::<bf16>().unwrap(),
         bf16::from_f32(1.5)
     );
 }
@@ -356,7 +364,7 @@ fn half_precision_reductions() {
 fn reductions_of_non_contiguous_inputs() {
     let x = sample(&[3, 4, 2], 11, -1.0, 1.0);
     // A transposed view.
-    let t = x.transpose(&[2, 0, 1]).unwrap();
+    let t = x.transpose(Some(&[2, 0, 1])).unwrap();
     check_against(&t, ops::prod, |v| v.iter().product(), 1e-12);
     check_against(
         &t,
@@ -394,50 +402,50 @@ fn reductions_of_non_contiguous_inputs() {
 fn empty_reductions() {
     let e = Array::zeros::<f32>(&[0]).unwrap();
     assert_eq!(
-        ops::sum(&e, &[], false).unwrap().item::<f32>().unwrap(),
+        ops::sum(&e, None, false).unwrap().item::<f32>().unwrap(),
         0.0
     );
-    assert_eq!(e.prod(&[], false).unwrap().item::<f32>().unwrap(), 1.0);
-    assert!(e.all(&[], false).unwrap().item::<bool>().unwrap());
-    assert!(!e.any(&[], false).unwrap().item::<bool>().unwrap());
-    assert!(e.mean(&[], false).unwrap().item::<f32>().unwrap().is_nan());
+    assert_eq!(e.prod(None, false).unwrap().item::<f32>().unwrap(), 1.0);
+    assert!(e.all(None, false).unwrap().item::<bool>().unwrap());
+    assert!(!e.any(None, false).unwrap().item::<bool>().unwrap());
+    assert!(e.mean(None, false).unwrap().item::<f32>().unwrap().is_nan());
     assert_eq!(
-        ops::count_nonzero(&e, &[], false)
+        ops::count_nonzero(&e, None, false)
             .unwrap()
             .item::<i32>()
             .unwrap(),
         0
     );
-    let msg = mlx_err(e.max(&[], false));
+    let msg = mlx_err(e.max(None, false));
     assert!(
         msg.contains("[max] Cannot max reduce over axis 0 with size 0"),
         "{msg}"
     );
-    let msg = mlx_err(e.min(&[], false));
+    let msg = mlx_err(e.min(None, false));
     assert!(msg.contains("[min] Cannot min reduce"), "{msg}");
     let msg = mlx_err(e.argmax(None, false));
     assert!(
         msg.contains("[argmax] Cannot argmax reduce zero size array"),
         "{msg}"
     );
-    let msg = mlx_err(e.logsumexp(&[], false));
+    let msg = mlx_err(e.logsumexp(None, false));
     assert!(msg.contains("[logsumexp] Received empty array"), "{msg}");
-    let msg = mlx_err(ops::median(&e, &[], false));
+    let msg = mlx_err(ops::median(&e, None, false));
     assert!(
         msg.contains("[median] Cannot take median along empty axis"),
         "{msg}"
     );
     // Reducing a non-empty axis of an empty array is fine and gives an empty result.
     let e2 = Array::zeros::<f32>(&[2, 0]).unwrap();
-    let m = e2.max(&[0], false).unwrap();
+    let m = e2.max(Some(&[0]), false).unwrap();
     assert_eq!(m.shape(), &[0]);
     assert_eq!(m.to_vec::<f32>().unwrap(), Vec::<f32>::new());
-    let msg = mlx_err(e2.max(&[1], false));
+    let msg = mlx_err(e2.max(Some(&[1]), false));
     assert!(
         msg.contains("Cannot max reduce over axis 1 with size 0"),
         "{msg}"
     );
-    let s = e2.sum(&[1], true).unwrap();
+    let s = e2.sum(Some(&[1]), true).unwrap();
     assert_eq!(s.shape(), &[2, 1]);
     assert_close(&s, &[0.0, 0.0], 0.0, 0.0);
 }
@@ -445,8 +453,8 @@ fn empty_reductions() {
 #[test]
 fn nan_handling() {
     let x = Array::from_slice(&[1.0f32, f32::NAN, 3.0], &[3]).unwrap();
-    assert!(x.max(&[], false).unwrap().item::<f32>().unwrap().is_nan());
-    assert!(x.min(&[], false).unwrap().item::<f32>().unwrap().is_nan());
+    assert!(x.max(None, false).unwrap().item::<f32>().unwrap().is_nan());
+    assert!(x.min(None, false).unwrap().item::<f32>().unwrap().is_nan());
     // NaN counts as the extreme value for argmax and argmin.
     assert_eq!(x.argmax(None, false).unwrap().item::<u32>().unwrap(), 1);
     assert_eq!(x.argmin(None, false).unwrap().item::<u32>().unwrap(), 1);
@@ -456,12 +464,12 @@ fn nan_handling() {
     assert!(got[1].is_nan() && got[2].is_nan());
     let lse = Array::from_slice(&[f64::NEG_INFINITY, f64::NEG_INFINITY], &[2]).unwrap();
     assert_eq!(
-        lse.logsumexp(&[], false).unwrap().item::<f64>().unwrap(),
+        lse.logsumexp(None, false).unwrap().item::<f64>().unwrap(),
         f64::NEG_INFINITY
     );
     let big = Array::from_slice(&[1000.0f32, 1000.0], &[2]).unwrap();
     assert_close(
-        &big.logsumexp(&[], false).unwrap(),
+        &big.logsumexp(None, false).unwrap(),
         &[1000.0 + 2f64.ln()],
         1e-6,
         0.0,
@@ -471,7 +479,7 @@ fn nan_handling() {
 #[test]
 fn minmax_matches_min_and_max() {
     let x = sample(&[3, 4], 5, -3.0, 3.0);
-    for axes in [&[][..], &[0], &[-1]] {
+    for axes in [None, Some(&[0][..]), Some(&[-1])] {
         for keepdims in [false, true] {
             let (lo, hi) = ops::minmax(&x, axes, keepdims).unwrap();
             let (shape, want_lo) = reduce_ref(&values(&x), &[3, 4], axes, keepdims, |v| {
@@ -496,11 +504,11 @@ fn argmax_and_argmin() {
         for keepdims in [false, true] {
             let got = x.argmax(Some(axis), keepdims).unwrap();
             assert_eq!(got.dtype(), Dtype::Uint32);
-            let (shape, want) = reduce_ref(&data, &[3, 4, 5], &[axis], keepdims, r_argmax);
+            let (shape, want) = reduce_ref(&data, &[3, 4, 5], Some(&[axis]), keepdims, r_argmax);
             assert_eq!(got.shape(), &shape[..]);
             assert_close(&got, &want, 0.0, 0.0);
             let got = x.argmin(Some(axis), keepdims).unwrap();
-            let (_, want) = reduce_ref(&data, &[3, 4, 5], &[axis], keepdims, r_argmin);
+            let (_, want) = reduce_ref(&data, &[3, 4, 5], Some(&[axis]), keepdims, r_argmin);
             assert_close(&got, &want, 0.0, 0.0);
         }
     }
@@ -519,7 +527,7 @@ fn argmax_and_argmin() {
     assert_close(&ties.argmax(Some(1), false).unwrap(), &[1.0, 2.0], 0.0, 0.0);
     assert_close(&ties.argmin(Some(1), false).unwrap(), &[0.0, 0.0], 0.0, 0.0);
     assert_close(&ties.argmin(None, false).unwrap(), &[4.0], 0.0, 0.0);
-    let tt = ties.transpose(&[]).unwrap();
+    let tt = ties.transpose(None).unwrap();
     assert_close(&tt.argmax(Some(0), false).unwrap(), &[1.0, 2.0], 0.0, 0.0);
     assert_close(&tt.argmax(None, false).unwrap(), &[5.0], 0.0, 0.0);
     let h = Array::from_slice(
@@ -564,7 +572,7 @@ fn check_scan(op: Scan, init: f64, f: fn(f64, f64) -> f64, tol: f64) {
             let want = scan_ref(&data, &[24], 0, reverse, inclusive, init, f);
             assert_close(&got, &want, tol, tol);
             // Transposed input.
-            let t = x.transpose(&[2, 0, 1]).unwrap();
+            let t = x.transpose(Some(&[2, 0, 1])).unwrap();
             let got = op(&t, Some(0), o).unwrap();
             let want = scan_ref(&values(&t), &[4, 2, 3], 0, reverse, inclusive, init, f);
             assert_close(&got, &want, tol, tol);
@@ -793,20 +801,20 @@ fn bad_axes_are_mlx_errors() {
         ),
     ];
     for (name, op, bad, dup) in cases {
-        let msg = mlx_err(op(&x, &[3], false));
+        let msg = mlx_err(op(&x, Some(&[3]), false));
         assert!(msg.contains(bad), "{name}: {msg}");
-        let msg = mlx_err(op(&x, &[0, 0], false));
+        let msg = mlx_err(op(&x, Some(&[0, 0]), false));
         assert!(msg.contains(dup), "{name}: {msg}");
     }
     // var and std go through mean.
-    let msg = mlx_err(ops::var(&x, &[-4], false, 0));
+    let msg = mlx_err(ops::var(&x, Some(&[-4]), false, 0));
     assert!(
         msg.contains("axis -4 is out of bounds for array with 3 dimensions"),
         "{msg}"
     );
-    let msg = mlx_err(ops::std(&x, &[3], true, 1));
+    let msg = mlx_err(ops::std(&x, Some(&[3]), true, 1));
     assert!(msg.contains("axis 3 is out of bounds"), "{msg}");
-    let msg = match ops::minmax(&x, &[-4], false) {
+    let msg = match ops::minmax(&x, Some(&[-4]), false) {
         Err(Error::Mlx(m)) => m,
         other => panic!("{other:?}"),
     };
@@ -833,13 +841,73 @@ fn bad_axes_are_mlx_errors() {
     assert!(msg.contains("[cummin] Axis -5 is out of bounds"), "{msg}");
 }
 
+/// `Some(&[])` reduces over no axis: as in Python MLX (`mx.sum(a, axis=[])`), the result is the
+/// input, converted to the dtype the reduction gives; `None` reduces over every axis.
+#[test]
+fn reductions_over_no_axes() {
+    let data = [1, 0, 3, 2, 5, 4];
+    let x = Array::from_slice(&data, &[2, 3]).unwrap();
+    let d: Vec<f64> = data.iter().map(|&v| f64::from(v)).collect();
+    let same: [(&str, Reduce, Dtype); 8] = [
+        ("sum", ops::sum, Dtype::Int32),
+        ("prod", ops::prod, Dtype::Int32),
+        ("max", ops::max, Dtype::Int32),
+        ("min", ops::min, Dtype::Int32),
+        ("mean", ops::mean, Dtype::Float32),
+        ("logsumexp", ops::logsumexp, Dtype::Float32),
+        ("all", ops::all, Dtype::Bool),
+        ("any", ops::any, Dtype::Bool),
+    ];
+    for (name, op, dtype) in same {
+        for keepdims in [false, true] {
+            let got = op(&x, Some(&[]), keepdims).unwrap();
+            assert_eq!(got.shape(), &[2, 3], "{name}");
+            assert_eq!(got.dtype(), dtype, "{name}");
+            let want: Vec<f64> = if dtype == Dtype::Bool {
+                d.iter().map(|&v| f64::from(u8::from(v != 0.0))).collect()
+            } else {
+                d.clone()
+            };
+            assert_close(&got, &want, 1e-6, 0.0);
+            // `None` is every axis.
+            let all = op(&x, None, keepdims).unwrap();
+            let want_shape: &[i32] = if keepdims { &[1, 1] } else { &[] };
+            assert_eq!(all.shape(), want_shape, "{name}");
+        }
+    }
+    for ddof in [0, 1] {
+        let v = ops::var(&x, Some(&[]), false, ddof).unwrap();
+        assert_eq!((v.shape(), v.dtype()), (&[2, 3][..], Dtype::Float32));
+        let s = x.std(Some(&[]), false, ddof).unwrap();
+        assert_eq!(s.shape(), &[2, 3]);
+    }
+    assert_close(
+        &ops::var(&x, Some(&[]), false, 0).unwrap(),
+        &[0.0; 6],
+        0.0,
+        0.0,
+    );
+    assert_eq!(x.sum(None, false).unwrap().item::<i32>().unwrap(), 15);
+    let (lo, hi) = ops::minmax(&x, Some(&[]), false).unwrap();
+    assert_close(&lo, &d, 0.0, 0.0);
+    assert_close(&hi, &d, 0.0, 0.0);
+    let (lo, hi) = ops::minmax(&x, None, false).unwrap();
+    assert_eq!(
+        (lo.item::<i32>().unwrap(), hi.item::<i32>().unwrap()),
+        (0, 5)
+    );
+    // The float path of `logsumexp` (no conversion first) also returns its input.
+    let f = x.astype(Dtype::Float32).unwrap();
+    assert_close(&f.logsumexp(Some(&[]), true).unwrap(), &d, 1e-6, 0.0);
+}
+
 // ---- gradients ----------------------------------------------------------------------------------
 
 #[test]
 fn reduction_gradients() {
     let x = sample(&[3, 4], 31, 0.5, 1.5);
     let neg = sample(&[3, 4], 32, -1.5, 1.5);
-    for axes in [&[][..], &[0], &[-1]] {
+    for axes in [None, Some(&[0][..]), Some(&[-1])] {
         for keepdims in [false, true] {
             let red = |op: Reduce| move |a: &[Array]| weighted(&op(&a[0], axes, keepdims)?, 9);
             check_grad(red(ops::prod), std::slice::from_ref(&neg), 0, 1e-6, 1e-5);
@@ -876,7 +944,7 @@ fn reduction_gradients() {
     // minmax: both outputs.
     check_grad(
         |a: &[Array]| {
-            let (lo, hi) = ops::minmax(&a[0], &[1], false)?;
+            let (lo, hi) = ops::minmax(&a[0], Some(&[1]), false)?;
             ops::add(&weighted(&lo, 1)?, &weighted(&hi, 2)?)
         },
         std::slice::from_ref(&neg),
@@ -886,7 +954,7 @@ fn reduction_gradients() {
     );
     // Through a transposed input.
     check_grad(
-        |a: &[Array]| weighted(&a[0].t()?.prod(&[0], false)?, 4),
+        |a: &[Array]| weighted(&a[0].t()?.prod(Some(&[0]), false)?, 4),
         &[neg],
         0,
         1e-6,
@@ -1073,7 +1141,7 @@ fn reductions_in_every_dtype() {
             ),
         ];
         for (name, op, reference, out_dtype) in cases {
-            for axes in [&[-1][..], &[0, 2], &[]] {
+            for axes in [Some(&[-1][..]), Some(&[0, 2]), None] {
                 let got = op(&x, axes, false).unwrap_or_else(|e| panic!("{name} {dtype}: {e}"));
                 assert_eq!(got.dtype(), out_dtype, "{name} of {dtype}");
                 let (shape, want) = reduce_ref(&data, &sh, axes, false, reference);
@@ -1093,15 +1161,15 @@ fn reductions_in_every_dtype() {
         ] {
             let got = op(&x, Some(1), true).unwrap();
             assert_eq!(got.dtype(), Dtype::Uint32, "{name} of {dtype}");
-            let (shape, want) = reduce_ref(&data, &sh, &[1], true, reference);
+            let (shape, want) = reduce_ref(&data, &sh, Some(&[1]), true, reference);
             assert_eq!(got.shape(), &shape[..]);
             assert_close(&got, &want, 0.0, 0.0);
         }
-        let (lo, hi) = ops::minmax(&x, &[0], false).unwrap();
+        let (lo, hi) = ops::minmax(&x, Some(&[0]), false).unwrap();
         assert_eq!((lo.dtype(), hi.dtype()), (dtype, dtype));
         assert_close(
             &lo,
-            &reduce_ref(&data, &sh, &[0], false, |v| {
+            &reduce_ref(&data, &sh, Some(&[0]), false, |v| {
                 v.iter().cloned().fold(f64::MAX, f64::min)
             })
             .1,
@@ -1110,7 +1178,7 @@ fn reductions_in_every_dtype() {
         );
         assert_close(
             &hi,
-            &reduce_ref(&data, &sh, &[0], false, |v| {
+            &reduce_ref(&data, &sh, Some(&[0]), false, |v| {
                 v.iter().cloned().fold(f64::MIN, f64::max)
             })
             .1,
@@ -1190,16 +1258,21 @@ fn reductions_of_transposed_empty_arrays_finish() {
     // reductions of such inputs could loop forever, so run each a few times.
     let t = Array::zeros::<f32>(&[0, 3]).unwrap().t().unwrap();
     for _ in 0..20 {
-        assert_close(&ops::sum(&t, &[1], false).unwrap(), &[0.0; 3], 0.0, 0.0);
-        assert_close(&t.prod(&[1], false).unwrap(), &[1.0; 3], 0.0, 0.0);
-        let any = t.any(&[1], false).unwrap();
+        assert_close(
+            &ops::sum(&t, Some(&[1]), false).unwrap(),
+            &[0.0; 3],
+            0.0,
+            0.0,
+        );
+        assert_close(&t.prod(Some(&[1]), false).unwrap(), &[1.0; 3], 0.0, 0.0);
+        let any = t.any(Some(&[1]), false).unwrap();
         assert_eq!(any.to_vec::<bool>().unwrap(), vec![false; 3]);
-        let all = t.all(&[1], false).unwrap();
+        let all = t.all(Some(&[1]), false).unwrap();
         assert_eq!(all.to_vec::<bool>().unwrap(), vec![true; 3]);
-        let mean = t.mean(&[1], false).unwrap().to_vec::<f32>().unwrap();
+        let mean = t.mean(Some(&[1]), false).unwrap().to_vec::<f32>().unwrap();
         assert!(mean.iter().all(|m| m.is_nan()), "{mean:?}");
-        let count = ops::count_nonzero(&t, &[1], false).unwrap();
+        let count = ops::count_nonzero(&t, Some(&[1]), false).unwrap();
         assert_eq!(count.to_vec::<i32>().unwrap(), vec![0; 3]);
-        assert_eq!(t.max(&[0], false).unwrap().shape(), &[0]);
+        assert_eq!(t.max(Some(&[0]), false).unwrap().shape(), &[0]);
     }
 }

@@ -41,7 +41,7 @@ fn assert_array(got: &Array, shape: &[i32], want: &[f64]) {
 
 fn weighted(out: &Array, seed: u64) -> mlx::Result<Array> {
     let w = sample(out.shape(), seed, 0.5, 1.5).astype(out.dtype())?;
-    ops::sum(&ops::multiply(out, &w)?, &[], false)
+    ops::sum(&ops::multiply(out, &w)?, None, false)
 }
 
 fn weighted_all(outs: &[Array]) -> mlx::Result<Array> {
@@ -74,7 +74,7 @@ fn flatten_and_unflatten() {
     assert_array(&ops::flatten(&x, -3, -2).unwrap(), &[6, 4], &data);
     assert_array(&ops::flatten(&x, 1, 1).unwrap(), &[2, 3, 4], &data);
     // A transposed input flattens in its logical order.
-    let t = x.transpose(&[2, 0, 1]).unwrap();
+    let t = x.transpose(Some(&[2, 0, 1])).unwrap();
     let (_, tdata) = permute_ref(&data, &[2, 3, 4], &[2, 0, 1]);
     assert_array(&t.flatten(0, -1).unwrap(), &[24], &tdata);
     assert_array(
@@ -119,25 +119,73 @@ fn flatten_and_unflatten() {
     );
 }
 
+/// `None` means every axis; `Some(&[])` no axis, as Python MLX's `axis=[]`.
+#[test]
+fn none_is_every_axis_and_an_empty_list_is_no_axis() {
+    let x = sample(&[1, 3, 1, 2], 90, -1.0, 1.0);
+    let data = values(&x);
+    // squeeze: every size-one axis, or none.
+    assert_array(&x.squeeze(None).unwrap(), &[3, 2], &data);
+    assert_array(&ops::squeeze(&x, Some(&[])).unwrap(), &[1, 3, 1, 2], &data);
+    // transpose: `None` reverses the axes (as `t()`); an empty permutation is an error except
+    // for a scalar.
+    let t = x.transpose(None).unwrap();
+    assert_eq!(t.shape(), &[2, 1, 3, 1]);
+    assert_eq!(values(&t), values(&x.t().unwrap()));
+    let msg = mlx_err(ops::transpose(&x, Some(&[])));
+    assert!(msg.contains("[transpose]"), "{msg}");
+    let s = Array::scalar(4.0f32);
+    assert_eq!(
+        ops::transpose(&s, Some(&[]))
+            .unwrap()
+            .item::<f32>()
+            .unwrap(),
+        4.0
+    );
+    // flip: every axis, or none.
+    let m = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    assert_array(
+        &ops::flip(&m, None).unwrap(),
+        &[2, 2],
+        &[4.0, 3.0, 2.0, 1.0],
+    );
+    assert_array(
+        &ops::flip(&m, Some(&[])).unwrap(),
+        &[2, 2],
+        &[1.0, 2.0, 3.0, 4.0],
+    );
+    // roll: the flattened array, or nothing.
+    assert_array(
+        &ops::roll(&m, &[1], None).unwrap(),
+        &[2, 2],
+        &[4.0, 1.0, 2.0, 3.0],
+    );
+    assert_array(
+        &ops::roll(&m, &[1], Some(&[])).unwrap(),
+        &[2, 2],
+        &[1.0, 2.0, 3.0, 4.0],
+    );
+}
+
 #[test]
 fn squeeze_and_expand_dims() {
     let x = sample(&[1, 3, 1, 2], 2, -1.0, 1.0);
     let data = values(&x);
-    assert_array(&ops::squeeze(&x, &[]).unwrap(), &[3, 2], &data);
-    assert_array(&x.squeeze(&[0]).unwrap(), &[3, 1, 2], &data);
-    assert_array(&ops::squeeze(&x, &[-2, 0]).unwrap(), &[3, 2], &data);
+    assert_array(&ops::squeeze(&x, None).unwrap(), &[3, 2], &data);
+    assert_array(&x.squeeze(Some(&[0])).unwrap(), &[3, 1, 2], &data);
+    assert_array(&ops::squeeze(&x, Some(&[-2, 0])).unwrap(), &[3, 2], &data);
     assert_eq!(
-        ops::squeeze(&Array::zeros::<f32>(&[1, 0, 1]).unwrap(), &[])
+        ops::squeeze(&Array::zeros::<f32>(&[1, 0, 1]).unwrap(), None)
             .unwrap()
             .shape(),
         &[0]
     );
-    let msg = mlx_err(ops::squeeze(&x, &[1]));
+    let msg = mlx_err(ops::squeeze(&x, Some(&[1])));
     assert!(
         msg.contains("[squeeze] Cannot squeeze axis 1 with size 3 which is not equal to 1"),
         "{msg}"
     );
-    let msg = mlx_err(ops::squeeze(&x, &[5]));
+    let msg = mlx_err(ops::squeeze(&x, Some(&[5])));
     assert!(
         msg.contains("[squeeze] Axis 5 is out of bounds for array with 4 dimensions"),
         "{msg}"
@@ -181,7 +229,7 @@ fn axis_permutations() {
     check(ops::matrix_transpose(&x).unwrap(), &[0, 2, 1]);
     check(x.mt().unwrap(), &[0, 2, 1]);
     // Composed with a transpose (non-contiguous input).
-    let t = x.transpose(&[1, 2, 0]).unwrap();
+    let t = x.transpose(Some(&[1, 2, 0])).unwrap();
     check(ops::swapaxes(&t, 0, 1).unwrap(), &[2, 1, 0]);
     let i = Array::from_slice(&[1i8, 2, 3, 4, 5, 6], &[1, 2, 3]).unwrap();
     assert_eq!(
@@ -630,34 +678,34 @@ fn roll_along_axes() {
     let xd = values(&x);
     let sh = [3, 4];
     assert_array(
-        &ops::roll(&x, &[1], &[0]).unwrap(),
+        &ops::roll(&x, &[1], Some(&[0])).unwrap(),
         &sh,
         &roll_ref(&xd, &sh, &[(0, 1)]),
     );
     assert_array(
-        &ops::roll(&x, &[-5], &[1]).unwrap(),
+        &ops::roll(&x, &[-5], Some(&[1])).unwrap(),
         &sh,
         &roll_ref(&xd, &sh, &[(1, -5)]),
     );
     assert_array(
-        &ops::roll(&x, &[1, 2], &[0, -1]).unwrap(),
+        &ops::roll(&x, &[1, 2], Some(&[0, -1])).unwrap(),
         &sh,
         &roll_ref(&xd, &sh, &[(0, 1), (1, 2)]),
     );
     // One shift for several axes.
     assert_array(
-        &ops::roll(&x, &[2], &[0, 1]).unwrap(),
+        &ops::roll(&x, &[2], Some(&[0, 1])).unwrap(),
         &sh,
         &roll_ref(&xd, &sh, &[(0, 2), (1, 2)]),
     );
     // Flattened: the shifts add up.
     assert_array(
-        &ops::roll(&x, &[7], &[]).unwrap(),
+        &ops::roll(&x, &[7], None).unwrap(),
         &sh,
         &roll_ref(&xd, &[12], &[(0, 7)]),
     );
     assert_array(
-        &ops::roll(&x, &[1, 2], &[]).unwrap(),
+        &ops::roll(&x, &[1, 2], None).unwrap(),
         &sh,
         &roll_ref(&xd, &[12], &[(0, 3)]),
     );
@@ -665,38 +713,38 @@ fn roll_along_axes() {
     let t = x.t().unwrap();
     let (_, td) = permute_ref(&xd, &sh, &[1, 0]);
     assert_array(
-        &ops::roll(&t, &[1], &[1]).unwrap(),
+        &ops::roll(&t, &[1], Some(&[1])).unwrap(),
         &[4, 3],
         &roll_ref(&td, &[4, 3], &[(1, 1)]),
     );
     let r = Array::arange::<i32>(5).unwrap();
     assert_eq!(
-        ops::roll(&r, &[-7], &[]).unwrap().to_vec::<i32>().unwrap(),
+        ops::roll(&r, &[-7], None).unwrap().to_vec::<i32>().unwrap(),
         vec![2, 3, 4, 0, 1]
     );
     assert_eq!(
-        ops::roll(&Array::zeros::<f32>(&[0]).unwrap(), &[2], &[])
+        ops::roll(&Array::zeros::<f32>(&[0]).unwrap(), &[2], None)
             .unwrap()
             .shape(),
         &[0]
     );
-    let msg = mlx_err(ops::roll(&x, &[1], &[2]));
+    let msg = mlx_err(ops::roll(&x, &[1], Some(&[2])));
     assert!(
         msg.contains("[roll] Invalid axis 2 for array with 2 dimensions"),
         "{msg}"
     );
     // Shifts beyond the number of axes are ignored, as in MLX.
     assert_array(
-        &ops::roll(&x, &[1, 2, 3], &[0, 1]).unwrap(),
+        &ops::roll(&x, &[1, 2, 3], Some(&[0, 1])).unwrap(),
         &sh,
         &roll_ref(&xd, &sh, &[(0, 1), (1, 2)]),
     );
-    let msg = mlx_err(ops::roll(&x, &[1, 2], &[0, 1, 0]));
+    let msg = mlx_err(ops::roll(&x, &[1, 2], Some(&[0, 1, 0])));
     assert!(
         msg.contains("[roll] At least one shift value per axis is required, 2 provided for 3 axes"),
         "{msg}"
     );
-    let msg = mlx_err(ops::roll(&x, &[], &[0]));
+    let msg = mlx_err(ops::roll(&x, &[], Some(&[0])));
     assert!(
         msg.contains("[roll] At least one shift value per axis is required"),
         "{msg}"
@@ -1124,7 +1172,7 @@ fn diag_diagonal_and_trace() {
     assert_eq!(ei.to_vec::<i32>().unwrap(), vec![0, 0, 0]);
     let (shape, want) = diagonal_ref(&xd, &[2, 3, 4], 0, 1, 2);
     assert_array(&ops::diagonal(&x, 0, -2, -1).unwrap(), &shape, &want);
-    let t = x.transpose(&[2, 0, 1]).unwrap();
+    let t = x.transpose(Some(&[2, 0, 1])).unwrap();
     let (_, td) = permute_ref(&xd, &[2, 3, 4], &[2, 0, 1]);
     let (shape, want) = diagonal_ref(&td, &[4, 2, 3], 1, 0, 2);
     assert_array(&ops::diagonal(&t, 1, 0, 2).unwrap(), &shape, &want);
@@ -1201,7 +1249,7 @@ fn triangles() {
         });
         assert_array(&ops::triu(&x, k).unwrap(), &[2, 3, 4], &upper);
     }
-    let t = x.transpose(&[0, 2, 1]).unwrap();
+    let t = x.transpose(Some(&[0, 2, 1])).unwrap();
     let (_, td) = permute_ref(&xd, &[2, 3, 4], &[0, 2, 1]);
     let lower = build(&[2, 4, 3], |i| {
         if i[2] <= i[1] {
@@ -1276,7 +1324,7 @@ fn reshaping_gradients() {
     let x = sample(&[2, 3, 4], 31, -1.0, 1.0);
     grad_ok(&x, |a| ops::flatten(a, 1, 2));
     grad_ok(&x, |a| ops::unflatten(a, -1, &[2, 2]));
-    grad_ok(&x, |a| ops::squeeze(&ops::expand_dims(a, &[0, 2])?, &[]));
+    grad_ok(&x, |a| ops::squeeze(&ops::expand_dims(a, &[0, 2])?, None));
     grad_ok(&x, |a| ops::swapaxes(a, 0, 2));
     grad_ok(&x, |a| ops::moveaxis(a, -1, 0));
     grad_ok(&x, ops::matrix_transpose);
@@ -1385,8 +1433,8 @@ fn repetition_and_padding_gradients() {
     grad_ok(&x, |a| ops::tile(a, &[2, 1, 2]));
     grad_ok(&x, |a| ops::repeat(a, 3, Some(1)));
     grad_ok(&x, |a| ops::repeat(a, 2, None));
-    grad_ok(&x, |a| ops::roll(a, &[1, -2], &[0, 1]));
-    grad_ok(&x, |a| ops::roll(a, &[5], &[]));
+    grad_ok(&x, |a| ops::roll(a, &[1, -2], Some(&[0, 1])));
+    grad_ok(&x, |a| ops::roll(a, &[5], None));
     let zero = Array::scalar(0.0f64);
     for mode in [
         PadMode::Constant,
@@ -1475,7 +1523,7 @@ fn every_dtype() {
             &build(&[6, 4], |i| d[(i[0] / 2) * 4 + i[1]]),
         );
         same(
-            ops::roll(&x, &[1, -1], &[0, 1]).unwrap(),
+            ops::roll(&x, &[1, -1], Some(&[0, 1])).unwrap(),
             &sh,
             &roll_ref(&d, &sh, &[(0, 1), (1, -1)]),
         );
@@ -1520,7 +1568,7 @@ fn every_dtype() {
         );
         same(ops::unflatten(&x, 1, &[2, 2]).unwrap(), &[3, 2, 2], &d);
         same(
-            ops::squeeze(&ops::expand_dims(&x, &[0, 2]).unwrap(), &[]).unwrap(),
+            ops::squeeze(&ops::expand_dims(&x, &[0, 2]).unwrap(), None).unwrap(),
             &sh,
             &d,
         );

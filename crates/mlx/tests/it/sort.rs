@@ -74,7 +74,7 @@ fn sort_and_argsort_match_reference() {
     assert_close(&s, &want_v, 0.0, 0.0);
     assert_close(&ops::argsort(&x, None).unwrap(), &want_i, 0.0, 0.0);
     // Transposed input.
-    let t = x.transpose(&[2, 0, 1]).unwrap();
+    let t = x.transpose(Some(&[2, 0, 1])).unwrap();
     let (want_v, want_i) = sort_ref(&values(&t), &[5, 3, 4], 0);
     assert_close(&ops::sort(&t, Some(0)).unwrap(), &want_v, 0.0, 0.0);
     assert_close(&ops::argsort(&t, Some(0)).unwrap(), &want_i, 0.0, 0.0);
@@ -394,7 +394,7 @@ fn bad_axes_are_mlx_errors() {
 
 fn weighted(out: &Array, seed: u64) -> mlx::Result<Array> {
     let w = sample(out.shape(), seed, 0.5, 1.5).astype(out.dtype())?;
-    ops::sum(&ops::multiply(out, &w)?, &[], false)
+    ops::sum(&ops::multiply(out, &w)?, None, false)
 }
 
 #[test]

@@ -10,7 +10,10 @@ fn v(a: &Array) -> Vec<f32> {
 #[test]
 fn grad_of_a_quadratic() {
     // f(x) = sum(x * x * 3) → f'(x) = 6x
-    let mut df = transforms::grad(|x: &[Array]| (&(&x[0] * &x[0]) * 3.0).sum(&[], false), &[0]);
+    let mut df = transforms::grad(
+        |x: &[Array]| (&(&x[0] * &x[0]) * 3.0).sum(None, false),
+        &[0],
+    );
     let g = df(&[mlx::array![1.0, -2.0, 0.5]]).unwrap();
     assert_eq!(v(&g[0]), vec![6.0, -12.0, 3.0]);
 }
@@ -23,7 +26,7 @@ fn value_and_grad_over_several_arguments_with_captured_arrays() {
     let loss = |p: &[Array]| {
         let pred = &ops::matmul(&x, &p[0])? + &p[1];
         let err = &pred - &y;
-        Ok(vec![(&err * &err).sum(&[], false)?, pred])
+        Ok(vec![(&err * &err).sum(None, false)?, pred])
     };
     let w = mlx::array![0.5, -0.5];
     let b = mlx::array![0.25];
@@ -63,7 +66,7 @@ fn vjp_and_jvp() {
 #[test]
 fn vmap_maps_over_an_axis() {
     let mut dot = transforms::vmap(
-        |x: &[Array]| Ok(vec![(&x[0] * &x[1]).sum(&[], false)?]),
+        |x: &[Array]| Ok(vec![(&x[0] * &x[1]).sum(None, false)?]),
         &[0, -1],
         &[0],
     );
@@ -107,7 +110,7 @@ fn compiled_functions_match_and_are_reusable() {
 #[test]
 fn checkpoint_and_custom_vjp_give_gradients() {
     let sq = transforms::checkpoint(|x: &[Array]| Ok(vec![&x[0] * &x[0]])).unwrap();
-    let mut df = transforms::grad(|x: &[Array]| sq.call(x)?[0].sum(&[], false), &[0]);
+    let mut df = transforms::grad(|x: &[Array]| sq.call(x)?[0].sum(None, false), &[0]);
     assert_eq!(v(&df(&[mlx::array![3.0]]).unwrap()[0]), vec![6.0]);
 
     // A custom gradient that is deliberately not the true one: 100 · cotangent.
@@ -119,7 +122,7 @@ fn checkpoint_and_custom_vjp_give_gradients() {
         },
     )
     .unwrap();
-    let mut dodd = transforms::grad(|x: &[Array]| odd.call(x)?[0].sum(&[], false), &[0]);
+    let mut dodd = transforms::grad(|x: &[Array]| odd.call(x)?[0].sum(None, false), &[0]);
     assert_eq!(
         v(&dodd(&[mlx::array![1.0, 2.0]]).unwrap()[0]),
         vec![100.0, 100.0]
@@ -146,7 +149,7 @@ fn failing_and_panicking_closures_become_errors() {
     let mut vec_out = transforms::grad(|x: &[Array]| Ok(x[0].clone()), &[0]);
     assert!(vec_out(&[mlx::array![1.0, 2.0]]).is_err());
     // Everything still works afterwards.
-    let mut ok = transforms::grad(|x: &[Array]| x[0].sum(&[], false), &[0]);
+    let mut ok = transforms::grad(|x: &[Array]| x[0].sum(None, false), &[0]);
     assert_eq!(v(&ok(&[mlx::array![5.0]]).unwrap()[0]), vec![1.0]);
 }
 
@@ -165,7 +168,7 @@ fn sin_values(xs: &[f64]) -> Vec<f64> {
 }
 
 fn sum_of_first(f: &Function) -> impl FnMut(&[Array]) -> mlx::Result<Array> + '_ {
-    move |x: &[Array]| f.call(x)?[0].sum(&[], false)
+    move |x: &[Array]| f.call(x)?[0].sum(None, false)
 }
 
 #[test]
@@ -181,7 +184,7 @@ fn custom_function_without_rules_is_the_plain_function() {
     );
     // Gradient (checked against finite differences), jvp and vmap as for sin itself.
     common::check_grad(
-        |a: &[Array]| f.call(a)?[0].sum(&[], false),
+        |a: &[Array]| f.call(a)?[0].sum(None, false),
         std::slice::from_ref(&x),
         0,
         1e-3,
@@ -211,7 +214,7 @@ fn custom_function_without_rules_is_the_plain_function() {
     let g = transforms::grad(
         |x: &[Array]| {
             let o = two.call(x)?;
-            (&o[0] + &(&o[1] * 10.0)).sum(&[], false)
+            (&o[0] + &(&o[1] * 10.0)).sum(None, false)
         },
         &[0, 1],
     )(&[a, b])
@@ -327,7 +330,7 @@ fn custom_function_uses_its_vmap_rule() {
             assert_eq!(axes[0], 0);
             let x = &inputs[0]; // [batch, n]
             let out = &(x * &inputs[1]) + 100.0;
-            Ok((vec![out.transpose(&[1, 0])?], vec![1]))
+            Ok((vec![out.transpose(Some(&[1, 0]))?], vec![1]))
         }),
     )
     .unwrap();
@@ -448,7 +451,7 @@ fn exported_functions_round_trip_here_and_through_python() {
     let captured = w.clone();
     let f = move |x: &[Array]| -> mlx::Result<Vec<Array>> {
         let y = x[0].matmul(&captured)?.tanh()?;
-        Ok(vec![&y + &x[1], y.sum(&[], false)?])
+        Ok(vec![&y + &x[1], y.sum(None, false)?])
     };
     let x = common::sample(&[4, 3], 8, -1.0, 1.0)
         .astype(Dtype::Float32)

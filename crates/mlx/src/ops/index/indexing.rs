@@ -662,7 +662,7 @@ fn index_read(a: &Array, entries: Vec<Idx>) -> Result<Array> {
     let (nb, nr) = (nb as i32, rest.len() as i32);
     let p = p as i32;
     let perm: Vec<i32> = (nb..nb + p).chain(0..nb).chain(nb + p..nb + nr).collect();
-    out.transpose(&perm)
+    out.transpose(Some(&perm))
 }
 
 /// Aligns `value`'s shape with `target` (NumPy broadcasting: leading size-1 axes may be dropped,

@@ -22,7 +22,7 @@ impl Module for Net {
 
 fn step(net: &mut Net, opt: &mut Adam, args: &[Array]) -> mlx::Result<Vec<Array>> {
     let loss_of =
-        |m: &Net| nn::losses::cross_entropy(&m.forward(&args[0])?, &args[1])?.mean(&[], false);
+        |m: &Net| nn::losses::cross_entropy(&m.forward(&args[0])?, &args[1])?.mean(None, false);
     let (loss, grads) = transforms::value_and_grad_params(net, loss_of)?;
     opt.update(net, &grads)?;
     Ok(vec![loss])

@@ -250,7 +250,7 @@ fn activation_gradients_match_finite_differences() {
     for (name, f) in fs {
         println!("gradient of {name}");
         check_grad(
-            |a| f(&a[0])?.sum(&[], false),
+            |a| f(&a[0])?.sum(None, false),
             std::slice::from_ref(&x),
             0,
             1e-4,
@@ -260,14 +260,14 @@ fn activation_gradients_match_finite_differences() {
     let m = sample(&[2, 4], 96, -2.0, 2.0);
     let weights = sample(&[2, 4], 97, -1.0, 1.0);
     check_grad(
-        |a| ops::multiply(&nn::log_softmax(&a[0], -1)?, &weights)?.sum(&[], false),
+        |a| ops::multiply(&nn::log_softmax(&a[0], -1)?, &weights)?.sum(None, false),
         std::slice::from_ref(&m),
         0,
         1e-4,
         1e-3,
     );
     check_grad(
-        |a| ops::multiply(&nn::glu(&a[0], -1)?, &weights.split(2, -1)?[0])?.sum(&[], false),
+        |a| ops::multiply(&nn::glu(&a[0], -1)?, &weights.split(2, -1)?[0])?.sum(None, false),
         &[m],
         0,
         1e-4,

@@ -107,7 +107,7 @@ fn train_eval_and_freeze_reach_every_layer() {
     let x = input(&[3, 2], 5);
     let (_, grads) = mlx::transforms::value_and_grad_params(&m, |m: &Two| {
         let h = m.a.forward(&x)?;
-        m.b[1].forward(&m.b[0].forward(&h)?)?.sum(&[], false)
+        m.b[1].forward(&m.b[0].forward(&h)?)?.sum(None, false)
     })
     .unwrap();
     assert!(values(&grads.b[0].weight).iter().all(|g| *g == 0.0));
@@ -254,7 +254,7 @@ fn norms_match_python() {
 
     // LayerNorm closed form: each row has zero mean and unit variance.
     let y = nn::LayerNorm::new(8).unwrap().forward(&x).unwrap();
-    let mean = values(&y.mean(&[-1], false).unwrap());
+    let mean = values(&y.mean(Some(&[-1]), false).unwrap());
     assert!(mean.iter().all(|m| m.abs() < 1e-5));
 }
 
@@ -295,7 +295,7 @@ fn batch_norm_matches_python_in_both_modes_and_updates_running_stats() {
         assert_arrays_close(&y_eval, &out["eval"], 1e-4, 1e-4);
     }
     // Closed form of the first running mean update: 0.9 * 0 + 0.1 * batch mean.
-    let batch_mean = values(&x.mean(&[0, 1], false).unwrap());
+    let batch_mean = values(&x.mean(Some(&[0, 1]), false).unwrap());
     let fresh = {
         let mut b = nn::BatchNorm::new(4).unwrap();
         b.forward_train(&x).unwrap();
@@ -327,16 +327,16 @@ fn dropout_scales_what_it_keeps_and_is_the_identity_in_eval_mode() {
     // Channel dropout: each (sample, channel) is kept or dropped as a whole.
     let x2 = Array::ones::<f32>(&[4, 3, 3, 16]).unwrap();
     let y2 = nn::Dropout::new_2d(0.5).unwrap().forward(&x2).unwrap();
-    let per_channel = y2.max(&[1, 2], false).unwrap();
-    let lo = y2.min(&[1, 2], false).unwrap();
+    let per_channel = y2.max(Some(&[1, 2]), false).unwrap();
+    let lo = y2.min(Some(&[1, 2]), false).unwrap();
     assert_eq!(values(&per_channel), values(&lo));
     let y3 = nn::Dropout::new_3d(0.5)
         .unwrap()
         .forward(&Array::ones::<f32>(&[2, 2, 3, 3, 8]).unwrap())
         .unwrap();
     assert_eq!(
-        values(&y3.max(&[1, 2, 3], false).unwrap()),
-        values(&y3.min(&[1, 2, 3], false).unwrap())
+        values(&y3.max(Some(&[1, 2, 3]), false).unwrap()),
+        values(&y3.min(Some(&[1, 2, 3]), false).unwrap())
     );
     assert!(
         nn::Dropout::new_2d(0.5)

@@ -451,7 +451,7 @@ fn regression_losses_closed_forms_gradients_and_errors() {
             HuberLoss::default()
                 .with_delta(0.7)
                 .loss(&x[0], &b)?
-                .sum(&[], false)
+                .sum(None, false)
         },
         std::slice::from_ref(&a),
         0,
@@ -459,7 +459,7 @@ fn regression_losses_closed_forms_gradients_and_errors() {
         1e-3,
     );
     check_grad(
-        |x| losses::log_cosh_loss(&x[0], &b)?.sum(&[], false),
+        |x| losses::log_cosh_loss(&x[0], &b)?.sum(None, false),
         std::slice::from_ref(&a),
         0,
         1e-4,
@@ -664,7 +664,7 @@ fn similarity_and_ranking_closed_forms_gradients_and_errors() {
     let v = sample(&[2, 3], 81, -1.0, 1.0);
     let w = sample(&[2, 3], 82, -1.0, 1.0);
     check_grad(
-        |x| losses::cosine_similarity_loss(&x[0], &v)?.sum(&[], false),
+        |x| losses::cosine_similarity_loss(&x[0], &v)?.sum(None, false),
         std::slice::from_ref(&u),
         0,
         1e-4,
@@ -683,7 +683,7 @@ fn similarity_and_ranking_closed_forms_gradients_and_errors() {
         1e-3,
     );
     check_grad(
-        |x| losses::kl_div_loss(&x[0], &v)?.sum(&[], false),
+        |x| losses::kl_div_loss(&x[0], &v)?.sum(None, false),
         std::slice::from_ref(&u),
         0,
         1e-4,

@@ -676,7 +676,7 @@ fn frozen_leaves_are_untouched_and_get_no_state() {
     let x = input(&[3, 2], 3);
     let (_, grads) = mlx::transforms::value_and_grad_params(&m, |m: &WithFrozen| {
         let h = m.layer.forward(&x.matmul(&m.w)?)?;
-        (&h * &m.f).sum(&[], false)
+        (&h * &m.f).sum(None, false)
     })
     .unwrap();
     // Gradients that are not zero on the frozen leaves must be ignored as well.
@@ -819,7 +819,7 @@ fn adam_trains_a_linear_layer() {
     let mut model = nn::Linear::new(3, 1).unwrap();
     let x = input(&[32, 3], 5);
     let y = x.matmul(&mlx::array![[0.5], [-1.0], [2.0]]).unwrap();
-    let loss = |m: &nn::Linear| (m.forward(&x)? - &y).square()?.mean(&[], false);
+    let loss = |m: &nn::Linear| (m.forward(&x)? - &y).square()?.mean(None, false);
     let first = loss(&model).unwrap().item::<f32>().unwrap();
     let mut opt = Adam::new(0.05).with_bias_correction(true);
     let mut last = first;

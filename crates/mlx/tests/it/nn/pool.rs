@@ -242,7 +242,7 @@ fn pool_gradients_flow() {
     // elsewhere.
     let x = input(&[1, 4, 4, 2], 20);
     let pool = nn::MaxPool2d::new(2).unwrap();
-    let g = mlx::transforms::grad(|a: &[Array]| pool.forward(&a[0])?.sum(&[], false), &[0])(
+    let g = mlx::transforms::grad(|a: &[Array]| pool.forward(&a[0])?.sum(None, false), &[0])(
         std::slice::from_ref(&x),
     )
     .unwrap();
@@ -273,7 +273,7 @@ fn pool_gradients_flow() {
                 p.with_padding(1).unwrap().forward(&a[0])?
             };
             let w = sample(y.shape(), 22, 0.5, 1.5);
-            (&y * &w).sum(&[], false)
+            (&y * &w).sum(None, false)
         };
         check_grad(f, std::slice::from_ref(&x), 0, 1e-6, 1e-6);
         let g = mlx::transforms::grad(f, &[0])(std::slice::from_ref(&x)).unwrap();
@@ -538,7 +538,7 @@ fn upsampling_gradients_flow() {
             let f = |a: &[Array]| {
                 let y = up.forward(&a[0])?;
                 let w = sample(y.shape(), 41, 0.5, 1.5);
-                (&y * &w).sum(&[], false)
+                (&y * &w).sum(None, false)
             };
             check_grad(f, std::slice::from_ref(&x), 0, 1e-6, 1e-5);
             let g = mlx::transforms::grad(f, &[0])(std::slice::from_ref(&x)).unwrap();
