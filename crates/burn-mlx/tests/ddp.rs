@@ -18,7 +18,8 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use burn_mlx::distributed::{
-    DEFAULT_BUCKET_BYTES, average_gradients, average_gradients_bucketed, rank_shard,
+    DEFAULT_BUCKET_BYTES, average_gradients, average_gradients_bucketed, broadcast_parameters,
+    rank_shard,
 };
 use burn_mlx::{MlxAutodiff, MlxDevice};
 use mlx::distributed::launch::{LaunchOptions, launch};
@@ -261,7 +262,22 @@ fn ddp_worker() {
         );
         write_f32(&params_file(&dir, rank, i), &ddp);
     }
+    // Models drawn with different seeds become rank 0's.
+    B::seed(&device_default(), SEED + rank as u64);
+    let mine = Mlp::<B>::new(&device_default());
+    let shared = broadcast_parameters(mine, Some(&group)).expect("broadcasting");
+    B::seed(&device_default(), SEED);
+    let rank0 = parameters(&Mlp::<B>::new(&device_default()).valid());
+    assert_eq!(
+        parameters(&shared.valid()),
+        rank0,
+        "rank {rank}: not rank 0's model"
+    );
     println!("ddp worker {rank}/{size} ok");
+}
+
+fn device_default() -> MlxDevice {
+    MlxDevice::default()
 }
 
 /// Without a launcher the group has one process and averaging returns the gradients as they

@@ -1,28 +1,6 @@
-//! Burn's `DistributedBackend` for `Mlx` (the crate's `distributed` feature).
-//!
-//! Burn's distributed training synchronizes gradients *during* the backward pass: the
-//! parameters marked distributed (`Tensor::set_distributed`, as burn-train's DDP strategy
-//! does) have their gradient handed, once complete, to a synchronization server, which calls
-//! the backend's `all_reduce` on the gradient of every device that trains a replica, and the
-//! end of the backward pass waits for them (`sync_collective`). Burn's own backends (CubeCL)
-//! reduce between several devices of one process.
-//!
-//! MLX's collectives reduce between *processes*, one device each. The mapping:
-//!
-//! | Burn | MLX |
-//! |------|-----|
-//! | `start_communication_server(devices, config)` | joins the job's group (`Group::init(false, any)`) and starts Burn's server for this process's one device |
-//! | `all_reduce(t, Sum, [this device])` | `all_sum(t)` over the processes of the job |
-//! | `all_reduce(t, Mean, [this device])` | `all_sum(t) / group size` |
-//! | `sync_collective(device)` | evaluates the pending `all_reduce` results, in the order they were made |
-//! | `register_sync_parameters`, `submit_gradient_sync`, `submit_sync_collective`, `close_communication_server` | Burn's defaults (its in-process server) |
-//!
-//! So each process is one of Burn's "devices": start the server with the one device of the
-//! process, and the gradients Burn reduces are reduced across the processes of the job.
-//! Several devices in one process (the CPU and the GPU both training replicas) are not
-//! supported: MLX has no collective between them, and `start_communication_server` or
-//! `all_reduce` panics with a message saying so (Burn's trait cannot return errors). A group of
-//! size 1 reduces to the tensor itself.
+//! Burn's `DistributedBackend` for `Mlx` (the crate's `distributed` feature): Burn's gradient
+//! synchronization between the processes of an MLX job. The mapping is documented in the
+//! parent module.
 
 use std::sync::{Arc, Mutex, OnceLock};
 

@@ -28,7 +28,7 @@
 //! use burn::nn::{Linear, LinearConfig};
 //! use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 //! use burn::tensor::Tensor;
-//! use burn_mlx::distributed::{average_gradients, rank_shard};
+//! use burn_mlx::distributed::{average_gradients, broadcast_parameters, rank_shard};
 //! use burn_mlx::{MlxAutodiff, MlxDevice};
 //! use mlx::distributed::{Backend, Group};
 //!
@@ -36,7 +36,8 @@
 //! let device = MlxDevice::default();
 //! let group = Group::init(false, Backend::Ring)?; // size 1 without the launcher
 //! burn::tensor::backend::Backend::seed(&device, 42); // the same initial model on every rank
-//! let mut model: Linear<B> = LinearConfig::new(4, 1).init(&device);
+//! let model: Linear<B> = LinearConfig::new(4, 1).init(&device);
+//! let mut model = broadcast_parameters(model, Some(&group))?; // rank 0's, to be sure
 //! let mut optimizer = SgdConfig::new().init();
 //! let batch: Vec<[f32; 4]> = vec![[1.0, 2.0, 3.0, 4.0]; 8]; // the global batch
 //! // This rank's share of it (the batch size must divide among the ranks).
@@ -56,9 +57,37 @@
 //! before it returns, so what a rank evaluates afterwards (printing its loss, say) cannot
 //! reorder them.
 //!
-//! With the crate's `distributed` feature, `Mlx` also implements Burn's
-//! `DistributedBackend`; see the `backend` section of this module's source and the README for
-//! how its operations map onto MLX's collectives.
+//! # Burn's `DistributedBackend` (the `distributed` feature)
+//!
+//! Burn 0.21 has its own data-parallel machinery (burn-backend's `DistributedBackend`, behind
+//! Burn's `distributed` feature): parameters marked distributed (`Tensor::set_distributed`, as
+//! burn-train's DDP strategy does) have their gradients handed, once complete during the
+//! backward pass, to an in-process synchronization server that calls the backend's
+//! `all_reduce` for the gradient of every device training a replica; the end of the backward
+//! pass waits for them (`sync_collective`). With that feature on anywhere in a build,
+//! `Autodiff<B>` requires `B: DistributedBackend`; this crate's `distributed` feature turns it on
+//! and implements it for `Mlx`:
+//!
+//! | Burn | MLX |
+//! |------|-----|
+//! | `start_communication_server(&[device], config)` | joins the job's group (`Group::init(false, any)`) and starts Burn's server for this process's one device |
+//! | `all_reduce(t, Sum, [device])` | `all_sum(t)` over the processes of the job |
+//! | `all_reduce(t, Mean, [device])` | `all_sum(t) / group size` |
+//! | `sync_collective(device)` | evaluates the pending `all_reduce` results, in the order they were made |
+//! | `register_sync_parameters`, `submit_gradient_sync`, `submit_sync_collective`, `close_communication_server` | Burn's default bodies (its in-process server) |
+//!
+//! Burn's own backends reduce between several devices *of one process*; MLX's collectives
+//! reduce between *processes*, one device each. So with `Mlx` each process is one of Burn's
+//! devices: start the server with the process's one device, and the gradients Burn reduces are
+//! reduced across the processes of the job (the tests check that this trains like one process
+//! on the full batches). Several devices in one process (the CPU and the GPU both training
+//! replicas) are not supported — MLX has no collective between them — and
+//! `start_communication_server` and `all_reduce` panic saying so (the trait cannot return
+//! errors). Burn's separate `collective` feature (the burn-collective crate, with its own
+//! transport) is not built or tested with `Mlx` here.
+//!
+//! Note that burn-ndarray 0.21 does not implement `DistributedBackend`, so with the feature on,
+//! `Autodiff<NdArray>` is no longer an autodiff backend: code that trains on both does not build.
 
 #[cfg(feature = "distributed")]
 mod backend;
@@ -66,7 +95,7 @@ mod backend;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use burn_core::module::{AutodiffModule, ModuleVisitor, Param, ParamId};
+use burn_core::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn_core::tensor::backend::AutodiffBackend;
 use burn_core::tensor::{Tensor, TensorPrimitive};
 use burn_optim::GradientsParams;
@@ -150,6 +179,90 @@ where
     };
     module.visit(&mut put);
     Ok(grads)
+}
+
+/// `module` with every float parameter replaced by rank 0's, so that all ranks start from the
+/// same model whatever each drew (one `all_sum` per parameter, evaluated; call it once, before
+/// training). In a group of size 1 the parameters keep their values.
+///
+/// Seeding every rank alike before creating the model gives the same parameters too, but Burn
+/// creates parameters lazily, at their first use: a rank that reseeds in between (for its own
+/// dropout masks, say) draws different ones. This creates them (in a group of size 1 too, so
+/// that one process draws what a job's rank 0 draws), then makes them equal.
+pub fn broadcast_parameters<B, M, F, I>(module: M, group: Option<&Group>) -> mlx::Result<M>
+where
+    B: AutodiffBackend<InnerBackend = Mlx<F, I>>,
+    M: AutodiffModule<B>,
+    F: MlxFloat,
+    I: MlxInt,
+{
+    let joined;
+    let group = match group {
+        Some(g) => g,
+        None => {
+            joined = Group::init(false, dist::Backend::Any)?;
+            &joined
+        }
+    };
+    let mut mapper = FromRankZero::<F, I> {
+        group,
+        error: None,
+        _types: std::marker::PhantomData,
+    };
+    let module = module.map(&mut mapper);
+    match mapper.error {
+        Some(e) => Err(e),
+        None => Ok(module),
+    }
+}
+
+/// Replaces each float parameter by rank 0's: the sum of rank 0's value and zeros elsewhere.
+struct FromRankZero<'a, F: MlxFloat, I: MlxInt> {
+    group: &'a Group,
+    error: Option<mlx::Error>,
+    _types: std::marker::PhantomData<(F, I)>,
+}
+
+impl<B, F, I> ModuleMapper<B> for FromRankZero<'_, F, I>
+where
+    B: AutodiffBackend<InnerBackend = Mlx<F, I>>,
+    F: MlxFloat,
+    I: MlxInt,
+{
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        // Consuming the parameter creates it, if it was not yet.
+        let (id, tensor, mapper) = param.consume();
+        if self.error.is_some() || self.group.size() == 1 {
+            // Every rank fails at the same parameter (the error is local: a dtype, an
+            // evaluation), so no collective is left waiting.
+            return Param::from_mapped_value(id, tensor, mapper);
+        }
+        let require_grad = tensor.is_require_grad();
+        let local = tensor.clone().inner().into_primitive().tensor();
+        let device = local.device;
+        let shared = mlx::with_stream(device.stream(), || {
+            let mine = if self.group.rank() == 0 {
+                local.array().clone()
+            } else {
+                mlx::ops::zeros_like(local.array(), None)?
+            };
+            let s = dist::all_sum(&mine, Some(self.group))?;
+            s.eval()?;
+            Ok::<_, mlx::Error>(s)
+        });
+        let tensor = match shared {
+            Ok(a) => {
+                let inner =
+                    Tensor::from_primitive(TensorPrimitive::Float(MlxTensor::new(a, device)));
+                Tensor::from_inner(inner).set_require_grad(require_grad)
+            }
+            Err(e) => {
+                self.error = Some(e);
+                tensor
+            }
+        };
+        Param::from_mapped_value(id, tensor, mapper)
+    }
 }
 
 /// The sum of `tensor` over the ranks of `group` (`None`: the job's group), evaluated: for
