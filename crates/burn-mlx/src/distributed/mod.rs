@@ -35,7 +35,7 @@
 //! type B = MlxAutodiff;
 //! let device = MlxDevice::default();
 //! let group = Group::init(false, Backend::Ring)?; // size 1 without the launcher
-//! burn::tensor::backend::Backend::seed(&device, 42); // the same initial model on every rank
+//! <B as burn::tensor::backend::Backend>::seed(&device, 42);
 //! let model: Linear<B> = LinearConfig::new(4, 1).init(&device);
 //! let mut model = broadcast_parameters(model, Some(&group))?; // rank 0's, to be sure
 //! let mut optimizer = SgdConfig::new().init();
