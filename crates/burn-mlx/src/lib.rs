@@ -19,6 +19,7 @@
 mod backend;
 pub mod compile;
 mod device;
+pub mod distributed;
 mod element;
 pub mod eval;
 mod ops;
