@@ -7,6 +7,7 @@
 //! ndarray's forward pass on one-hot images gives its matrix, whose transpose applied to the
 //! output gradient is the input gradient.
 
+#[path = "it/pool_support/mod.rs"]
 mod pool_support;
 
 use burn::nn::interpolate::{Interpolate2dConfig, InterpolateMode as NnMode};

@@ -6,7 +6,7 @@
 //! hide mistakes in how the affine parameters are applied, so their parameters are first replaced
 //! by seeded random values ([`randomized`]).
 
-mod common;
+use crate::common;
 
 use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param};
 use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};

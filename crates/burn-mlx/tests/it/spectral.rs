@@ -2,7 +2,7 @@
 //! FFT): values, `n` padding and cropping, any dimension, non-contiguous inputs, dtypes, and
 //! round trips.
 
-mod attn_support;
+use crate::attn_support;
 
 use std::f64::consts::PI;
 

@@ -2,7 +2,7 @@
 //! Burn's `LayerNorm`, `RmsNorm`, `GroupNorm` and `BatchNorm` (train and eval) modules with their
 //! gradients through `Autodiff<Mlx>`.
 
-mod attn_support;
+use crate::attn_support;
 
 use attn_support::*;
 use burn::module::{AutodiffModule, Param};

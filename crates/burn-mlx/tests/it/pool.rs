@@ -2,7 +2,7 @@
 //! and 2-d, forward and backward (through `Autodiff`), over many window options, every float
 //! precision, non-contiguous inputs, and Burn's pooling modules.
 
-mod pool_support;
+use crate::pool_support;
 
 use burn::nn::pool::{
     AdaptiveAvgPool1dConfig, AdaptiveAvgPool2dConfig, AvgPool1dConfig, AvgPool2dConfig,

@@ -6,7 +6,7 @@
 //! Where the oracle's own formula is not the function Burn documents, the reference is computed
 //! here instead (each place says why).
 
-mod common;
+use crate::common;
 use common::*;
 
 // ---- f64 references -------------------------------------------------------------------------

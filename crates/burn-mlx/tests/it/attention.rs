@@ -3,7 +3,7 @@
 //! and softcap; gradients through `Autodiff<Mlx>` against `Autodiff<NdArray>`; Burn's
 //! `MultiHeadAttention` end to end.
 
-mod attn_support;
+use crate::attn_support;
 
 use attn_support::*;
 use burn::module::Module;

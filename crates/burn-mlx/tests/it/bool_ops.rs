@@ -2,7 +2,7 @@
 //! broadcasting operands, non-contiguous views and empty tensors; the OR-reductions
 //! (`scatter_or`, `select_or`) also against values computed here.
 
-mod common;
+use crate::common;
 use common::*;
 
 const INT_DTYPES: [IntDType; 8] = [

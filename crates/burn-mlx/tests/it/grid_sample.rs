@@ -9,7 +9,7 @@
 //! - Nearest and bicubic, which ndarray does not sample, against a direct scalar
 //!   implementation of PyTorch's definition written here.
 
-mod pool_support;
+use crate::pool_support;
 
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{

@@ -1,7 +1,7 @@
 //! CTC loss on Mlx (native alpha recursion, native beta-recursion backward) against
 //! burn-ndarray (Burn's default, differentiated by autodiff), and against hand computations.
 
-mod attn_support;
+use crate::attn_support;
 
 use attn_support::*;
 use burn::tensor::activation::log_softmax;

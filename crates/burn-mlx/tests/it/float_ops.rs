@@ -1,7 +1,7 @@
 //! Differential tests of `FloatTensorOps` on `Mlx` against `NdArray`: every method, forward at
 //! each float precision (F32, F16, BF16, F64 on the CPU) and backward through `Autodiff`.
 
-mod common;
+use crate::common;
 use common::*;
 
 /// Floats with |x| in [0.5, 3), either sign (divisors, reciprocals).

@@ -3,7 +3,7 @@
 //! gradients through `Autodiff`), over many option combinations and dtypes, and Burn's nn
 //! modules built on them.
 
-mod conv_support;
+use crate::conv_support;
 
 use burn::module::Param;
 use burn::nn::PaddingConfig2d;

@@ -6,7 +6,7 @@
 //! usable answer (an unimplemented op, an unstable sort, a wrong output dtype), the expectation
 //! is computed by hand on the host instead, and the reason is given at that place.
 
-mod common;
+use crate::common;
 use common::*;
 
 /// Every int dtype Burn has.

@@ -1,7 +1,7 @@
 //! Embedding and linear on Mlx against burn-ndarray: the ops, their backward ops, gradients
 //! through `Autodiff<Mlx>`, and Burn's `Embedding`, `Linear` and `Lstm` modules end to end.
 
-mod attn_support;
+use crate::attn_support;
 
 use attn_support::*;
 use burn::nn::{EmbeddingConfig, LinearConfig, LstmConfig};

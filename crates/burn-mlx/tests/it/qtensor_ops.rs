@@ -18,7 +18,7 @@
 //! - Ops that return float, int or bool tensors (Burn's default bodies on both sides, or
 //!   burn-ndarray's) compare as the rest of the suite does, within the f32 tolerance.
 
-mod common;
+use crate::common;
 
 use burn_backend::QTensorPrimitive;
 use burn_backend::ops::QTensorOps;
