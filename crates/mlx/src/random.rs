@@ -60,7 +60,7 @@ fn resolve_key(key: Option<&Array>) -> Result<Option<Array>> {
 }
 
 /// A seed from the clock, for threads that never called [`seed`].
-fn time_seed() -> u64 {
+pub(crate) fn time_seed() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -99,8 +99,8 @@ use burn_core::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param, Para
 use burn_core::tensor::backend::AutodiffBackend;
 use burn_core::tensor::{Tensor, TensorPrimitive};
 use burn_optim::GradientsParams;
+use mlx::Array;
 use mlx::distributed::{self as dist, Group};
-use mlx::{Array, Dtype};
 
 use crate::Mlx;
 use crate::element::{MlxFloat, MlxInt};
@@ -108,7 +108,7 @@ use crate::tensor::MlxTensor;
 
 /// The largest bucket of gradients summed by one collective: 32 MiB, as Python MLX's
 /// `average_gradients`.
-pub const DEFAULT_BUCKET_BYTES: usize = 32 << 20;
+pub const DEFAULT_BUCKET_BYTES: usize = dist::BUCKET_BYTES;
 
 /// Replaces each gradient of `module`'s parameters in `grads` by its mean over the ranks of
 /// `group` (`None`: the job's group, `Group::init(false, Backend::Any)`, as Python MLX's
@@ -165,7 +165,7 @@ where
     let device = taken[0].1.device;
     let arrays: Vec<&Array> = taken.iter().map(|(_, t)| t.array()).collect();
     let averaged = mlx::with_stream(device.stream(), || {
-        average_arrays(&arrays, group, size, bucket_bytes)
+        average_arrays(&arrays, group, bucket_bytes)
     })?;
     let mut averaged: HashMap<ParamId, MlxTensor> = taken
         .iter()
@@ -319,12 +319,11 @@ fn group_size(group: Option<&Group>) -> mlx::Result<i32> {
     }
 }
 
-/// Sums `arrays` over the group in buckets, divides by `size`, and evaluates the sums; returns
-/// the averages in the order and shapes of `arrays`.
+/// Averages `arrays` over the group in buckets (see [`mlx::distributed::average`]) and
+/// evaluates the results; returns the averages in the order and shapes of `arrays`.
 fn average_arrays(
     arrays: &[&Array],
     group: Option<&Group>,
-    size: i32,
     bucket_bytes: usize,
 ) -> mlx::Result<Vec<Array>> {
     for a in arrays {
@@ -336,81 +335,12 @@ fn average_arrays(
             )));
         }
     }
-    let sizes: Vec<(Dtype, usize)> = arrays.iter().map(|a| (a.dtype(), a.nbytes())).collect();
-    let plan = plan_buckets(&sizes, bucket_bytes);
-    let mut sums = Vec::with_capacity(plan.len());
-    for bucket in &plan {
-        let flat = if let [only] = bucket[..] {
-            arrays[only].clone()
-        } else {
-            let parts = bucket
-                .iter()
-                .map(|&i| arrays[i].reshape(&[-1]))
-                .collect::<mlx::Result<Vec<_>>>()?;
-            mlx::ops::concatenate(&parts, Some(0))?
-        };
-        let n = Array::scalar(size as f32).astype(flat.dtype())?;
-        sums.push(mlx::ops::divide(&dist::all_sum(&flat, group)?, &n)?);
-    }
-    // One evaluation for every bucket, in the plan's order: the collectives run now, in the
-    // same order on every rank.
-    mlx::eval(sums.iter())?;
-    let mut out: Vec<Option<Array>> = vec![None; arrays.len()];
-    for (bucket, sum) in plan.iter().zip(sums) {
-        if let [only] = bucket[..] {
-            out[only] = Some(sum);
-            continue;
-        }
-        let mut offset = 0i32;
-        for &i in bucket {
-            let len = i32::try_from(arrays[i].size()).map_err(|_| {
-                mlx::Error::InvalidArgument("burn-mlx: a gradient too large to bucket".into())
-            })?;
-            let piece = mlx::ops::slice(&sum, &[offset], &[offset + len], &[1])?;
-            out[i] = Some(piece.reshape(arrays[i].shape())?);
-            offset += len;
-        }
-    }
-    Ok(out
-        .into_iter()
-        .map(|a| a.expect("every gradient is in a bucket"))
-        .collect())
-}
-
-/// Groups gradients (their dtype and size in bytes, in order) into buckets to be summed by one
-/// collective each: consecutive gradients of one dtype, up to `bucket_bytes` per bucket; a
-/// gradient of `bucket_bytes` or more (or every gradient, when `bucket_bytes` is 0) alone.
-/// Buckets are listed in the order they close, which depends only on the input.
-fn plan_buckets(sizes: &[(Dtype, usize)], bucket_bytes: usize) -> Vec<Vec<usize>> {
-    let mut plan = Vec::new();
-    // The open bucket of each dtype, in order of first use: (dtype, members, bytes).
-    let mut open: Vec<(Dtype, Vec<usize>, usize)> = Vec::new();
-    for (i, &(dtype, bytes)) in sizes.iter().enumerate() {
-        if bucket_bytes == 0 || bytes >= bucket_bytes {
-            plan.push(vec![i]);
-            continue;
-        }
-        let slot = match open.iter().position(|(d, _, _)| *d == dtype) {
-            Some(slot) => slot,
-            None => {
-                open.push((dtype, Vec::new(), 0));
-                open.len() - 1
-            }
-        };
-        let (_, members, filled) = &mut open[slot];
-        if *filled + bytes > bucket_bytes {
-            plan.push(std::mem::take(members));
-            *filled = 0;
-        }
-        members.push(i);
-        *filled += bytes;
-    }
-    plan.extend(
-        open.into_iter()
-            .map(|(_, members, _)| members)
-            .filter(|m| !m.is_empty()),
-    );
-    plan
+    let owned: Vec<Array> = arrays.iter().map(|a| (*a).clone()).collect();
+    let averages = dist::average(&owned, group, bucket_bytes)?;
+    // One evaluation for every bucket: the collectives run now, in the same order on every
+    // rank, and nothing a rank evaluates later can reorder them.
+    mlx::eval(averages.iter())?;
+    Ok(averages)
 }
 
 /// Takes the gradients of a module's float parameters out of a `GradientsParams`, in the order
@@ -454,35 +384,5 @@ where
                 Tensor::from_primitive(TensorPrimitive::Float(avg)),
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const F32: Dtype = Dtype::Float32;
-    const F16: Dtype = Dtype::Float16;
-
-    #[test]
-    fn buckets_fill_up_to_the_limit_per_dtype_in_order() {
-        let sizes = [
-            (F32, 40),
-            (F32, 40),
-            (F16, 10),
-            (F32, 40),
-            (F32, 100),
-            (F16, 10),
-        ];
-        assert_eq!(
-            plan_buckets(&sizes, 100),
-            vec![vec![0, 1], vec![4], vec![3], vec![2, 5]]
-        );
-        assert_eq!(
-            plan_buckets(&sizes, DEFAULT_BUCKET_BYTES),
-            vec![vec![0, 1, 3, 4], vec![2, 5]]
-        );
-        assert_eq!(plan_buckets(&sizes, 0).len(), sizes.len());
-        assert!(plan_buckets(&[], 100).is_empty());
     }
 }

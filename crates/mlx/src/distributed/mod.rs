@@ -33,7 +33,10 @@
 //! processes of one collective cannot be checked locally: the ring backend then fails or
 //! hangs, as MLX's.
 
+mod average;
 pub mod launch;
+
+pub use average::{BUCKET_BYTES, average};
 
 use std::ffi::CString;
 

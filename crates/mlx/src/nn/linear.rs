@@ -28,7 +28,8 @@ pub(crate) fn check_positive(what: &str, values: &[(&str, i32)]) -> Result<()> {
     Ok(())
 }
 
-/// Returns its input unchanged (a placeholder layer with no parameters).
+/// Returns its input unchanged (MLX's `nn.Identity`): a layer without parameters, e.g. to turn
+/// part of a model off without changing its structure.
 #[derive(Parameters, Clone, Debug, Default)]
 pub struct Identity {
     #[param(state)]

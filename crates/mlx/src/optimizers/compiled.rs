@@ -96,7 +96,7 @@ where
         }
         let key = match random::state() {
             Some(k) => k,
-            None => random::key(seed_from_clock())?,
+            None => random::key(random::time_seed())?,
         };
         let mut inputs: Vec<Array> = params.into_iter().map(|(_, a)| a).collect();
         inputs.extend(state.into_values());
@@ -167,11 +167,4 @@ where
         let function = transforms::compile(traced, false)?;
         Ok(self.compiled.get_or_init(|| (function, layout)))
     }
-}
-
-fn seed_from_clock() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
