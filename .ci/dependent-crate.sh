@@ -21,14 +21,14 @@ TOML
 cat > "$crate/src/main.rs" <<'RUST'
 fn main() {
     let a = mlx::array![1.0f32, 2.0, 3.0];
-    println!("sum {}", a.sum(&[], false).unwrap().item::<f32>().unwrap());
+    println!("sum {}", a.sum(None, false).unwrap().item::<f32>().unwrap());
 }
 RUST
 cat > "$crate/tests/sum.rs" <<'RUST'
 #[test]
 fn sums() {
     let a = mlx::array![1.0f32, 2.0];
-    assert_eq!(a.sum(&[], false).unwrap().item::<f32>().unwrap(), 3.0);
+    assert_eq!(a.sum(None, false).unwrap().item::<f32>().unwrap(), 3.0);
 }
 RUST
 export CARGO_TARGET_DIR="$crate/target"
