@@ -70,11 +70,11 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
         let _ = mlx::memory::clear_cache();
     }
 
-    fn dtype_usage(device: &MlxDevice, dtype: DType) -> DTypeUsageSet {
+    fn dtype_usage(_device: &MlxDevice, dtype: DType) -> DTypeUsageSet {
         let general = DTypeUsage::general();
         match dtype {
-            // MLX's GPU backends have no float64.
-            DType::F64 if *device == MlxDevice::Gpu => DTypeUsageSet::empty(),
+            // MLX's GPU backends have no float64: on the GPU device, float64 ops run on MLX's
+            // CPU stream (see `tensor::exec_device`), correct but not accelerated.
             DType::F64 | DType::F32 | DType::Flex32 => general,
             // Half-precision arithmetic; sums, products, means and cumulative sums accumulate
             // in f32 as Burn's reference backends do, and CPU matmuls and attention compute in

@@ -185,9 +185,32 @@ pub(crate) fn op(
     op: &str,
     f: impl FnOnce() -> mlx::Result<Array>,
 ) -> MlxTensor {
+    op_routed(inputs, op, false, f)
+}
+
+/// Runs an op on tensors and wraps its result; with `cpu_only` (an op MLX's GPU backends lack,
+/// such as an int64 scatter or a cast to float64), a GPU tensor's op runs on MLX's CPU stream.
+/// Ops reading float64 always do (see [`crate::tensor::exec_device`]).
+pub(crate) fn op_routed(
+    inputs: &[&MlxTensor],
+    op: &str,
+    cpu_only: bool,
+    f: impl FnOnce() -> mlx::Result<Array>,
+) -> MlxTensor {
     let device = inputs.first().map(|t| t.device).unwrap_or_default();
-    let array = run(device, op, f);
+    let array = run(exec_device(device, inputs, cpu_only), op, f);
     output(inputs, device, op, array)
+}
+
+/// The device whose stream runs an op on `inputs` (all on `device`): the CPU for a GPU op that
+/// MLX's GPU backends lack. Costs nothing on the CPU device.
+fn exec_device(device: MlxDevice, inputs: &[&MlxTensor], cpu_only: bool) -> MlxDevice {
+    let cpu_only = device == MlxDevice::Gpu
+        && (cpu_only
+            || inputs
+                .iter()
+                .any(|t| crate::tensor::gpu_lacks(t.array.dtype())));
+    crate::tensor::exec_device(device, cpu_only)
 }
 
 /// Runs an op with several results.
@@ -197,7 +220,7 @@ pub(crate) fn op_multi(
     f: impl FnOnce() -> mlx::Result<Vec<Array>>,
 ) -> Vec<MlxTensor> {
     let device = inputs.first().map(|t| t.device).unwrap_or_default();
-    run(device, op, f)
+    run(exec_device(device, inputs, false), op, f)
         .into_iter()
         .map(|a| output(inputs, device, op, a))
         .collect()

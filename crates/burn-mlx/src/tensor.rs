@@ -63,7 +63,6 @@ impl MlxTensor {
             _ => data,
         };
         let dtype = to_mlx_dtype(data.dtype);
-        check_device_dtype(device, dtype);
         let shape = to_mlx_shape(&data.shape);
         let array = Array::from_bytes(data.as_bytes(), &shape, dtype)
             .unwrap_or_else(|e| panic!("burn-mlx: from_data: {e}"));
@@ -166,12 +165,21 @@ pub(crate) fn to_mlx_shape(shape: &Shape) -> Vec<i32> {
         .collect()
 }
 
-/// MLX's GPU backends have no float64: say so instead of downcasting silently.
-pub(crate) fn check_device_dtype(device: MlxDevice, dtype: Dtype) {
-    if device == MlxDevice::Gpu && dtype == Dtype::Float64 {
-        panic!(
-            "burn-mlx: float64 is not supported on {device}: MLX's GPU backends have no float64. \
-             Use MlxDevice::Cpu for float64 tensors, or a 32/16-bit float type."
-        );
+/// Whether MLX's GPU backends lack `dtype` (float64: neither CUDA nor Metal computes in it).
+pub(crate) fn gpu_lacks(dtype: Dtype) -> bool {
+    dtype == Dtype::Float64
+}
+
+/// The device whose stream runs an op of a tensor on `device`: the device itself, except that
+/// on the GPU an op MLX's GPU backends cannot compute (`cpu_only`) runs on MLX's CPU stream. The
+/// tensor stays on the GPU device, and later ops on it run there again: MLX's arrays are
+/// reachable from both devices, and MLX orders work across its streams.
+pub(crate) fn exec_device(device: MlxDevice, cpu_only: bool) -> MlxDevice {
+    if cpu_only && device == MlxDevice::Gpu {
+        // The GPU device must still exist: without one, the op fails as any GPU op does.
+        let _ = device.stream();
+        MlxDevice::Cpu
+    } else {
+        device
     }
 }

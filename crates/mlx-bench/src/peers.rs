@@ -189,12 +189,28 @@ fn run_burn<B: AutodiffBackend>(
     options: &Options,
     results: &mut Results,
 ) {
+    let compiled = peer == "burn-mlx-compiled";
     for case in results.cases.clone() {
+        let before = compiled.then(burn_mlx::compile::stats);
         let outcome = match burn_cases::run::<B>(&case, device, options.warmup, options.steps) {
             Ok(timing) => Outcome::Timed(timing),
             Err(e) => Outcome::Failed(e),
         };
         progress(peer, &case, &outcome);
+        if let Some(before) = before {
+            // Whether the steps replayed compiled regions: a case that never does is no faster.
+            let after = burn_mlx::compile::stats();
+            println!(
+                "  {:<18} {:<18} regions {}, replayed {}, uncompilable {}, compiles {} ({:.2} s)",
+                "",
+                "",
+                after.regions - before.regions,
+                after.replays - before.replays,
+                after.uncompilable - before.uncompilable,
+                after.compiles - before.compiles,
+                after.compile_seconds - before.compile_seconds
+            );
+        }
         results.insert(&case.id, peer, outcome);
         // Hand cached buffers back before the next case (and before the next peer's process).
         B::memory_cleanup(device);

@@ -65,9 +65,9 @@ pub(crate) fn full(
     dtype: Dtype,
     device: crate::MlxDevice,
 ) -> MlxTensor {
-    crate::tensor::check_device_dtype(device, dtype);
     let shape = to_mlx_shape(shape);
-    let array = crate::eval::run(device, "full", || {
+    let exec = crate::tensor::exec_device(device, crate::tensor::gpu_lacks(dtype));
+    let array = crate::eval::run(exec, "full", || {
         ops::full(&shape, &scalar(value, dtype), dtype)
     });
     MlxTensor::new(array, device)
@@ -268,7 +268,8 @@ pub(crate) fn scatter_add(
     indices: MlxTensor,
     value: MlxTensor,
 ) -> MlxTensor {
-    op(&[&t, &indices, &value], "scatter_add", || {
+    let cpu_only = gpu_lacks_scatter(t.array.dtype());
+    crate::eval::op_routed(&[&t, &indices, &value], "scatter_add", cpu_only, || {
         ops::scatter_add_axis(
             &t.array,
             &indices.array,
@@ -276,6 +277,12 @@ pub(crate) fn scatter_add(
             Some(axis(dim)),
         )
     })
+}
+
+/// Whether MLX's GPU scatter lacks `dtype` ("GPU scatter does not yet support int64"): such
+/// scatters run on MLX's CPU stream.
+pub(crate) fn gpu_lacks_scatter(dtype: Dtype) -> bool {
+    matches!(dtype, Dtype::Int64 | Dtype::Uint64)
 }
 
 pub(crate) fn select(t: MlxTensor, dim: usize, indices: MlxTensor) -> MlxTensor {
@@ -291,7 +298,8 @@ pub(crate) fn select_add(
     indices: MlxTensor,
     value: MlxTensor,
 ) -> MlxTensor {
-    op(&[&t, &indices, &value], "select_add", || {
+    let cpu_only = gpu_lacks_scatter(t.array.dtype());
+    crate::eval::op_routed(&[&t, &indices, &value], "select_add", cpu_only, || {
         let a = ops::moveaxis(&t.array, axis(dim), 0)?;
         let v = ops::moveaxis(&value.array.astype(t.array.dtype())?, axis(dim), 0)?;
         // MLX's scatter takes updates shaped [indices..., window...] with a window of one row.
@@ -488,8 +496,8 @@ pub(crate) fn cast(t: MlxTensor, dtype: Dtype) -> MlxTensor {
     if t.array.dtype() == dtype {
         return t;
     }
-    crate::tensor::check_device_dtype(t.device, dtype);
-    unary(&t, "cast", |a| a.astype(dtype))
+    let cpu_only = crate::tensor::gpu_lacks(dtype);
+    crate::eval::op_routed(&[&t], "cast", cpu_only, || t.array.astype(dtype))
 }
 
 // ---- half precision ---------------------------------------------------------------------------

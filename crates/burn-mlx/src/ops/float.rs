@@ -11,7 +11,7 @@ use mlx::{Array, Dtype, ops};
 use super::base::{self, Cmp, axis, binary, half_in_f32, reduce_all, unary, with_scalar};
 use super::nd;
 use crate::eval::run;
-use crate::tensor::{MlxTensor, check_device_dtype, to_mlx_dtype, to_mlx_shape};
+use crate::tensor::{MlxTensor, to_mlx_dtype, to_mlx_shape};
 use crate::{Mlx, MlxDevice, MlxFloat, MlxInt};
 
 /// MLX's dtype for a Burn float dtype.
@@ -173,7 +173,6 @@ pub(crate) fn random(
     device: MlxDevice,
     dtype: Dtype,
 ) -> MlxTensor {
-    check_device_dtype(device, dtype);
     let shape = to_mlx_shape(shape);
     // Float64 samples come from 53-bit uniforms (MLX's samplers stop at float32); every other
     // dtype is sampled in float32 and converted.
@@ -185,7 +184,8 @@ pub(crate) fn random(
             mlx::random::uniform(shape, Dtype::Float32, Some(&crate::rng::next_key()?))
         }
     };
-    let array = run(device, "random", || {
+    let exec = crate::tensor::exec_device(device, crate::tensor::gpu_lacks(dtype));
+    let array = run(exec, "random", || {
         let sample = match distribution {
             Distribution::Default => uniform(&shape)?,
             Distribution::Uniform(low, high) => &(&uniform(&shape)? * (high - low)) + low,
@@ -301,7 +301,6 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     }
 
     fn float_to_device(tensor: FloatTensor<Self>, device: &MlxDevice) -> FloatTensor<Self> {
-        check_device_dtype(*device, tensor.array.dtype());
         MlxTensor {
             device: *device,
             ..tensor

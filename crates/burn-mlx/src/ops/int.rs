@@ -13,7 +13,7 @@ use super::base::{self, Cmp, axis, binary, reduce_all, unary, with_scalar};
 use super::float::{float_dtype, int_dtype};
 use super::nd;
 use crate::eval::run;
-use crate::tensor::{MlxTensor, check_device_dtype};
+use crate::tensor::MlxTensor;
 use crate::{Mlx, MlxDevice, MlxFloat, MlxInt};
 
 /// Integer division truncating towards zero (Rust's `/`, and Burn's), from MLX's floor division.
@@ -481,7 +481,6 @@ impl<F: MlxFloat, I: MlxInt> IntTensorOps<Self> for Mlx<F, I> {
         dtype: IntDType,
     ) -> IntTensor<Self> {
         let dtype = int_dtype(dtype);
-        check_device_dtype(*device, dtype);
         // Burn's reference backend draws Default integers from [0, 255) and Uniform(low, high)
         // from [low, high) with both bounds truncated to integers.
         let (low, high) = match distribution {

@@ -45,7 +45,8 @@ pub(crate) fn scatter_nd(
     values: MlxTensor,
     reduction: IndexingUpdateOp,
 ) -> MlxTensor {
-    op(&[&data, &indices, &values], "scatter_nd", || {
+    let cpu_only = super::base::gpu_lacks_scatter(data.array.dtype());
+    crate::eval::op_routed(&[&data, &indices, &values], "scatter_nd", cpu_only, || {
         let (parts, k) = split_indices(&indices.array)?;
         let axes: Vec<i32> = (0..k as i32).collect();
         // Updates shaped [batch..., 1 x K, data.shape[K..]].

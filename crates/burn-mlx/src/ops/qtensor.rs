@@ -35,7 +35,7 @@ use crate::qtensor::{
     MlxQTensor, check_scheme, dequantize_values, dims, element_scales, layout_chunk_scales,
     num_params, param_dtype, quantize_dynamic_arrays, quantize_values, slice_axis,
 };
-use crate::tensor::{MlxTensor, check_device_dtype};
+use crate::tensor::MlxTensor;
 use crate::{Mlx, MlxDevice, MlxFloat, MlxInt};
 
 /// A quantized tensor with new values and scales (same scheme).
@@ -172,7 +172,6 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
 
     fn dequantize(tensor: QuantizedTensor<Self>, dtype: FloatDType) -> FloatTensor<Self> {
         let dtype = float_dtype(dtype);
-        check_device_dtype(tensor.device(), dtype);
         base::cast(dequantize_f32(&tensor), dtype)
     }
 

@@ -1251,31 +1251,29 @@ fn sorting() {
                         &case,
                     );
                     // Indices: those of a stable sort (ties in their original order).
-                    if prec_supported(prec) {
-                        let got = run_mlx(
-                            prec,
-                            &case!(x: TensorData = x.clone(), desc: bool = descending, layout: Layout = layout; |B, cx| {
-                                let x = cx.fl(&x, layout);
-                                let mut out = vec![];
-                                for d in 0..x.shape().num_dims() {
-                                    out.push(ri::<B>(B::float_argsort(x.clone(), d, desc, I32)));
-                                    out.push(ri::<B>(B::float_sort_with_indices(x.clone(), d, desc, IntDType::I64).1));
-                                }
-                                out
-                            }),
+                    let got = run_mlx(
+                        prec,
+                        &case!(x: TensorData = x.clone(), desc: bool = descending, layout: Layout = layout; |B, cx| {
+                            let x = cx.fl(&x, layout);
+                            let mut out = vec![];
+                            for d in 0..x.shape().num_dims() {
+                                out.push(ri::<B>(B::float_argsort(x.clone(), d, desc, I32)));
+                                out.push(ri::<B>(B::float_sort_with_indices(x.clone(), d, desc, IntDType::I64).1));
+                            }
+                            out
+                        }),
+                    );
+                    let values: Vec<f64> = x.iter::<f64>().collect();
+                    for d in 0..shape.len() {
+                        let want = TensorData::new(
+                            stable_indices(&values, shape, d, descending),
+                            shape.to_vec(),
                         );
-                        let values: Vec<f64> = x.iter::<f64>().collect();
-                        for d in 0..shape.len() {
-                            let want = TensorData::new(
-                                stable_indices(&values, shape, d, descending),
-                                shape.to_vec(),
-                            );
-                            let label = format!(
-                                "argsort {shape:?} dim {d} desc={descending} {layout:?} [{prec:?}]"
-                            );
-                            assert_data_close(&label, &got[2 * d], &want, Tol::new(0.0, 0.0));
-                            assert_data_close(&label, &got[2 * d + 1], &want, Tol::new(0.0, 0.0));
-                        }
+                        let label = format!(
+                            "argsort {shape:?} dim {d} desc={descending} {layout:?} [{prec:?}]"
+                        );
+                        assert_data_close(&label, &got[2 * d], &want, Tol::new(0.0, 0.0));
+                        assert_data_close(&label, &got[2 * d + 1], &want, Tol::new(0.0, 0.0));
                     }
                 }
             }
@@ -1326,33 +1324,29 @@ fn topk() {
                     });
                     check(format!("topk {shape:?} dim {d} k {k}"), prec, &case);
                     // Indices: ties ordered by lowest index (Burn's contract).
-                    if prec_supported(prec) {
-                        let got = run_mlx(
-                            prec,
-                            &case!(x: TensorData = x.clone(), d: usize = d, k: usize = k; |B, cx| {
-                                ri::<B>(B::float_argtopk(cx.fl(&x, Layout::Transposed), d, k, I32))
-                            }),
-                        );
-                        let values: Vec<f64> = x.iter::<f64>().collect();
-                        let full = TensorData::new(
-                            stable_indices(&values, shape, d, true),
-                            shape.to_vec(),
-                        );
-                        let want = run_mlx(
-                            prec,
-                            &case!(full: TensorData = full, d: usize = d, k: usize = k; |B, cx| {
-                                let mut s = vec![Slice::new(0, None, 1); full.shape.num_dims()];
-                                s[d] = Slice::new(0, Some(k as isize), 1);
-                                ri::<B>(B::int_slice(cx.i(&full), &s))
-                            }),
-                        );
-                        assert_data_close(
-                            &format!("argtopk {shape:?} dim {d} k {k} [{prec:?}]"),
-                            &got[0],
-                            &want[0],
-                            Tol::new(0.0, 0.0),
-                        );
-                    }
+                    let got = run_mlx(
+                        prec,
+                        &case!(x: TensorData = x.clone(), d: usize = d, k: usize = k; |B, cx| {
+                            ri::<B>(B::float_argtopk(cx.fl(&x, Layout::Transposed), d, k, I32))
+                        }),
+                    );
+                    let values: Vec<f64> = x.iter::<f64>().collect();
+                    let full =
+                        TensorData::new(stable_indices(&values, shape, d, true), shape.to_vec());
+                    let want = run_mlx(
+                        prec,
+                        &case!(full: TensorData = full, d: usize = d, k: usize = k; |B, cx| {
+                            let mut s = vec![Slice::new(0, None, 1); full.shape.num_dims()];
+                            s[d] = Slice::new(0, Some(k as isize), 1);
+                            ri::<B>(B::int_slice(cx.i(&full), &s))
+                        }),
+                    );
+                    assert_data_close(
+                        &format!("argtopk {shape:?} dim {d} k {k} [{prec:?}]"),
+                        &got[0],
+                        &want[0],
+                        Tol::new(0.0, 0.0),
+                    );
                 }
             }
         }
@@ -1773,9 +1767,6 @@ fn float_casts_and_into_int() {
             FloatDType::BF16,
             FloatDType::F64,
         ] {
-            if !prec_supported(Prec::F64) && target == FloatDType::F64 {
-                continue;
-            }
             let case = case!(x: TensorData = x.clone(), target: FloatDType = target; |B, cx| {
                 let x = cx.fl(&x, Layout::Transposed);
                 if cx.oracle && matches!(target, FloatDType::F16 | FloatDType::BF16) {
@@ -1834,9 +1825,6 @@ fn random_distributions() {
         FloatDType::BF16,
         FloatDType::F64,
     ] {
-        if dtype == FloatDType::F64 && !prec_supported(Prec::F64) {
-            continue;
-        }
         let draw = |d: Distribution| {
             let t = M::float_random(Shape::from(vec![n / 100, 100]), d, &dev, dtype);
             assert_eq!(t.dtype(), DType::from(dtype));
@@ -1917,20 +1905,31 @@ fn float64_on_cpu_and_gpu_requests() {
     let want: Vec<f64> = x.iter::<f64>().map(|v| (v + 1e-12) * 2.0).collect();
     assert_eq!(y.to_vec::<f64>().unwrap(), want);
     assert!(M::supports_dtype(&MlxDevice::Cpu, DType::F64));
-    assert!(!M::supports_dtype(&MlxDevice::Gpu, DType::F64));
+    assert!(M::supports_dtype(&MlxDevice::Gpu, DType::F64));
 
     if MlxDevice::Gpu.is_available() {
-        // A GPU: float64 there is refused with a message saying why.
-        assert_panics("f64 on the gpu", "float64", || {
-            M::float_from_data(x.clone(), &MlxDevice::Gpu)
-        });
+        // A GPU: MLX's GPU backends lack float64, so those ops run on MLX's CPU stream while the
+        // tensors stay on the GPU device, at full precision.
+        let gpu = MlxDevice::Gpu;
+        let t = M::float_from_data(x.clone(), &gpu);
+        let y = M::float_mul_scalar(
+            M::float_add_scalar(t, Scalar::Float(1e-12)),
+            Scalar::Float(2.0),
+        );
+        assert_eq!(M::float_device(&y), gpu);
+        assert_eq!(rf::<M>(y).to_vec::<f64>().unwrap(), want);
         let cpu = M::float_from_data(x.clone(), &MlxDevice::Cpu);
-        assert_panics("f64 moved to the gpu", "float64", || {
-            M::float_to_device(cpu, &MlxDevice::Gpu)
-        });
-        assert_panics("f64 zeros on the gpu", "float64", || {
-            M::float_zeros(Shape::from(vec![2]), &MlxDevice::Gpu, FloatDType::F64)
-        });
+        let moved = M::float_to_device(cpu, &gpu);
+        let sum = rf::<M>(M::float_sum(M::float_add(moved.clone(), moved)));
+        let want_sum: f64 = x.iter::<f64>().map(|v| v + v).sum();
+        assert_eq!(sum.to_vec::<f64>().unwrap(), [want_sum]);
+        let zeros = M::float_zeros(Shape::from(vec![2]), &gpu, FloatDType::F64);
+        assert_eq!(rf::<M>(zeros).to_vec::<f64>().unwrap(), [0.0, 0.0]);
+        // A float32 GPU tensor cast to float64, and back: both casts run.
+        let f32s = M::float_from_data(TensorData::new(vec![0.5f32, 1.25], [2]), &gpu);
+        let up = M::float_cast(f32s, FloatDType::F64);
+        let back = M::float_cast(M::float_mul_scalar(up, Scalar::Float(4.0)), FloatDType::F32);
+        assert_eq!(rf::<M>(back).to_vec::<f32>().unwrap(), [2.0, 5.0]);
     } else {
         // No GPU here: asking for it panics clearly, whatever the dtype.
         assert_panics("f32 on a missing gpu", "not available", || {
@@ -1942,8 +1941,14 @@ fn float64_on_cpu_and_gpu_requests() {
         assert_panics("f32 zeros on a missing gpu", "not available", || {
             M::float_zeros(Shape::from(vec![2]), &MlxDevice::Gpu, FloatDType::F32)
         });
-        assert_panics("f64 on a missing gpu", "MLX GPU", || {
-            M::float_from_data(x.clone(), &MlxDevice::Gpu)
+        assert_panics("f64 on a missing gpu", "not available", || {
+            rf::<M>(M::float_add_scalar(
+                M::float_from_data(x.clone(), &MlxDevice::Gpu),
+                Scalar::Float(1.0),
+            ))
+        });
+        assert_panics("f64 zeros on a missing gpu", "not available", || {
+            M::float_zeros(Shape::from(vec![2]), &MlxDevice::Gpu, FloatDType::F64)
         });
     }
 }

@@ -1166,9 +1166,6 @@ fn dequantize_to_each_dtype() {
             FloatDType::BF16,
             FloatDType::F64,
         ] {
-            if dtype == FloatDType::F64 && !prec_supported(Prec::F64) {
-                continue;
-            }
             let got = rf::<M>(M::dequantize(qt(&mlx_cx(), &x, scheme), dtype));
             assert_eq!(got.dtype, DType::from(dtype), "{scheme:?} -> {dtype:?}");
             // ndarray has no F16/BF16 tensors: its f32 values, converted on the host.
