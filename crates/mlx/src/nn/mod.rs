@@ -51,6 +51,7 @@ pub mod losses;
 mod norm;
 mod pool;
 mod positional;
+mod qq_linear;
 mod quantized;
 mod recurrent;
 mod sharded;
@@ -74,6 +75,7 @@ pub use pool::{
     Avg, AvgPool1d, AvgPool2d, AvgPool3d, Max, MaxPool1d, MaxPool2d, MaxPool3d, Pool, PoolReduction,
 };
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
+pub use qq_linear::QQLinear;
 pub use quantized::{Quantization, quantize, quantize_where};
 pub use recurrent::{GRU, LSTM, RNN};
 pub use sharded::{AllToShardedLinear, ShardedToAllLinear, sum_gradients};

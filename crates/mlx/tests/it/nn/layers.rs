@@ -460,3 +460,64 @@ fn quantized_layers_match_python() {
         assert_arrays_close(&tied, &out["tied"], 1e-4, 1e-4);
     }
 }
+
+#[test]
+fn qq_linear_quantizes_inputs_and_weights_as_python_does() {
+    use mlx::ops::QuantizationMode::{Affine, Mxfp8, Nvfp4};
+    mlx::random::seed(11).unwrap();
+    let dense = nn::Linear::with_bias(64, 8, false).unwrap();
+    // One row: MLX's CPU back end computes these products for a single row of a packed weight
+    // only ("NYI for the general case"); GPUs take any shape.
+    let x = input(&[1, 64], 12);
+    let computed = |y: Result<Array, mlx::Error>| {
+        y.and_then(|y| {
+            y.eval()?;
+            Ok(y)
+        })
+    };
+    for mode in [Nvfp4, Mxfp8] {
+        let mut layer = nn::QQLinear::from_linear(&dense, None, None, mode).unwrap();
+        assert!(!layer.is_quantized());
+        assert_eq!(layer.param_names(), ["weight"]);
+        let on_the_fly = computed(layer.forward(&x));
+        layer.quantize().unwrap();
+        assert!(layer.is_quantized());
+        assert_eq!(layer.weight.dtype(), mlx::Dtype::Uint32);
+        assert_eq!(layer.param_names(), ["weight", "scales"]);
+        let y = computed(layer.forward(&x)).unwrap();
+        // Low-precision products: near the float layer, not equal to it.
+        assert_arrays_close(&y, &dense.forward(&x).unwrap(), 0.25, 0.25);
+        match on_the_fly {
+            // Packing once or on every call gives the same values.
+            Ok(y_dense_form) => assert_arrays_close(&y_dense_form, &y, 0.0, 0.0),
+            Err(e) => {
+                assert_eq!(mlx::Device::default().kind, mlx::DeviceType::Cpu);
+                assert!(e.to_string().contains("QQMatmul"), "{e}");
+            }
+        }
+        let mode_name = if mode == Nvfp4 { "nvfp4" } else { "mxfp8" };
+        let body = format!(
+            "d = nn.Linear(64, 8, bias=False)\nload(d, 'd')\n\
+             q = nn.QQLinear.from_linear(d, mode='{mode_name}')\nq.eval()\n\
+             out['y'] = q(inp['x'])\nout['w'] = q.weight\nout['s'] = q.scales"
+        );
+        let params = named_params(&dense, "d");
+        let mut inputs: Vec<(&str, &Array)> = params.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        inputs.push(("x", &x));
+        if let Some(out) = python_mlx(&body, &inputs) {
+            assert_arrays_close(&y, &out["y"], 1e-6, 1e-6);
+            assert_eq!(values(&layer.weight), values(&out["w"]));
+            assert_eq!(values(layer.scales.as_ref().unwrap()), values(&out["s"]));
+        }
+        layer.dequantize().unwrap();
+        assert_eq!(layer.weight.dtype(), mlx::Dtype::Float32);
+        assert!(layer.scales.is_none());
+    }
+    // What the layer refuses: affine mode, a bias, a width not a multiple of the group.
+    assert!(nn::QQLinear::new(64, 8, None, None, Affine).is_err());
+    assert!(
+        nn::QQLinear::from_linear(&nn::Linear::new(64, 8).unwrap(), None, None, Nvfp4).is_err()
+    );
+    assert!(nn::QQLinear::new(40, 8, None, None, Mxfp8).is_err());
+    assert!(nn::QQLinear::new(0, 8, None, None, Nvfp4).is_err());
+}
