@@ -203,6 +203,7 @@ fn gradients_average_over_ranks() {
 #[test]
 #[ignore = "a worker: run by the launcher in sharded_layers_compute_the_full_mlp"]
 fn sharded_worker() {
+    use mlx::Parameters;
     use mlx::nn::{self, Module};
     let g = Group::init(true, Backend::Ring).unwrap();
     // The same full layers on every rank (same seed), then each rank's shards.
@@ -239,6 +240,44 @@ fn sharded_worker() {
         .collect();
     assert_eq!(rows(&fused.weight), segment_rows);
     assert!(nn::AllToShardedLinear::new(6, 7, true, &g).is_err());
+
+    // Quantized: shards of quantized layers, and shards quantized in place, both compute the
+    // quantized full MLP (the same packed values; only the order of the sums differs).
+    let q = nn::Quantization::default();
+    let mut up = nn::Linear::new(64, 256).unwrap();
+    let mut down = nn::Linear::new(256, 32).unwrap();
+    let x = mlx::random::normal(&[3, 64], Dtype::Float32, None).unwrap();
+    let (mut up_shard, mut down_shard) = (
+        nn::AllToShardedLinear::from_linear(&up, 1, &g).unwrap(),
+        nn::ShardedToAllLinear::from_linear(&down, 1, &g).unwrap(),
+    );
+    up_shard.quantize(q).unwrap();
+    down_shard.quantize(q).unwrap();
+    assert!(up_shard.quantize(q).is_err(), "already quantized");
+    up.quantize(q).unwrap();
+    down.quantize(q).unwrap();
+    let (up_from_q, down_from_q) = (
+        nn::AllToShardedLinear::from_linear(&up, 1, &g).unwrap(),
+        nn::ShardedToAllLinear::from_linear(&down, 1, &g).unwrap(),
+    );
+    assert_eq!(up_from_q.quantization(), Some(q));
+    assert!(up_from_q.trainable_params().is_empty() && down_shard.trainable_params().is_empty());
+    assert_eq!(
+        down_from_q.param_names(),
+        ["weight", "bias", "scales", "biases"]
+    );
+    let packed = |w: &Array| w.to_vec::<u32>().unwrap();
+    assert_eq!(packed(&up_from_q.weight), packed(&up_shard.weight));
+    assert_eq!(packed(&down_from_q.weight), packed(&down_shard.weight));
+    let full = down
+        .forward(&nn::relu(&up.forward(&x).unwrap()).unwrap())
+        .unwrap();
+    for (a, b) in [(&up_shard, &down_shard), (&up_from_q, &down_from_q)] {
+        let y = b
+            .forward(&nn::relu(&a.forward(&x).unwrap()).unwrap())
+            .unwrap();
+        common::assert_arrays_close(&y, &full, 1e-4, 1e-5);
+    }
     println!("sharded worker {} ok", g.rank());
 }
 

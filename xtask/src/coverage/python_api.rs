@@ -16,6 +16,9 @@ pub const NN_RENAMES: &[(&str, &str)] = &[
     ("Dropout3d", "new_3d"),
     ("QuantizedLinear", "new_quantized"),
     ("QuantizedEmbedding", "new_quantized"),
+    // The sharded layers quantize in place, as `Linear` does.
+    ("QuantizedAllToShardedLinear", "quantize"),
+    ("QuantizedShardedToAllLinear", "quantize"),
     ("value_and_grad", "value_and_grad_params"),
 ];
 

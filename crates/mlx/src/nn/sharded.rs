@@ -11,6 +11,7 @@ use crate::array::Array;
 use crate::distributed::{self, Group};
 use crate::error::{Error, Result};
 use crate::nn::linear::uniform_init;
+use crate::nn::quantized::{Quantization, pack};
 use crate::nn::{Linear, Module};
 use crate::ops;
 use crate::params::ModuleState;
@@ -58,6 +59,12 @@ pub struct AllToShardedLinear {
     pub weight: Array,
     /// This process's part of the bias.
     pub bias: Option<Array>,
+    /// The scales of the quantized weight's groups.
+    pub scales: Option<Array>,
+    /// The offsets of the quantized weight's groups (affine mode).
+    pub biases: Option<Array>,
+    #[param(skip)]
+    quantization: Option<Quantization>,
     #[param(skip)]
     group: Group,
     #[param(state)]
@@ -79,25 +86,57 @@ impl AllToShardedLinear {
             bias: bias
                 .then(|| uniform_init(&[output_dims / n], scale))
                 .transpose()?,
+            scales: None,
+            biases: None,
+            quantization: None,
             group: group.clone(),
             state: ModuleState::new(),
         })
     }
 
     /// This process's shard of a full layer (the same on every process), its output features
-    /// split in `segments` equal segments first (1 for a plain layer).
+    /// split in `segments` equal segments first (1 for a plain layer). A quantized `linear`
+    /// gives a quantized shard (MLX's `QuantizedAllToShardedLinear.from_quantized_linear`).
     pub fn from_linear(linear: &Linear, segments: i32, group: &Group) -> Result<Self> {
         let (rank, n) = (group.rank(), group.size());
-        Ok(AllToShardedLinear {
+        let split = |a: &Option<Array>| {
+            a.as_ref()
+                .map(|a| shard(a, 0, segments, rank, n))
+                .transpose()
+        };
+        let mut layer = AllToShardedLinear {
             weight: shard(&linear.weight, 0, segments, rank, n)?,
-            bias: linear
-                .bias
-                .as_ref()
-                .map(|b| shard(b, 0, segments, rank, n))
-                .transpose()?,
+            bias: split(&linear.bias)?,
+            scales: split(&linear.scales)?,
+            biases: split(&linear.biases)?,
+            quantization: linear.quantization(),
             group: group.clone(),
             state: ModuleState::new(),
-        })
+        };
+        if layer.quantization.is_some() {
+            layer.freeze();
+        }
+        Ok(layer)
+    }
+
+    /// Quantizes this process's weight in place and freezes the layer (MLX's
+    /// `QuantizedAllToShardedLinear`); fails when it is already quantized.
+    pub fn quantize(&mut self, quantization: Quantization) -> Result<()> {
+        quantize_shard(
+            "AllToShardedLinear::quantize",
+            &mut self.weight,
+            &mut self.scales,
+            &mut self.biases,
+            &mut self.quantization,
+            quantization,
+        )?;
+        self.freeze();
+        Ok(())
+    }
+
+    /// The quantization of the weight, when it is quantized.
+    pub fn quantization(&self) -> Option<Quantization> {
+        self.quantization
     }
 }
 
@@ -105,12 +144,59 @@ impl Module for AllToShardedLinear {
     /// `[..., input_dims]` to this process's `[..., output_dims / n]`.
     fn forward(&self, x: &Array) -> Result<Array> {
         let x = sum_gradients(x, &self.group)?;
-        let wt = self.weight.t()?;
-        match &self.bias {
-            Some(b) => ops::addmm(b, &x, &wt, 1.0, 1.0),
-            None => x.matmul(&wt),
+        if let (None, Some(b)) = (self.quantization, &self.bias) {
+            return ops::addmm(b, &x, &self.weight.t()?, 1.0, 1.0);
         }
+        let y = project(
+            &x,
+            &self.weight,
+            &self.scales,
+            &self.biases,
+            self.quantization,
+        )?;
+        Ok(match &self.bias {
+            Some(b) => &y + b,
+            None => y,
+        })
     }
+}
+
+/// `x @ wᵀ`, through MLX's quantized matmul when `w` is packed.
+fn project(
+    x: &Array,
+    weight: &Array,
+    scales: &Option<Array>,
+    biases: &Option<Array>,
+    quantization: Option<Quantization>,
+) -> Result<Array> {
+    match (quantization, scales) {
+        (Some(q), Some(scales)) => {
+            ops::quantized_matmul(x, weight, scales, biases.as_ref(), true, &q.options())
+        }
+        _ => x.matmul(&weight.t()?),
+    }
+}
+
+/// Packs a shard's weight in place (the shared half of the two layers' `quantize`).
+fn quantize_shard(
+    what: &str,
+    weight: &mut Array,
+    scales: &mut Option<Array>,
+    biases: &mut Option<Array>,
+    current: &mut Option<Quantization>,
+    quantization: Quantization,
+) -> Result<()> {
+    if current.is_some() {
+        return Err(Error::InvalidArgument(format!(
+            "[{what}] the layer is already quantized"
+        )));
+    }
+    let packed = pack(weight, &quantization, what)?;
+    *weight = packed.weight;
+    *scales = Some(packed.scales);
+    *biases = packed.biases;
+    *current = Some(quantization);
+    Ok(())
 }
 
 /// Every process holds `input_dims / n` of the input features and the matching columns of the
@@ -122,6 +208,12 @@ pub struct ShardedToAllLinear {
     pub weight: Array,
     /// The whole bias, `[output_dims]` (added once, after the sum).
     pub bias: Option<Array>,
+    /// The scales of the quantized weight's groups.
+    pub scales: Option<Array>,
+    /// The offsets of the quantized weight's groups (affine mode).
+    pub biases: Option<Array>,
+    #[param(skip)]
+    quantization: Option<Quantization>,
     #[param(skip)]
     group: Group,
     #[param(state)]
@@ -143,28 +235,71 @@ impl ShardedToAllLinear {
             bias: bias
                 .then(|| uniform_init(&[output_dims], scale))
                 .transpose()?,
+            scales: None,
+            biases: None,
+            quantization: None,
             group: group.clone(),
             state: ModuleState::new(),
         })
     }
 
     /// This process's shard of a full layer (the same on every process), its input features
-    /// split in `segments` equal segments first.
+    /// split in `segments` equal segments first. A quantized `linear` gives a quantized shard
+    /// (MLX's `QuantizedShardedToAllLinear.from_quantized_linear`): each process's share of the
+    /// input features must then be a whole number of quantization groups.
     pub fn from_linear(linear: &Linear, segments: i32, group: &Group) -> Result<Self> {
         let (rank, n) = (group.rank(), group.size());
-        Ok(ShardedToAllLinear {
+        let split = |a: &Option<Array>| {
+            a.as_ref()
+                .map(|a| shard(a, -1, segments, rank, n))
+                .transpose()
+        };
+        let mut layer = ShardedToAllLinear {
             weight: shard(&linear.weight, -1, segments, rank, n)?,
             bias: linear.bias.clone(),
+            scales: split(&linear.scales)?,
+            biases: split(&linear.biases)?,
+            quantization: linear.quantization(),
             group: group.clone(),
             state: ModuleState::new(),
-        })
+        };
+        if layer.quantization.is_some() {
+            layer.freeze();
+        }
+        Ok(layer)
+    }
+
+    /// Quantizes this process's weight in place and freezes the layer (MLX's
+    /// `QuantizedShardedToAllLinear`); fails when it is already quantized.
+    pub fn quantize(&mut self, quantization: Quantization) -> Result<()> {
+        quantize_shard(
+            "ShardedToAllLinear::quantize",
+            &mut self.weight,
+            &mut self.scales,
+            &mut self.biases,
+            &mut self.quantization,
+            quantization,
+        )?;
+        self.freeze();
+        Ok(())
+    }
+
+    /// The quantization of the weight, when it is quantized.
+    pub fn quantization(&self) -> Option<Quantization> {
+        self.quantization
     }
 }
 
 impl Module for ShardedToAllLinear {
     /// This process's `[..., input_dims / n]` to the whole `[..., output_dims]`.
     fn forward(&self, x: &Array) -> Result<Array> {
-        let partial = x.matmul(&self.weight.t()?)?;
+        let partial = project(
+            x,
+            &self.weight,
+            &self.scales,
+            &self.biases,
+            self.quantization,
+        )?;
         let y = distributed::all_sum(&partial, Some(&self.group))?;
         Ok(match &self.bias {
             Some(b) => &y + b,
