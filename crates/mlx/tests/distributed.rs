@@ -286,3 +286,130 @@ fn sharded_layers_compute_the_full_mlp() {
     let (status, _) = run_job("sharded_worker", 2);
     assert!(status.success(), "the sharded job failed: {status}");
 }
+
+/// Two layers for the fully sharded test.
+#[derive(mlx::Parameters, Clone, Debug)]
+struct TwoLayers {
+    first: mlx::nn::Linear,
+    second: mlx::nn::Linear,
+}
+
+impl mlx::nn::Module for TwoLayers {
+    fn forward(&self, x: &Array) -> mlx::Result<Array> {
+        self.second
+            .forward(&mlx::nn::relu(&self.first.forward(x)?)?)
+    }
+}
+
+/// A rank of `fully_sharded_training_matches_one_process`.
+#[test]
+#[ignore = "a worker: run by the launcher in fully_sharded_training_matches_one_process"]
+fn fully_sharded_worker() {
+    use mlx::Parameters;
+    use mlx::nn::{self, Module};
+    use mlx::optimizers::{Adam, Optimizer};
+    let g = Group::init(true, Backend::Ring).unwrap();
+    let (rank, n) = (g.rank(), g.size());
+    // The same parameters everywhere; each rank's own batch (all of them are made everywhere,
+    // for the one-process reference).
+    mlx::random::seed(5).unwrap();
+    let model = TwoLayers {
+        first: nn::Linear::new(6, 8).unwrap(),
+        second: nn::Linear::new(8, 4).unwrap(),
+    };
+    let batches: Vec<(Array, Array)> = (0..n)
+        .map(|_| {
+            (
+                mlx::random::normal(&[5, 6], Dtype::Float32, None).unwrap(),
+                mlx::random::normal(&[5, 4], Dtype::Float32, None).unwrap(),
+            )
+        })
+        .collect();
+    fn mse<M: Module>(m: &M, (x, y): &(Array, Array)) -> mlx::Result<Array> {
+        (&m.forward(x)? - y).square()?.mean(None, false)
+    }
+    let rows_of_rank = |a: &Array| {
+        let rows = a.shape()[0] / n;
+        let mut stop = a.shape().to_vec();
+        let mut start = vec![0; a.ndim()];
+        start[0] = rank * rows;
+        stop[0] = (rank + 1) * rows;
+        mlx::ops::slice(a, &start, &stop, &vec![1; a.ndim()]).unwrap()
+    };
+
+    let mut sharded = nn::fully_shard(model.clone(), &g, None).unwrap();
+    assert_eq!(sharded.module.first.weight.shape(), &[8 / n, 6]);
+    assert_eq!(
+        sharded.module.second.bias.as_ref().unwrap().shape(),
+        &[4 / n]
+    );
+    assert_eq!(
+        sharded.param_names(),
+        [
+            "module.first.weight",
+            "module.first.bias",
+            "module.second.weight",
+            "module.second.bias"
+        ]
+    );
+    // The forward pass is the full model's.
+    let x = &batches[0].0;
+    common::assert_arrays_close(
+        &sharded.forward(x).unwrap(),
+        &model.forward(x).unwrap(),
+        1e-6,
+        1e-6,
+    );
+
+    // Two Adam steps: each rank's slices follow the slices of one process training on the mean
+    // loss over every rank's batch.
+    let mut reference = model.clone();
+    let (mut opt, mut ref_opt) = (Adam::new(0.01), Adam::new(0.01));
+    for _ in 0..2 {
+        let (_, grads) =
+            mlx::transforms::value_and_grad_params(&sharded, |m| mse(m, &batches[rank as usize]))
+                .unwrap();
+        opt.update(&mut sharded, &grads).unwrap();
+        let (_, ref_grads) = mlx::transforms::value_and_grad_params(&reference, |m| {
+            let losses = batches
+                .iter()
+                .map(|b| mse(m, b))
+                .collect::<mlx::Result<Vec<_>>>()?;
+            Ok(mlx::ops::stack(&losses, 0)?.mean(None, false)?)
+        })
+        .unwrap();
+        ref_opt.update(&mut reference, &ref_grads).unwrap();
+    }
+    for ((name, slice), (_, full)) in sharded
+        .module
+        .flatten_params()
+        .iter()
+        .zip(reference.flatten_params())
+    {
+        let want = rows_of_rank(&full);
+        assert_eq!(slice.shape(), want.shape(), "{name}");
+        common::assert_arrays_close(slice, &want, 1e-5, 1e-6);
+    }
+
+    // What cannot be cut: a first axis that does not divide, a scalar.
+    #[derive(mlx::Parameters, Clone, Debug)]
+    struct Odd {
+        w: Array,
+    }
+    let odd = Odd {
+        w: Array::zeros::<f32>(&[3, 2]).unwrap(),
+    };
+    let scalar = Odd {
+        w: Array::scalar(1.0f32),
+    };
+    let err = nn::fully_shard(odd, &g, None).unwrap_err().to_string();
+    assert!(err.contains("first axis must divide"), "{err}");
+    assert!(nn::fully_shard(scalar, &g, None).is_err());
+    println!("fully sharded worker {rank} ok");
+}
+
+#[test]
+fn fully_sharded_training_matches_one_process() {
+    let (status, _) = run_job("fully_sharded_worker", 2);
+    assert!(status.success(), "the fully sharded job failed: {status}");
+}

@@ -45,6 +45,7 @@ mod activations;
 mod conv;
 mod distributed;
 mod embedding;
+mod fully_sharded;
 pub mod init;
 mod linear;
 pub mod losses;
@@ -69,6 +70,7 @@ pub use conv::{
 };
 pub use distributed::{ALL_REDUCE_SIZE, average_gradients};
 pub use embedding::Embedding;
+pub use fully_sharded::{FullyShardedModule, fully_shard};
 pub use linear::{Bilinear, Identity, Linear};
 pub use norm::{BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm, RMSNorm};
 pub use pool::{
