@@ -8,7 +8,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-mod attn_support;
 mod conv_support;
 mod pool_support;
 
