@@ -8,7 +8,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-mod conv_support;
 mod pool_support;
 
 mod activation_ops;
