@@ -7,13 +7,12 @@
 //! ndarray's forward pass on one-hot images gives its matrix, whose transpose applied to the
 //! output gradient is the input gradient.
 
-#[path = "it/pool_support/mod.rs"]
-mod pool_support;
+mod common;
 
 use burn::nn::interpolate::{Interpolate2dConfig, InterpolateMode as NnMode};
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
-use pool_support::*;
+use common::*;
 
 const MODES: [InterpolateMode; 4] = [
     InterpolateMode::Nearest,
@@ -61,17 +60,19 @@ impl Interp {
 }
 
 impl Case for Interp {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = self.x::<B>(device, dtype);
         vec![interpolate(x, self.out, options(&self.mode, self.align_corners)).into_data()]
     }
 }
 
 impl GradCase for Interp {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = self.x::<B>(device, dtype).require_grad();
         let out = interpolate(x.clone(), self.out, options(&self.mode, self.align_corners));
-        let w = tensor::<B, 4>(&floats(out.dims(), 77), device, dtype);
+        let w = tensor::<B, 4>(&floats_exact(out.dims(), 77), device, dtype);
         let g = grad_of(&x, out.clone(), w);
         vec![out.into_data(), g]
     }
@@ -83,16 +84,17 @@ fn interpolate_forward() {
         for mode in &MODES {
             for align_corners in [true, false] {
                 let case = Interp {
-                    x: floats([2, 3, hw[0], hw[1]], i as u64),
+                    x: floats_exact([2, 3, hw[0], hw[1]], i as u64),
                     out,
                     mode: mode.clone(),
                     align_corners,
                     swapped: false,
                 };
                 for prec in ALL_PRECS {
-                    check(
-                        &format!("interpolate {mode:?} align={align_corners} {hw:?} -> {out:?}"),
+                    check_tol(
+                        format!("interpolate {mode:?} align={align_corners} {hw:?} -> {out:?}"),
                         prec,
+                        prec.tight_tol(),
                         &case,
                     );
                 }
@@ -106,15 +108,16 @@ fn interpolate_forward_non_contiguous() {
     for (i, &(hw, out)) in SIZES.iter().enumerate() {
         for mode in &MODES {
             let case = Interp {
-                x: floats([1, 2, hw[0], hw[1]], 50 + i as u64),
+                x: floats_exact([1, 2, hw[0], hw[1]], 50 + i as u64),
                 out,
                 mode: mode.clone(),
                 align_corners: false,
                 swapped: true,
             };
-            check(
-                &format!("interpolate {mode:?} swapped {hw:?} -> {out:?}"),
+            check_tol(
+                format!("interpolate {mode:?} swapped {hw:?} -> {out:?}"),
                 Prec::F32,
+                Prec::F32.tight_tol(),
                 &case,
             );
         }
@@ -127,18 +130,17 @@ fn interpolate_nearest_backward() {
         for align_corners in [true, false] {
             for swapped in [false, true] {
                 let case = Interp {
-                    x: floats([2, 3, hw[0], hw[1]], 100 + i as u64),
+                    x: floats_exact([2, 3, hw[0], hw[1]], 100 + i as u64),
                     out,
                     mode: InterpolateMode::Nearest,
                     align_corners,
                     swapped,
                 };
                 for prec in ALL_PRECS {
-                    check_grad(
-                        &format!(
-                            "interpolate nearest backward {hw:?} -> {out:?} swapped={swapped}"
-                        ),
+                    check_grad_tol(
+                        format!("interpolate nearest backward {hw:?} -> {out:?} swapped={swapped}"),
                         prec,
+                        prec.tight_tol(),
                         &case,
                     );
                 }
@@ -185,7 +187,7 @@ fn interpolate_backward_is_the_adjoint_of_the_forward_pass() {
         for mode in &MODES {
             for align_corners in [true, false] {
                 for swapped in [false, true] {
-                    let x = floats([2, 3, hw[0], hw[1]], 200 + i as u64);
+                    let x = floats_exact([2, 3, hw[0], hw[1]], 200 + i as u64);
                     let case = Interp {
                         x: x.clone(),
                         out,
@@ -197,14 +199,17 @@ fn interpolate_backward_is_the_adjoint_of_the_forward_pass() {
                         "interpolate {mode:?} backward align={align_corners} swapped={swapped} {hw:?} -> {out:?}"
                     );
                     // The output gradient `grad_of` uses.
-                    let w = floats([2, 3, out[0], out[1]], 77);
+                    let w = floats_exact([2, 3, out[0], out[1]], 77);
                     let expected_grad = adjoint_oracle(&x, &w, out, options(mode, align_corners));
                     for prec in ALL_PRECS {
-                        let expected_out =
-                            Case::run::<Nd>(&case, &Default::default(), prec.oracle_dtype())
-                                .remove(0);
-                        let actual = GradCase::run::<AM>(&case, &mlx_device(), prec.dtype());
-                        compare_all(&name, prec, &actual, &[expected_out, expected_grad.clone()]);
+                        let expected_out = Case::run(&case, &Cx::<Nd>::oracle(prec)).remove(0);
+                        let actual = GradCase::run(&case, &Cx::<AM>::mlx(prec));
+                        assert_all_close(
+                            &format!("{name} [{prec:?}]"),
+                            &actual,
+                            &[expected_out, expected_grad.clone()],
+                            prec.tight_tol(),
+                        );
                     }
                 }
             }
@@ -250,7 +255,8 @@ impl Module {
 }
 
 impl Case for Module {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         Module::outputs::<B>(tensor(&self.x, device, dtype))
             .into_iter()
             .map(|t| t.into_data())
@@ -261,28 +267,30 @@ impl Case for Module {
 #[test]
 fn burn_interpolate2d_module() {
     let case = Module {
-        x: floats([2, 3, 6, 5], 300),
+        x: floats_exact([2, 3, 6, 5], 300),
     };
     for prec in ALL_PRECS {
-        check("Interpolate2d", prec, &case);
+        check_tol("Interpolate2d", prec, prec.tight_tol(), &case);
     }
     // Nearest (the module's default mode) differentiates on both backends.
     struct Nearest(TensorData);
     impl GradCase for Nearest {
-        fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+        fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+            let (device, dtype) = (&cx.dev, cx.dtype());
             let x = tensor::<B, 4>(&self.0, device, dtype).require_grad();
             let y = Interpolate2dConfig::new()
                 .with_output_size(Some([9, 7]))
                 .init()
                 .forward(x.clone());
-            let w = tensor::<B, 4>(&floats(y.dims(), 5), device, dtype);
+            let w = tensor::<B, 4>(&floats_exact(y.dims(), 5), device, dtype);
             vec![grad_of(&x, y, w)]
         }
     }
-    check_grad(
+    check_grad_tol(
         "Interpolate2d nearest backward",
         Prec::F32,
-        &Nearest(floats([2, 3, 6, 5], 301)),
+        Prec::F32.tight_tol(),
+        &Nearest(floats_exact([2, 3, 6, 5], 301)),
     );
 }
 
@@ -291,21 +299,27 @@ fn empty_batches_and_channels() {
     for shape in [[0, 3, 4, 5], [2, 0, 4, 5]] {
         for mode in &MODES {
             let case = Interp {
-                x: floats(shape, 1),
+                x: floats_exact(shape, 1),
                 out: [7, 3],
                 mode: mode.clone(),
                 align_corners: false,
                 swapped: false,
             };
-            check(&format!("interpolate {mode:?} {shape:?}"), Prec::F32, &case);
+            check_tol(
+                format!("interpolate {mode:?} {shape:?}"),
+                Prec::F32,
+                Prec::F32.tight_tol(),
+                &case,
+            );
             if matches!(mode, InterpolateMode::Nearest) {
-                check_grad(
-                    &format!("interpolate {mode:?} backward {shape:?}"),
+                check_grad_tol(
+                    format!("interpolate {mode:?} backward {shape:?}"),
                     Prec::F32,
+                    Prec::F32.tight_tol(),
                     &case,
                 );
             } else {
-                let actual = GradCase::run::<AM>(&case, &mlx_device(), DType::F32);
+                let actual = GradCase::run(&case, &Cx::<AM>::mlx(Prec::F32));
                 assert_eq!(
                     actual[1].shape.as_slice(),
                     shape.as_slice(),

@@ -3,15 +3,15 @@
 //! and softcap; gradients through `Autodiff<Mlx>` against `Autodiff<NdArray>`; Burn's
 //! `MultiHeadAttention` end to end.
 
-use crate::attn_support;
+use crate::common;
 
-use attn_support::*;
 use burn::module::Module;
 use burn::nn::attention::{MhaInput, MultiHeadAttentionConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, DType, Tensor, TensorData};
+use common::*;
 
 #[derive(Clone, Copy, Debug)]
 struct Dims {
@@ -70,7 +70,7 @@ impl Case {
         let mask = match mask {
             MaskKind::None => None,
             kind => {
-                let mut m = rng.bools(scores, 0.3);
+                let mut m: Vec<bool> = (0..scores).map(|_| rng.chance(0.3)).collect();
                 if kind == MaskKind::FullRow {
                     // Query row 0 of the last (batch, head) sees nothing.
                     let start = scores - t_q * t_k;
@@ -82,10 +82,10 @@ impl Case {
         let bias = match bias {
             BiasKind::None => None,
             kind => {
-                let mut b = rng.floats(scores, -1.0, 1.0);
+                let mut b: Vec<f32> = (0..scores).map(|_| rng.range(-1.0, 1.0) as f32).collect();
                 if kind == BiasKind::NegInf {
                     for x in b.iter_mut() {
-                        if rng.unit() < 0.2 {
+                        if rng.chance(0.2) {
                             *x = f32::NEG_INFINITY;
                         }
                     }
@@ -98,9 +98,9 @@ impl Case {
             }
         };
         Case {
-            q: floats(&[batch, heads, t_q, d], seed + 1),
-            k: floats(&[batch, heads, t_k, d], seed + 2),
-            v: floats(&[batch, heads, t_k, d_v], seed + 3),
+            q: floats_unit([batch, heads, t_q, d], seed + 1),
+            k: floats_unit([batch, heads, t_k, d], seed + 2),
+            v: floats_unit([batch, heads, t_k, d_v], seed + 3),
             mask,
             bias,
             options,
@@ -187,9 +187,9 @@ fn forward_every_combination_f32() {
                     let case = Case::new(*dims, mask, bias, options, 100 + si as u64);
                     let what =
                         format!("attention {dims:?} mask {mask:?} bias {bias:?} {options:?}");
-                    let actual = case.forward::<Mx>(&dev(), DType::F32);
-                    let expected = case.forward::<Nd>(&nd_device(), DType::F32);
-                    assert_tensors_close(&what, actual, expected, 2e-5, 1e-4);
+                    let actual = case.forward::<M>(&mlx_device(), DType::F32);
+                    let expected = case.forward::<Nd>(&Default::default(), DType::F32);
+                    assert_tensors_close(&what, actual, expected, Tol::new(1e-4, 2e-5));
                     count += 1;
                 }
             }
@@ -217,13 +217,12 @@ fn fully_masked_rows_are_zero() {
         7,
     );
     case.mask = Some(TensorData::new(vec![true; 2 * 3 * 4], [1, 2, 3, 4]));
-    let out = case.forward::<Mx>(&dev(), DType::F32).into_data();
-    assert_close(
+    let out = case.forward::<M>(&mlx_device(), DType::F32).into_data();
+    assert_data_close(
         "fully masked",
         &out,
         &TensorData::new(vec![0.0f32; 2 * 3 * 5], [1, 2, 3, 5]),
-        0.0,
-        0.0,
+        Tol::EXACT,
     );
     // Causal with more queries than keys: the first t_q - t_k rows are zeros, the others not.
     let dims = Dims {
@@ -239,7 +238,7 @@ fn fully_masked_rows_are_zero() {
         ..Default::default()
     };
     let case = Case::new(dims, MaskKind::None, BiasKind::None, options, 8);
-    let out = values(&case.forward::<Mx>(&dev(), DType::F32).into_data());
+    let out = values(&case.forward::<M>(&mlx_device(), DType::F32).into_data());
     assert!(out[..6].iter().all(|x| *x == 0.0), "{out:?}");
     assert!(out[6..].iter().all(|x| *x != 0.0), "{out:?}");
 }
@@ -247,24 +246,21 @@ fn fully_masked_rows_are_zero() {
 #[test]
 fn forward_half_precision_and_f64() {
     for (dtype, atol) in [(DType::F16, 2e-2), (DType::BF16, 6e-2), (DType::F64, 1e-6)] {
-        if dtype == DType::F64 && dev() != burn_mlx::MlxDevice::Cpu {
-            continue; // float64 is CPU-only in MLX
-        }
         for mask in [MaskKind::None, MaskKind::FullRow] {
             for bias in [BiasKind::None, BiasKind::Random] {
                 for options in all_options() {
                     let case = Case::new(SHAPES[0], mask, bias, options, 31);
                     let what =
                         format!("attention {dtype:?} mask {mask:?} bias {bias:?} {options:?}");
-                    let actual = case.forward::<Mx>(&dev(), dtype);
+                    let actual = case.forward::<M>(&mlx_device(), dtype);
                     assert_eq!(actual.dtype(), dtype, "{what}: dtype");
                     let ref_dtype = if dtype == DType::F64 {
                         DType::F64
                     } else {
                         DType::F32
                     };
-                    let expected = case.forward::<Nd>(&nd_device(), ref_dtype);
-                    assert_tensors_close(&what, actual, expected, atol, atol);
+                    let expected = case.forward::<Nd>(&Default::default(), ref_dtype);
+                    assert_tensors_close(&what, actual, expected, Tol::new(atol, atol));
                 }
             }
         }
@@ -276,11 +272,13 @@ fn forward_non_contiguous_and_broadcast_mask() {
     // q, k, v built as [batch, seq, heads, dim] and swapped to [batch, heads, seq, dim]; the
     // mask and the bias broadcast over batch and heads.
     let (b, h, tq, tk, d) = (2, 3, 5, 6, 4);
-    let q = floats(&[b, tq, h, d], 1);
-    let k = floats(&[b, tk, h, d], 2);
-    let v = floats(&[b, tk, h, d], 3);
-    let mask = TensorData::new(Rng::new(4).bools(tq * tk, 0.3), [1, 1, tq, tk]);
-    let bias = floats(&[1, 1, tq, tk], 5);
+    let q = floats_unit([b, tq, h, d], 1);
+    let k = floats_unit([b, tk, h, d], 2);
+    let v = floats_unit([b, tk, h, d], 3);
+    let mut rng = Rng::new(4);
+    let mask: Vec<bool> = (0..tq * tk).map(|_| rng.chance(0.3)).collect();
+    let mask = TensorData::new(mask, [1, 1, tq, tk]);
+    let bias = floats_unit([1, 1, tq, tk], 5);
     for options in all_options() {
         fn run<B: Backend>(
             device: &B::Device,
@@ -302,14 +300,13 @@ fn forward_non_contiguous_and_broadcast_mask() {
         }
         let data = [&q, &k, &v, &mask, &bias];
         let expand = [b, h, tq, tk];
-        let actual = run::<Mx>(&dev(), data, options, expand);
-        let expected = run::<Nd>(&nd_device(), data, options, expand);
+        let actual = run::<M>(&mlx_device(), data, options, expand);
+        let expected = run::<Nd>(&Default::default(), data, options, expand);
         assert_tensors_close(
             &format!("non-contiguous {options:?}"),
             actual,
             expected,
-            2e-5,
-            1e-4,
+            Tol::new(1e-4, 2e-5),
         );
     }
 }
@@ -334,7 +331,7 @@ fn grads<B: burn::tensor::backend::AutodiffBackend>(
         bias.clone(),
         case.options,
     );
-    let w = Tensor::<B, 4>::from_data(floats(&out.dims(), 99), device);
+    let w = Tensor::<B, 4>::from_data(floats_unit(out.dims(), 99), device);
     let g = (out * w).sum().backward();
     let mut result: Vec<TensorData> = [q, k, v]
         .iter()
@@ -353,14 +350,14 @@ fn backward_every_combination() {
             for bias in BIASES {
                 for options in all_options() {
                     let case = Case::new(*dims, mask, bias, options, 200 + si as u64);
-                    let actual = grads::<MxAd>(&case, &dev());
-                    let expected = grads::<NdAd>(&case, &nd_device());
+                    let actual = grads::<AM>(&case, &mlx_device());
+                    let expected = grads::<AN>(&case, &Default::default());
                     for (i, (a, e)) in actual.iter().zip(&expected).enumerate() {
                         let what = format!(
                             "grad {} of {dims:?} mask {mask:?} bias {bias:?} {options:?}",
                             ["q", "k", "v", "bias"][i]
                         );
-                        assert_close(&what, a, e, 2e-5, 2e-4);
+                        assert_data_close(&what, a, e, Tol::new(2e-4, 2e-5));
                     }
                 }
             }
@@ -373,11 +370,11 @@ fn multi_head_attention_module() {
     let (batch, seq, d_model, heads) = (2, 5, 16, 4);
     let config = MultiHeadAttentionConfig::new(d_model, heads).with_dropout(0.0);
     let (reference, module) = transfer(
-        config.init::<NdAd>(&nd_device()),
-        config.init::<MxAd>(&dev()),
-        &dev(),
+        config.init::<AN>(&Default::default()),
+        config.init::<AM>(&mlx_device()),
+        &mlx_device(),
     );
-    let x = floats(&[batch, seq, d_model], 11);
+    let x = floats_unit([batch, seq, d_model], 11);
     let mask_pad = TensorData::new(
         vec![
             false, false, false, true, true, false, false, false, false, true,
@@ -390,12 +387,12 @@ fn multi_head_attention_module() {
         x: &TensorData,
         mask_pad: &TensorData,
         device: &B::Device,
-    ) -> (TensorData, TensorData, TensorData, Vec<Option<TensorData>>) {
+    ) -> (TensorData, TensorData, TensorData, Named) {
         let x = Tensor::<B, 3>::from_data(x.clone(), device).require_grad();
         let mask = Tensor::<B, 2, Bool>::from_data(mask_pad.clone(), device);
         let input = MhaInput::self_attn(x.clone()).mask_pad(mask);
         let out = module.forward(input);
-        let w = Tensor::<B, 3>::from_data(floats(&out.context.dims(), 12), device);
+        let w = Tensor::<B, 3>::from_data(floats_unit(out.context.dims(), 12), device);
         let grads = (out.context.clone() * w).sum().backward();
         let x_grad = x.grad(&grads).expect("x grad").into_data();
         (
@@ -405,12 +402,13 @@ fn multi_head_attention_module() {
             param_grads(module, &grads),
         )
     }
-    let (ctx, weights, x_grad, params) = run(&module, &x, &mask_pad, &dev());
-    let (ctx_e, weights_e, x_grad_e, params_e) = run(&reference, &x, &mask_pad, &nd_device());
-    assert_close("mha context", &ctx, &ctx_e, 2e-5, 1e-4);
-    assert_close("mha weights", &weights, &weights_e, 2e-5, 1e-4);
-    assert_close("mha x grad", &x_grad, &x_grad_e, 2e-5, 1e-4);
-    assert_param_grads_close("mha", &params, &params_e, 2e-5, 1e-4);
+    let (ctx, weights, x_grad, params) = run(&module, &x, &mask_pad, &mlx_device());
+    let (ctx_e, weights_e, x_grad_e, params_e) =
+        run(&reference, &x, &mask_pad, &Default::default());
+    assert_data_close("mha context", &ctx, &ctx_e, Tol::new(1e-4, 2e-5));
+    assert_data_close("mha weights", &weights, &weights_e, Tol::new(1e-4, 2e-5));
+    assert_data_close("mha x grad", &x_grad, &x_grad_e, Tol::new(1e-4, 2e-5));
+    assert_named_close("mha", &params, &params_e, Tol::new(1e-4, 2e-5));
     assert!(module.num_params() > 0);
 }
 
@@ -429,15 +427,14 @@ fn empty_sequences() {
         for mask in [MaskKind::None, MaskKind::Random] {
             for options in all_options() {
                 let case = Case::new(dims, mask, BiasKind::None, options, 5);
-                let out = case.forward::<Mx>(&dev(), DType::F32);
+                let out = case.forward::<M>(&mlx_device(), DType::F32);
                 assert_eq!(out.dims(), [2, 2, t_q, 3]);
                 let expected = TensorData::new(vec![0.0f32; 2 * 2 * t_q * 3], [2, 2, t_q, 3]);
-                assert_close(
+                assert_data_close(
                     &format!("empty {t_q}x{t_k} {options:?}"),
                     &out.into_data(),
                     &expected,
-                    0.0,
-                    0.0,
+                    Tol::EXACT,
                 );
             }
         }

@@ -588,7 +588,7 @@ fn gather_and_scatter_or() {
                         &format!("{label} (host)"),
                         &got[1],
                         &host_scatter_or(dim, &x, &idx, &v),
-                        Tol::new(0.0, 0.0),
+                        Tol::EXACT,
                     );
                 }
             }
@@ -636,7 +636,7 @@ fn select_and_select_or() {
                         &format!("{label} (host)"),
                         &got[1],
                         &host_select_or(&x, dim, &idx, &v),
-                        Tol::new(0.0, 0.0),
+                        Tol::EXACT,
                     );
                 }
             }

@@ -73,12 +73,7 @@ fn data_round_trip_and_creation() {
     assert_eq!(M::float_device(&t), dev);
     let moved = M::float_to_device(t.clone(), &MlxDevice::Cpu);
     assert_eq!(M::float_device(&moved), MlxDevice::Cpu);
-    assert_data_close(
-        "to_device",
-        &rf::<M>(moved),
-        &rf::<M>(t),
-        Tol::new(0.0, 0.0),
-    );
+    assert_data_close("to_device", &rf::<M>(moved), &rf::<M>(t), Tol::EXACT);
 }
 
 // ---- element-wise unary functions -----------------------------------------------------------
@@ -256,7 +251,7 @@ fn round_is_half_to_even() {
         ],
         [12],
     );
-    assert_data_close("round halves (hand)", &got[0], &want, Tol::new(0.0, 0.0));
+    assert_data_close("round halves (hand)", &got[0], &want, Tol::EXACT);
 }
 
 /// Edge values through every unary op, at F32 and F64 (NaN matches NaN, infinities by sign).
@@ -322,7 +317,7 @@ fn unary_edge_values() {
         "sign edge values",
         &got[0],
         &TensorData::new(want, [edges.len()]),
-        Tol::new(0.0, 0.0),
+        Tol::EXACT,
     );
     // Domain edges of the inverse functions.
     let x = TensorData::new(vec![-1.0f32, 1.0, 0.0, -0.0, 1.5, -1.5, f32::NAN], [7]);
@@ -396,7 +391,7 @@ fn remainder_follows_the_divisor_sign() {
         &case!(x: TensorData = x.clone(), y: TensorData = y.clone(); |B, cx| rf::<B>(B::float_remainder(cx.f(&x), cx.f(&y)))),
     );
     let want = TensorData::new(vec![1.5f32, 0.5, -0.5, -1.5, 0.0, 0.0, 0.0, 0.0], [8]);
-    assert_data_close("remainder signs", &got[0], &want, Tol::new(0.0, 0.0));
+    assert_data_close("remainder signs", &got[0], &want, Tol::EXACT);
     check(
         "remainder signs",
         Prec::F32,
@@ -612,14 +607,14 @@ fn matmul() {
         "matmul k=0",
         &got[0],
         &TensorData::new(vec![0.0f32; 12], [3, 4]),
-        Tol::new(0.0, 0.0),
+        Tol::EXACT,
     );
     assert_eq!(got[1].shape.as_slice(), &[0, 2]);
     assert_data_close(
         "matmul batched k=0",
         &got[2],
         &TensorData::new(vec![0.0f32; 12], [2, 3, 2]),
-        Tol::new(0.0, 0.0),
+        Tol::EXACT,
     );
 }
 
@@ -1272,8 +1267,8 @@ fn sorting() {
                         let label = format!(
                             "argsort {shape:?} dim {d} desc={descending} {layout:?} [{prec:?}]"
                         );
-                        assert_data_close(&label, &got[2 * d], &want, Tol::new(0.0, 0.0));
-                        assert_data_close(&label, &got[2 * d + 1], &want, Tol::new(0.0, 0.0));
+                        assert_data_close(&label, &got[2 * d], &want, Tol::EXACT);
+                        assert_data_close(&label, &got[2 * d + 1], &want, Tol::EXACT);
                     }
                 }
             }
@@ -1345,7 +1340,7 @@ fn topk() {
                         &format!("argtopk {shape:?} dim {d} k {k} [{prec:?}]"),
                         &got[0],
                         &want[0],
-                        Tol::new(0.0, 0.0),
+                        Tol::EXACT,
                     );
                 }
             }
@@ -1720,7 +1715,7 @@ fn shape_ops() {
         Prec::F32,
         &case!(v: TensorData = v.clone(); |B, cx| rf::<B>(B::float_transpose(cx.f(&v)))),
     );
-    assert_data_close("transpose 1-d", &got[0], &v, Tol::new(0.0, 0.0));
+    assert_data_close("transpose 1-d", &got[0], &v, Tol::EXACT);
 }
 
 #[test]
@@ -2000,6 +1995,6 @@ fn detach_and_require_grad() {
         "detach (inner)",
         &rf::<M>(M::float_detach(t.clone())),
         &rf::<M>(t),
-        Tol::new(0.0, 0.0),
+        Tol::EXACT,
     );
 }

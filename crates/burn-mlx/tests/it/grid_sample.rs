@@ -9,13 +9,13 @@
 //! - Nearest and bicubic, which ndarray does not sample, against a direct scalar
 //!   implementation of PyTorch's definition written here.
 
-use crate::pool_support;
+use crate::common;
 
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{
     GridSampleOptions, GridSamplePaddingMode, InterpolateMode, InterpolateOptions,
 };
-use pool_support::*;
+use common::*;
 
 const PADDINGS: [GridSamplePaddingMode; 3] = [
     GridSamplePaddingMode::Zeros,
@@ -38,7 +38,7 @@ fn grid(n: usize, ho: usize, wo: usize, seed: u64, lo: f64, hi: f64) -> TensorDa
             if i % 7 == 3 {
                 landmarks[rng.int(0, landmarks.len() as i64) as usize]
             } else {
-                ((rng.unit_range(lo, hi) / step).round() * step) as f32
+                ((rng.range(lo, hi) / step).round() * step) as f32
             }
         })
         .collect();
@@ -53,7 +53,8 @@ struct Sample {
 }
 
 impl Case for Sample {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = tensor::<B, 4>(&self.x, device, dtype);
         let g = tensor::<B, 4>(&self.grid, device, dtype);
         vec![x.grid_sample_2d(g, self.options.clone()).into_data()]
@@ -61,11 +62,12 @@ impl Case for Sample {
 }
 
 impl GradCase for Sample {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = tensor::<B, 4>(&self.x, device, dtype).require_grad();
         let g = tensor::<B, 4>(&self.grid, device, dtype).require_grad();
         let out = x.clone().grid_sample_2d(g.clone(), self.options.clone());
-        let w = tensor::<B, 4>(&floats(out.dims(), 55), device, dtype);
+        let w = tensor::<B, 4>(&floats_exact(out.dims(), 55), device, dtype);
         let grads = (out.clone() * w).sum().backward();
         vec![
             out.into_data(),
@@ -100,16 +102,17 @@ fn bilinear_forward() {
             for align_corners in [true, false] {
                 for (range, seed) in [((-1.0, 1.0), 0), ((-2.5, 2.5), 1), ((-9.0, 9.0), 2)] {
                     let case = Sample {
-                        x: floats(shape, i as u64),
+                        x: floats_exact(shape, i as u64),
                         grid: grid(shape[0], ho, wo, 10 * i as u64 + seed, range.0, range.1),
                         options: options(InterpolateMode::Bilinear, padding, align_corners),
                     };
                     for prec in ALL_PRECS {
-                        check(
-                            &format!(
+                        check_tol(
+                            format!(
                                 "grid_sample bilinear {padding:?} align={align_corners} #{i} {range:?}"
                             ),
                             prec,
+                            prec.tight_tol(),
                             &case,
                         );
                     }
@@ -130,13 +133,14 @@ fn bilinear_non_finite_positions() {
     for padding in PADDINGS {
         for align_corners in [true, false] {
             let case = Sample {
-                x: floats([1, 2, 5, 6], 3),
+                x: floats_exact([1, 2, 5, 6], 3),
                 grid: g.clone(),
                 options: options(InterpolateMode::Bilinear, padding, align_corners),
             };
-            check(
-                &format!("grid_sample non-finite {padding:?} align={align_corners}"),
+            check_tol(
+                format!("grid_sample non-finite {padding:?} align={align_corners}"),
                 Prec::F32,
+                Prec::F32.tight_tol(),
                 &case,
             );
         }
@@ -149,16 +153,17 @@ fn bilinear_backward() {
         for padding in PADDINGS {
             for align_corners in [true, false] {
                 let case = Sample {
-                    x: floats(shape, 20 + i as u64),
+                    x: floats_exact(shape, 20 + i as u64),
                     grid: grid(shape[0], ho, wo, 30 + i as u64, -1.4, 1.4),
                     options: options(InterpolateMode::Bilinear, padding, align_corners),
                 };
                 for prec in [Prec::F32, Prec::F64] {
-                    check_grad(
-                        &format!(
+                    check_grad_tol(
+                        format!(
                             "grid_sample bilinear backward {padding:?} align={align_corners} #{i}"
                         ),
                         prec,
+                        prec.tight_tol(),
                         &case,
                     );
                 }
@@ -205,7 +210,7 @@ fn bicubic_and_bilinear_match_interpolate() {
     for (hw, out) in [([5, 7], [9, 4]), ([8, 6], [3, 11]), ([4, 4], [4, 4])] {
         for align_corners in [true, false] {
             for mode in [InterpolateMode::Bicubic, InterpolateMode::Bilinear] {
-                let x = floats([2, 3, hw[0], hw[1]], 40);
+                let x = floats_exact([2, 3, hw[0], hw[1]], 40);
                 let g = interpolation_grid(2, hw[0], hw[1], out, align_corners);
                 let actual = Tensor::<M, 4>::from_data(x.clone(), &mlx_device()).grid_sample_2d(
                     Tensor::from_data(g, &mlx_device()),
@@ -216,13 +221,13 @@ fn bicubic_and_bilinear_match_interpolate() {
                     out,
                     InterpolateOptions::new(mode.clone()).with_align_corners(align_corners),
                 );
-                assert_close(
+                assert_data_close(
                     &format!(
                         "grid_sample {mode:?} vs interpolate align={align_corners} {hw:?} -> {out:?}"
                     ),
                     &actual.into_data(),
                     &expected.into_data(),
-                    (1e-4, 1e-4),
+                    Tol::new(1e-4, 1e-4),
                 );
             }
         }
@@ -357,7 +362,7 @@ fn nearest_and_bicubic_match_the_reference() {
             for padding in PADDINGS {
                 for align_corners in [true, false] {
                     for (range, seed) in [((-1.0, 1.0), 0), ((-2.5, 2.5), 1)] {
-                        let x = floats(shape, 60 + i as u64);
+                        let x = floats_exact(shape, 60 + i as u64);
                         let g = grid(
                             shape[0],
                             ho,
@@ -369,19 +374,21 @@ fn nearest_and_bicubic_match_the_reference() {
                         let opts = options(mode.clone(), padding, align_corners);
                         let expected = reference(&x, &g, &opts);
                         for prec in ALL_PRECS {
-                            let actual = Case::run::<M>(
-                                &Sample {
-                                    x: x.clone(),
-                                    grid: g.clone(),
-                                    options: opts.clone(),
-                                },
-                                &mlx_device(),
-                                prec.dtype(),
-                            );
+                            let case = Sample {
+                                x: x.clone(),
+                                grid: g.clone(),
+                                options: opts.clone(),
+                            };
+                            let actual = Case::run(&case, &Cx::<M>::mlx(prec));
                             let name = format!(
                                 "grid_sample {mode:?} {padding:?} align={align_corners} #{i} {range:?}"
                             );
-                            compare_all(&name, prec, &actual, std::slice::from_ref(&expected));
+                            assert_all_close(
+                                &format!("{name} [{prec:?}]"),
+                                &actual,
+                                std::slice::from_ref(&expected),
+                                prec.tight_tol(),
+                            );
                         }
                     }
                 }
@@ -395,13 +402,14 @@ fn empty_batches_and_channels() {
     for (shape, n) in [([0, 3, 4, 5], 0), ([2, 0, 4, 5], 2)] {
         for padding in PADDINGS {
             let case = Sample {
-                x: floats(shape, 1),
+                x: floats_exact(shape, 1),
                 grid: grid(n, 3, 2, 2, -1.2, 1.2),
                 options: options(InterpolateMode::Bilinear, padding, false),
             };
-            check(
-                &format!("grid_sample {shape:?} {padding:?}"),
+            check_tol(
+                format!("grid_sample {shape:?} {padding:?}"),
                 Prec::F32,
+                Prec::F32.tight_tol(),
                 &case,
             );
         }

@@ -160,7 +160,7 @@ fn oracle_expand<B: Backend>(
 /// Runs a case on MLX only and compares with expectations computed by hand (exact).
 fn expect<C: Case>(label: &str, case: &C, want: &[TensorData]) {
     let got = run_mlx(Prec::F32, case);
-    assert_outputs(label, Prec::F32, Tol::new(0.0, 0.0), &got, want);
+    assert_outputs(label, Prec::F32, Tol::EXACT, &got, want);
 }
 
 /// Every layout for the default dtype; for the others one layout per shape, rotating, so that
@@ -1944,12 +1944,7 @@ fn data_and_creation() {
     assert_eq!(M::int_device(&t), dev);
     let moved = M::int_to_device(t.clone(), &MlxDevice::Cpu);
     assert_eq!(M::int_device(&moved), MlxDevice::Cpu);
-    assert_data_close(
-        "to_device",
-        &ri::<M>(moved),
-        &ri::<M>(t),
-        Tol::new(0.0, 0.0),
-    );
+    assert_data_close("to_device", &ri::<M>(moved), &ri::<M>(t), Tol::EXACT);
     let case = case!(|B, cx| {
         let t = cx.i(&full_range(&[4, 2], 2, DType::U16));
         ri::<B>(B::int_to_device(

@@ -2,9 +2,8 @@
 //! Burn's `LayerNorm`, `RmsNorm`, `GroupNorm` and `BatchNorm` (train and eval) modules with their
 //! gradients through `Autodiff<Mlx>`.
 
-use crate::attn_support;
+use crate::common;
 
-use attn_support::*;
 use burn::module::{AutodiffModule, Param};
 use burn::nn::{
     BatchNorm, BatchNormConfig, GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, RmsNorm,
@@ -12,6 +11,7 @@ use burn::nn::{
 };
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
+use common::*;
 
 fn layer_norm_op<B: Backend, const D: usize>(
     device: &B::Device,
@@ -56,14 +56,14 @@ fn layer_norm_op_against_ndarray() {
         let d = *shape.last().unwrap();
         // Inputs with an offset and a spread, so that centring matters.
         let x = TensorData::new(
-            values(&floats(&shape, 1))
+            values(&floats_unit(&shape, 1))
                 .iter()
                 .map(|v| (3.0 + 4.0 * v) as f32)
                 .collect::<Vec<_>>(),
             shape.clone(),
         );
-        let gamma = floats(&[d], 2);
-        let beta = floats(&[d], 3);
+        let gamma = floats_unit([d], 2);
+        let beta = floats_unit([d], 3);
         for with_beta in [false, true] {
             let beta = with_beta.then_some(&beta);
             for swapped in [false, true] {
@@ -71,8 +71,8 @@ fn layer_norm_op_against_ndarray() {
                     format!("layer_norm {shape:?} eps {eps} beta {with_beta} swapped {swapped}");
                 macro_rules! check {
                     ($d:literal) => {{
-                        let a = layer_norm_op::<Mx, $d>(
-                            &dev(),
+                        let a = layer_norm_op::<M, $d>(
+                            &mlx_device(),
                             &x,
                             &gamma,
                             beta,
@@ -81,7 +81,7 @@ fn layer_norm_op_against_ndarray() {
                             swapped,
                         );
                         let e = layer_norm_op::<Nd, $d>(
-                            &nd_device(),
+                            &Default::default(),
                             &x,
                             &gamma,
                             beta,
@@ -89,10 +89,10 @@ fn layer_norm_op_against_ndarray() {
                             DType::F32,
                             swapped,
                         );
-                        assert_tensors_close(&what, a, e, 2e-5, 1e-4);
+                        assert_tensors_close(&what, a, e, Tol::new(1e-4, 2e-5));
                         for dtype in [DType::F16, DType::BF16, DType::F64] {
-                            let a = layer_norm_op::<Mx, $d>(
-                                &dev(),
+                            let a = layer_norm_op::<M, $d>(
+                                &mlx_device(),
                                 &x,
                                 &gamma,
                                 beta,
@@ -102,7 +102,7 @@ fn layer_norm_op_against_ndarray() {
                             );
                             assert_eq!(a.dtype(), dtype, "{what}: dtype");
                             let e = layer_norm_op::<Nd, $d>(
-                                &nd_device(),
+                                &Default::default(),
                                 &x,
                                 &gamma,
                                 beta,
@@ -115,7 +115,12 @@ fn layer_norm_op_against_ndarray() {
                                 DType::F16 => 2e-2,
                                 _ => 6e-2,
                             };
-                            assert_tensors_close(&format!("{what} {dtype:?}"), a, e, tol, tol);
+                            assert_tensors_close(
+                                &format!("{what} {dtype:?}"),
+                                a,
+                                e,
+                                Tol::new(tol, tol),
+                            );
                         }
                     }};
                 }
@@ -138,10 +143,18 @@ fn layer_norm_op_large_offset() {
             .collect::<Vec<_>>(),
         [4, 16],
     );
-    let gamma = floats(&[16], 4);
-    let a = layer_norm_op::<Mx, 2>(&dev(), &x, &gamma, None, 1e-5, DType::F32, false);
-    let e = layer_norm_op::<Nd, 2>(&nd_device(), &x, &gamma, None, 1e-5, DType::F32, false);
-    assert_tensors_close("layer_norm large offset", a, e, 2e-3, 2e-3);
+    let gamma = floats_unit([16], 4);
+    let a = layer_norm_op::<M, 2>(&mlx_device(), &x, &gamma, None, 1e-5, DType::F32, false);
+    let e = layer_norm_op::<Nd, 2>(
+        &Default::default(),
+        &x,
+        &gamma,
+        None,
+        1e-5,
+        DType::F32,
+        false,
+    );
+    assert_tensors_close("layer_norm large offset", a, e, Tol::new(2e-3, 2e-3));
 }
 
 fn param<B: Backend>(data: TensorData, device: &B::Device) -> Param<Tensor<B, 1>> {
@@ -171,10 +184,10 @@ fn run<B: AutodiffBackend, M: AutodiffModule<B>, const D: usize>(
     forward: impl Fn(&M, Tensor<B, D>) -> Tensor<B, D>,
     x: &TensorData,
     device: &B::Device,
-) -> (TensorData, TensorData, Vec<Option<TensorData>>) {
+) -> (TensorData, TensorData, Named) {
     let x = Tensor::<B, D>::from_data(x.clone(), device).require_grad();
     let out = forward(module, x.clone());
-    let r = Tensor::<B, D>::from_data(floats(&out.dims(), 77), device);
+    let r = Tensor::<B, D>::from_data(floats_unit(out.dims(), 77), device);
     let grads = (out.clone() * r).sum().backward();
     (
         out.into_data(),
@@ -183,53 +196,50 @@ fn run<B: AutodiffBackend, M: AutodiffModule<B>, const D: usize>(
     )
 }
 
-fn compare(
-    what: &str,
-    a: (TensorData, TensorData, Vec<Option<TensorData>>),
-    e: (TensorData, TensorData, Vec<Option<TensorData>>),
-) {
-    assert_close(&format!("{what} output"), &a.0, &e.0, 2e-5, 1e-4);
-    assert_close(&format!("{what} x grad"), &a.1, &e.1, 5e-5, 1e-3);
-    assert_param_grads_close(what, &a.2, &e.2, 5e-5, 1e-3);
+fn compare(what: &str, a: (TensorData, TensorData, Named), e: (TensorData, TensorData, Named)) {
+    assert_data_close(&format!("{what} output"), &a.0, &e.0, Tol::new(1e-4, 2e-5));
+    assert_data_close(&format!("{what} x grad"), &a.1, &e.1, Tol::new(1e-3, 5e-5));
+    assert_named_close(what, &a.2, &e.2, Tol::new(1e-3, 5e-5));
 }
 
 #[test]
 fn layer_norm_module() {
     for bias in [true, false] {
         let config = LayerNormConfig::new(12).with_bias(bias);
-        let mut reference = config.init::<NdAd>(&nd_device());
-        reference.gamma = param(floats(&[12], 1), &nd_device());
+        let mut reference = config.init::<AN>(&Default::default());
+        reference.gamma = param(floats_unit([12], 1), &Default::default());
         if bias {
-            reference.beta = Some(param(floats(&[12], 2), &nd_device()));
+            reference.beta = Some(param(floats_unit([12], 2), &Default::default()));
         }
-        let (reference, module) = transfer(reference, config.init::<MxAd>(&dev()), &dev());
-        let x = floats(&[3, 4, 12], 3);
+        let (reference, module) =
+            transfer(reference, config.init::<AM>(&mlx_device()), &mlx_device());
+        let x = floats_unit([3, 4, 12], 3);
         compare(
             "LayerNorm",
-            run::<MxAd, _, 3>(&module, layer_fwd, &x, &dev()),
-            run::<NdAd, _, 3>(&reference, layer_fwd, &x, &nd_device()),
+            run::<AM, _, 3>(&module, layer_fwd, &x, &mlx_device()),
+            run::<AN, _, 3>(&reference, layer_fwd, &x, &Default::default()),
         );
         // Inference (no autodiff) uses the fused op.
         let inner = module.valid();
-        let out = inner.forward(Tensor::<Mx, 3>::from_data(x.clone(), &dev()));
+        let out = inner.forward(Tensor::<M, 3>::from_data(x.clone(), &mlx_device()));
         let out_e = reference
             .valid()
-            .forward(Tensor::<Nd, 3>::from_data(x.clone(), &nd_device()));
-        assert_tensors_close("LayerNorm inference", out, out_e, 2e-5, 1e-4);
+            .forward(Tensor::<Nd, 3>::from_data(x.clone(), &Default::default()));
+        assert_tensors_close("LayerNorm inference", out, out_e, Tol::new(1e-4, 2e-5));
     }
 }
 
 #[test]
 fn rms_norm_module() {
     let config = RmsNormConfig::new(10);
-    let mut reference = config.init::<NdAd>(&nd_device());
-    reference.gamma = param(floats(&[10], 4), &nd_device());
-    let (reference, module) = transfer(reference, config.init::<MxAd>(&dev()), &dev());
-    let x = floats(&[2, 5, 10], 5);
+    let mut reference = config.init::<AN>(&Default::default());
+    reference.gamma = param(floats_unit([10], 4), &Default::default());
+    let (reference, module) = transfer(reference, config.init::<AM>(&mlx_device()), &mlx_device());
+    let x = floats_unit([2, 5, 10], 5);
     compare(
         "RmsNorm",
-        run::<MxAd, _, 3>(&module, rms_fwd, &x, &dev()),
-        run::<NdAd, _, 3>(&reference, rms_fwd, &x, &nd_device()),
+        run::<AM, _, 3>(&module, rms_fwd, &x, &mlx_device()),
+        run::<AN, _, 3>(&reference, rms_fwd, &x, &Default::default()),
     );
 }
 
@@ -237,21 +247,22 @@ fn rms_norm_module() {
 fn group_norm_module() {
     for (groups, channels, affine) in [(2, 6, true), (3, 3, true), (1, 4, false)] {
         let config = GroupNormConfig::new(groups, channels).with_affine(affine);
-        let mut reference = config.init::<NdAd>(&nd_device());
+        let mut reference = config.init::<AN>(&Default::default());
         if affine {
-            reference.gamma = Some(param(floats(&[channels], 6), &nd_device()));
-            reference.beta = Some(param(floats(&[channels], 7), &nd_device()));
+            reference.gamma = Some(param(floats_unit([channels], 6), &Default::default()));
+            reference.beta = Some(param(floats_unit([channels], 7), &Default::default()));
         }
-        let (reference, module) = transfer(reference, config.init::<MxAd>(&dev()), &dev());
-        let x = floats(&[2, channels, 3, 5], 8);
+        let (reference, module) =
+            transfer(reference, config.init::<AM>(&mlx_device()), &mlx_device());
+        let x = floats_unit([2, channels, 3, 5], 8);
         let what = format!("GroupNorm {groups}/{channels} affine {affine}");
-        let a = run::<MxAd, _, 4>(&module, group_fwd, &x, &dev());
-        let e = run::<NdAd, _, 4>(&reference, group_fwd, &x, &nd_device());
+        let a = run::<AM, _, 4>(&module, group_fwd, &x, &mlx_device());
+        let e = run::<AN, _, 4>(&reference, group_fwd, &x, &Default::default());
         if affine {
             compare(&what, a, e);
         } else {
-            assert_close(&format!("{what} output"), &a.0, &e.0, 2e-5, 1e-4);
-            assert_close(&format!("{what} x grad"), &a.1, &e.1, 5e-5, 1e-3);
+            assert_data_close(&format!("{what} output"), &a.0, &e.0, Tol::new(1e-4, 2e-5));
+            assert_data_close(&format!("{what} x grad"), &a.1, &e.1, Tol::new(1e-3, 5e-5));
         }
     }
 }
@@ -260,17 +271,17 @@ fn group_norm_module() {
 fn batch_norm_module_train_and_eval() {
     let channels = 4;
     let config = BatchNormConfig::new(channels).with_momentum(0.3);
-    let mut reference = config.init::<NdAd>(&nd_device());
-    reference.gamma = param(floats(&[channels], 9), &nd_device());
-    reference.beta = param(floats(&[channels], 10), &nd_device());
-    let (reference, module) = transfer(reference, config.init::<MxAd>(&dev()), &dev());
+    let mut reference = config.init::<AN>(&Default::default());
+    reference.gamma = param(floats_unit([channels], 9), &Default::default());
+    reference.beta = param(floats_unit([channels], 10), &Default::default());
+    let (reference, module) = transfer(reference, config.init::<AM>(&mlx_device()), &mlx_device());
     // Two training steps (the running statistics move), on 3-D and 4-D inputs.
     for (step, shape) in [vec![3, channels, 5], vec![2, channels, 3, 2]]
         .into_iter()
         .enumerate()
     {
         let x = TensorData::new(
-            values(&floats(&shape, 11 + step as u64))
+            values(&floats_unit(&shape, 11 + step as u64))
                 .iter()
                 .map(|v| (1.5 + 2.0 * v) as f32)
                 .collect::<Vec<_>>(),
@@ -280,31 +291,29 @@ fn batch_norm_module_train_and_eval() {
         if shape.len() == 3 {
             compare(
                 &what,
-                run::<MxAd, _, 3>(&module, batch_fwd, &x, &dev()),
-                run::<NdAd, _, 3>(&reference, batch_fwd, &x, &nd_device()),
+                run::<AM, _, 3>(&module, batch_fwd, &x, &mlx_device()),
+                run::<AN, _, 3>(&reference, batch_fwd, &x, &Default::default()),
             );
         } else {
             compare(
                 &what,
-                run::<MxAd, _, 4>(&module, batch_fwd, &x, &dev()),
-                run::<NdAd, _, 4>(&reference, batch_fwd, &x, &nd_device()),
+                run::<AM, _, 4>(&module, batch_fwd, &x, &mlx_device()),
+                run::<AN, _, 4>(&reference, batch_fwd, &x, &Default::default()),
             );
         }
         let mean = module.running_mean.value_sync().into_data();
         let var = module.running_var.value_sync().into_data();
-        assert_close(
+        assert_data_close(
             &format!("{what} running mean"),
             &mean,
             &reference.running_mean.value_sync().into_data(),
-            1e-5,
-            1e-5,
+            Tol::new(1e-5, 1e-5),
         );
-        assert_close(
+        assert_data_close(
             &format!("{what} running var"),
             &var,
             &reference.running_var.value_sync().into_data(),
-            1e-5,
-            1e-5,
+            Tol::new(1e-5, 1e-5),
         );
         assert!(
             values(&mean).iter().any(|m| *m != 0.0),
@@ -312,12 +321,12 @@ fn batch_norm_module_train_and_eval() {
         );
     }
     // Eval: the inner backend's module normalizes with the running statistics.
-    let x = floats(&[2, channels, 6], 13);
+    let x = floats_unit([2, channels, 6], 13);
     let out = module
         .valid()
-        .forward(Tensor::<Mx, 3>::from_data(x.clone(), &dev()));
+        .forward(Tensor::<M, 3>::from_data(x.clone(), &mlx_device()));
     let out_e = reference
         .valid()
-        .forward(Tensor::<Nd, 3>::from_data(x, &nd_device()));
-    assert_tensors_close("BatchNorm eval", out, out_e, 2e-5, 1e-4);
+        .forward(Tensor::<Nd, 3>::from_data(x, &Default::default()));
+    assert_tensors_close("BatchNorm eval", out, out_e, Tol::new(1e-4, 2e-5));
 }

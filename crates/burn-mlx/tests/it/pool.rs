@@ -2,7 +2,7 @@
 //! and 2-d, forward and backward (through `Autodiff`), over many window options, every float
 //! precision, non-contiguous inputs, and Burn's pooling modules.
 
-use crate::pool_support;
+use crate::common;
 
 use burn::nn::pool::{
     AdaptiveAvgPool1dConfig, AdaptiveAvgPool2dConfig, AvgPool1dConfig, AvgPool2dConfig,
@@ -14,7 +14,7 @@ use burn::tensor::module::{
     adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
     max_pool1d_with_indices, max_pool2d, max_pool2d_with_indices,
 };
-use pool_support::*;
+use common::*;
 
 /// How the input reaches the op: as created, or through a non-contiguous view of the same
 /// logical values.
@@ -80,6 +80,11 @@ fn input<B: Backend, const D: usize>(
     }
 }
 
+/// Values from a few levels only: many ties.
+fn ties<const D: usize>(shape: [usize; D], seed: u64) -> TensorData {
+    floats_from(shape, seed, &[-1.0, 0.0, 1.0, 2.0])
+}
+
 // ---- max pooling --------------------------------------------------------------------------------
 
 #[derive(Clone)]
@@ -94,7 +99,8 @@ struct MaxPool2 {
 }
 
 impl Case for MaxPool2 {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 4>(&self.x, self.layout, device, dtype);
         let plain = max_pool2d(
             x.clone(),
@@ -117,7 +123,8 @@ impl Case for MaxPool2 {
 }
 
 impl GradCase for MaxPool2 {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 4>(&self.x, self.layout, device, dtype).require_grad();
         let out = max_pool2d(
             x.clone(),
@@ -127,7 +134,7 @@ impl GradCase for MaxPool2 {
             self.dilation,
             self.ceil,
         );
-        let w = tensor::<B, 4>(&floats(out.dims(), 99), device, dtype);
+        let w = tensor::<B, 4>(&floats_exact(out.dims(), 99), device, dtype);
         let g1 = grad_of(&x, out.clone(), w.clone());
         // The same through the op returning indices.
         let (out2, _) = max_pool2d_with_indices(
@@ -171,7 +178,7 @@ const MAX_CONFIGS: &[MaxConfig] = &[
 fn max_pool2d_forward() {
     for (i, &(shape, kernel, stride, padding, dilation, ceil)) in MAX_CONFIGS.iter().enumerate() {
         let case = MaxPool2 {
-            x: floats(shape, i as u64),
+            x: floats_exact(shape, i as u64),
             layout: Layout::Contiguous,
             kernel,
             stride,
@@ -180,7 +187,7 @@ fn max_pool2d_forward() {
             ceil,
         };
         for prec in ALL_PRECS {
-            check(&format!("max_pool2d #{i}"), prec, &case);
+            check_tol(format!("max_pool2d #{i}"), prec, prec.tight_tol(), &case);
         }
     }
 }
@@ -189,7 +196,7 @@ fn max_pool2d_forward() {
 fn max_pool2d_backward() {
     for (i, &(shape, kernel, stride, padding, dilation, ceil)) in MAX_CONFIGS.iter().enumerate() {
         let case = MaxPool2 {
-            x: floats(shape, 100 + i as u64),
+            x: floats_exact(shape, 100 + i as u64),
             layout: Layout::Contiguous,
             kernel,
             stride,
@@ -198,7 +205,12 @@ fn max_pool2d_backward() {
             ceil,
         };
         for prec in ALL_PRECS {
-            check_grad(&format!("max_pool2d backward #{i}"), prec, &case);
+            check_grad_tol(
+                format!("max_pool2d backward #{i}"),
+                prec,
+                prec.tight_tol(),
+                &case,
+            );
         }
     }
 }
@@ -216,8 +228,18 @@ fn max_pool2d_ties_pick_the_first_maximum() {
             dilation,
             ceil,
         };
-        check(&format!("max_pool2d ties #{i}"), Prec::F32, &case);
-        check_grad(&format!("max_pool2d ties backward #{i}"), Prec::F32, &case);
+        check_tol(
+            format!("max_pool2d ties #{i}"),
+            Prec::F32,
+            Prec::F32.tight_tol(),
+            &case,
+        );
+        check_grad_tol(
+            format!("max_pool2d ties backward #{i}"),
+            Prec::F32,
+            Prec::F32.tight_tol(),
+            &case,
+        );
     }
 }
 
@@ -228,7 +250,7 @@ fn max_pool2d_non_contiguous_inputs() {
             MAX_CONFIGS.iter().enumerate().take(5)
         {
             let case = MaxPool2 {
-                x: floats(shape, 300 + i as u64),
+                x: floats_exact(shape, 300 + i as u64),
                 layout,
                 kernel,
                 stride,
@@ -236,10 +258,16 @@ fn max_pool2d_non_contiguous_inputs() {
                 dilation,
                 ceil,
             };
-            check(&format!("max_pool2d {layout:?} #{i}"), Prec::F32, &case);
-            check_grad(
-                &format!("max_pool2d backward {layout:?} #{i}"),
+            check_tol(
+                format!("max_pool2d {layout:?} #{i}"),
                 Prec::F32,
+                Prec::F32.tight_tol(),
+                &case,
+            );
+            check_grad_tol(
+                format!("max_pool2d backward {layout:?} #{i}"),
+                Prec::F32,
+                Prec::F32.tight_tol(),
                 &case,
             );
         }
@@ -250,7 +278,7 @@ fn max_pool2d_non_contiguous_inputs() {
 fn max_pool2d_windows_of_padding_only() {
     // With ceil_mode, Burn's last window can lie in the padding (and past it): its maximum is
     // -inf and its index 0. Inputs of -inf give index 0 too.
-    let mut x = floats([1, 2, 5, 5], 7);
+    let mut x = floats_exact([1, 2, 5, 5], 7);
     let case = MaxPool2 {
         x: x.clone(),
         layout: Layout::Contiguous,
@@ -260,22 +288,37 @@ fn max_pool2d_windows_of_padding_only() {
         dilation: [1, 1],
         ceil: true,
     };
-    check("max_pool2d padding-only windows", Prec::F32, &case);
-    check_grad("max_pool2d padding-only windows backward", Prec::F32, &case);
+    check_tol(
+        "max_pool2d padding-only windows",
+        Prec::F32,
+        Prec::F32.tight_tol(),
+        &case,
+    );
+    check_grad_tol(
+        "max_pool2d padding-only windows backward",
+        Prec::F32,
+        Prec::F32.tight_tol(),
+        &case,
+    );
     let mut v = x.to_vec::<f32>().unwrap();
     for i in [0, 1, 5, 6, 30, 31, 35, 36] {
         v[i] = f32::NEG_INFINITY;
     }
     x = TensorData::new(v, [1, 2, 5, 5]);
     let case = MaxPool2 { x, ..case };
-    check("max_pool2d -inf inputs", Prec::F32, &case);
+    check_tol(
+        "max_pool2d -inf inputs",
+        Prec::F32,
+        Prec::F32.tight_tol(),
+        &case,
+    );
 }
 
 #[test]
 fn max_pool2d_passes_over_nan() {
     // Burn's reference backend only takes values strictly above the running maximum, so NaN
     // never wins a window (unless nothing else is there: then -inf and index 0).
-    let mut v = floats([2, 2, 6, 7], 9).to_vec::<f32>().unwrap();
+    let mut v = floats_exact([2, 2, 6, 7], 9).to_vec::<f32>().unwrap();
     for i in [
         0, 3, 10, 11, 17, 18, 24, 25, 40, 41, 42, 48, 49, 50, 55, 56, 57, 90,
     ] {
@@ -295,10 +338,16 @@ fn max_pool2d_passes_over_nan() {
             dilation: [1, 1],
             ceil,
         };
-        check(&format!("max_pool2d NaN {kernel:?}"), Prec::F32, &case);
-        check_grad(
-            &format!("max_pool2d NaN backward {kernel:?}"),
+        check_tol(
+            format!("max_pool2d NaN {kernel:?}"),
             Prec::F32,
+            Prec::F32.tight_tol(),
+            &case,
+        );
+        check_grad_tol(
+            format!("max_pool2d NaN backward {kernel:?}"),
+            Prec::F32,
+            Prec::F32.tight_tol(),
             &case,
         );
     }
@@ -307,11 +356,11 @@ fn max_pool2d_passes_over_nan() {
 #[test]
 fn max_pool2d_indices_in_the_backend_int_dtype() {
     let device = mlx_device();
-    let x = Tensor::<Mlx<f32, i64>, 4>::from_data(floats([1, 2, 5, 6], 3), &device);
+    let x = Tensor::<Mlx<f32, i64>, 4>::from_data(floats_exact([1, 2, 5, 6], 3), &device);
     let (_, idx) = max_pool2d_with_indices(x, [2, 2], [1, 2], [0, 1], [1, 1], false);
     assert_eq!(idx.dtype(), DType::I64);
     let expected = max_pool2d_with_indices(
-        Tensor::<Nd, 4>::from_data(floats([1, 2, 5, 6], 3), &Default::default()),
+        Tensor::<Nd, 4>::from_data(floats_exact([1, 2, 5, 6], 3), &Default::default()),
         [2, 2],
         [1, 2],
         [0, 1],
@@ -319,11 +368,11 @@ fn max_pool2d_indices_in_the_backend_int_dtype() {
         false,
     )
     .1;
-    assert_close(
+    assert_data_close(
         "i64 indices",
         &idx.into_data(),
         &expected.into_data(),
-        (0.0, 0.0),
+        Tol::EXACT,
     );
 }
 
@@ -339,7 +388,8 @@ struct MaxPool1 {
 }
 
 impl Case for MaxPool1 {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 3>(&self.x, self.layout, device, dtype);
         let plain = max_pool1d(
             x.clone(),
@@ -362,7 +412,8 @@ impl Case for MaxPool1 {
 }
 
 impl GradCase for MaxPool1 {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 3>(&self.x, self.layout, device, dtype).require_grad();
         let out = max_pool1d(
             x.clone(),
@@ -372,7 +423,7 @@ impl GradCase for MaxPool1 {
             self.dilation,
             self.ceil,
         );
-        let w = tensor::<B, 3>(&floats(out.dims(), 98), device, dtype);
+        let w = tensor::<B, 3>(&floats_exact(out.dims(), 98), device, dtype);
         let g1 = grad_of(&x, out.clone(), w.clone());
         let (out2, _) = max_pool1d_with_indices(
             x.clone(),
@@ -409,7 +460,7 @@ fn max_pool1d_forward_and_backward() {
             (Layout::Stepped, 70),
         ] {
             let case = MaxPool1 {
-                x: floats(shape, 400 + seed + i as u64),
+                x: floats_exact(shape, 400 + seed + i as u64),
                 layout,
                 kernel,
                 stride,
@@ -418,8 +469,18 @@ fn max_pool1d_forward_and_backward() {
                 ceil,
             };
             for prec in ALL_PRECS {
-                check(&format!("max_pool1d {layout:?} #{i}"), prec, &case);
-                check_grad(&format!("max_pool1d backward {layout:?} #{i}"), prec, &case);
+                check_tol(
+                    format!("max_pool1d {layout:?} #{i}"),
+                    prec,
+                    prec.tight_tol(),
+                    &case,
+                );
+                check_grad_tol(
+                    format!("max_pool1d backward {layout:?} #{i}"),
+                    prec,
+                    prec.tight_tol(),
+                    &case,
+                );
             }
         }
         let case = MaxPool1 {
@@ -431,8 +492,18 @@ fn max_pool1d_forward_and_backward() {
             dilation,
             ceil,
         };
-        check(&format!("max_pool1d ties #{i}"), Prec::F32, &case);
-        check_grad(&format!("max_pool1d ties backward #{i}"), Prec::F32, &case);
+        check_tol(
+            format!("max_pool1d ties #{i}"),
+            Prec::F32,
+            Prec::F32.tight_tol(),
+            &case,
+        );
+        check_grad_tol(
+            format!("max_pool1d ties backward #{i}"),
+            Prec::F32,
+            Prec::F32.tight_tol(),
+            &case,
+        );
     }
 }
 
@@ -450,7 +521,8 @@ struct AvgPool2 {
 }
 
 impl Case for AvgPool2 {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 4>(&self.x, self.layout, device, dtype);
         vec![
             avg_pool2d(
@@ -467,7 +539,8 @@ impl Case for AvgPool2 {
 }
 
 impl GradCase for AvgPool2 {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 4>(&self.x, self.layout, device, dtype).require_grad();
         let out = avg_pool2d(
             x.clone(),
@@ -477,7 +550,7 @@ impl GradCase for AvgPool2 {
             self.count_include_pad,
             self.ceil,
         );
-        let w = tensor::<B, 4>(&floats(out.dims(), 97), device, dtype);
+        let w = tensor::<B, 4>(&floats_exact(out.dims(), 97), device, dtype);
         let g = grad_of(&x, out.clone(), w);
         vec![out.into_data(), g]
     }
@@ -505,7 +578,7 @@ fn avg_pool2d_forward() {
         for count_include_pad in [true, false] {
             for ceil in [false, true] {
                 let case = AvgPool2 {
-                    x: floats(shape, 500 + i as u64),
+                    x: floats_exact(shape, 500 + i as u64),
                     layout: Layout::Contiguous,
                     kernel,
                     stride,
@@ -514,9 +587,10 @@ fn avg_pool2d_forward() {
                     ceil,
                 };
                 for prec in ALL_PRECS {
-                    check(
-                        &format!("avg_pool2d #{i} include_pad={count_include_pad} ceil={ceil}"),
+                    check_tol(
+                        format!("avg_pool2d #{i} include_pad={count_include_pad} ceil={ceil}"),
                         prec,
+                        prec.tight_tol(),
                         &case,
                     );
                 }
@@ -531,7 +605,7 @@ fn avg_pool2d_backward() {
         for count_include_pad in [true, false] {
             for ceil in [false, true] {
                 let case = AvgPool2 {
-                    x: floats(shape, 600 + i as u64),
+                    x: floats_exact(shape, 600 + i as u64),
                     layout: Layout::Contiguous,
                     kernel,
                     stride,
@@ -540,11 +614,12 @@ fn avg_pool2d_backward() {
                     ceil,
                 };
                 for prec in ALL_PRECS {
-                    check_grad(
-                        &format!(
+                    check_grad_tol(
+                        format!(
                             "avg_pool2d backward #{i} include_pad={count_include_pad} ceil={ceil}"
                         ),
                         prec,
+                        prec.tight_tol(),
                         &case,
                     );
                 }
@@ -558,7 +633,7 @@ fn avg_pool2d_non_contiguous_inputs() {
     for layout in [Layout::Swapped, Layout::Permuted, Layout::Stepped] {
         for (i, &(shape, kernel, stride, padding)) in AVG_CONFIGS.iter().enumerate().take(4) {
             let case = AvgPool2 {
-                x: floats(shape, 700 + i as u64),
+                x: floats_exact(shape, 700 + i as u64),
                 layout,
                 kernel,
                 stride,
@@ -566,10 +641,16 @@ fn avg_pool2d_non_contiguous_inputs() {
                 count_include_pad: false,
                 ceil: true,
             };
-            check(&format!("avg_pool2d {layout:?} #{i}"), Prec::F32, &case);
-            check_grad(
-                &format!("avg_pool2d backward {layout:?} #{i}"),
+            check_tol(
+                format!("avg_pool2d {layout:?} #{i}"),
                 Prec::F32,
+                Prec::F32.tight_tol(),
+                &case,
+            );
+            check_grad_tol(
+                format!("avg_pool2d backward {layout:?} #{i}"),
+                Prec::F32,
+                Prec::F32.tight_tol(),
                 &case,
             );
         }
@@ -582,7 +663,7 @@ fn avg_pool2d_window_of_padding_only() {
     // with count_include_pad (the average is 0) and 0 without (0 / 0 = NaN), as in Burn.
     for count_include_pad in [true, false] {
         let case = AvgPool2 {
-            x: floats([1, 2, 5, 5], 8),
+            x: floats_exact([1, 2, 5, 5], 8),
             layout: Layout::Contiguous,
             kernel: [2, 2],
             stride: [2, 2],
@@ -590,14 +671,16 @@ fn avg_pool2d_window_of_padding_only() {
             count_include_pad,
             ceil: true,
         };
-        check(
-            &format!("avg_pool2d padding-only window include_pad={count_include_pad}"),
+        check_tol(
+            format!("avg_pool2d padding-only window include_pad={count_include_pad}"),
             Prec::F32,
+            Prec::F32.tight_tol(),
             &case,
         );
-        check_grad(
-            &format!("avg_pool2d padding-only window backward include_pad={count_include_pad}"),
+        check_grad_tol(
+            format!("avg_pool2d padding-only window backward include_pad={count_include_pad}"),
             Prec::F32,
+            Prec::F32.tight_tol(),
             &case,
         );
     }
@@ -615,7 +698,8 @@ struct AvgPool1 {
 }
 
 impl Case for AvgPool1 {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 3>(&self.x, self.layout, device, dtype);
         vec![
             avg_pool1d(
@@ -632,7 +716,8 @@ impl Case for AvgPool1 {
 }
 
 impl GradCase for AvgPool1 {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 3>(&self.x, self.layout, device, dtype).require_grad();
         let out = avg_pool1d(
             x.clone(),
@@ -642,7 +727,7 @@ impl GradCase for AvgPool1 {
             self.count_include_pad,
             self.ceil,
         );
-        let w = tensor::<B, 3>(&floats(out.dims(), 96), device, dtype);
+        let w = tensor::<B, 3>(&floats_exact(out.dims(), 96), device, dtype);
         let g = grad_of(&x, out.clone(), w);
         vec![out.into_data(), g]
     }
@@ -666,7 +751,7 @@ fn avg_pool1d_forward_and_backward() {
                     (Layout::Stepped, 70),
                 ] {
                     let case = AvgPool1 {
-                        x: floats(shape, 800 + seed + i as u64),
+                        x: floats_exact(shape, 800 + seed + i as u64),
                         layout,
                         kernel,
                         stride,
@@ -678,8 +763,8 @@ fn avg_pool1d_forward_and_backward() {
                         "avg_pool1d {layout:?} #{i} include_pad={count_include_pad} ceil={ceil}"
                     );
                     for prec in ALL_PRECS {
-                        check(&name, prec, &case);
-                        check_grad(&name, prec, &case);
+                        check_tol(&name, prec, prec.tight_tol(), &case);
+                        check_grad_tol(&name, prec, prec.tight_tol(), &case);
                     }
                 }
             }
@@ -697,17 +782,19 @@ struct Adaptive2 {
 }
 
 impl Case for Adaptive2 {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 4>(&self.x, self.layout, device, dtype);
         vec![adaptive_avg_pool2d(x, self.out).into_data()]
     }
 }
 
 impl GradCase for Adaptive2 {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 4>(&self.x, self.layout, device, dtype).require_grad();
         let out = adaptive_avg_pool2d(x.clone(), self.out);
-        let w = tensor::<B, 4>(&floats(out.dims(), 95), device, dtype);
+        let w = tensor::<B, 4>(&floats_exact(out.dims(), 95), device, dtype);
         let g = grad_of(&x, out.clone(), w);
         vec![out.into_data(), g]
     }
@@ -733,22 +820,32 @@ fn adaptive_avg_pool2d_forward_and_backward() {
     for (i, &(h, oh)) in ADAPTIVE_SIZES.iter().enumerate() {
         let (w, ow) = ADAPTIVE_SIZES[(i * 3 + 1) % ADAPTIVE_SIZES.len()];
         let case = Adaptive2 {
-            x: floats([2, 3, h, w], 900 + i as u64),
+            x: floats_exact([2, 3, h, w], 900 + i as u64),
             layout: Layout::Contiguous,
             out: [oh, ow],
         };
         let name = format!("adaptive_avg_pool2d {h}x{w} -> {oh}x{ow}");
         for prec in ALL_PRECS {
-            check(&name, prec, &case);
-            check_grad(&name, prec, &case);
+            check_tol(&name, prec, prec.tight_tol(), &case);
+            check_grad_tol(&name, prec, prec.tight_tol(), &case);
         }
         for layout in [Layout::Permuted, Layout::Stepped] {
             let case = Adaptive2 {
                 layout,
                 ..case.clone()
             };
-            check(&format!("{name} {layout:?}"), Prec::F32, &case);
-            check_grad(&format!("{name} {layout:?}"), Prec::F32, &case);
+            check_tol(
+                format!("{name} {layout:?}"),
+                Prec::F32,
+                Prec::F32.tight_tol(),
+                &case,
+            );
+            check_grad_tol(
+                format!("{name} {layout:?}"),
+                Prec::F32,
+                Prec::F32.tight_tol(),
+                &case,
+            );
         }
     }
 }
@@ -761,17 +858,19 @@ struct Adaptive1 {
 }
 
 impl Case for Adaptive1 {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 3>(&self.x, self.layout, device, dtype);
         vec![adaptive_avg_pool1d(x, self.out).into_data()]
     }
 }
 
 impl GradCase for Adaptive1 {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 3>(&self.x, self.layout, device, dtype).require_grad();
         let out = adaptive_avg_pool1d(x.clone(), self.out);
-        let w = tensor::<B, 3>(&floats(out.dims(), 94), device, dtype);
+        let w = tensor::<B, 3>(&floats_exact(out.dims(), 94), device, dtype);
         let g = grad_of(&x, out.clone(), w);
         vec![out.into_data(), g]
     }
@@ -782,14 +881,14 @@ fn adaptive_avg_pool1d_forward_and_backward() {
     for (i, &(l, o)) in ADAPTIVE_SIZES.iter().enumerate() {
         for layout in [Layout::Contiguous, Layout::Permuted, Layout::Stepped] {
             let case = Adaptive1 {
-                x: floats([2, 3, l], 1000 + i as u64),
+                x: floats_exact([2, 3, l], 1000 + i as u64),
                 layout,
                 out: o,
             };
             let name = format!("adaptive_avg_pool1d {l} -> {o} {layout:?}");
             for prec in ALL_PRECS {
-                check(&name, prec, &case);
-                check_grad(&name, prec, &case);
+                check_tol(&name, prec, prec.tight_tol(), &case);
+                check_grad_tol(&name, prec, prec.tight_tol(), &case);
             }
         }
     }
@@ -875,7 +974,8 @@ impl Modules {
 }
 
 impl Case for Modules {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let (two, one) = self.outputs::<B>(
             tensor(&self.x4, device, dtype),
             tensor(&self.x3, device, dtype),
@@ -888,17 +988,18 @@ impl Case for Modules {
 }
 
 impl GradCase for Modules {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x4 = tensor::<B, 4>(&self.x4, device, dtype).require_grad();
         let x3 = tensor::<B, 3>(&self.x3, device, dtype).require_grad();
         let (two, one) = self.outputs::<B>(x4.clone(), x3.clone());
         let mut out = Vec::new();
         for (k, y) in two.into_iter().enumerate() {
-            let w = tensor::<B, 4>(&floats(y.dims(), 80 + k as u64), device, dtype);
+            let w = tensor::<B, 4>(&floats_exact(y.dims(), 80 + k as u64), device, dtype);
             out.push(grad_of(&x4, y, w));
         }
         for (k, y) in one.into_iter().enumerate() {
-            let w = tensor::<B, 3>(&floats(y.dims(), 90 + k as u64), device, dtype);
+            let w = tensor::<B, 3>(&floats_exact(y.dims(), 90 + k as u64), device, dtype);
             out.push(grad_of(&x3, y, w));
         }
         out
@@ -908,14 +1009,14 @@ impl GradCase for Modules {
 #[test]
 fn burn_pooling_modules() {
     let case = Modules {
-        x4: floats([2, 3, 9, 10], 1100),
-        x3: floats([2, 3, 11], 1101),
+        x4: floats_exact([2, 3, 9, 10], 1100),
+        x3: floats_exact([2, 3, 11], 1101),
     };
     // Not F64: Burn's `pad` (used for "same" padding) mixes in the default float dtype, which
     // ndarray rejects for F64 tensors of an f32 backend.
     for prec in [Prec::F32, Prec::F16, Prec::BF16] {
-        check("pooling modules", prec, &case);
-        check_grad("pooling modules backward", prec, &case);
+        check_tol("pooling modules", prec, prec.tight_tol(), &case);
+        check_grad_tol("pooling modules backward", prec, prec.tight_tol(), &case);
     }
 }
 
@@ -927,7 +1028,8 @@ struct Empty {
 }
 
 impl Case for Empty {
-    fn run<B: Backend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = tensor::<B, 4>(&self.x4, device, dtype);
         let s = tensor::<B, 3>(&self.x3, device, dtype);
         let (m, idx) = max_pool2d_with_indices(x.clone(), [2, 2], [1, 2], [1, 0], [1, 1], true);
@@ -945,7 +1047,8 @@ impl Case for Empty {
 }
 
 impl GradCase for Empty {
-    fn run<B: AutodiffBackend>(&self, device: &B::Device, dtype: DType) -> Vec<TensorData> {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
         let x = tensor::<B, 4>(&self.x4, device, dtype).require_grad();
         let ys = [
             max_pool2d(x.clone(), [3, 2], [2, 1], [1, 1], [2, 1], false),
@@ -962,10 +1065,20 @@ impl GradCase for Empty {
 fn empty_batches_and_channels() {
     for (x4, x3) in [([0, 3, 5, 6], [0, 3, 7]), ([2, 0, 5, 6], [2, 0, 7])] {
         let case = Empty {
-            x4: floats(x4, 1),
-            x3: floats(x3, 2),
+            x4: floats_exact(x4, 1),
+            x3: floats_exact(x3, 2),
         };
-        check(&format!("pooling {x4:?}"), Prec::F32, &case);
-        check_grad(&format!("pooling backward {x4:?}"), Prec::F32, &case);
+        check_tol(
+            format!("pooling {x4:?}"),
+            Prec::F32,
+            Prec::F32.tight_tol(),
+            &case,
+        );
+        check_grad_tol(
+            format!("pooling backward {x4:?}"),
+            Prec::F32,
+            Prec::F32.tight_tol(),
+            &case,
+        );
     }
 }

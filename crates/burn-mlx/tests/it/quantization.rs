@@ -9,45 +9,29 @@ use burn::tensor::quantization::{
     QuantizationParameters, QuantizedBytes, compute_q_params, compute_range,
 };
 use burn::tensor::{DType, FloatDType, Int, Tensor, TensorData, TensorPrimitive, Transaction, s};
-use burn_mlx::{Mlx, MlxDevice};
-use burn_ndarray::NdArray;
 
-type M = Mlx;
-type N = NdArray<f32>;
+use crate::common::{
+    M, MlxDevice, Nd, assert_close_to_largest, floats_in, floats_unit, panic_message,
+};
 
 const DEV: MlxDevice = MlxDevice::Cpu;
 
 // ---- data ---------------------------------------------------------------------------------------
 
-/// Deterministic values in `[-amp, amp)` (a 64-bit LCG).
-fn sample(n: usize, seed: u64, amp: f32) -> Vec<f32> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let unit = (state >> 40) as f32 / (1u64 << 24) as f32;
-            (unit * 2.0 - 1.0) * amp
-        })
-        .collect()
-}
-
 /// Inputs of shape `[4, 64]`: random values; values on exact halves of the scale (127 is the
 /// largest magnitude, so `Q8S` per-tensor scales are exactly 1); a first block of zeros.
 fn inputs() -> Vec<TensorData> {
-    let random = sample(256, 1, 3.0);
+    let random = floats_in([4, 64], 1, -3.0, 3.0);
     let mut halves: Vec<f32> = (0..256).map(|i| (i as f32 - 128.0) + 0.5).collect();
     halves[0] = -127.0;
     halves[255] = 127.0;
-    let mut zeros = sample(256, 2, 1.5);
+    let mut zeros = f32s(floats_in([4, 64], 2, -1.5, 1.5));
     zeros[..64].iter_mut().for_each(|v| *v = 0.0);
-    [random, halves, zeros]
-        .into_iter()
-        .map(|v| TensorData::new(v, [4, 64]))
-        .collect()
+    vec![
+        random,
+        TensorData::new(halves, [4, 64]),
+        TensorData::new(zeros, [4, 64]),
+    ]
 }
 
 const VALUES: [QuantValue; 6] = [
@@ -92,7 +76,7 @@ fn mlx<const D: usize>(data: &TensorData) -> Tensor<M, D> {
     Tensor::from_data(data.clone(), &DEV)
 }
 
-fn nd<const D: usize>(data: &TensorData) -> Tensor<N, D> {
+fn nd<const D: usize>(data: &TensorData) -> Tensor<Nd, D> {
     Tensor::from_data(data.clone(), &Default::default())
 }
 
@@ -143,15 +127,6 @@ fn assert_same_qdata(got: &TensorData, want: &TensorData, what: &str) {
     }
 }
 
-fn panic_message(f: impl FnOnce()) -> String {
-    let err =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("expected a panic");
-    err.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
-
 // ---- quantize / dequantize against burn-ndarray ------------------------------------------------
 
 #[test]
@@ -193,7 +168,7 @@ fn quantize_views_matches_ndarray() {
 #[test]
 fn quantize_with_given_scales_matches_ndarray() {
     // Scales of every kind: zero (read as 0.1), exact halves, odd values, a negative one.
-    let data = TensorData::new(sample(256, 3, 2.0), [4, 64]);
+    let data = floats_in([4, 64], 3, -2.0, 2.0);
     for value in VALUES {
         for (level, scales) in [
             (QuantLevel::Tensor, vec![0.013]),
@@ -591,7 +566,7 @@ fn layout_cases(data: &TensorData, scheme: QuantScheme) {
         .flip([2])
         .reshape([a * 8, b]));
     // Ops Burn re-quantizes by default; here they keep values and scales.
-    let none: Option<Tensor<N, 3>> = None;
+    let none: Option<Tensor<Nd, 3>> = None;
     check_layout!(q, none, e, "repeat_dim", |t| t.repeat_dim(1, 2));
     check_layout!(q, none, e, "repeat_dim last", |t| t.repeat_dim(2, 3));
     check_layout!(q, none, e, "cat", |t| Tensor::cat(
@@ -626,7 +601,7 @@ fn layout_cases(data: &TensorData, scheme: QuantScheme) {
 }
 
 fn layout_data(shape: [usize; 3], seed: u64) -> TensorData {
-    TensorData::new(sample(shape.iter().product(), seed, 2.0), shape)
+    floats_in(shape, seed, -2.0, 2.0)
 }
 
 #[test]
@@ -736,33 +711,12 @@ fn aligned_block_layouts_export_exactly() {
 
 // ---- matmul ------------------------------------------------------------------------------------------
 
-/// `got` against `want` (both read as f32) within `rtol` of the largest magnitude of `want`.
-fn assert_close<const D: usize>(got: Tensor<M, D>, want: Tensor<M, D>, rtol: f32, what: &str) {
-    let (got, want) = (got.into_data(), want.into_data());
-    assert_eq!(got.shape, want.shape, "{what}: shape");
-    let (g, w) = (f32s(got), f32s(want));
-    let scale = w.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    for (i, (a, b)) in g.iter().zip(&w).enumerate() {
-        assert!(
-            (a - b).abs() <= rtol * scale,
-            "{what}: element {i}: {a} vs {b} (scale {scale})"
-        );
-    }
-}
-
 fn quantized<const D: usize>(shape: [usize; D], seed: u64, scheme: QuantScheme) -> Tensor<M, D> {
-    mlx::<D>(&TensorData::new(
-        sample(shape.iter().product(), seed, 1.0),
-        shape,
-    ))
-    .quantize_dynamic(&scheme)
+    mlx::<D>(&floats_unit(shape, seed)).quantize_dynamic(&scheme)
 }
 
 fn float<const D: usize>(shape: [usize; D], seed: u64) -> Tensor<M, D> {
-    mlx::<D>(&TensorData::new(
-        sample(shape.iter().product(), seed, 1.0),
-        shape,
-    ))
+    mlx::<D>(&floats_unit(shape, seed))
 }
 
 /// Quantized operands on either side (MLX's kernel where blocks fit its groups of 32, 64 or
@@ -801,65 +755,67 @@ fn q_matmul_matches_dequantized_matmul() {
             got.clone(),
             &format!("x @ wtt {what}"),
         );
-        assert_close(
-            got,
-            x.clone().matmul(w.clone().dequantize()),
-            1e-5,
+        assert_close_to_largest(
             &format!("x @ w {what}"),
+            &got.into_data(),
+            &x.clone().matmul(w.clone().dequantize()).into_data(),
+            1e-5,
         );
         // x @ wᵀ with w: [96, 64] (blocks along K after the transpose).
         let wt = quantized([96, 64], 22, scheme);
         let got = x.clone().matmul(wt.clone().transpose());
-        assert_close(
-            got,
-            x.clone().matmul(wt.clone().dequantize().transpose()),
-            1e-5,
+        assert_close_to_largest(
             &format!("x @ wt {what}"),
+            &got.into_data(),
+            &x.clone()
+                .matmul(wt.clone().dequantize().transpose())
+                .into_data(),
+            1e-5,
         );
         // w @ y: quantized on the left.
         let y = float([64, 7], 23);
         let lhs = quantized([4, 64], 24, scheme);
         let got = lhs.clone().matmul(y.clone());
-        assert_close(
-            got,
-            lhs.clone().dequantize().matmul(y.clone()),
-            1e-5,
+        assert_close_to_largest(
             &format!("w @ y {what}"),
+            &got.into_data(),
+            &lhs.clone().dequantize().matmul(y.clone()).into_data(),
+            1e-5,
         );
         let lhs_t = quantized([64, 4], 25, scheme);
         let got = lhs_t.clone().transpose().matmul(y.clone());
-        assert_close(
-            got,
-            lhs_t.clone().dequantize().transpose().matmul(y),
-            1e-5,
+        assert_close_to_largest(
             &format!("wt @ y {what}"),
+            &got.into_data(),
+            &lhs_t.clone().dequantize().transpose().matmul(y).into_data(),
+            1e-5,
         );
         // Both quantized.
         let got = lhs.clone().matmul(w.clone());
-        assert_close(
-            got,
-            lhs.dequantize().matmul(w.dequantize()),
-            1e-5,
+        assert_close_to_largest(
             &format!("w @ w {what}"),
+            &got.into_data(),
+            &lhs.dequantize().matmul(w.dequantize()).into_data(),
+            1e-5,
         );
     }
 }
 
 #[test]
 fn q_matmul_against_ndarray() {
-    let xd = TensorData::new(sample(4 * 64, 30, 1.0), [4, 64]);
-    let wd = TensorData::new(sample(64 * 32, 31, 1.0), [64, 32]);
+    let xd = floats_unit([4, 64], 30);
+    let wd = floats_unit([64, 32], 31);
     for scheme in [
         scheme(QuantValue::Q8S, QuantLevel::block([32])),
         scheme(QuantValue::Q4F, QuantLevel::Tensor),
     ] {
         let got = mlx::<2>(&xd).matmul(mlx::<2>(&wd).quantize_dynamic(&scheme));
         let want = nd::<2>(&xd).matmul(nd::<2>(&wd).quantize_dynamic(&scheme));
-        assert_close(
-            got,
-            Tensor::from_data(want.into_data(), &DEV),
-            1e-5,
+        assert_close_to_largest(
             &format!("{scheme:?}"),
+            &got.into_data(),
+            &want.into_data(),
+            1e-5,
         );
     }
 }
@@ -870,28 +826,28 @@ fn q_matmul_batched_and_half_precision() {
     // Batched activations with a weight of batch 1 (the kernel broadcasts it).
     let x = float([2, 3, 64], 40);
     let w = quantized([1, 64, 32], 41, scheme);
-    assert_close(
-        x.clone().matmul(w.clone()),
-        x.clone().matmul(w.clone().dequantize()),
-        1e-5,
+    assert_close_to_largest(
         "batch 1 weight",
+        &x.clone().matmul(w.clone()).into_data(),
+        &x.clone().matmul(w.clone().dequantize()).into_data(),
+        1e-5,
     );
     // Batched weights (dequantized).
     let wb = quantized([2, 64, 32], 42, scheme);
-    assert_close(
-        x.clone().matmul(wb.clone()),
-        x.clone().matmul(wb.dequantize()),
-        1e-5,
+    assert_close_to_largest(
         "batched weight",
+        &x.clone().matmul(wb.clone()).into_data(),
+        &x.clone().matmul(wb.dequantize()).into_data(),
+        1e-5,
     );
     // Quantized on the left, batched right-hand side.
     let lhs = quantized([1, 4, 64], 43, scheme);
     let y = float([2, 64, 5], 44);
-    assert_close(
-        lhs.clone().matmul(y.clone()),
-        lhs.dequantize().matmul(y),
-        1e-5,
+    assert_close_to_largest(
         "quantized lhs, batched rhs",
+        &lhs.clone().matmul(y.clone()).into_data(),
+        &lhs.dequantize().matmul(y).into_data(),
+        1e-5,
     );
     // Half-precision activations: the result keeps their dtype.
     for dtype in [FloatDType::F16, FloatDType::BF16] {
@@ -900,18 +856,23 @@ fn q_matmul_batched_and_half_precision() {
         let got = xh.clone().matmul(w.clone());
         assert_eq!(got.dtype(), DType::from(dtype));
         let want = xh.cast(FloatDType::F32).matmul(w.dequantize());
-        assert_close(got.cast(FloatDType::F32), want, 2e-2, &format!("{dtype:?}"));
+        assert_close_to_largest(
+            &format!("{dtype:?}"),
+            &got.cast(FloatDType::F32).into_data(),
+            &want.into_data(),
+            2e-2,
+        );
     }
     // Float64 activations (CPU): dequantized, computed in float64.
     let x64 = float([3, 64], 47).cast(FloatDType::F64);
     let w = quantized([64, 32], 48, scheme);
     let got = x64.clone().matmul(w.clone());
     assert_eq!(got.dtype(), DType::F64);
-    assert_close(
-        got.cast(FloatDType::F32),
-        x64.cast(FloatDType::F32).matmul(w.dequantize()),
-        1e-5,
+    assert_close_to_largest(
         "f64",
+        &got.cast(FloatDType::F32).into_data(),
+        &x64.cast(FloatDType::F32).matmul(w.dequantize()).into_data(),
+        1e-5,
     );
 }
 
@@ -919,13 +880,13 @@ fn q_matmul_batched_and_half_precision() {
 
 #[test]
 fn tensor_quantize_dynamic_api() {
-    let data = TensorData::new(sample(2 * 3 * 32, 50, 4.0), [2, 3, 32]);
+    let data = floats_in([2, 3, 32], 50, -4.0, 4.0);
     // Burn's default scheme (8-bit, per tensor, packed into u32 words) and burn-ndarray's.
     let default = QuantScheme::default();
     let native = default.with_store(QuantStore::Native);
     assert!(M::supports_dtype(&DEV, DType::QFloat(default)));
     let q = Tensor::<M, 3>::from_data(data.clone(), &DEV).quantize_dynamic(&default);
-    let r = Tensor::<N, 3>::from_data(data.clone(), &Default::default()).quantize_dynamic(&native);
+    let r = Tensor::<Nd, 3>::from_data(data.clone(), &Default::default()).quantize_dynamic(&native);
     assert_eq!(q.dtype(), DType::QFloat(default));
     assert_eq!(decode(&q.to_data()), decode(&r.to_data()));
     assert_same(q.clone().dequantize(), r.clone().dequantize(), "dequantize");
@@ -941,7 +902,7 @@ fn tensor_quantize_dynamic_api() {
     let x = Tensor::<M, 3>::from_data(data.clone(), &DEV);
     let range = compute_range(&scheme, &x, &Calibration::MinMax);
     let q = x.quantize(&scheme, compute_q_params(&scheme, range));
-    let r = Tensor::<N, 3>::from_data(data, &Default::default()).quantize_dynamic(&scheme);
+    let r = Tensor::<Nd, 3>::from_data(data, &Default::default()).quantize_dynamic(&scheme);
     assert_same_qdata(
         &q.to_data(),
         &r.to_data(),
@@ -965,7 +926,7 @@ fn supported_schemes_are_reported() {
 
 #[test]
 fn unsupported_schemes_panic_with_the_reason() {
-    let data = TensorData::new(sample(64, 60, 1.0), [2, 32]);
+    let data = floats_unit([2, 32], 60);
     let base = scheme(QuantValue::Q8S, QuantLevel::Tensor);
     for (scheme, reason) in [
         (
@@ -1011,7 +972,7 @@ fn unsupported_schemes_panic_with_the_reason() {
 
 #[test]
 fn blocks_must_tile_the_tensor() {
-    let x = mlx::<2>(&TensorData::new(sample(30, 61, 1.0), [3, 10]));
+    let x = mlx::<2>(&floats_unit([3, 10], 61));
     let message = panic_message(|| {
         drop(x.quantize_dynamic(&scheme(QuantValue::Q8S, QuantLevel::block([4]))))
     });

@@ -2,22 +2,13 @@
 //! FFT): values, `n` padding and cropping, any dimension, non-contiguous inputs, dtypes, and
 //! round trips.
 
-use crate::attn_support;
+use crate::common;
 
 use std::f64::consts::PI;
 
-use attn_support::*;
 use burn::tensor::signal::{irfft, rfft};
 use burn::tensor::{DType, Tensor, TensorData};
-
-/// Row-major strides of `shape`.
-fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * shape[i + 1];
-    }
-    s
-}
+use common::*;
 
 /// Applies `f` to every 1-D line along `dim` of `x` (shape `shape`), producing lines of length
 /// `out_len`: returns the output values (shape `shape` with `out_len` at `dim`).
@@ -133,15 +124,25 @@ fn rfft_values_any_dim_and_n() {
         (vec![3, 1], 1, Some(1)),
     ];
     for (i, (shape, dim, n)) in cases.into_iter().enumerate() {
-        let x = floats(&shape, 10 + i as u64);
+        let x = floats_unit(&shape, 10 + i as u64);
         let size = n.unwrap_or(shape[dim]);
         let (re_e, im_e) = expected_rfft(&x, dim, size);
         macro_rules! check {
             ($d:literal) => {{
-                let (re, im) = rfft(Tensor::<Mx, $d>::from_data(x.clone(), &dev()), dim, n);
+                let (re, im) = rfft(Tensor::<M, $d>::from_data(x.clone(), &mlx_device()), dim, n);
                 let what = format!("rfft {shape:?} dim {dim} n {n:?}");
-                assert_close(&format!("{what} re"), &re.into_data(), &re_e, 1e-5, 1e-5);
-                assert_close(&format!("{what} im"), &im.into_data(), &im_e, 1e-5, 1e-5);
+                assert_data_close(
+                    &format!("{what} re"),
+                    &re.into_data(),
+                    &re_e,
+                    Tol::new(1e-5, 1e-5),
+                );
+                assert_data_close(
+                    &format!("{what} im"),
+                    &im.into_data(),
+                    &im_e,
+                    Tol::new(1e-5, 1e-5),
+                );
             }};
         }
         match shape.len() {
@@ -155,8 +156,8 @@ fn rfft_values_any_dim_and_n() {
 #[test]
 fn rfft_non_contiguous_and_dtypes() {
     // A [4, 8] signal built as [8, 4] and transposed, transformed along its (strided) last dim.
-    let data = floats(&[8, 4], 3);
-    let x = Tensor::<Mx, 2>::from_data(data.clone(), &dev()).transpose();
+    let data = floats_unit([8, 4], 3);
+    let x = Tensor::<M, 2>::from_data(data.clone(), &mlx_device()).transpose();
     let contiguous = TensorData::new(
         {
             let v = values(&data);
@@ -168,32 +169,40 @@ fn rfft_non_contiguous_and_dtypes() {
     );
     let (re_e, im_e) = expected_rfft(&contiguous, 1, 8);
     let (re, im) = rfft(x, 1, None);
-    assert_close("rfft transposed re", &re.into_data(), &re_e, 1e-5, 1e-5);
-    assert_close("rfft transposed im", &im.into_data(), &im_e, 1e-5, 1e-5);
+    assert_data_close(
+        "rfft transposed re",
+        &re.into_data(),
+        &re_e,
+        Tol::new(1e-5, 1e-5),
+    );
+    assert_data_close(
+        "rfft transposed im",
+        &im.into_data(),
+        &im_e,
+        Tol::new(1e-5, 1e-5),
+    );
 
     // Half precision and float64 keep their dtype (MLX transforms in single precision).
-    let x = floats(&[3, 16], 4);
+    let x = floats_unit([3, 16], 4);
     let (re_e, im_e) = expected_rfft(&x, 1, 16);
     for (dtype, tol) in [(DType::F64, 1e-5), (DType::F16, 2e-2), (DType::BF16, 1e-1)] {
         let (re, im) = rfft(
-            Tensor::<Mx, 2>::from_data(x.clone(), (&dev(), dtype)),
+            Tensor::<M, 2>::from_data(x.clone(), (&mlx_device(), dtype)),
             1,
             None,
         );
         assert_eq!((re.dtype(), im.dtype()), (dtype, dtype));
-        assert_close(
+        assert_data_close(
             &format!("rfft {dtype:?} re"),
             &re.into_data(),
             &re_e,
-            tol,
-            tol,
+            Tol::new(tol, tol),
         );
-        assert_close(
+        assert_data_close(
             &format!("rfft {dtype:?} im"),
             &im.into_data(),
             &im_e,
-            tol,
-            tol,
+            Tol::new(tol, tol),
         );
     }
 }
@@ -214,8 +223,8 @@ fn irfft_values_with_n() {
     .enumerate()
     {
         let shape = [3, bins];
-        let re = floats(&shape, 20 + i as u64);
-        let im = floats(&shape, 40 + i as u64);
+        let re = floats_unit(shape, 20 + i as u64);
+        let im = floats_unit(shape, 40 + i as u64);
         let size = n.unwrap_or(2 * (bins - 1));
         let (rv, iv) = (values(&re), values(&im));
         let expected: Vec<f64> = (0..3)
@@ -229,32 +238,30 @@ fn irfft_values_with_n() {
             .collect();
         let expected = TensorData::new(expected, [3, size]);
         let out = irfft(
-            Tensor::<Mx, 2>::from_data(re.clone(), &dev()),
-            Tensor::<Mx, 2>::from_data(im.clone(), &dev()),
+            Tensor::<M, 2>::from_data(re.clone(), &mlx_device()),
+            Tensor::<M, 2>::from_data(im.clone(), &mlx_device()),
             1,
             n,
         );
-        assert_close(
+        assert_data_close(
             &format!("irfft bins {bins} n {n:?}"),
             &out.into_data(),
             &expected,
-            1e-5,
-            1e-5,
+            Tol::new(1e-5, 1e-5),
         );
 
         // Along dim 0 of the transposed (non-contiguous) spectrum: the same signals, transposed.
         let out_t = irfft(
-            Tensor::<Mx, 2>::from_data(re, &dev()).transpose(),
-            Tensor::<Mx, 2>::from_data(im, &dev()).transpose(),
+            Tensor::<M, 2>::from_data(re, &mlx_device()).transpose(),
+            Tensor::<M, 2>::from_data(im, &mlx_device()).transpose(),
             0,
             n,
         );
-        assert_close(
+        assert_data_close(
             &format!("irfft dim 0 bins {bins} n {n:?}"),
             &out_t.transpose().into_data(),
             &expected,
-            1e-5,
-            1e-5,
+            Tol::new(1e-5, 1e-5),
         );
     }
 }
@@ -269,28 +276,32 @@ fn round_trips() {
         (20, Some(16)),
         (32, Some(4)),
     ] {
-        let x = floats(&[2, 3, len], 7);
+        let x = floats_unit([2, 3, len], 7);
         let size = n.unwrap_or(len);
-        let (re, im) = rfft(Tensor::<Mx, 3>::from_data(x.clone(), &dev()), 2, n);
+        let (re, im) = rfft(Tensor::<M, 3>::from_data(x.clone(), &mlx_device()), 2, n);
         let back = irfft(re, im, 2, n);
         let v = values(&x);
         let v = &v;
         let expected: Vec<f64> = (0..6)
             .flat_map(|r| (0..size).map(move |t| if t < len { v[r * len + t] } else { 0.0 }))
             .collect();
-        assert_close(
+        assert_data_close(
             &format!("round trip len {len} n {n:?}"),
             &back.into_data(),
             &TensorData::new(expected, [2, 3, size]),
-            1e-5,
-            1e-5,
+            Tol::new(1e-5, 1e-5),
         );
     }
     // float64 in, float64 out.
-    let x = floats(&[4, 8], 8);
-    let t = Tensor::<Mx, 2>::from_data(x.clone(), (&dev(), DType::F64));
+    let x = floats_unit([4, 8], 8);
+    let t = Tensor::<M, 2>::from_data(x.clone(), (&mlx_device(), DType::F64));
     let (re, im) = rfft(t, 1, None);
     let back = irfft(re, im, 1, None);
     assert_eq!(back.dtype(), DType::F64);
-    assert_close("round trip f64", &back.into_data(), &x, 1e-5, 1e-5);
+    assert_data_close(
+        "round trip f64",
+        &back.into_data(),
+        &x,
+        Tol::new(1e-5, 1e-5),
+    );
 }
