@@ -1,4 +1,7 @@
 // The hand-written part of the C API: errors, arrays, vectors, devices, streams, memory.
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <unordered_map>
 
@@ -143,6 +146,42 @@ char* copy_string(const std::string& s) {
 
 using namespace mlxc;
 
+namespace {
+// The pending depths found by earlier walks, valid until the next evaluation: a program that
+// asks for the depth of each new result (burn-mlx does, near its depth bound) would otherwise
+// walk the same pending graph again for every op, quadratic in the graph's size. Entries hold
+// weak references, so that they neither keep nodes alive nor count as holders of them (the
+// region tracer counts holders), and an address reused by a new node is not mistaken for the
+// old one.
+struct DepthMemo {
+  std::mutex mutex;
+  uint64_t epoch = 0;
+  std::unordered_map<uintptr_t, std::pair<std::weak_ptr<void>, uint32_t>> depth;
+};
+DepthMemo& depth_memo() {
+  static DepthMemo m;
+  return m;
+}
+std::atomic<uint64_t> evaluations{1};
+
+std::weak_ptr<void> weak_node(const mx::array& a) {
+  // An mx::array is exactly one shared pointer to its node (see regions.cpp).
+  static_assert(sizeof(mx::array) == sizeof(std::shared_ptr<void>));
+  return reinterpret_cast<const std::shared_ptr<void>&>(a);
+}
+}  // namespace
+
+namespace mlxc {
+void note_evaluation() {
+  evaluations.fetch_add(1, std::memory_order_relaxed);
+  // Dropped now rather than at the next walk: the weak references keep the memory of dead
+  // nodes (allocated with their control blocks) until then.
+  DepthMemo& memo = depth_memo();
+  std::lock_guard<std::mutex> lock(memo.mutex);
+  memo.depth.clear();
+}
+}  // namespace mlxc
+
 extern "C" {
 
 // ---- errors and library information -------------------------------------------------------------
@@ -237,27 +276,48 @@ int mlxc_array_pending_depth(uint32_t* res, mlxc_array a, uint32_t cap) {
   return guard([&] {
     check_out(res);
     // Longest chain of not-yet-scheduled nodes ending at `a`, by an iterative depth-first walk
-    // with each node's depth remembered; a chain reaching `cap` ends the walk.
-    std::unordered_map<uintptr_t, uint32_t> depth;
-    std::vector<std::pair<mx::array, size_t>> stack;
+    // with each node's depth remembered (across calls until the next evaluation); a chain
+    // reaching `cap` ends the walk.
+    DepthMemo& memo = depth_memo();
+    std::lock_guard<std::mutex> lock(memo.mutex);
+    uint64_t now = evaluations.load(std::memory_order_relaxed);
+    if (memo.epoch != now) {
+      memo.depth.clear();
+      memo.epoch = now;
+    }
+    auto known = [&](const mx::array& x) -> const uint32_t* {
+      auto it = memo.depth.find(x.id());
+      if (it == memo.depth.end()) return nullptr;
+      if (it->second.first.expired()) {
+        memo.depth.erase(it);
+        return nullptr;
+      }
+      return &it->second.second;
+    };
     auto pending = [](const mx::array& x) {
       return x.status() == mx::array::Status::unscheduled;
     };
+    std::vector<std::pair<mx::array, size_t>> stack;
     uint32_t result = 0;
-    if (pending(A(a))) stack.emplace_back(A(a), 0);
+    if (pending(A(a))) {
+      if (const uint32_t* d = known(A(a))) {
+        *res = std::min(*d, cap);
+        return;
+      }
+      stack.emplace_back(A(a), 0);
+    }
     while (!stack.empty() && result < cap) {
       auto& [x, next] = stack.back();
       if (next < x.inputs().size()) {
         const mx::array& in = x.inputs()[next++];
-        if (pending(in) && !depth.count(in.id())) stack.emplace_back(in, 0);
+        if (pending(in) && !known(in)) stack.emplace_back(in, 0);
         continue;
       }
       uint32_t d = 1;
       for (const auto& in : x.inputs()) {
-        auto it = depth.find(in.id());
-        if (it != depth.end()) d = std::max(d, it->second + 1);
+        if (const uint32_t* k = pending(in) ? known(in) : nullptr) d = std::max(d, *k + 1);
       }
-      depth[x.id()] = d;
+      memo.depth[x.id()] = {weak_node(x), d};
       result = std::max(result, d + static_cast<uint32_t>(stack.size()) - 1);
       stack.pop_back();
     }
@@ -265,8 +325,18 @@ int mlxc_array_pending_depth(uint32_t* res, mlxc_array a, uint32_t cap) {
   });
 }
 
-int mlxc_eval(mlxc_arrays arrays) { return guard([&] { mx::eval(AV(arrays)); }); }
-int mlxc_async_eval(mlxc_arrays arrays) { return guard([&] { mx::async_eval(AV(arrays)); }); }
+int mlxc_eval(mlxc_arrays arrays) {
+  return guard([&] {
+    note_evaluation();
+    mx::eval(AV(arrays));
+  });
+}
+int mlxc_async_eval(mlxc_arrays arrays) {
+  return guard([&] {
+    note_evaluation();
+    mx::async_eval(AV(arrays));
+  });
+}
 
 int mlxc_export_to_dot(char** res, mlxc_arrays arrays) {
   return guard([&] {

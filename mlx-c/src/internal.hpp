@@ -32,6 +32,10 @@ void set_error(const char* message);
 // thread. Recursive, because closures run by transforms call back into this library.
 std::recursive_mutex& graph_lock();
 
+// Called when an evaluation starts: what was learned about pending graphs (the depth memo of
+// `mlxc_array_pending_depth`) may no longer hold.
+void note_evaluation();
+
 // MLX 0.32 keeps a default stream per thread, and a stream made by `new_stream` can only be
 // evaluated on the thread that made it ("There is no Stream(cpu, 1) in current thread"). Ops MLX
 // builds on its own (the key split behind a random op without a key, cotangents inside a

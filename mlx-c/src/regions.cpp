@@ -284,6 +284,7 @@ void redirect(mx::array& a, const mx::array& value) {
 }
 
 void evaluate(const std::vector<mx::array>& arrays, bool async) {
+  note_evaluation();
   if (async) {
     mx::async_eval(arrays);
   } else {

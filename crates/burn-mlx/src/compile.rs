@@ -73,6 +73,7 @@ pub fn clear_cache() {
 
 /// Evaluates `arrays`, compiled when enabled.
 pub(crate) fn eval<'a>(arrays: impl IntoIterator<Item = &'a mlx::Array>) -> mlx::Result<()> {
+    crate::eval::next_epoch();
     if is_enabled() {
         mlx::region::eval(arrays)
     } else {
@@ -82,6 +83,7 @@ pub(crate) fn eval<'a>(arrays: impl IntoIterator<Item = &'a mlx::Array>) -> mlx:
 
 /// Starts evaluating `array`, compiled when enabled.
 pub(crate) fn async_eval(array: &mlx::Array) -> mlx::Result<()> {
+    crate::eval::next_epoch();
     if is_enabled() {
         mlx::region::async_eval([array])
     } else {

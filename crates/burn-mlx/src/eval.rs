@@ -153,7 +153,13 @@ pub(crate) fn output(
     array: Array,
 ) -> MlxTensor {
     let bound = max_graph_depth();
-    let mut depth = inputs.iter().map(|t| t.depth).max().unwrap_or(0) + 1;
+    let now = epoch();
+    let mut depth = inputs
+        .iter()
+        .map(|t| t.pending_depth(now))
+        .max()
+        .unwrap_or(0)
+        + 1;
     if depth >= bound {
         // Depths are counted when tensors are made, so they only bound the real chain: inputs
         // computed since then (an optimizer's parameters, computed one step after they were
@@ -171,6 +177,37 @@ pub(crate) fn output(
         array,
         device,
         depth,
+        epoch: now,
+    }
+}
+
+/// Evaluations started by the backend so far (a read, `sync`, the depth bound): tensors made
+/// in an earlier epoch may have been computed since.
+static EPOCH: AtomicU32 = AtomicU32::new(0);
+
+/// The current evaluation epoch.
+pub(crate) fn epoch() -> u32 {
+    EPOCH.load(Ordering::Relaxed)
+}
+
+/// Marks the start of an evaluation (see [`epoch`]).
+pub(crate) fn next_epoch() {
+    EPOCH.fetch_add(1, Ordering::Relaxed);
+}
+
+impl MlxTensor {
+    /// The longest chain of pending ops behind this tensor, as far as known: its count, unless
+    /// an evaluation started since it was counted and MLX has computed or scheduled the array
+    /// (then 0). Without this, parameters and optimizer state computed in the previous step
+    /// would carry their old counts into every op that uses them, and reaching the bound would
+    /// make MLX walk the whole pending graph again and again (one status query instead, once
+    /// per use in a later epoch).
+    fn pending_depth(&self, now: u32) -> u32 {
+        if self.depth == 0 || self.epoch == now || self.array.status() == Status::Unscheduled {
+            self.depth
+        } else {
+            0
+        }
     }
 }
 

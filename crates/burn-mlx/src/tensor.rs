@@ -20,6 +20,9 @@ pub struct MlxTensor {
     pub(crate) array: Arc<Array>,
     pub(crate) device: MlxDevice,
     pub(crate) depth: u32,
+    /// The evaluation epoch ([`crate::eval::epoch`]) when `depth` was counted: after a later
+    /// evaluation the array may have been computed, and `depth` may be stale.
+    pub(crate) epoch: u32,
 }
 
 impl MlxTensor {
@@ -31,6 +34,7 @@ impl MlxTensor {
                 array: Arc::new(array),
                 device,
                 depth: 0,
+                epoch: crate::eval::epoch(),
             }
         } else {
             crate::eval::created(array, device)

@@ -278,3 +278,31 @@ fn clones_share_the_node() {
     let c = &b + 0.0;
     assert!(!c.same_node(&b));
 }
+
+#[test]
+fn pending_depth_counts_the_longest_unevaluated_chain() {
+    let x = Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap();
+    assert_eq!(x.pending_depth(100).unwrap(), 0, "data is computed");
+    // A chain asked for at every step (as burn-mlx does near its bound): each answer builds on
+    // the remembered depths of the chain behind it.
+    let one = Array::from_slice(&[1.0f32, 1.0], &[2]).unwrap();
+    let mut y = x.clone();
+    for k in 1..=30u32 {
+        y = &y + &one;
+        assert_eq!(y.pending_depth(1000).unwrap(), k);
+    }
+    // A diamond: the longest of two branches counts, and the cap caps.
+    let long = y.exp().unwrap().sin().unwrap();
+    let short = x.square().unwrap();
+    let joined = &long + &short;
+    assert_eq!(joined.pending_depth(1000).unwrap(), 33);
+    assert_eq!(joined.pending_depth(10).unwrap(), 10);
+    // Evaluating part of the graph shortens what is left behind it.
+    y.eval().unwrap();
+    assert_eq!(y.pending_depth(1000).unwrap(), 0);
+    assert_eq!(joined.pending_depth(1000).unwrap(), 3);
+    let more = joined.abs().unwrap();
+    assert_eq!(more.pending_depth(1000).unwrap(), 4);
+    mlx::eval([&more]).unwrap();
+    assert_eq!(more.pending_depth(1000).unwrap(), 0);
+}
