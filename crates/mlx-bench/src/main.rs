@@ -24,6 +24,8 @@ Options:
                       matmul-f32-1024, ...), a kind (matmul) or an id prefix (matmul-f32)
   --peers PEER,...    only these peers: burn-mlx, burn-mlx-compiled, mlx, burn-ndarray,
                       burn-cuda, torch (burn-mlx-compiled: with burn_mlx::compile on)
+  --shapes full|tiny  tiny: every case at a few elements, so that each step costs only the
+                      framework's own work (graph building, dispatch)        [default: full]
   --png PATH          the bar chart                         [default: target/bench-peers.png]
   --json PATH         also write every raw timing as JSON
   --python PATH       the Python interpreter [default: $MLX_BENCH_PYTHON, else python3]
@@ -52,6 +54,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         json: None,
         python: None,
         scripts: None,
+        tiny: false,
     };
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -95,6 +98,13 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                     ));
                 }
                 options.peers = Some(peers);
+            }
+            "--shapes" => {
+                options.tiny = match value.as_str() {
+                    "full" => false,
+                    "tiny" => true,
+                    _ => return Err(format!("--shapes: `{value}` is not full or tiny")),
+                }
             }
             "--png" => options.png = PathBuf::from(value),
             "--json" => options.json = Some(PathBuf::from(value)),

@@ -8,7 +8,7 @@ use burn_mlx::{Mlx, MlxDevice};
 use burn_ndarray::{NdArray, NdArrayDevice};
 
 use crate::burn_cases;
-use crate::cases::{Case, Target, cases};
+use crate::cases::{Case, Target, cases, tiny_cases};
 use crate::machine::Machine;
 use crate::python::{Line, MLX_SCRIPT, PythonSetup, TORCH_SCRIPT};
 use crate::report::{Dump, Outcome, Results, title};
@@ -45,6 +45,10 @@ pub struct Options {
     pub python: Option<PathBuf>,
     /// The folder of the Python scripts (`None`: see [`PythonSetup::find`]).
     pub scripts: Option<PathBuf>,
+    /// The tiny shapes of [`tiny_cases`] instead of the target's: each step's compute is then
+    /// negligible, so the table shows each framework's own cost per step (graph building,
+    /// dispatch, evaluation), which bounds what small models and GPUs see.
+    pub tiny: bool,
 }
 
 impl Options {
@@ -68,7 +72,11 @@ impl Options {
 
     /// The cases selected by `--only`.
     pub fn cases(&self) -> Result<Vec<Case>, String> {
-        let all = cases(self.target);
+        let all = if self.tiny {
+            tiny_cases()
+        } else {
+            cases(self.target)
+        };
         if self.only.is_empty() {
             return Ok(all);
         }
