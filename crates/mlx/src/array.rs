@@ -278,6 +278,10 @@ impl Array {
     fn with_row_major<R>(&self, f: impl FnOnce(&Array) -> Result<R>) -> Result<R> {
         if self.is_row_contiguous()? {
             f(self)
+        } else if self.dtype() == Dtype::Float64 {
+            // MLX refuses float64 on a GPU stream, even for a copy: float64 data is copied on
+            // the CPU, where it was computed.
+            f(&crate::linalg::on_cpu(|| crate::ops::contiguous(self))?)
         } else {
             f(&crate::ops::contiguous(self)?)
         }

@@ -383,7 +383,21 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         dim: usize,
     ) -> FloatTensor<Self> {
         binary(&lhs, &rhs, "cross", |a, b| {
-            mlx::linalg::cross(a, b, axis(dim))
+            let ax = axis(dim);
+            if a.shape()[dim] != 3 || b.shape()[dim] != 3 {
+                // MLX's own (it also takes 2-vectors, or reports the shape error).
+                return mlx::linalg::cross(a, b, ax);
+            }
+            // Composed here: some of the ops inside MLX's `linalg::cross` run on the default
+            // device whatever stream they are given, so a float64 cross routed to the CPU on
+            // the GPU device failed there ("float64 is not supported on the GPU").
+            let (x, y) = (ops::split(a, 3, ax)?, ops::split(b, 3, ax)?);
+            let component =
+                |i: usize, j: usize| Ok::<_, mlx::Error>(&(&x[i] * &y[j]) - &(&x[j] * &y[i]));
+            ops::concatenate(
+                &[component(1, 2)?, component(2, 0)?, component(0, 1)?],
+                Some(ax),
+            )
         })
     }
 

@@ -5,9 +5,14 @@
 use mlx::transforms;
 use mlx::{Array, Dtype, Result};
 
-/// The array's values as f64, whatever its real dtype.
+/// The array's values as f64, whatever its real dtype. The cast runs on the CPU, so that this
+/// works where the default device is a GPU (which refuses float64).
 pub fn values(a: &Array) -> Vec<f64> {
-    a.astype(Dtype::Float64).unwrap().to_vec::<f64>().unwrap()
+    let cpu = mlx::Stream::default_for(mlx::Device::cpu()).unwrap();
+    mlx::with_stream(cpu, || a.astype(Dtype::Float64))
+        .unwrap()
+        .to_vec::<f64>()
+        .unwrap()
 }
 
 /// Asserts `|got - want| <= atol + rtol * |want|` elementwise (NaNs must match NaNs).
