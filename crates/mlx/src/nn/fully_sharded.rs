@@ -1,16 +1,4 @@
-//! Fully sharded data parallelism (MLX's `nn.fully_shard` and `nn.FullyShardedModule`): each
-//! process of a group keeps only its slice of every parameter, so a model too large to train
-//! on one process (parameters, gradients and optimizer state) fits across several.
-//!
-//! Every parameter is cut along its first axis into one slice per process. A forward pass
-//! gathers the full parameters (`all_gather`), runs the wrapped module on them and drops them;
-//! in the backward pass the gradients of the full parameters are summed over the group and
-//! each process keeps the mean of its own slice. An optimizer then updates the slices only, so
-//! each process stores `1/n` of the parameters and of the optimizer's state.
-//!
-//! Each process feeds its own batch, as in data-parallel training: the slices' gradients are
-//! those of the mean loss over all processes' batches, and every process's model computes the
-//! same function.
+//! Fully sharded data parallelism (MLX's `nn.fully_shard` and `nn.FullyShardedModule`).
 
 use std::sync::Arc;
 
@@ -35,8 +23,19 @@ struct Layout {
     compute_dtype: Option<Dtype>,
 }
 
-/// A module whose parameters are this process's slices (see the [module docs](self)); made by
-/// [`fully_shard`]. Its parameter tree is the wrapped module's under the name `module`, as in
+/// A module whose parameters are this process's slices, made by [`fully_shard`]: each process
+/// of a group keeps only its slice of every parameter, so a model too large to train on one
+/// process (parameters, gradients and optimizer state) fits across several.
+///
+/// Every parameter is cut along its first axis into one slice per process. A forward pass
+/// gathers the full parameters (`all_gather`), runs the wrapped module on them and drops them;
+/// in the backward pass the gradients of the full parameters are summed over the group and
+/// each process keeps the mean of its own slice. An optimizer then updates the slices only, so
+/// each process stores `1/n` of the parameters and of the optimizer's state.
+///
+/// Each process feeds its own batch, as in data-parallel training: the slices' gradients are
+/// those of the mean loss over all processes' batches, and every process's model computes the
+/// same function. The parameter tree is the wrapped module's under the name `module`, as in
 /// Python MLX.
 #[derive(Parameters, Clone, Debug)]
 pub struct FullyShardedModule<M> {
