@@ -10,8 +10,9 @@
 //! ```
 //!
 //! Devices: [`MlxDevice::Cpu`] and [`MlxDevice::Gpu`] (Metal on macOS, CUDA on Linux with the
-//! `cuda` feature); the default is the GPU when there is one. Float64 works on the CPU only, and
-//! asking for it on the GPU panics with a message saying so (never a silent downcast).
+//! `cuda` feature); the default is the GPU when there is one. Float64 works on both: MLX's GPU
+//! backends have no float64, so on the GPU device float64 ops run on MLX's CPU stream (never a
+//! silent downcast).
 //!
 //! MLX is lazy; see [`eval`] for when the backend evaluates, which keeps long training loops in
 //! bounded memory.
