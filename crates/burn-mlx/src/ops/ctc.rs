@@ -120,7 +120,9 @@ impl Ctc {
                 &Array::scalar(1),
             )?,
         )?;
-        let neg_inf = ops::full(&[], &Array::scalar(f64::NEG_INFINITY), dtype)?;
+        // Made in `dtype` directly: a float64 scalar as an op's input is refused on a GPU stream
+        // even when the result is float32.
+        let neg_inf = mlx::Scalar::Float(f64::NEG_INFINITY).to_array(dtype);
         Ok(Ctc {
             steps: steps as usize,
             log_probs,
