@@ -971,3 +971,7 @@ tuple_parameters!(A 0);
 tuple_parameters!(A 0, B 1);
 tuple_parameters!(A 0, B 1, C 2);
 tuple_parameters!(A 0, B 1, C 2, D 3);
+tuple_parameters!(A 0, B 1, C 2, D 3, E 4);
+tuple_parameters!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_parameters!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_parameters!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);

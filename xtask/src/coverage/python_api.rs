@@ -25,11 +25,6 @@ pub const NN_RENAMES: &[(&str, &str)] = &[
 /// Python names deliberately not provided, with the reason.
 pub const NN_OMISSIONS: &[(&str, &str)] = &[
     (
-        "Sequential",
-        "a list of heterogeneous modules: compose layers as fields of a struct deriving \
-         Parameters and write its forward",
-    ),
-    (
         "tree_flatten",
         "the Parameters trait's flatten_params / rebuild_params / map_params / zip_params",
     ),

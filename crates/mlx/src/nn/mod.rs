@@ -55,6 +55,7 @@ mod positional;
 mod qq_linear;
 mod quantized;
 mod recurrent;
+mod sequential;
 mod sharded;
 mod transformer;
 mod upsample;
@@ -80,6 +81,7 @@ pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
 pub use qq_linear::QQLinear;
 pub use quantized::{Quantization, quantize, quantize_where};
 pub use recurrent::{GRU, LSTM, RNN};
+pub use sequential::Sequential;
 pub use sharded::{AllToShardedLinear, ShardedToAllLinear, sum_gradients};
 pub use transformer::{
     Activation, MultiHeadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,

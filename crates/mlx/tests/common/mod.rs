@@ -97,6 +97,15 @@ pub fn sample(shape: &[i32], seed: u64, lo: f64, hi: f64) -> Array {
     Array::from_slice(&data, shape).unwrap()
 }
 
+/// [`sample`] as float32, made from data (a cast on a GPU would read float64, which GPUs refuse).
+pub fn sample_f32(shape: &[i32], seed: u64, lo: f64, hi: f64) -> Array {
+    let data: Vec<f32> = values(&sample(shape, seed, lo, hi))
+        .iter()
+        .map(|v| *v as f32)
+        .collect();
+    Array::from_slice(&data, shape).unwrap()
+}
+
 /// Runs `body` in a child process: this test binary re-executed on the one test `test_name`
 /// (which must be the name of the calling test). A crash of MLX (a signal, an abort) then fails
 /// this test with the signal instead of killing the whole test run; a panic in `body` fails it

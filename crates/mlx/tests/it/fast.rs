@@ -3,7 +3,7 @@
 use crate::common;
 use common::mlx_err;
 
-use common::{assert_close, check_grad, sample, values};
+use common::{assert_close, check_grad, sample, sample_f32, values};
 use mlx::fast::{self, AttentionMask, AttentionOptions, RopeOptions};
 use mlx::{Array, Dtype, Error, ops};
 
@@ -989,16 +989,10 @@ fn custom_cuda_kernels_run_on_cuda_and_fail_clearly_elsewhere() {
         .with_header("template <typename T> __device__ T axpb(T a, T s, T b) { return a * s + b; }")
         .unwrap();
     let n = 1000;
-    // Float32 inputs made from data: a cast of the float64 samples would run on the GPU,
-    // which refuses float64.
-    let f32_sample = |seed| {
-        let v: Vec<f32> = values(&sample(&[n], seed, -1.0, 1.0))
-            .iter()
-            .map(|x| *x as f32)
-            .collect();
-        Array::from_slice(&v, &[n]).unwrap()
-    };
-    let (a, b) = (f32_sample(1), f32_sample(2));
+    let (a, b) = (
+        sample_f32(&[n], 1, -1.0, 1.0),
+        sample_f32(&[n], 2, -1.0, 1.0),
+    );
     let launch = KernelLaunch::new([n, 1, 1], [256, 1, 1])
         .with_template("T", TemplateArg::Dtype(Dtype::Float32))
         .with_template("SCALE", TemplateArg::Int(3));

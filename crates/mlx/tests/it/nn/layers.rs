@@ -521,3 +521,51 @@ fn qq_linear_quantizes_inputs_and_weights_as_python_does() {
     assert!(nn::QQLinear::new(40, 8, None, None, Mxfp8).is_err());
     assert!(nn::QQLinear::new(0, 8, None, None, Nvfp4).is_err());
 }
+
+#[test]
+fn sequential_applies_layers_in_order_with_python_names() {
+    use mlx::Parameters;
+    mlx::random::seed(17).unwrap();
+    let mut model = nn::Sequential::new((
+        nn::Linear::new(4, 8).unwrap(),
+        nn::ReLU::new(),
+        nn::Linear::new(8, 3).unwrap(),
+        nn::Tanh::new(),
+    ));
+    assert_eq!(
+        model.param_names(),
+        [
+            "layers.0.weight",
+            "layers.0.bias",
+            "layers.2.weight",
+            "layers.2.bias"
+        ]
+    );
+    let x = input(&[5, 4], 18);
+    let y = model.forward(&x).unwrap();
+    let by_hand = {
+        let (first, _, last, _) = &model.layers;
+        nn::tanh(
+            &last
+                .forward(&nn::relu(&first.forward(&x).unwrap()).unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_arrays_close(&y, &by_hand, 0.0, 0.0);
+    let params = named_params(&model, "s");
+    let mut inputs: Vec<(&str, &Array)> = params.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    inputs.push(("x", &x));
+    let body = "s = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3), nn.Tanh())\n\
+                load(s, 's')\nout['y'] = s(inp['x'])";
+    if let Some(out) = python_mlx(body, &inputs) {
+        assert_arrays_close(&y, &out["y"], 1e-6, 1e-6);
+    }
+    // Freezing and modes reach every layer.
+    model.freeze();
+    assert!(model.trainable_params().is_empty());
+    model.unfreeze();
+    assert_eq!(model.trainable_params().len(), 4);
+    model.train(false);
+    assert!(!model.layers.0.training());
+}

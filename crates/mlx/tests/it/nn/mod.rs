@@ -19,9 +19,7 @@ pub use common::{assert_arrays_close, assert_close, python_mlx, sample, values};
 
 /// A float32 sample in [-1, 1) (see [`common::sample`]).
 pub fn input(shape: &[i32], seed: u64) -> Array {
-    sample(shape, seed, -1.0, 1.0)
-        .astype(mlx::Dtype::Float32)
-        .unwrap()
+    common::sample_f32(shape, seed, -1.0, 1.0)
 }
 
 /// The module's parameters as oracle inputs named `prefix.<leaf name>`.
