@@ -167,3 +167,18 @@ pub fn check_grad_tol<C: GradCase>(label: impl Display, prec: Prec, tol: Tol, ca
 pub fn run_mlx<C: Case>(prec: Prec, case: &C) -> Vec<TensorData> {
     case.run(&Cx::<M>::mlx(prec))
 }
+
+/// Every reduction of `scatter_nd`, for the float and int tests.
+pub const SCATTER_ND_REDUCTIONS: [burn_backend::tensor::IndexingUpdateOp; 5] = {
+    use burn_backend::tensor::IndexingUpdateOp::*;
+    [Assign, Add, Mul, Min, Max]
+};
+
+/// `gather_nd` / `scatter_nd` configurations: (data shape, index batch shape, K).
+pub const ND_CONFIGS: &[(&[usize], &[usize], usize)] = &[
+    (&[4, 3, 2], &[5], 1),
+    (&[4, 3, 2], &[5], 2),
+    (&[4, 3, 2], &[2, 3], 3),
+    (&[6], &[4], 1),
+    (&[3, 4], &[2, 2], 2),
+];

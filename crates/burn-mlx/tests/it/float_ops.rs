@@ -1457,21 +1457,7 @@ fn gather_scatter_select_grad() {
 
 #[test]
 fn gather_nd_scatter_nd() {
-    let reductions = [
-        IndexingUpdateOp::Assign,
-        IndexingUpdateOp::Add,
-        IndexingUpdateOp::Mul,
-        IndexingUpdateOp::Min,
-        IndexingUpdateOp::Max,
-    ];
-    // (data shape, index batch shape, K)
-    let configs: &[(&[usize], &[usize], usize)] = &[
-        (&[4, 3, 2], &[5], 1),
-        (&[4, 3, 2], &[5], 2),
-        (&[4, 3, 2], &[2, 3], 3),
-        (&[6], &[4], 1),
-        (&[3, 4], &[2, 2], 2),
-    ];
+    let (reductions, configs) = (SCATTER_ND_REDUCTIONS, ND_CONFIGS);
     for prec in ALL_PRECS {
         for (i, (dshape, batch, k)) in configs.iter().enumerate() {
             let data = floats(dshape, i as u64);
