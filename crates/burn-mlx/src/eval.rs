@@ -235,13 +235,13 @@ pub(crate) fn op_routed(
     f: impl FnOnce() -> mlx::Result<Array>,
 ) -> MlxTensor {
     let device = inputs.first().map(|t| t.device).unwrap_or_default();
-    let array = run(exec_device(device, inputs, cpu_only), op, f);
+    let array = run(op_exec_device(device, inputs, cpu_only), op, f);
     output(inputs, device, op, array)
 }
 
 /// The device whose stream runs an op on `inputs` (all on `device`): the CPU for a GPU op that
 /// MLX's GPU backends lack. Costs nothing on the CPU device.
-fn exec_device(device: MlxDevice, inputs: &[&MlxTensor], cpu_only: bool) -> MlxDevice {
+fn op_exec_device(device: MlxDevice, inputs: &[&MlxTensor], cpu_only: bool) -> MlxDevice {
     let cpu_only = device == MlxDevice::Gpu
         && (cpu_only
             || inputs
@@ -257,7 +257,7 @@ pub(crate) fn op_multi(
     f: impl FnOnce() -> mlx::Result<Vec<Array>>,
 ) -> Vec<MlxTensor> {
     let device = inputs.first().map(|t| t.device).unwrap_or_default();
-    run(exec_device(device, inputs, false), op, f)
+    run(op_exec_device(device, inputs, false), op, f)
         .into_iter()
         .map(|a| output(inputs, device, op, a))
         .collect()

@@ -41,8 +41,9 @@ struct Layout {
 pub struct FullyShardedModule<M> {
     /// The wrapped module, holding this process's slice of each parameter.
     pub module: M,
+    /// `all_gather` of the slices, whose vjp averages the full gradients' slices (built once).
     #[param(skip)]
-    layout: Arc<Layout>,
+    gather: transforms::Function,
     #[param(skip)]
     group: Group,
 }
@@ -89,14 +90,15 @@ pub fn fully_shard<M: Parameters + Clone>(
         stop[0] = (rank + 1) * rows;
         ops::slice(a, &start, &stop, &vec![1; a.ndim()])
     })?;
+    let layout = Arc::new(Layout {
+        full_shapes,
+        slice_sizes,
+        processes: n,
+        compute_dtype,
+    });
     Ok(FullyShardedModule {
         module,
-        layout: Arc::new(Layout {
-            full_shapes,
-            slice_sizes,
-            processes: n,
-            compute_dtype,
-        }),
+        gather: gather_function(layout, group)?,
         group: group.clone(),
     })
 }
@@ -107,7 +109,7 @@ impl<M: Parameters + Clone> FullyShardedModule<M> {
     /// (Python's `as_linear`, say).
     pub fn gathered(&self) -> Result<M> {
         let slices: Vec<Array> = self.module.leaves().into_iter().cloned().collect();
-        let fulls = self.gather_function()?.call(&slices)?;
+        let fulls = self.gather.call(&slices)?;
         let mut fulls = fulls.into_iter();
         self.module.map_leaves(&ParamPath::root(), &mut |_, _| {
             fulls
@@ -120,18 +122,18 @@ impl<M: Parameters + Clone> FullyShardedModule<M> {
     pub fn group(&self) -> &Group {
         &self.group
     }
+}
 
-    /// `all_gather` of the slices, with the vjp that averages the full gradients' slices.
-    fn gather_function(&self) -> Result<transforms::Function> {
-        let (forward_layout, forward_group) = (self.layout.clone(), self.group.clone());
-        let (backward_layout, backward_group) = (self.layout.clone(), self.group.clone());
-        transforms::custom_vjp(
-            move |slices: &[Array]| gather(slices, &forward_layout, &forward_group),
-            move |slices: &[Array], cotangents: &[Array], _outputs: &[Array]| {
-                reduce_to_slices(slices, cotangents, &backward_layout, &backward_group)
-            },
-        )
-    }
+/// `all_gather` of the slices, with the vjp that averages the full gradients' slices.
+fn gather_function(layout: Arc<Layout>, group: &Group) -> Result<transforms::Function> {
+    let (forward_layout, forward_group) = (layout.clone(), group.clone());
+    let backward_group = group.clone();
+    transforms::custom_vjp(
+        move |slices: &[Array]| gather(slices, &forward_layout, &forward_group),
+        move |slices: &[Array], cotangents: &[Array], _outputs: &[Array]| {
+            reduce_to_slices(slices, cotangents, &layout, &backward_group)
+        },
+    )
 }
 
 /// Split points of the concatenated slices.
