@@ -143,6 +143,16 @@ pub fn pending_count() -> usize {
         .count()
 }
 
+/// The pending MLX graph behind every live tensor, in Graphviz DOT form (`mx.export_to_dot`):
+/// one rectangle per MLX primitive that the next `sync` would run. For diagnostics: counting
+/// the primitives of one training step shows what Burn's ops became in MLX (raise
+/// [`set_max_graph_depth`] first, so that the depth bound evaluates nothing mid-step).
+pub fn pending_graph_dot() -> mlx::Result<String> {
+    let weak = pending().arrays.clone();
+    let live: Vec<Arc<Array>> = weak.iter().filter_map(Weak::upgrade).collect();
+    mlx::export_to_dot(live.iter().map(|a| &**a))
+}
+
 // ---- building results ------------------------------------------------------------------------------
 
 /// Wraps the result of an op on `inputs` (on `device`), applying the depth bound.

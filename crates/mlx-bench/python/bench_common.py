@@ -8,6 +8,7 @@ line:
     {"peer": "mlx-eager", "case": "mlp", "times": [seconds, ...], "value": 2.31}
     {"peer": "mlx-eager", "case": "mlp", "error": "..."}
     {"skip": "why nothing ran"}
+    {"peer": "mlx-eager", "case": "mlp", "census": {"Matmul": 6, ...}}   (with --census)
 
 `times` holds one wall-clock duration per timed step (warm-up steps excluded); `value` is the
 scalar read back on the last step (the loss, or the first element of the result).
@@ -27,6 +28,11 @@ def parse_args(description):
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--cases", required=True, help="JSON list of case objects")
+    parser.add_argument(
+        "--census",
+        action="store_true",
+        help="instead of timing, count the primitives of one training step's pending graph",
+    )
     args = parser.parse_args()
     args.cases = json.loads(args.cases)
     return args

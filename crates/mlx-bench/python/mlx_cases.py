@@ -7,13 +7,22 @@ Every step ends by reading one scalar back to the host (`.item()`): the loss for
 cases, the first element of the result for the others, as the Rust side does. Training steps
 evaluate the loss, the updated parameters and the optimizer state together (`mx.eval(loss,
 state)`), the usual MLX training loop.
+
+With --census, nothing is timed: for each training case the script prints how many of each MLX
+primitive one eager step leaves pending (`mlx-bench census` sets this against burn-mlx).
 """
 
+import io
+import re
+import sys
+import traceback
+from collections import Counter
 from functools import partial
 
 import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
+from mlx.utils import tree_flatten
 
 from bench_common import chain, emit, parse_args, run_all
 
@@ -97,6 +106,8 @@ def training_step(model, loss_fn, inputs, compiled):
         mx.eval(loss, state)
         return loss.item()
 
+    # For --census: one more step, left pending.
+    run.pending = lambda: [step(*inputs), state]
     return run
 
 
@@ -155,6 +166,26 @@ def build(case, peer):
     raise ValueError(f"unknown case kind {kind!r}")
 
 
+def census(args):
+    """Counts the primitives of one eager training step's pending graph, per case (after the
+    warm-up steps, so that parameters and optimizer state exist and are computed)."""
+    for case in args.cases:
+        try:
+            step = build(case, "mlx-eager")
+            if not hasattr(step, "pending"):
+                continue
+            for _ in range(max(args.warmup, 1)):
+                step()
+            dot = io.StringIO()
+            arrays = [v for _, v in tree_flatten(step.pending()) if isinstance(v, mx.array)]
+            mx.export_to_dot(dot, *arrays)
+            counts = Counter(re.findall(r'label ="([^"]+)", shape=rectangle', dot.getvalue()))
+            emit({"peer": "mlx-eager", "case": case["id"], "census": dict(counts)})
+        except Exception as e:
+            traceback.print_exc(file=sys.stderr)
+            emit({"peer": "mlx-eager", "case": case["id"], "error": f"{type(e).__name__}: {e}"})
+
+
 def device_name(device):
     try:
         return mx.device_info(device).get("device_name", "")
@@ -179,7 +210,10 @@ def main():
             }
         }
     )
-    run_all(args, ["mlx-eager", "mlx-compiled"], build)
+    if args.census:
+        census(args)
+    else:
+        run_all(args, ["mlx-eager", "mlx-compiled"], build)
 
 
 if __name__ == "__main__":

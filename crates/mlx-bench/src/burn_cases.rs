@@ -69,7 +69,7 @@ pub fn run<B: AutodiffBackend>(
     // The message is returned (and shown under the table); don't print it twice.
     std::panic::set_hook(Box::new(|_| {}));
     let result = catch_unwind(AssertUnwindSafe(|| {
-        run_unguarded::<B>(case, device, warmup, steps)
+        run_unguarded::<B>(case, device, warmup, steps, None)
     }));
     std::panic::set_hook(previous_hook);
     result.map_err(|payload| {
@@ -81,11 +81,28 @@ pub fn run<B: AutodiffBackend>(
     })
 }
 
+/// For a training case: runs `warmup` steps, waits for them (`sync`), then builds one more step
+/// without reading anything and calls `inspect` while that step's graph is pending (for
+/// `mlx-bench census`). Returns `false`, running nothing, for the other cases.
+pub fn inspect_step<B: AutodiffBackend>(
+    case: &Case,
+    device: &B::Device,
+    warmup: usize,
+    inspect: &mut dyn FnMut(),
+) -> bool {
+    if !case.trains() {
+        return false;
+    }
+    run_unguarded::<B>(case, device, warmup, 0, Some(inspect));
+    true
+}
+
 fn run_unguarded<B: AutodiffBackend>(
     case: &Case,
     device: &B::Device,
     warmup: usize,
     steps: usize,
+    inspect: Option<&mut dyn FnMut()>,
 ) -> Timing {
     B::seed(device, 1);
     let normal = Distribution::Normal(0.0, 1.0);
@@ -94,7 +111,7 @@ fn run_unguarded<B: AutodiffBackend>(
             let model = Mlp::<B>::new(dims, device);
             let x = Tensor::random([*batch, dims[0]], Distribution::Default, device);
             let y = labels::<B>(*batch, dims[dims.len() - 1], device);
-            classifier(model, x, y, warmup, steps)
+            classifier(model, x, y, warmup, steps, inspect)
         }
         Workload::Cnn {
             batch,
@@ -106,7 +123,7 @@ fn run_unguarded<B: AutodiffBackend>(
             let model = Cnn::<B>::new(*side, *channels, *hidden, *classes, device);
             let x = Tensor::random([*batch, 1, *side, *side], Distribution::Default, device);
             let y = labels::<B>(*batch, *classes, device);
-            classifier(model, x, y, warmup, steps)
+            classifier(model, x, y, warmup, steps, inspect)
         }
         Workload::Transformer {
             batch,
@@ -119,7 +136,7 @@ fn run_unguarded<B: AutodiffBackend>(
             let model = Encoder::<B>::new(*d_model, *heads, *d_ff, *layers, device);
             let x = Tensor::<B, 3>::random([*batch, *seq, *d_model], normal, device);
             let target = Tensor::<B, 3>::random([*batch, *seq, *d_model], normal, device);
-            train(model, warmup, steps, |m: &Encoder<B>| {
+            train(model, warmup, steps, inspect, |m: &Encoder<B>| {
                 MseLoss::new().forward(m.forward(x.clone()), target.clone(), Reduction::Mean)
             })
         }
@@ -189,22 +206,25 @@ fn classifier<B, M, const D: usize>(
     y: Tensor<B, 1, Int>,
     warmup: usize,
     steps: usize,
+    inspect: Option<&mut dyn FnMut()>,
 ) -> Timing
 where
     B: AutodiffBackend,
     M: AutodiffModule<B> + Classifier<B, D>,
 {
     let loss_fn = CrossEntropyLossConfig::new().init(&x.device());
-    train(model, warmup, steps, |m: &M| {
+    train(model, warmup, steps, inspect, |m: &M| {
         loss_fn.forward(m.logits(x.clone()), y.clone())
     })
 }
 
 /// Times Adam steps on `model`: forward and loss (`loss_of`), backward, update, read the loss.
+/// With `inspect`, then builds one more step, reads nothing and calls `inspect`.
 fn train<B, M>(
     model: M,
     warmup: usize,
     steps: usize,
+    inspect: Option<&mut dyn FnMut()>,
     loss_of: impl Fn(&M) -> Tensor<B, 1>,
 ) -> Timing
 where
@@ -214,14 +234,28 @@ where
     let mut optimizer = AdamConfig::new().with_epsilon(ADAM_EPS).init::<B, M>();
     // The optimizer consumes the model and returns the updated one; the slot carries it from
     // one call of the step closure to the next.
+    let devices = model.devices();
     let mut slot = Some(model);
-    time_steps(warmup, steps, || {
+    let mut step = |read: bool| {
         let model = slot.take().expect("the model is put back after every step");
         let loss = loss_of(&model);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         slot = Some(optimizer.step(LEARNING_RATE, model, grads));
-        loss.into_scalar().elem::<f64>()
-    })
+        if read {
+            loss.into_scalar().elem::<f64>()
+        } else {
+            f64::NAN
+        }
+    };
+    let timing = time_steps(warmup, steps, || step(true));
+    if let Some(inspect) = inspect {
+        for device in &devices {
+            B::sync(device).expect("the warm-up steps run");
+        }
+        step(false);
+        inspect();
+    }
+    timing
 }
 
 /// Linear layers with ReLU between them.

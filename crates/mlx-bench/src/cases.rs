@@ -99,6 +99,14 @@ impl Case {
         }
     }
 
+    /// Whether the case is a training step (forward, backward, optimizer update).
+    pub fn trains(&self) -> bool {
+        matches!(
+            self.workload,
+            Workload::Mlp { .. } | Workload::Cnn { .. } | Workload::Transformer { .. }
+        )
+    }
+
     /// How many ops one timed step holds when the result is reported per op (the chain).
     pub fn ops_per_step(&self) -> Option<usize> {
         match self.workload {

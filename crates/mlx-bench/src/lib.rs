@@ -8,6 +8,7 @@
 
 pub mod burn_cases;
 pub mod cases;
+pub mod census;
 pub mod chart;
 pub mod machine;
 pub mod peers;

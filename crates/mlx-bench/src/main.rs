@@ -1,5 +1,6 @@
 //! `mlx-bench peers [OPTIONS]`: burn-mlx beside native MLX, burn-ndarray, burn-cuda and
-//! PyTorch; see `--help`.
+//! PyTorch; `mlx-bench census [OPTIONS]`: the MLX primitives of one training step, burn-mlx
+//! beside native MLX. See `--help`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,11 +10,17 @@ use mlx_bench::peers::{self, Options, PEER_NAMES};
 
 const USAGE: &str = "\
 Usage: mlx-bench peers [OPTIONS]
+       mlx-bench census [OPTIONS]
 
 Times the same training steps and computations on burn-mlx, native MLX through Python (eager
 and mx.compile'd), burn-ndarray (CPU runs), burn-cuda (GPU runs of a binary built with the
 `burn-cuda` or `cuda` feature) and PyTorch (where `import torch` works); prints a Markdown table
 of medians with burn-mlx's ratio to native MLX, and writes a bar chart.
+
+`census` times nothing: for each training case (mlp, cnn, transformer) it counts the MLX
+primitives of one step's pending graph on burn-mlx and in native MLX (eager), side by side: what
+Burn's ops became in MLX, and where burn-mlx builds more work than mlx.nn. It takes --device,
+--only, --shapes, --warmup, --python and --scripts.
 
 Options:
   --device cpu|gpu    where to run; also picks the shapes (the CPU's are smaller)
@@ -33,13 +40,21 @@ Options:
                       else `python/` beside this binary, else the crate's source folder]
   -h, --help          this help";
 
-fn parse(args: &[String]) -> Result<Option<Options>, String> {
+/// What to run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Command {
+    Peers,
+    Census,
+}
+
+fn parse(args: &[String]) -> Result<Option<(Command, Options)>, String> {
     let mut it = args.iter();
-    match it.next().map(String::as_str) {
-        Some("peers") => {}
+    let command = match it.next().map(String::as_str) {
+        Some("peers") => Command::Peers,
+        Some("census") => Command::Census,
         Some("-h" | "--help") | None => return Ok(None),
         Some(other) => return Err(format!("unknown command `{other}` (try `peers`)")),
-    }
+    };
     let mut options = Options {
         target: if mlx::Device::gpu().is_available() {
             Target::Gpu
@@ -122,13 +137,14 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                 .into(),
         );
     }
-    Ok(Some(options))
+    Ok(Some((command, options)))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = parse(&args).and_then(|options| match options {
-        Some(options) => peers::run(&options),
+        Some((Command::Peers, options)) => peers::run(&options),
+        Some((Command::Census, options)) => mlx_bench::census::run(&options),
         None => {
             println!("{USAGE}");
             Ok(())

@@ -267,8 +267,8 @@ fn run_python(peer: &str, options: &Options, results: &mut Results) -> Option<St
         script,
         &cases,
         options.target,
-        options.warmup,
-        options.steps,
+        (options.warmup, options.steps),
+        &[],
         |line| match line {
             Line::Info { info } => {
                 let device = if info.device_name.is_empty() {
@@ -290,6 +290,7 @@ fn run_python(peer: &str, options: &Options, results: &mut Results) -> Option<St
             Line::Failed { peer, case, error } => {
                 record(results, &cases, &peer, &case, Outcome::Failed(error))
             }
+            Line::Census { .. } => {}
         },
     );
     if let Err(e) = outcome {

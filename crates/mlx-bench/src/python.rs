@@ -6,6 +6,7 @@
 //! folder (a binary built in this checkout). The interpreter is `--python`, `$MLX_BENCH_PYTHON`
 //! or `python3`.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -55,6 +56,15 @@ pub enum Line {
         case: String,
         /// The exception.
         error: String,
+    },
+    /// The primitives one pending training step holds (`--census`).
+    Census {
+        /// Peer name.
+        peer: String,
+        /// Case id.
+        case: String,
+        /// How many of each MLX primitive, by name.
+        census: BTreeMap<String, usize>,
     },
     /// A case that ran.
     Timed {
@@ -119,7 +129,8 @@ impl PythonSetup {
         })
     }
 
-    /// Runs `script` on `cases`, handing every result line to `on_line` as it arrives (the
+    /// Runs `script` on `cases` (`warmup` untimed and `steps` timed steps each, and `extra`
+    /// arguments such as `--census`), handing every result line to `on_line` as it arrives (the
     /// script's stderr, with tracebacks of failed cases, goes to ours). A script that cannot
     /// start or exits with an error gives `Err`.
     pub fn run(
@@ -127,8 +138,8 @@ impl PythonSetup {
         script: &str,
         cases: &[Case],
         target: Target,
-        warmup: usize,
-        steps: usize,
+        (warmup, steps): (usize, usize),
+        extra: &[&str],
         mut on_line: impl FnMut(Line),
     ) -> Result<(), String> {
         let cases = serde_json::to_string(cases).map_err(|e| e.to_string())?;
@@ -138,6 +149,7 @@ impl PythonSetup {
             .args(["--steps", &steps.to_string()])
             .args(["--warmup", &warmup.to_string()])
             .args(["--cases", &cases])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .env("PYTHONUNBUFFERED", "1")
