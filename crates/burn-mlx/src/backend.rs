@@ -67,6 +67,7 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
         // returned to the system includes those. Only cached (freed) buffers are returned; live
         // arrays stay.
         let _ = Self::sync(device);
+        crate::memo::clear();
         let _ = mlx::memory::clear_cache();
     }
 

@@ -23,6 +23,7 @@ mod device;
 pub mod distributed;
 mod element;
 pub mod eval;
+mod memo;
 mod ops;
 mod qtensor;
 mod rng;

@@ -8,21 +8,25 @@ use mlx::{Array, ops};
 
 use super::base::{axis, binary, unary, with_scalar};
 use super::float::precise;
-use crate::{Mlx, MlxFloat, MlxInt};
+use crate::{Mlx, MlxFloat, MlxInt, memo};
 
 fn zero_like(a: &Array) -> Array {
     mlx::weak_scalar(0, a.dtype()).expect("0 fits every dtype")
 }
 
-/// GELU with the exact erf form, as Burn's `gelu`.
-fn gelu(x: &Array) -> mlx::Result<Array> {
-    let inner = precise::erf(&(x * std::f64::consts::FRAC_1_SQRT_2))?;
-    Ok(&(x * 0.5) * &(&inner + 1.0))
+/// `erf(x / √2)`, the heart of GELU's exact form.
+fn gelu_erf(x: &Array) -> mlx::Result<Array> {
+    precise::erf(&(x * std::f64::consts::FRAC_1_SQRT_2))
 }
 
-/// d/dx GELU(x) = Φ(x) + x φ(x).
-fn gelu_grad(x: &Array) -> mlx::Result<Array> {
-    let cdf = &(&precise::erf(&(x * std::f64::consts::FRAC_1_SQRT_2))? + 1.0) * 0.5;
+/// GELU with the exact erf form, as Burn's `gelu`, from `erf(x / √2)`.
+fn gelu(x: &Array, erf: &Array) -> Array {
+    &(x * 0.5) * &(erf + 1.0)
+}
+
+/// d/dx GELU(x) = Φ(x) + x φ(x), from `erf(x / √2)` (Φ(x) = (1 + erf(x / √2)) / 2).
+fn gelu_grad(x: &Array, erf: &Array) -> mlx::Result<Array> {
+    let cdf = &(erf + 1.0) * 0.5;
     let pdf = &precise::exp(&(&(x * x) * -0.5))? * (1.0 / (2.0 * std::f64::consts::PI).sqrt());
     Ok(&cdf + &(x * &pdf))
 }
@@ -50,7 +54,18 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn gelu(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        unary(&tensor, "gelu", gelu)
+        // The backward pass needs the same erf: remembered while the input lives (see memo).
+        let mut erf = None;
+        let out = unary(&tensor, "gelu", |x| {
+            let e = gelu_erf(x)?;
+            let y = gelu(x, &e);
+            erf = Some(e);
+            Ok(y)
+        });
+        if let Some(erf) = erf {
+            memo::keep(memo::Kind::GeluErf, &tensor, erf);
+        }
+        out
     }
 
     fn prelu(tensor: FloatTensor<Self>, alpha: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -60,8 +75,13 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        let erf = memo::kept(memo::Kind::GeluErf, &x);
         binary(&x, &grad, "gelu_backward", |x, g| {
-            ops::multiply(&gelu_grad(x)?, g)
+            let erf = match erf {
+                Some(e) => e,
+                None => gelu_erf(x)?,
+            };
+            ops::multiply(&gelu_grad(x, &erf)?, g)
         })
     }
 

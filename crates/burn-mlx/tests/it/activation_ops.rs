@@ -789,3 +789,56 @@ fn gradients_through_autodiff_against_references() {
         );
     }
 }
+
+/// How many `label` primitives the pending graphs behind `tensors` hold together.
+fn primitives_named(label: &str, tensors: &[&Tensor<M, 2>]) -> usize {
+    let arrays: Vec<_> = tensors
+        .iter()
+        .map(|t| (*t).clone().into_primitive().tensor())
+        .collect();
+    let dot = mlx::export_to_dot(arrays.iter().map(|t| t.array())).unwrap();
+    dot.lines()
+        .filter(|l| l.contains(&format!("label =\"{label}\"")))
+        .count()
+}
+
+#[test]
+fn backward_passes_reuse_the_forward_erf_exp_and_tanh() {
+    // Burn's autodiff recomputes exp, tanh and (through gelu_backward) GELU's erf from the saved
+    // input; the backend hands back what the forward pass built instead, so the forward and
+    // backward graphs together hold each transcendental op once.
+    type Op = fn(Tensor<AM, 2>) -> Tensor<AM, 2>;
+    let cases: [(&str, Op, &str); 3] = [
+        ("gelu", burn::tensor::activation::gelu, "Erf"),
+        ("exp", Tensor::exp, "Exp"),
+        ("tanh", Tensor::tanh, "Tanh"),
+    ];
+    let data = floats_in([4, 6], 31, -3.0, 3.0);
+    for (name, op, label) in cases {
+        let x = Tensor::<AM, 2>::from_data(data.clone(), &mlx_device()).require_grad();
+        let y = op(x.clone());
+        let grads = y.clone().sum().backward();
+        let dx = x.grad(&grads).unwrap();
+        let y = y.inner();
+        assert_eq!(primitives_named(label, &[&y, &dx]), 1, "{name}");
+        // And the values are the function's and its derivative's.
+        let xs: Vec<f64> = data.iter::<f64>().collect();
+        let (ys, dxs): (Vec<f64>, Vec<f64>) = match name {
+            "gelu" => xs.iter().map(|&v| (gelu(v), gelu_grad(v))).unzip(),
+            "exp" => xs.iter().map(|&v| (v.exp(), v.exp())).unzip(),
+            _ => xs
+                .iter()
+                .map(|&v| (v.tanh(), 1.0 - v.tanh() * v.tanh()))
+                .unzip(),
+        };
+        let tol = Prec::F32.tol().times(4.0);
+        assert_host(name, Prec::F32, tol, &y.into_data(), ys);
+        assert_host(
+            &format!("{name} grad"),
+            Prec::F32,
+            tol,
+            &dx.into_data(),
+            dxs,
+        );
+    }
+}
