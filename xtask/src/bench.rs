@@ -11,6 +11,9 @@
 //! burn-cuda and PyTorch: a table of medians with ratios, and a bar chart
 //! (`target/bench-peers.png`). `ARGS` are mlx-bench's (`--device cpu|gpu`, `--steps N`,
 //! `--only CASE,...`, `--help`).
+//!
+//! `cargo xtask bench census [ARGS]`: `mlx-bench census [ARGS]`, the MLX primitives of one
+//! training step on burn-mlx beside native MLX eager.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,13 +53,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             cmd.extend(args[1..].iter().map(String::as_str));
             crate::cargo(&cmd)
         }
-        Some("peers") => {
-            let mut cmd = vec!["run", "--release", "-p", "mlx-bench", "--", "peers"];
+        Some(command @ ("peers" | "census")) => {
+            let mut cmd = vec!["run", "--release", "-p", "mlx-bench", "--", command];
             cmd.extend(args[1..].iter().map(String::as_str));
             crate::cargo(&cmd)
         }
         _ => Err(
-            "usage: cargo xtask bench matmul [N] | bench train [STEPS [BATCH]] | bench peers [ARGS]"
+            "usage: cargo xtask bench matmul [N] | bench train [STEPS [BATCH]] | \
+             bench peers [ARGS] | bench census [ARGS]"
                 .into(),
         ),
     }

@@ -10,6 +10,8 @@
 //! - `bench peers [ARGS]`: burn-mlx beside native MLX (eager and `mx.compile`d), burn-ndarray,
 //!   burn-cuda and PyTorch on the same models and ops; a table and a bar chart (the `mlx-bench`
 //!   crate; `bench peers --help` lists its options).
+//! - `bench census [ARGS]`: the MLX primitives of one training step, burn-mlx beside native MLX
+//!   eager.
 //! - `burn-coverage [--list]`: every method of the Burn backend traits, native in burn-mlx or
 //!   left to Burn's default, and whether burn-mlx's tests name it.
 //! - `fuzz [--seconds N] [--seed S]... [--timeout T] [--address-space-mb M]`: random calls over
@@ -62,6 +64,8 @@ const USAGE: &str = "usage: cargo xtask <task>
                        burn-mlx vs native MLX (eager, compiled), burn-ndarray, burn-cuda and
                        PyTorch: table of medians and ratios, target/bench-peers.png
                        (`bench peers --help` lists every option)
+  bench census [--device cpu|gpu] [--only CASE,...] [--shapes tiny]
+                       the MLX primitives of one training step, burn-mlx beside native MLX
 
   coverage [--prefix DIR] [--missing]
                        which MLX C++ functions the mlx crate exposes (--missing: only gaps)

@@ -53,6 +53,7 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
     fn sync(device: &MlxDevice) -> Result<(), ExecutionError> {
         // MLX submits nothing until something is evaluated: first evaluate every live tensor
         // that is still pending (one batched eval), then wait for the device.
+        crate::memo::clear();
         mlx::with_stream(device.stream(), || {
             crate::eval::eval_pending()?;
             mlx::synchronize()
@@ -67,7 +68,6 @@ impl<F: MlxFloat, I: MlxInt> Backend for Mlx<F, I> {
         // returned to the system includes those. Only cached (freed) buffers are returned; live
         // arrays stay.
         let _ = Self::sync(device);
-        crate::memo::clear();
         let _ = mlx::memory::clear_cache();
     }
 

@@ -1,122 +1,83 @@
-//! Results that Burn's autodiff asks for twice.
+//! Intermediates of a forward pass that Burn's autodiff would have the backward pass compute
+//! again.
 //!
-//! Burn's backward passes recompute some forward results from the saved input: `exp`'s backward
-//! calls `exp` again on the same tensor, `tanh`'s calls `tanh`, and GELU's backward
-//! (`gelu_backward`) needs the `erf` that the forward pass already took. MLX does not merge equal
-//! subgraphs, so each recomputation would be a second pass over the whole tensor; on the CPU,
-//! where MLX's `exp` and `erf` are scalar code, GELU's second `erf` alone cost a sixth of a
-//! Transformer training step. The backend therefore remembers such results, keyed by the input
-//! tensor, for as long as that input is alive:
+//! Burn's GELU backward (`gelu_backward(x, grad)`) gets only the saved input, so it would take
+//! `erf(x / √2)` a second time. MLX does not merge equal subgraphs, so that is a second pass
+//! over the whole activation; on the CPU, where MLX's `erf` is scalar code, it cost a sixth of a
+//! Transformer training step. The forward pass therefore leaves the `erf` here, keyed by its
+//! input, for the backward pass to find:
 //!
-//! - under autodiff, the input is saved for the backward pass, so the result is kept until then,
-//!   exactly as native MLX keeps it in its graph for its own backward pass;
-//! - without autodiff (inference), the op consumes its input, nothing else holds it, and the
-//!   entry is dropped at the next one added: no memory is kept past the op.
+//! - An entry lives while its input does (under autodiff, the input is saved for the backward
+//!   pass) and until the next host read or `sync` on the thread, which is where a training step
+//!   ends. Native MLX keeps the same intermediate in its graph for its own backward pass.
+//! - Without autodiff, the op consumes its input and nothing else holds it: the entry goes when
+//!   the next one is added, or at the next read.
 //!
 //! Keys are identities, not values: the `Arc` of the input tensor, held weakly, so its address
 //! cannot be reused while the entry exists. Tensors are immutable, so a hit is always the same
-//! value. The list is bounded; `Backend::memory_cleanup` empties it.
+//! value. Each thread has its own short list (Burn runs a backward pass on the thread that
+//! built the forward graph).
+//!
+//! (Burn's `exp` and `tanh` backward passes recompute those too, but keeping their results would
+//! keep MLX from reusing their buffers in the ops that follow, which costs more than it saves.)
 
-use std::sync::{Arc, Mutex, Weak};
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
 
 use mlx::Array;
 
 use crate::tensor::MlxTensor;
 
-/// What an entry holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// `exp(input)`.
-    Exp,
-    /// `tanh(input)`.
-    Tanh,
-    /// GELU's `erf(input / √2)`.
-    GeluErf,
-}
-
 struct Entry {
-    kind: Kind,
+    /// The op that left the intermediate (`"gelu"`).
+    op: &'static str,
     input: Weak<Array>,
-    /// The result, for [`Kind::Exp`] and [`Kind::Tanh`].
-    tensor: Option<MlxTensor>,
-    /// The intermediate, for [`Kind::GeluErf`].
-    array: Option<Array>,
+    array: Array,
 }
 
 /// At most this many entries; past it the oldest go (a hit is an optimization only).
 const CAPACITY: usize = 256;
 
-static ENTRIES: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
-
-fn entries() -> std::sync::MutexGuard<'static, Vec<Entry>> {
-    ENTRIES.lock().unwrap_or_else(|e| e.into_inner())
+thread_local! {
+    static ENTRIES: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
 }
 
-fn add(entry: Entry) {
-    // Dropped outside the lock: freeing an MLX array takes MLX's graph lock.
-    let mut dropped = Vec::new();
-    {
-        let mut list = entries();
-        let mut i = 0;
-        while i < list.len() {
-            if list[i].input.strong_count() == 0 {
-                dropped.push(list.remove(i));
-            } else {
-                i += 1;
-            }
-        }
+/// Leaves `array`, computed by `op` from `input`, for the backward pass.
+pub(crate) fn keep(op: &'static str, input: &MlxTensor, array: Array) {
+    let entry = Entry {
+        op,
+        input: Arc::downgrade(&input.array),
+        array,
+    };
+    // Dropped after the borrow ends: dropping an entry frees MLX arrays.
+    let dropped = ENTRIES.with_borrow_mut(|list| {
+        let (live, mut dead): (Vec<Entry>, Vec<Entry>) = std::mem::take(list)
+            .into_iter()
+            .partition(|e| e.input.strong_count() > 0);
+        *list = live;
         if list.len() >= CAPACITY {
-            dropped.push(list.remove(0));
+            dead.push(list.remove(0));
         }
         list.push(entry);
-    }
+        dead
+    });
     drop(dropped);
 }
 
-/// The entry for `kind` on `input`, if any.
-fn find<R>(kind: Kind, input: &MlxTensor, get: impl FnOnce(&Entry) -> Option<R>) -> Option<R> {
-    let list = entries();
-    let e = list
-        .iter()
-        .rev()
-        .find(|e| e.kind == kind && std::ptr::eq(e.input.as_ptr(), Arc::as_ptr(&input.array)))?;
-    get(e)
+/// The intermediate `op` left for `input`, if it is still here.
+pub(crate) fn kept(op: &'static str, input: &MlxTensor) -> Option<Array> {
+    ENTRIES.with_borrow(|list| {
+        let key = Arc::as_ptr(&input.array);
+        list.iter()
+            .rev()
+            .find(|e| e.op == op && std::ptr::eq(e.input.as_ptr(), key))
+            .map(|e| e.array.clone())
+    })
 }
 
-/// `f(input)` for a pure unary op `kind` ([`Kind::Exp`], [`Kind::Tanh`]), or the result
-/// remembered from an earlier call on the same input.
-pub(crate) fn unary(kind: Kind, input: &MlxTensor, f: impl FnOnce() -> MlxTensor) -> MlxTensor {
-    if let Some(hit) = find(kind, input, |e| e.tensor.clone()) {
-        return hit;
-    }
-    let out = f();
-    add(Entry {
-        kind,
-        input: Arc::downgrade(&input.array),
-        tensor: Some(out.clone()),
-        array: None,
-    });
-    out
-}
-
-/// Remembers an intermediate array computed from `input` (for [`Kind::GeluErf`]).
-pub(crate) fn keep(kind: Kind, input: &MlxTensor, array: Array) {
-    add(Entry {
-        kind,
-        input: Arc::downgrade(&input.array),
-        tensor: None,
-        array: Some(array),
-    });
-}
-
-/// The intermediate array remembered for `kind` on `input`, if any.
-pub(crate) fn kept(kind: Kind, input: &MlxTensor) -> Option<Array> {
-    find(kind, input, |e| e.array.clone())
-}
-
-/// Forgets everything (`Backend::memory_cleanup`).
+/// Forgets this thread's entries (a host read, `sync`).
 pub(crate) fn clear() {
-    let dropped = std::mem::take(&mut *entries());
+    let dropped = ENTRIES.with_borrow_mut(std::mem::take);
     drop(dropped);
 }
 
@@ -132,40 +93,40 @@ mod tests {
         )
     }
 
-    fn exp(x: &MlxTensor) -> MlxTensor {
-        unary(Kind::Exp, x, || {
-            MlxTensor::new(mlx::ops::exp(&x.array).unwrap(), x.device)
-        })
+    fn held(key: *const Array) -> bool {
+        ENTRIES.with_borrow(|list| list.iter().any(|e| std::ptr::eq(e.input.as_ptr(), key)))
     }
 
     #[test]
-    fn a_second_call_on_the_same_input_returns_the_first_result() {
+    fn an_intermediate_is_found_by_its_op_and_input() {
         let x = tensor(&[0.0, 1.0]);
-        let (a, b) = (exp(&x), exp(&x.clone()));
-        assert!(Arc::ptr_eq(&a.array, &b.array));
-        // An equal but distinct input is another key.
-        let c = exp(&tensor(&[0.0, 1.0]));
-        assert!(!Arc::ptr_eq(&a.array, &c.array));
-        // Kinds do not mix.
-        assert!(find(Kind::Tanh, &x, |e| e.tensor.clone()).is_none());
+        keep("gelu", &x, mlx::ops::erf(&x.array).unwrap());
+        let found = kept("gelu", &x.clone()).expect("kept for x");
+        assert_eq!(found.to_vec::<f32>().unwrap()[0], 0.0);
+        // An equal but distinct input is another key, and ops do not mix.
+        assert!(kept("gelu", &tensor(&[0.0, 1.0])).is_none());
+        assert!(kept("other", &x).is_none());
+    }
+
+    #[test]
+    fn a_read_ends_every_entry() {
+        let x = tensor(&[1.0]);
+        keep("gelu", &x, mlx::ops::erf(&x.array).unwrap());
+        let _ = x.to_data();
+        assert!(kept("gelu", &x).is_none());
     }
 
     #[test]
     fn entries_go_when_their_input_dies() {
         let x = tensor(&[2.0]);
-        let _ = exp(&x);
+        keep("gelu", &x, mlx::ops::erf(&x.array).unwrap());
         let key = Arc::as_ptr(&x.array);
-        let held = |key| {
-            entries()
-                .iter()
-                .any(|e| std::ptr::eq(e.input.as_ptr(), key))
-        };
         assert!(held(key));
         drop(x);
         // Swept when the next entry is added: nothing stays for an input nobody can pass again.
         let y = tensor(&[3.0]);
-        keep(Kind::GeluErf, &y, y.array.as_ref().clone());
+        keep("gelu", &y, mlx::ops::erf(&y.array).unwrap());
         assert!(!held(key));
-        assert!(kept(Kind::GeluErf, &y).is_some());
+        assert!(kept("gelu", &y).is_some());
     }
 }

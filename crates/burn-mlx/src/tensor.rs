@@ -73,8 +73,9 @@ impl MlxTensor {
         MlxTensor::new(array, device)
     }
 
-    /// Evaluates the tensor and copies its values out.
+    /// Evaluates the tensor and copies its values out. A read ends what [`crate::memo`] keeps.
     pub(crate) fn to_data(&self) -> TensorData {
+        crate::memo::clear();
         let bytes = crate::eval::run(self.device, "into_data", || {
             crate::compile::eval([&*self.array])?;
             self.array.to_bytes()

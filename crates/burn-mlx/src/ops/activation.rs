@@ -63,7 +63,7 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
             Ok(y)
         });
         if let Some(erf) = erf {
-            memo::keep(memo::Kind::GeluErf, &tensor, erf);
+            memo::keep("gelu", &tensor, erf);
         }
         out
     }
@@ -75,7 +75,7 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        let erf = memo::kept(memo::Kind::GeluErf, &x);
+        let erf = memo::kept("gelu", &x);
         binary(&x, &grad, "gelu_backward", |x, g| {
             let erf = match erf {
                 Some(e) => e,

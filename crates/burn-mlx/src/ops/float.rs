@@ -12,7 +12,7 @@ use super::base::{self, Cmp, axis, binary, half_in_f32, reduce_all, unary, with_
 use super::nd;
 use crate::eval::run;
 use crate::tensor::{MlxTensor, to_mlx_dtype, to_mlx_shape};
-use crate::{Mlx, MlxDevice, MlxFloat, MlxInt, memo};
+use crate::{Mlx, MlxDevice, MlxFloat, MlxInt};
 
 /// MLX's dtype for a Burn float dtype.
 pub(crate) fn float_dtype(dtype: FloatDType) -> Dtype {
@@ -404,6 +404,7 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
     unary_ops!(
         float_neg => ops::negative,
         float_recip => ops::reciprocal,
+        float_exp => precise::exp,
         float_log => ops::log,
         float_log1p => ops::log1p,
         float_sqrt => ops::sqrt,
@@ -413,6 +414,7 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         float_tan => ops::tan,
         float_cosh => ops::cosh,
         float_sinh => ops::sinh,
+        float_tanh => ops::tanh,
         float_acos => ops::arccos,
         float_acosh => ops::arccosh,
         float_asin => ops::arcsin,
@@ -677,19 +679,6 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
 
     fn float_all_dim(tensor: FloatTensor<Self>, dim: usize, _out: BoolDType) -> BoolTensor<Self> {
         base::all_dim(tensor, dim)
-    }
-
-    fn float_exp(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // Burn's autodiff calls `exp` again on the same input in the backward pass.
-        memo::unary(memo::Kind::Exp, &tensor, || {
-            unary(&tensor, "exp", precise::exp)
-        })
-    }
-
-    fn float_tanh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        memo::unary(memo::Kind::Tanh, &tensor, || {
-            unary(&tensor, "tanh", ops::tanh)
-        })
     }
 
     fn float_expand(tensor: FloatTensor<Self>, shape: Shape) -> FloatTensor<Self> {
