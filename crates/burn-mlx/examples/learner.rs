@@ -10,6 +10,8 @@
 //!
 //! The digits are those of the `mnist` example (downloaded once, 4.9 MB, or `--mnist-dir`).
 
+#[path = "mnist/cli.rs"]
+mod cli;
 #[allow(dead_code)]
 #[path = "mnist/data.rs"]
 mod data;
@@ -255,24 +257,11 @@ fn peak_resident_mb() -> Option<f64> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let data = match data::load(&args.source) {
-        Ok(data) => data,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    cli::main(USAGE, parse_args(), run)
+}
+
+fn run(args: Args) -> data::Result<()> {
+    let data = data::load(&args.source)?;
     println!("data: {}", data.description);
     let started = Instant::now();
     let (name, accuracy) = if args.backend == "ndarray" {
@@ -294,5 +283,5 @@ fn main() -> ExitCode {
         accuracy * 100.0,
         peak_resident_mb().map_or("unknown".into(), |mb| format!("{mb:.0} MB"))
     );
-    ExitCode::SUCCESS
+    Ok(())
 }

@@ -12,6 +12,8 @@
 //! evaluation are the `mnist` example's modules; rank 0 prints the loss (averaged over the
 //! ranks), the held-out accuracy and the time per step.
 
+#[path = "mnist/cli.rs"]
+mod cli;
 #[allow(dead_code)]
 #[path = "mnist/data.rs"]
 mod data;
@@ -130,24 +132,7 @@ fn parse_args() -> Result<Option<Args>, String> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main(USAGE, parse_args(), |args| run(&args))
 }
 
 fn run(args: &Args) -> data::Result<()> {

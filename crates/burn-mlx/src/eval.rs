@@ -133,12 +133,17 @@ pub(crate) fn eval_pending() -> mlx::Result<()> {
     result
 }
 
+/// The live tensors' arrays that were pending when made. Copied out of the registry first:
+/// asking MLX anything takes its graph lock, never while holding this mutex.
+fn live_pending() -> Vec<Arc<Array>> {
+    let weak = pending().arrays.clone();
+    weak.iter().filter_map(Weak::upgrade).collect()
+}
+
 /// How many tensors with pending ops are alive (for tests and diagnostics).
 pub fn pending_count() -> usize {
-    // Copied out first: asking MLX takes its graph lock, never while holding this mutex.
-    let weak = pending().arrays.clone();
-    weak.iter()
-        .filter_map(Weak::upgrade)
+    live_pending()
+        .iter()
         .filter(|a| a.status() != Status::Available)
         .count()
 }
@@ -148,9 +153,7 @@ pub fn pending_count() -> usize {
 /// the primitives of one training step shows what Burn's ops became in MLX (raise
 /// [`set_max_graph_depth`] first, so that the depth bound evaluates nothing mid-step).
 pub fn pending_graph_dot() -> mlx::Result<String> {
-    let weak = pending().arrays.clone();
-    let live: Vec<Arc<Array>> = weak.iter().filter_map(Weak::upgrade).collect();
-    mlx::export_to_dot(live.iter().map(|a| &**a))
+    mlx::export_to_dot(live_pending().iter().map(|a| &**a))
 }
 
 // ---- building results ------------------------------------------------------------------------------

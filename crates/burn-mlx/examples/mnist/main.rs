@@ -12,6 +12,7 @@
 //! 1,500 held-out images. With `--mnist-dir` (or `$MNIST_DIR`), the standard 60,000/10,000 MNIST
 //! IDX files in that folder are used instead.
 
+mod cli;
 mod data;
 mod font;
 mod model;
@@ -118,24 +119,7 @@ fn parse_args() -> Result<Option<Args>, String> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main(USAGE, parse_args(), |args| run(&args))
 }
 
 fn run(args: &Args) -> data::Result<()> {
