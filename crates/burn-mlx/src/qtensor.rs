@@ -8,6 +8,8 @@ use burn_backend::quantization::{QuantLevel, QuantParam, QuantScheme, QuantStore
 use burn_backend::{DType, QTensorPrimitive, Shape, TensorData, TensorMetadata};
 use mlx::{Array, Dtype, ops};
 
+use crate::ops::pick::pick;
+
 use crate::device::MlxDevice;
 use crate::eval::run;
 use crate::tensor::{MlxTensor, to_mlx_shape};
@@ -267,7 +269,7 @@ pub(crate) fn slice_axis(a: &Array, axis: usize, start: usize, stop: usize) -> m
 pub(crate) fn valid_scales(scales: &Array) -> mlx::Result<Array> {
     let s = scales.astype(Dtype::Float32)?;
     let zero = ops::equal(&s, &Array::scalar(0.0f32))?;
-    ops::where_(&zero, &Array::scalar(0.1f32), &s)
+    pick(&zero, &Array::scalar(0.1f32), &s)
 }
 
 /// `f(x, s)` where `s` meets every element of `x` with its scale: `x` (shape `S`) and the grid
@@ -325,7 +327,7 @@ fn round_half_away(v: &Array) -> mlx::Result<Array> {
     let t = ops::trunc(v)?;
     let frac = ops::abs(&ops::subtract(v, &t)?)?;
     let up = ops::greater_equal(&frac, &Array::scalar(0.5f32))?;
-    ops::where_(&up, &ops::add(&t, &ops::sign(v)?)?, &t)
+    pick(&up, &ops::add(&t, &ops::sign(v)?)?, &t)
 }
 
 /// `clamp(round(x / scale), a, b)` as `int8`, for `float32` values `x`.

@@ -6,6 +6,8 @@ use burn_backend::ops::ActivationOps;
 use burn_backend::tensor::FloatTensor;
 use mlx::{Array, ops};
 
+use super::pick::{pick, zero_where};
+
 use super::base::{axis, binary, unary, with_scalar};
 use super::float::precise;
 use crate::{Mlx, MlxFloat, MlxInt, memo};
@@ -34,7 +36,7 @@ fn gelu_grad(x: &Array, erf: &Array) -> mlx::Result<Array> {
 impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     fn leaky_relu(tensor: FloatTensor<Self>, negative_slope: Scalar) -> FloatTensor<Self> {
         with_scalar(&tensor, negative_slope, "leaky_relu", |x, slope| {
-            ops::where_(
+            pick(
                 &ops::greater(x, &zero_like(x))?,
                 x,
                 &ops::multiply(x, slope)?,
@@ -49,7 +51,7 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     fn relu_backward(output: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         // Zero where `output <= 0`, as Burn defines it: a NaN output passes the gradient.
         binary(&output, &grad, "relu_backward", |out, g| {
-            ops::where_(&ops::less_equal(out, &zero_like(out))?, &zero_like(g), g)
+            zero_where(&ops::less_equal(out, &zero_like(out))?, g)
         })
     }
 
@@ -70,7 +72,7 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
 
     fn prelu(tensor: FloatTensor<Self>, alpha: FloatTensor<Self>) -> FloatTensor<Self> {
         binary(&tensor, &alpha, "prelu", |x, a| {
-            ops::where_(&ops::greater(x, &zero_like(x))?, x, &ops::multiply(x, a)?)
+            pick(&ops::greater(x, &zero_like(x))?, x, &ops::multiply(x, a)?)
         })
     }
 

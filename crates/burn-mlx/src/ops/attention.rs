@@ -24,6 +24,8 @@ use burn_backend::Scalar;
 use burn_backend::TensorMetadata;
 use burn_backend::ops::AttentionModuleOptions;
 use mlx::fast::{AttentionMask, AttentionOptions};
+
+use super::pick::pick;
 use mlx::{Array, Dtype, ops};
 
 use super::base::{cpu_half_in_f32, scalar};
@@ -125,7 +127,7 @@ pub(crate) fn attention(
                 }
                 (allowed, Some(bias)) => {
                     let additive = match allowed {
-                        Some(allowed) => ops::where_(&allowed, &bias, &neg_inf)?,
+                        Some(allowed) => pick(&allowed, &bias, &neg_inf)?,
                         None => bias,
                     };
                     // A bias of -inf removes keys too.
@@ -146,7 +148,7 @@ pub(crate) fn attention(
                 &AttentionOptions::default().with_mask(fused_mask),
             )?;
             match row_valid {
-                Some(valid) => ops::where_(&valid, &out, &scalar(Scalar::Float(0.0), out.dtype())),
+                Some(valid) => pick(&valid, &out, &scalar(Scalar::Float(0.0), out.dtype())),
                 None => Ok(out),
             }
         })
@@ -181,7 +183,7 @@ fn composed(
     )?;
     let neg_inf = s(f64::NEG_INFINITY);
     let scores = match allowed {
-        Some(allowed) => ops::where_(allowed, &scores, &neg_inf)?,
+        Some(allowed) => pick(allowed, &scores, &neg_inf)?,
         None => scores,
     };
     let scores = match bias {
@@ -192,7 +194,7 @@ fn composed(
     let weights = if allowed.is_some() || bias.is_some() {
         // Rows with every score at -inf attend to nothing: zeros rather than NaN.
         let valid = ops::greater(&scores, &neg_inf)?.any(Some(&[-1]), true)?;
-        ops::where_(&valid, &weights, &s(0.0))?
+        pick(&valid, &weights, &s(0.0))?
     } else {
         weights
     };

@@ -5,6 +5,8 @@
 use burn_backend::{Scalar, Shape, Slice, TensorMetadata};
 use mlx::{Array, Dtype, ops};
 
+use super::pick::pick;
+
 use crate::eval::{op, op_multi};
 use crate::tensor::{MlxTensor, to_mlx_shape};
 
@@ -317,13 +319,13 @@ pub(crate) fn select_add(
 
 pub(crate) fn mask_where(t: MlxTensor, mask: MlxTensor, value: MlxTensor) -> MlxTensor {
     op(&[&t, &mask, &value], "mask_where", || {
-        ops::where_(&mask.array, &value.array.astype(t.array.dtype())?, &t.array)
+        pick(&mask.array, &value.array.astype(t.array.dtype())?, &t.array)
     })
 }
 
 pub(crate) fn mask_fill(t: MlxTensor, mask: MlxTensor, value: Scalar) -> MlxTensor {
     let s = scalar(value, t.array.dtype());
-    binary(&t, &mask, "mask_fill", |a, m| ops::where_(m, &s, a))
+    binary(&t, &mask, "mask_fill", |a, m| pick(m, &s, a))
 }
 
 // ---- comparisons ------------------------------------------------------------------------------
@@ -530,7 +532,7 @@ pub(crate) fn half_in_f32(
 }
 
 /// Whether the ops being built now run on the CPU (the stream [`crate::eval::run`] set up).
-fn on_cpu() -> mlx::Result<bool> {
+pub(crate) fn on_cpu() -> mlx::Result<bool> {
     Ok(mlx::Stream::current()?.device().kind == mlx::DeviceType::Cpu)
 }
 

@@ -27,6 +27,8 @@
 use burn_backend::TensorMetadata;
 use mlx::{Array, Dtype, ops};
 
+use super::pick::pick;
+
 use crate::eval::op;
 use crate::tensor::MlxTensor;
 
@@ -157,7 +159,7 @@ impl Ctc {
         let top = ops::maximum(a, b)?;
         let gap = ops::negative(&ops::abs(&ops::subtract(a, b)?)?)?;
         let sum = ops::add(&top, &ops::log1p(&self.exp(&gap)?)?)?;
-        ops::where_(&ops::isneginf(&top)?, &top, &sum)
+        pick(&ops::isneginf(&top)?, &top, &sum)
     }
 
     /// Log-sum-exp over the states (last axis), kept.
@@ -166,7 +168,7 @@ impl Ctc {
             return x.logsumexp(Some(&[-1]), true);
         }
         let top = x.max(Some(&[-1]), true)?;
-        let safe = ops::where_(&ops::isneginf(&top)?, &ops::zeros(&[], top.dtype())?, &top)?;
+        let safe = pick(&ops::isneginf(&top)?, &ops::zeros(&[], top.dtype())?, &top)?;
         let sum = self
             .exp(&ops::subtract(x, &safe)?)?
             .sum(Some(&[-1]), true)?;
@@ -204,7 +206,7 @@ impl Ctc {
     /// (0 for such rows), `[N, 1]`.
     fn rescale(&self, x: &Array) -> mlx::Result<(Array, Array)> {
         let top = x.max(Some(&[1]), true)?;
-        let top = ops::where_(&ops::isneginf(&top)?, &ops::zeros(&[], top.dtype())?, &top)?;
+        let top = pick(&ops::isneginf(&top)?, &ops::zeros(&[], top.dtype())?, &top)?;
         Ok((ops::subtract(x, &top)?, top))
     }
 
@@ -213,7 +215,7 @@ impl Ctc {
     /// `[N, 1]`, plus every step's rescaled row when `all`.
     fn alpha(&self, all: bool) -> mlx::Result<(Array, Array, Vec<Array>)> {
         let first = ops::logical_and(&ops::less(&self.states, &Array::scalar(2))?, &self.s_valid)?;
-        let alpha = ops::where_(&first, &self.emit_at(0)?, &self.neg_inf)?;
+        let alpha = pick(&first, &self.emit_at(0)?, &self.neg_inf)?;
         let (mut alpha, mut scale) = self.rescale(&alpha)?;
         let mut rows = vec![];
         for t in 1..self.steps {
@@ -221,17 +223,17 @@ impl Ctc {
                 rows.push(alpha.clone());
             }
             let one = self.shift(&alpha, 1)?;
-            let two = ops::where_(&self.skip, &self.shift(&alpha, 2)?, &self.neg_inf)?;
+            let two = pick(&self.skip, &self.shift(&alpha, 2)?, &self.neg_inf)?;
             let next = ops::add(
                 &self.logaddexp(&self.logaddexp(&alpha, &one)?, &two)?,
                 &self.emit_at(t)?,
             )?;
             // States past the target's end would draw from the last valid ones: keep them out.
-            let next = ops::where_(&self.s_valid, &next, &self.neg_inf)?;
+            let next = pick(&self.s_valid, &next, &self.neg_inf)?;
             let (next, top) = self.rescale(&next)?;
             let running = ops::greater(&self.input_len, &Array::scalar(t as i32))?;
-            alpha = ops::where_(&running, &next, &alpha)?;
-            scale = ops::where_(&running, &ops::add(&scale, &top)?, &scale)?;
+            alpha = pick(&running, &next, &alpha)?;
+            scale = pick(&running, &ops::add(&scale, &top)?, &scale)?;
             if t % EVAL_EVERY == 0 {
                 mlx::eval([&alpha, &scale])?;
             }
@@ -252,7 +254,7 @@ impl Ctc {
         let at_blank = ops::take_along_axis(last, &end_blank, Some(1))?;
         let at_label = ops::take_along_axis(last, &end_label, Some(1))?;
         let no_label = ops::equal(&self.target_len, &Array::scalar(0))?;
-        let at_label = ops::where_(&no_label, &self.neg_inf, &at_label)?;
+        let at_label = pick(&no_label, &self.neg_inf, &at_label)?;
         let log_likelihood = ops::add(&self.logaddexp(&at_blank, &at_label)?, scale)?;
         let batch = last.shape()[0];
         ops::negative(&log_likelihood)?.reshape(&[batch])
@@ -268,7 +270,7 @@ impl Ctc {
             &ops::equal(&self.states, &end_blank)?,
             &ops::equal(&self.states, &ops::subtract(&end_blank, &Array::scalar(1))?)?,
         )?;
-        let at_end = ops::where_(&is_end, &zero, &self.neg_inf)?;
+        let at_end = pick(&is_end, &zero, &self.neg_inf)?;
         let last_step = ops::subtract(&self.input_len, &Array::scalar(1))?;
         // The skip transition s -> s+2 is allowed where it is allowed into s+2.
         let skip_to = {
@@ -295,10 +297,10 @@ impl Ctc {
                 after.clone()
             };
             let one = self.shift(&next, -1)?;
-            let two = ops::where_(&skip_to, &self.shift(&next, -2)?, &self.neg_inf)?;
+            let two = pick(&skip_to, &self.shift(&next, -2)?, &self.neg_inf)?;
             let (inner, _) = self.rescale(&self.logaddexp(&self.logaddexp(&next, &one)?, &two)?)?;
-            let before_end = ops::where_(&ops::less(&t_arr, &last_step)?, &inner, &self.neg_inf)?;
-            after = ops::where_(&ops::equal(&t_arr, &last_step)?, &at_end, &before_end)?;
+            let before_end = pick(&ops::less(&t_arr, &last_step)?, &inner, &self.neg_inf)?;
+            after = pick(&ops::equal(&t_arr, &last_step)?, &at_end, &before_end)?;
             rows.push(after.clone());
             if t % EVAL_EVERY == 0 {
                 after.eval()?;
@@ -389,7 +391,7 @@ pub(crate) fn ctc_loss_backward(
             let past_end = ops::greater_equal(&t_idx, &ctc.input_len.reshape(&[1, batch, 1])?)?;
             let impossible = ops::isinf(&nll_b)?;
             let zeroed = ops::logical_or(&past_end, &impossible)?;
-            ops::where_(&zeroed, &ops::zeros(&[], dtype)?, &grad)?.astype(log_probs.array.dtype())
+            pick(&zeroed, &ops::zeros(&[], dtype)?, &grad)?.astype(log_probs.array.dtype())
         },
     )
 }

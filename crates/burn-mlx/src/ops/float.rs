@@ -32,6 +32,8 @@ pub(crate) fn int_dtype(dtype: IntDType) -> Dtype {
 pub(crate) mod precise {
     use mlx::{Array, Dtype, ops};
 
+    use super::super::pick::pick;
+
     fn is_f64(a: &Array) -> bool {
         a.dtype() == Dtype::Float64
     }
@@ -96,12 +98,12 @@ pub(crate) mod precise {
         }
         let erfc = &exp(&ops::negative(&(&xc * &xc))?)? / &(&k * std::f64::consts::PI.sqrt());
         let tail = 1.0 - &erfc;
-        let magnitude = ops::where_(&ops::less(&ax, &two)?, &series, &tail)?;
+        let magnitude = pick(&ops::less(&ax, &two)?, &series, &tail)?;
         // sign(x) * erf(|x|), keeping -0.0 and NaN.
-        ops::where_(
+        pick(
             &ops::less(a, &Array::scalar(0.0f64))?,
             &ops::negative(&magnitude)?,
-            &ops::where_(&ops::equal(a, &Array::scalar(0.0f64))?, a, &magnitude)?,
+            &pick(&ops::equal(a, &Array::scalar(0.0f64))?, a, &magnitude)?,
         )
     }
 

@@ -29,6 +29,8 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
 use mlx::{Array, Dtype, Scalar, ops};
 
+use super::pick::pick;
+
 use super::interpolate::compute_dtype;
 use crate::eval::op;
 use crate::tensor::MlxTensor;
@@ -205,8 +207,8 @@ fn grid_sample_array(x: &Array, grid: &Array, options: &GridSampleOptions) -> ml
     let gy = ops::take_index(&grid, 1, Some(2))?;
     let finite = ops::logical_and(&ops::isfinite(&gx)?, &ops::isfinite(&gy)?)?;
     let zero = Scalar::Float(0.0).to_array(compute);
-    let px = ax.unnormalize(&ops::where_(&finite, &gx, &zero)?)?;
-    let py = ay.unnormalize(&ops::where_(&finite, &gy, &zero)?)?;
+    let px = ax.unnormalize(&pick(&finite, &gx, &zero)?)?;
+    let py = ay.unnormalize(&pick(&finite, &gy, &zero)?)?;
 
     let xs = ax.neighbours(&px, &options.mode)?;
     let ys = ay.neighbours(&py, &options.mode)?;
@@ -255,7 +257,7 @@ fn grid_sample_array(x: &Array, grid: &Array, options: &GridSampleOptions) -> ml
     } else {
         zero
     };
-    let out = ops::where_(&ops::expand_dims(&finite, &[1])?, &out, &fallback)?;
+    let out = pick(&ops::expand_dims(&finite, &[1])?, &out, &fallback)?;
     out.reshape(&[n, c, ho, wo])?.astype(dtype)
 }
 

@@ -9,6 +9,8 @@ use burn_backend::{
 };
 use mlx::{Array, Dtype, ops};
 
+use super::pick::pick;
+
 use super::base::{self, Cmp, axis, binary, reduce_all, unary, with_scalar};
 use super::float::{float_dtype, int_dtype};
 use super::nd;
@@ -43,7 +45,7 @@ fn int_power(a: &Array, e: &Array) -> mlx::Result<Array> {
     let one = Array::scalar(1i32).astype(a.dtype())?;
     let zero = Array::scalar(0i32).astype(e.dtype())?;
     let unit_base = ops::logical_and(&ops::less(e, &zero)?, &ops::equal(&ops::abs(a)?, &one)?)?;
-    ops::where_(&unit_base, &ops::power(a, &ops::abs(e)?)?, &p)
+    pick(&unit_base, &ops::power(a, &ops::abs(e)?)?, &p)
 }
 
 /// Integer matrix product, exactly: MLX's matmul takes floats only, so multiply with

@@ -15,6 +15,7 @@ mod int;
 mod interpolate;
 mod module;
 mod nd;
+pub(crate) mod pick;
 mod pool;
 mod qtensor;
 mod spectral;

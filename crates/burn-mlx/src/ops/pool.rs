@@ -33,6 +33,8 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::conv::calculate_pool_output_size;
 use mlx::{Array, Dtype, Scalar, ops};
 
+use super::pick::Picker;
+
 use super::interpolate::{Taps, compute_dtype};
 use crate::eval::{op, op_multi};
 use crate::tensor::MlxTensor;
@@ -483,7 +485,8 @@ fn running_max(x: &Array, g: &Geometry, track: bool) -> mlx::Result<(Array, Opti
         for kw in 0..w.kernel {
             let tap = g.tap(&padded, kh, kw)?;
             let above = ops::greater(&tap, &best)?;
-            best = ops::where_(&above, &tap, &best)?;
+            let mut picker = Picker::new(&above);
+            best = picker.pick(&tap, &best)?;
             if let Some(idx) = index.take() {
                 // The input position this tap reads, per output position (padding positions
                 // hold -inf and never win).
@@ -497,7 +500,7 @@ fn running_max(x: &Array, g: &Geometry, track: bool) -> mlx::Result<(Array, Opti
                     })
                     .collect();
                 let flat = Array::from_slice(&flat, &[oh, ow])?;
-                index = Some(ops::where_(&above, &flat, &idx)?);
+                index = Some(picker.pick(&flat, &idx)?);
             }
         }
     }

@@ -28,6 +28,8 @@ use burn_backend::{
 };
 use mlx::{Array, Dtype, ops};
 
+use super::pick::pick;
+
 use super::base;
 use super::float::float_dtype;
 use crate::eval::{op, run};
@@ -531,7 +533,7 @@ impl<F: MlxFloat, I: MlxInt> QTensorOps<Self> for Mlx<F, I> {
                     let e = element_scales(&t.scales.array, &t.block, &shape)?;
                     let value = ops::multiply(&t.values.array.astype(Dtype::Float32)?, &e)?;
                     let negative = ops::less(&value, &Array::scalar(0.0f32))?;
-                    ops::where_(&negative, &ops::negative(&e)?, &e)
+                    pick(&negative, &ops::negative(&e)?, &e)
                 });
                 with_parts(&t, t.values.clone(), scales, vec![1; shape.len()])
             }
