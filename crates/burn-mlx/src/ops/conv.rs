@@ -39,7 +39,7 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::{ConvOptions, ConvTransposeOptions, DeformConvOptions, UnfoldOptions};
 use mlx::{Array, Dtype, Error, Result, ops};
 
-use super::base::{half_in_f32, matmul};
+use super::base::{cpu_half_in_f32, half_in_f32, matmul};
 use crate::eval::{op, op_multi};
 use crate::tensor::MlxTensor;
 
@@ -381,9 +381,14 @@ fn conv3d_grouped(x: &Array, w: &Array, spec: &Spec) -> Result<Array> {
 }
 
 /// The weight gradient `[O, *K, C / groups]` of the convolution of channels-last `input`
-/// `[N, *S, C]` (padding `lo` before each axis) whose output gradient is `cotan`
-/// `[N, *S_out, O]`: im2col of the input with the convolution's geometry, then, per group,
-/// `cotanᵀ · columns`.
+/// `[N, *S, C]` (padding `lo` before each axis) whose output gradient is the channels-first
+/// `cotan` `[N, O, *S_out]`: im2col of the input with the convolution's geometry, then, per
+/// group and batch element, `cotan · columns`, summed over the batch.
+///
+/// The batch stays a matmul batch so that `cotan` is read in place whatever its memory order:
+/// `[N, O, P]` is a plain or a transposed matrix per batch element whether the gradient was
+/// produced channels-first or channels-last, where folding the batch into the contraction
+/// would copy it into channels-last order first.
 fn weight_grad_cl(
     input: &Array,
     cotan: &Array,
@@ -395,7 +400,7 @@ fn weight_grad_cl(
 ) -> Result<Array> {
     let n = kernel.len();
     let len = spatial(input);
-    let out = spatial(cotan);
+    let out: Vec<i32> = cotan.shape()[2..].to_vec();
     // Enough padding after each axis for the windows the output gradient covers.
     let hi: Vec<i32> = (0..n)
         .map(|j| {
@@ -412,23 +417,30 @@ fn weight_grad_cl(
         flip: false,
     };
     let (cols, _) = patches(input, &spec, kernel, Some(&out))?;
-    let (c, o) = (input.shape()[n + 1], cotan.shape()[n + 1]);
+    let (batch, c, o) = (input.shape()[0], input.shape()[n + 1], cotan.shape()[1]);
     if c % groups != 0 || o % groups != 0 {
         return invalid(format!(
             "{c} input and {o} output channels cannot be split into {groups} groups"
         ));
     }
     let kk: i32 = kernel.iter().product();
-    let m = cotan.size() as i32 / o.max(1);
+    let positions: i32 = out.iter().product();
     let cg = c / groups;
+    // [G, N, P, K * Cg] and [G, N, O / G, P]
     let cols = cols
-        .reshape(&[m, kk, groups, cg])?
-        .transpose(Some(&[2, 0, 1, 3]))?
-        .reshape(&[groups, m, kk * cg])?;
+        .reshape(&[batch, positions, kk, groups, cg])?
+        .transpose(Some(&[3, 0, 1, 2, 4]))?
+        .reshape(&[groups, batch, positions, kk * cg])?;
     let cot = cotan
-        .reshape(&[m, groups, o / groups])?
-        .transpose(Some(&[1, 2, 0]))?;
-    let grad = matmul(&cot, &cols)?;
+        .reshape(&[batch, groups, o / groups, positions])?
+        .swapaxes(0, 1)?;
+    // Half types add the batch's partial products in float32 (on the CPU the products too,
+    // see `cpu_half_in_f32`), so the sum over the batch rounds once, as one product would.
+    let grad = cpu_half_in_f32([&cot, &cols], |[cot, cols]| {
+        half_in_f32(&ops::matmul(&cot, &cols)?, |g| {
+            ops::sum(g, Some(&[1]), false)
+        })
+    })?;
     let mut shape = vec![o];
     shape.extend_from_slice(kernel);
     shape.push(cg);
@@ -550,7 +562,7 @@ pub(crate) fn conv_weight_backward<const N: usize>(
         || {
             let grad = weight_grad_cl(
                 &to_cl(&x.array)?,
-                &to_cl(&output_grad.array)?,
+                &output_grad.array,
                 &k,
                 &stride,
                 &padding,
@@ -691,7 +703,7 @@ pub(crate) fn conv_transpose_weight_backward<const N: usize>(
         // gradient and whose output gradient is `x`.
         let grad = weight_grad_cl(
             &to_cl(&output_grad.array)?,
-            &to_cl(&x.array)?,
+            &x.array,
             &k,
             &stride,
             &padding,
@@ -833,6 +845,8 @@ fn deform_forward(
                 &ops::clip(&xi, Some(&zero), Some(&wmax))?,
             )?;
             idx.push(flat.astype(Dtype::Int32)?);
+            // MLX differentiates this (see `deform_conv2d_backward`): its own `where`, whose
+            // backward pass MLX knows, not the bit form of `pick`.
             wts.push(ops::where_(&inside, &ops::multiply(wy, wx)?, &zero)?);
         }
     }
