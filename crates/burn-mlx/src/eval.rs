@@ -191,6 +191,7 @@ pub(crate) fn output(
         device,
         depth,
         epoch: now,
+        channels_last: false,
     }
 }
 

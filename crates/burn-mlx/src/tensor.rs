@@ -23,6 +23,9 @@ pub struct MlxTensor {
     /// The evaluation epoch ([`crate::eval::epoch`]) when `depth` was counted: after a later
     /// evaluation the array may have been computed, and `depth` may be stale.
     pub(crate) epoch: u32,
+    /// A hint that the array is channels-first in shape but channels-last in memory (see
+    /// [`crate::ops::layout`]). Only speed depends on it, never a value.
+    pub(crate) channels_last: bool,
 }
 
 impl MlxTensor {
@@ -35,6 +38,7 @@ impl MlxTensor {
                 device,
                 depth: 0,
                 epoch: crate::eval::epoch(),
+                channels_last: false,
             }
         } else {
             crate::eval::created(array, device)

@@ -10,6 +10,7 @@ use super::pick::{pick, zero_where};
 
 use super::base::{axis, binary, unary, with_scalar};
 use super::float::precise;
+use super::layout;
 use crate::{Mlx, MlxFloat, MlxInt, memo};
 
 fn zero_like(a: &Array) -> Array {
@@ -45,14 +46,24 @@ impl<F: MlxFloat, I: MlxInt> ActivationOps<Self> for Mlx<F, I> {
     }
 
     fn relu(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        unary(&tensor, "relu", |x| ops::maximum(x, &zero_like(x)))
+        // A maximum with a scalar keeps MLX's memory order, and so the layout hint.
+        let out = unary(&tensor, "relu", |x| ops::maximum(x, &zero_like(x)));
+        layout::keep_layout(out, &tensor)
     }
 
     fn relu_backward(output: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         // Zero where `output <= 0`, as Burn defines it: a NaN output passes the gradient.
-        binary(&output, &grad, "relu_backward", |out, g| {
-            zero_where(&ops::less_equal(out, &zero_like(out))?, g)
-        })
+        let zero_below =
+            |out: &Array, g: &Array| zero_where(&ops::less_equal(out, &zero_like(out))?, g);
+        if layout::is_channels_last(&output) && output.array.shape() == grad.array.shape() {
+            // After a convolution: the gradient goes on to the convolution's backward pass,
+            // which wants it channels-last too.
+            let out = binary(&output, &grad, "relu_backward", |out, g| {
+                layout::elementwise_cl(&[out, g], |v| zero_below(&v[0], &v[1]))
+            });
+            return layout::mark_channels_last(out);
+        }
+        binary(&output, &grad, "relu_backward", zero_below)
     }
 
     fn gelu(tensor: FloatTensor<Self>) -> FloatTensor<Self> {

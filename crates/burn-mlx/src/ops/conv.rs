@@ -40,27 +40,11 @@ use burn_backend::ops::{ConvOptions, ConvTransposeOptions, DeformConvOptions, Un
 use mlx::{Array, Dtype, Error, Result, ops};
 
 use super::base::{cpu_half_in_f32, half_in_f32, matmul};
+use super::layout::{from_cl, is_channels_last, mark_channels_last, to_cl};
 use crate::eval::{op, op_multi};
 use crate::tensor::MlxTensor;
 
 // ---- layouts ------------------------------------------------------------------------------------
-
-/// `[N, C, *S]` to `[N, *S, C]` (also weights `[O, I, *K]` to `[O, *K, I]`).
-fn to_cl(a: &Array) -> Result<Array> {
-    let r = a.ndim() as i32;
-    let mut axes = vec![0];
-    axes.extend(2..r);
-    axes.push(1);
-    a.transpose(Some(&axes))
-}
-
-/// `[N, *S, C]` to `[N, C, *S]`.
-fn from_cl(a: &Array) -> Result<Array> {
-    let r = a.ndim() as i32;
-    let mut axes = vec![0, r - 1];
-    axes.extend(1..r - 1);
-    a.transpose(Some(&axes))
-}
 
 /// The kernel that maps the other side of a grouped convolution: `[O, *K, I / g]` to
 /// `[I, *K, O / g]`, exchanging input and output channels within each group.
@@ -447,12 +431,18 @@ fn weight_grad_cl(
     grad.reshape(&shape)
 }
 
-/// Sum of a channels-first output gradient over every axis but the channels.
-fn bias_grad(grad: &Array) -> Result<Array> {
-    let mut axes = vec![0];
-    axes.extend(2..grad.ndim() as i32);
+/// Sum of a channels-first output gradient over every axis but the channels; `channels_last`:
+/// summed through a channels-last view, whose reduced axes are then the leading, contiguous
+/// ones (see [`super::layout`]).
+fn bias_grad(grad: &Array, channels_last: bool) -> Result<Array> {
+    let r = grad.ndim() as i32;
+    let (grad, axes) = if channels_last {
+        (to_cl(grad)?, (0..r - 1).collect::<Vec<_>>())
+    } else {
+        (grad.clone(), [0].into_iter().chain(2..r).collect())
+    };
     // Half types accumulate in float32, as Burn's sums do (see `half_in_f32`).
-    half_in_f32(grad, |g| ops::sum(g, Some(&axes), false))
+    half_in_f32(&grad, |g| ops::sum(g, Some(&axes), false))
 }
 
 fn name(family: [&'static str; 3], n: usize) -> &'static str {
@@ -478,14 +468,14 @@ pub(crate) fn conv<const N: usize>(
     };
     let mut inputs = vec![&x, &weight];
     inputs.extend(bias.as_ref());
-    op(&inputs, name(["conv1d", "conv2d", "conv3d"], N), || {
+    mark_channels_last(op(&inputs, name(["conv1d", "conv2d", "conv3d"], N), || {
         let y = conv_cl(&to_cl(&x.array)?, &to_cl(&weight.array)?, &spec)?;
         let y = match &bias {
             Some(b) => ops::add(&y, &b.array)?,
             None => y,
         };
         from_cl(&y)
-    })
+    }))
 }
 
 pub(crate) fn conv_x_backward<const N: usize>(
@@ -501,7 +491,7 @@ pub(crate) fn conv_x_backward<const N: usize>(
         i32s(&options.dilation),
     );
     let groups = i32s(&[options.groups])[0];
-    op(
+    mark_channels_last(op(
         &[&output_grad, &weight],
         name(
             [
@@ -533,7 +523,7 @@ pub(crate) fn conv_x_backward<const N: usize>(
             };
             from_cl(&conv_cl(&g, &group_transpose(&w, groups)?, &spec)?)
         },
-    )
+    ))
 }
 
 pub(crate) fn conv_weight_backward<const N: usize>(
@@ -581,8 +571,9 @@ pub(crate) fn conv_bias_backward(
     name: &str,
 ) -> MlxTensor {
     let shape = bias.array.shape().to_vec();
+    let channels_last = is_channels_last(&output_grad);
     op(&[&output_grad], name, || {
-        bias_grad(&output_grad.array)?.reshape(&shape)
+        bias_grad(&output_grad.array, channels_last)?.reshape(&shape)
     })
 }
 
@@ -603,7 +594,7 @@ pub(crate) fn conv_transpose<const N: usize>(
     let groups = i32s(&[options.groups])[0];
     let mut inputs = vec![&x, &weight];
     inputs.extend(bias.as_ref());
-    op(
+    mark_channels_last(op(
         &inputs,
         name(
             ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d"],
@@ -634,7 +625,7 @@ pub(crate) fn conv_transpose<const N: usize>(
             };
             from_cl(&y)
         },
-    )
+    ))
 }
 
 pub(crate) fn conv_transpose_x_backward<const N: usize>(
@@ -657,7 +648,7 @@ pub(crate) fn conv_transpose_x_backward<const N: usize>(
         ],
         N,
     );
-    op(&[&output_grad, &weight], name, || {
+    mark_channels_last(op(&[&output_grad, &weight], name, || {
         // The convolution that this transposes, with the weight as it is: less padding after
         // each axis by the output padding gives exactly the input's size.
         let spec = Spec {
@@ -674,7 +665,7 @@ pub(crate) fn conv_transpose_x_backward<const N: usize>(
             &to_cl(&weight.array)?,
             &spec,
         )?)
-    })
+    }))
 }
 
 pub(crate) fn conv_transpose_weight_backward<const N: usize>(
@@ -942,7 +933,7 @@ pub(crate) fn deform_conv2d_backward(
             std::slice::from_ref(&*output_grad.array),
         )?;
         if bias.is_some() {
-            grads.push(bias_grad(&output_grad.array)?);
+            grads.push(bias_grad(&output_grad.array, false)?);
         }
         Ok(grads)
     })

@@ -13,6 +13,7 @@ pub(crate) mod float;
 mod grid_sample;
 mod int;
 mod interpolate;
+pub(crate) mod layout;
 mod module;
 mod nd;
 pub(crate) mod pick;

@@ -33,6 +33,7 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::conv::calculate_pool_output_size;
 use mlx::{Array, Dtype, Scalar, ops};
 
+use super::layout;
 use super::pick::Picker;
 
 use super::interpolate::{Taps, compute_dtype};
@@ -205,38 +206,39 @@ impl Geometry {
     /// The NCHW input padded with `value`: `padding` before each spatial axis, and after it
     /// as much as the windows reach (see [`Axis::padded_len`]).
     fn padded(&self, x: &Array, value: f64) -> mlx::Result<Array> {
+        self.padded_in(x, value, Order::ChannelsFirst)
+    }
+
+    /// [`Self::padded`] of an input in either memory order.
+    fn padded_in(&self, x: &Array, value: f64, order: Order) -> mlx::Result<Array> {
         let (h, w) = (&self.h, &self.w);
         if h.padded_len() == h.size && w.padded_len() == w.size {
             return Ok(x.clone());
         }
-        let widths = [
-            (0, 0),
-            (0, 0),
-            (h.padding as i32, h.pad_after() as i32),
-            (w.padding as i32, w.pad_after() as i32),
-        ];
+        let mut widths = vec![(0, 0); 4];
+        let first = order.first_spatial();
+        widths[first] = (h.padding as i32, h.pad_after() as i32);
+        widths[first + 1] = (w.padding as i32, w.pad_after() as i32);
         let value = Scalar::Float(value).to_array(x.dtype());
         ops::pad(x, &widths, &value, ops::PadMode::Constant)
     }
 
-    /// Window position `(kh, kw)` of every window: a strided slice `[N, C, OH, OW]` of the
-    /// padded input.
-    fn tap(&self, padded: &Array, kh: usize, kw: usize) -> mlx::Result<Array> {
+    /// Window position `(kh, kw)` of every window: a strided slice of the padded input,
+    /// `[N, C, OH, OW]` channels-first or `[N, OH, OW, C]` channels-last.
+    fn tap(&self, padded: &Array, kh: usize, kw: usize, order: Order) -> mlx::Result<Array> {
         let (h, w) = (&self.h, &self.w);
-        let (n, c) = (self.batch as i32, self.channels as i32);
         let (y, x) = ((kh * h.dilation) as i32, (kw * w.dilation) as i32);
-        let stop = [
-            n,
-            c,
-            y + ((h.out - 1) * h.stride) as i32 + 1,
-            x + ((w.out - 1) * w.stride) as i32 + 1,
-        ];
-        ops::slice(
-            padded,
-            &[0, 0, y, x],
-            &stop,
-            &[1, 1, h.stride as i32, w.stride as i32],
-        )
+        let mut start = [0; 4];
+        let mut stop = padded.shape().to_vec();
+        let mut step = [1; 4];
+        let first = order.first_spatial();
+        start[first] = y;
+        start[first + 1] = x;
+        stop[first] = y + ((h.out - 1) * h.stride) as i32 + 1;
+        stop[first + 1] = x + ((w.out - 1) * w.stride) as i32 + 1;
+        step[first] = h.stride as i32;
+        step[first + 1] = w.stride as i32;
+        ops::slice(padded, &start, &stop, &step)
     }
 
     /// The divisors of every output position, shaped `[OH, OW]` in `dtype`.
@@ -471,19 +473,29 @@ fn check_grad_1d(grad: &MlxTensor, g: &Geometry, name: &str) {
 /// greater) is passed over, as in Burn's reference backend. `track` also keeps, for every
 /// window, the flat input position `ih * W + iw` of its maximum (0 while nothing is above
 /// `-inf`).
-fn running_max(x: &Array, g: &Geometry, track: bool) -> mlx::Result<(Array, Option<Array>)> {
-    let padded = g.padded(x, f64::NEG_INFINITY)?;
+fn running_max(
+    x: &Array,
+    g: &Geometry,
+    track: bool,
+    order: Order,
+) -> mlx::Result<(Array, Option<Array>)> {
+    let padded = g.padded_in(x, f64::NEG_INFINITY, order)?;
     let (h, w) = (&g.h, &g.w);
     let (oh, ow) = (h.out as i32, w.out as i32);
+    let (n, c) = (g.batch as i32, g.channels as i32);
+    let (shape, positions) = match order {
+        Order::ChannelsFirst => ([n, c, oh, ow], vec![oh, ow]),
+        Order::ChannelsLast => ([n, oh, ow, c], vec![oh, ow, 1]),
+    };
     let mut best = ops::full(
-        &[g.batch as i32, g.channels as i32, oh, ow],
+        &shape,
         &Scalar::Float(f64::NEG_INFINITY).to_array(x.dtype()),
         x.dtype(),
     )?;
     let mut index = track.then(|| Array::scalar(0i32));
     for kh in 0..h.kernel {
         for kw in 0..w.kernel {
-            let tap = g.tap(&padded, kh, kw)?;
+            let tap = g.tap(&padded, kh, kw, order)?;
             let above = ops::greater(&tap, &best)?;
             let mut picker = Picker::new(&above);
             best = picker.pick(&tap, &best)?;
@@ -499,7 +511,7 @@ fn running_max(x: &Array, g: &Geometry, track: bool) -> mlx::Result<(Array, Opti
                         })
                     })
                     .collect();
-                let flat = Array::from_slice(&flat, &[oh, ow])?;
+                let flat = Array::from_slice(&flat, &positions)?;
                 index = Some(picker.pick(&flat, &idx)?);
             }
         }
@@ -507,8 +519,10 @@ fn running_max(x: &Array, g: &Geometry, track: bool) -> mlx::Result<(Array, Opti
     Ok((best, index))
 }
 
-fn max_pool_array(x: &Array, g: &Geometry) -> mlx::Result<Array> {
-    Ok(running_max(x, g, false)?.0)
+/// Max pooling of NCHW `x` (working in `order`, see [`Order`]).
+fn max_pool_array(x: &Array, g: &Geometry, order: Order) -> mlx::Result<Array> {
+    let best = running_max(&order.view(x)?, g, false, order)?.0;
+    order.unview(&best)
 }
 
 /// Maxima and Burn's indices (NCHW, indices in `index_dtype`).
@@ -516,25 +530,84 @@ fn max_pool_with_indices_array(
     x: &Array,
     g: &Geometry,
     index_dtype: Dtype,
+    order: Order,
 ) -> mlx::Result<Vec<Array>> {
-    let (values, index) = running_max(x, g, true)?;
+    let (values, index) = running_max(&order.view(x)?, g, true, order)?;
     let index = ops::broadcast_to(&index.expect("tracked"), values.shape())?.astype(index_dtype)?;
-    Ok(vec![values, index])
+    Ok(vec![order.unview(&values)?, order.unview(&index)?])
 }
 
-/// Adds `grad` (NCHW) at the flat spatial positions `indices` of a zero `[N, C, H, W]`.
+/// Adds `grad` (NCHW) at the flat spatial positions `indices` of a zero `[N, C, H, W]`
+/// (working in `order`).
 fn max_pool_backward_array(
     x_shape: [usize; 4],
     grad: &Array,
     indices: &Array,
+    order: Order,
 ) -> mlx::Result<Array> {
     let [n, c, h, w] = x_shape.map(|d| d as i32);
     let s = grad.shape();
-    let flat = [s[0], s[1], s[2] * s[3]];
-    let flat_grad = grad.reshape(&flat)?;
-    let flat_indices = indices.reshape(&flat)?;
-    let zeros = ops::zeros(&[n, c, h * w], grad.dtype())?;
-    ops::scatter_add_axis(&zeros, &flat_indices, &flat_grad, Some(2))?.reshape(&[n, c, h, w])
+    let windows = s[2] * s[3];
+    let (flat, zeros, axis, shape) = match order {
+        Order::ChannelsFirst => ([n, c, windows], [n, c, h * w], 2, [n, c, h, w]),
+        Order::ChannelsLast => ([n, windows, c], [n, h * w, c], 1, [n, h, w, c]),
+    };
+    let flat_grad = order.view(grad)?.reshape(&flat)?;
+    let flat_indices = order.view(indices)?.reshape(&flat)?;
+    let zeros = ops::zeros(&zeros, grad.dtype())?;
+    let sum = ops::scatter_add_axis(&zeros, &flat_indices, &flat_grad, Some(axis))?;
+    order.unview(&sum.reshape(&shape)?)
+}
+
+/// The memory order max pooling works in: channels-last for an input that is channels-last in
+/// memory (a convolution's result, see [`layout`]), so its comparisons run on contiguous
+/// channels and its results stay channels-last for the next convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    ChannelsFirst,
+    ChannelsLast,
+}
+
+impl Order {
+    fn of(t: &MlxTensor) -> Order {
+        if layout::is_channels_last(t) {
+            Order::ChannelsLast
+        } else {
+            Order::ChannelsFirst
+        }
+    }
+
+    /// The first spatial axis of an array worked on in this order.
+    fn first_spatial(self) -> usize {
+        match self {
+            Order::ChannelsFirst => 2,
+            Order::ChannelsLast => 1,
+        }
+    }
+
+    /// An NCHW array as worked on in this order (a view).
+    fn view(self, a: &Array) -> mlx::Result<Array> {
+        match self {
+            Order::ChannelsFirst => Ok(a.clone()),
+            Order::ChannelsLast => layout::to_cl(a),
+        }
+    }
+
+    /// A result worked on in this order, as NCHW (a view).
+    fn unview(self, a: &Array) -> mlx::Result<Array> {
+        match self {
+            Order::ChannelsFirst => Ok(a.clone()),
+            Order::ChannelsLast => layout::from_cl(a),
+        }
+    }
+
+    /// `t` with the hint this order leaves on its results.
+    fn mark(self, t: MlxTensor) -> MlxTensor {
+        match self {
+            Order::ChannelsFirst => t,
+            Order::ChannelsLast => layout::mark_channels_last(t),
+        }
+    }
 }
 
 pub(crate) fn max_pool2d(
@@ -554,7 +627,10 @@ pub(crate) fn max_pool2d(
         dilation,
         ceil_mode,
     );
-    op(&[&x], "max_pool2d", || max_pool_array(&x.array, &g))
+    let order = Order::of(&x);
+    order.mark(op(&[&x], "max_pool2d", || {
+        max_pool_array(&x.array, &g, order)
+    }))
 }
 
 pub(crate) fn max_pool2d_with_indices(
@@ -576,11 +652,14 @@ pub(crate) fn max_pool2d_with_indices(
         dilation,
         ceil_mode,
     );
+    let order = Order::of(&x);
     let mut out = op_multi(&[&x], name, || {
-        max_pool_with_indices_array(&x.array, &g, index_dtype)
-    });
-    let indices = out.pop().expect("two outputs");
-    (out.pop().expect("two outputs"), indices)
+        max_pool_with_indices_array(&x.array, &g, index_dtype, order)
+    })
+    .into_iter()
+    .map(|t| order.mark(t));
+    let values = out.next().expect("two outputs");
+    (values, out.next().expect("two outputs"))
 }
 
 pub(crate) fn max_pool2d_with_indices_backward(
@@ -591,9 +670,10 @@ pub(crate) fn max_pool2d_with_indices_backward(
     let name = "max_pool2d_with_indices_backward";
     let dims = dims4(&x, name);
     check_same_shape(&output_grad, &indices, name);
-    op(&[&output_grad, &indices], name, || {
-        max_pool_backward_array(dims, &output_grad.array, &indices.array)
-    })
+    let order = Order::of(&x);
+    order.mark(op(&[&output_grad, &indices], name, || {
+        max_pool_backward_array(dims, &output_grad.array, &indices.array, order)
+    }))
 }
 
 fn check_same_shape(grad: &MlxTensor, indices: &MlxTensor, name: &str) {
@@ -625,7 +705,11 @@ pub(crate) fn max_pool1d(
         ceil_mode,
     );
     op(&[&x], "max_pool1d", || {
-        as_signal(&max_pool_array(&as_image(&x.array)?, &g)?)
+        as_signal(&max_pool_array(
+            &as_image(&x.array)?,
+            &g,
+            Order::ChannelsFirst,
+        )?)
     })
 }
 
@@ -651,7 +735,12 @@ pub(crate) fn max_pool1d_with_indices(
         ceil_mode,
     );
     let mut out = op_multi(&[&x], name, || {
-        let arrays = max_pool_with_indices_array(&as_image(&x.array)?, &g, index_dtype)?;
+        let arrays = max_pool_with_indices_array(
+            &as_image(&x.array)?,
+            &g,
+            index_dtype,
+            Order::ChannelsFirst,
+        )?;
         arrays.iter().map(as_signal).collect()
     });
     let indices = out.pop().expect("two outputs");
@@ -671,6 +760,7 @@ pub(crate) fn max_pool1d_with_indices_backward(
             dims,
             &as_image(&output_grad.array)?,
             &as_image(&indices.array)?,
+            Order::ChannelsFirst,
         )?)
     })
 }

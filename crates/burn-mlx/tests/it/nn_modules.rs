@@ -783,3 +783,65 @@ fn mlp_adam_training() {
     );
     check("MLP + Adam, 5 steps", TOL, &case);
 }
+
+/// conv → ReLU → conv → ReLU → max-pool → linear: every image op of a small CNN, so the
+/// convolutions' channels-last results flow through ReLU, its backward pass, max pooling with
+/// indices and the bias gradients as they do in training.
+#[derive(Module, Debug)]
+struct SmallCnn<B: Backend> {
+    conv1: burn::nn::conv::Conv2d<B>,
+    conv2: burn::nn::conv::Conv2d<B>,
+    pool: burn::nn::pool::MaxPool2d,
+    out: Linear<B>,
+    act: Relu,
+}
+
+impl<B: Backend> SmallCnn<B> {
+    fn new(dev: &B::Device) -> Self {
+        SmallCnn {
+            conv1: Conv2dConfig::new([2, 4], [3, 3]).init(dev),
+            conv2: Conv2dConfig::new([4, 6], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(dev),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            out: LinearConfig::new(6 * 3 * 3, 3).init(dev),
+            act: Relu::new(),
+        }
+    }
+
+    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
+        let x = self.act.forward(self.conv1.forward(x));
+        let x = self.pool.forward(self.act.forward(self.conv2.forward(x)));
+        self.out.forward(x.flatten(1, 3))
+    }
+}
+
+#[test]
+fn cnn_adam_training() {
+    let case = mod_case!(
+        w: Vec<u8> = module_bytes(SmallCnn::<common::Nd>::new(&Default::default())),
+        x: TensorData = floats([4, 2, 8, 8], 172),
+        target: TensorData = floats_in([4, 3], 173, -1.0, 1.0);
+        |B, dev| {
+            let mut model = load_bytes(SmallCnn::<B>::new(dev), &w, dev);
+            let mut optim = AdamConfig::new().init::<B, SmallCnn<B>>();
+            let x = Tensor::<B, 4>::from_data(x.clone(), dev);
+            let target = Tensor::<B, 2>::from_data(target.clone(), dev);
+            let mut outs = vec![];
+            for step in 0..4 {
+                let loss = (model.forward(x.clone()) - target.clone()).square().mean();
+                outs.push(named(&format!("loss {step}"), loss.clone().into_data()));
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optim.step(1e-2, model, grads);
+            }
+            let model = model.valid();
+            outs.push(named("final conv1 weight", model.conv1.weight.val().into_data()));
+            outs.push(named("final conv1 bias", model.conv1.bias.unwrap().val().into_data()));
+            outs.push(named("final conv2 weight", model.conv2.weight.val().into_data()));
+            outs.push(named("final conv2 bias", model.conv2.bias.unwrap().val().into_data()));
+            outs.push(named("final out weight", model.out.weight.val().into_data()));
+            outs
+        }
+    );
+    check("CNN + Adam, 4 steps", TOL, &case);
+}

@@ -11,9 +11,10 @@ use burn::nn::pool::{
 use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::Slice;
 use burn::tensor::module::{
-    adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
+    adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv2d, max_pool1d,
     max_pool1d_with_indices, max_pool2d, max_pool2d_with_indices,
 };
+use burn::tensor::ops::ConvOptions;
 use common::*;
 
 /// How the input reaches the op: as created, or through a non-contiguous view of the same
@@ -28,6 +29,9 @@ enum Layout {
     /// Every other column of a twice-as-wide tensor whose other columns are large decoys, read
     /// backwards (a slice with step -2).
     Stepped,
+    /// The result of a depthwise 1×1 convolution with weight 1 (exact, NaN and infinities
+    /// included): channels-last in memory, as a convolution's results are.
+    ConvOutput,
 }
 
 /// The logical NCHW (or NCL) input of `data`, through `layout`.
@@ -77,7 +81,25 @@ fn input<B: Backend, const D: usize>(
             slices[D - 1] = Slice::new(0, None, -2);
             stored.slice(slices)
         }
+        // Made by `through_layout`, from the contiguous input.
+        Layout::ConvOutput => x,
     }
+}
+
+/// `x` itself for every layout but [`Layout::ConvOutput`], where it becomes the result of a
+/// depthwise 1×1 convolution with weight 1: the same values, channels-last in memory.
+fn through_layout<B: Backend>(x: Tensor<B, 4>, layout: Layout) -> Tensor<B, 4> {
+    let Layout::ConvOutput = layout else {
+        return x;
+    };
+    let channels = x.dims()[1];
+    let ones = Tensor::<B, 4>::ones([channels, 1, 1, 1], (&x.device(), x.dtype()));
+    conv2d(
+        x,
+        ones,
+        None,
+        ConvOptions::new([1, 1], [0, 0], [1, 1], channels),
+    )
 }
 
 /// Values from a few levels only: many ties.
@@ -102,6 +124,7 @@ impl Case for MaxPool2 {
     fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
         let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 4>(&self.x, self.layout, device, dtype);
+        let x = through_layout(x, self.layout);
         let plain = max_pool2d(
             x.clone(),
             self.kernel,
@@ -127,7 +150,7 @@ impl GradCase for MaxPool2 {
         let (device, dtype) = (&cx.dev, cx.dtype());
         let x = input::<B, 4>(&self.x, self.layout, device, dtype).require_grad();
         let out = max_pool2d(
-            x.clone(),
+            through_layout(x.clone(), self.layout),
             self.kernel,
             self.stride,
             self.padding,
@@ -137,8 +160,9 @@ impl GradCase for MaxPool2 {
         let w = tensor::<B, 4>(&floats_exact(out.dims(), 99), device, dtype);
         let g1 = grad_of(&x, out.clone(), w.clone());
         // The same through the op returning indices.
+        // (A backward pass consumes the graph behind it: the layout's op is made again.)
         let (out2, _) = max_pool2d_with_indices(
-            x.clone(),
+            through_layout(x.clone(), self.layout),
             self.kernel,
             self.stride,
             self.padding,
@@ -245,7 +269,12 @@ fn max_pool2d_ties_pick_the_first_maximum() {
 
 #[test]
 fn max_pool2d_non_contiguous_inputs() {
-    for layout in [Layout::Swapped, Layout::Permuted, Layout::Stepped] {
+    for layout in [
+        Layout::Swapped,
+        Layout::Permuted,
+        Layout::Stepped,
+        Layout::ConvOutput,
+    ] {
         for (i, &(shape, kernel, stride, padding, dilation, ceil)) in
             MAX_CONFIGS.iter().enumerate().take(5)
         {
@@ -325,13 +354,15 @@ fn max_pool2d_passes_over_nan() {
         v[i] = f32::NAN;
     }
     let x = TensorData::new(v, [2, 2, 6, 7]);
-    for (kernel, stride, padding, ceil) in [
-        ([2, 2], [2, 2], [0, 0], false),
-        ([3, 3], [1, 2], [1, 1], true),
+    for (kernel, stride, padding, ceil, layout) in [
+        ([2, 2], [2, 2], [0, 0], false, Layout::Contiguous),
+        ([3, 3], [1, 2], [1, 1], true, Layout::Contiguous),
+        ([2, 2], [2, 2], [0, 0], false, Layout::ConvOutput),
+        ([3, 3], [1, 2], [1, 1], true, Layout::ConvOutput),
     ] {
         let case = MaxPool2 {
             x: x.clone(),
-            layout: Layout::Contiguous,
+            layout,
             kernel,
             stride,
             padding,
@@ -339,13 +370,13 @@ fn max_pool2d_passes_over_nan() {
             ceil,
         };
         check_tol(
-            format!("max_pool2d NaN {kernel:?}"),
+            format!("max_pool2d NaN {kernel:?} {layout:?}"),
             Prec::F32,
             Prec::F32.tight_tol(),
             &case,
         );
         check_grad_tol(
-            format!("max_pool2d NaN backward {kernel:?}"),
+            format!("max_pool2d NaN backward {kernel:?} {layout:?}"),
             Prec::F32,
             Prec::F32.tight_tol(),
             &case,
