@@ -7,8 +7,10 @@
 //! on the values' bits instead: `m = -(cond as int)` is all ones where `cond` holds, and
 //! `b ^ ((a ^ b) & m)` takes `a`'s bits there and `b`'s elsewhere. That is exact for every value
 //! (NaN payloads, infinities, -0.0): bits are moved, never computed on. Its four or five
-//! vectorized passes cost a fifth of MLX's one on a ReLU-sized gradient. The GPU keeps MLX's
-//! single kernel, and compiled execution ([`crate::compile`]) fuses either form.
+//! vectorized passes cost a fifth of MLX's one on a ReLU-sized gradient. They are more ops,
+//! though, each with MLX's fixed cost of a few microseconds, so small selections (below
+//! [`BIT_FORM_MIN_ELEMENTS`]) keep MLX's `where`. The GPU keeps MLX's single kernel, and
+//! compiled execution ([`crate::compile`]) fuses either form.
 //!
 //! The bit form has no gradient in MLX's transforms (MLX cannot differentiate through a
 //! reinterpreting `view`): code that MLX differentiates keeps `ops::where_`. Burn's autodiff
@@ -33,9 +35,18 @@ fn bits_type(dtype: Dtype) -> Option<Dtype> {
     }
 }
 
-/// The bit type to select `a` and `b` (same dtype) by, when the bit form applies here.
-fn bit_form(a: &Array, b: Option<&Array>) -> Option<Dtype> {
-    if b.is_some_and(|b| b.dtype() != a.dtype()) || !on_cpu().unwrap_or(false) {
+/// The smallest selection worth the bit form's extra ops: about 3.5 ns saved per element
+/// against four to seven more ops of a few microseconds each.
+const BIT_FORM_MIN_ELEMENTS: usize = 1 << 14;
+
+/// The bit type to select `a` and `b` (same dtype) by under `cond`, when the bit form applies
+/// here.
+fn bit_form(cond: &Array, a: &Array, b: Option<&Array>) -> Option<Dtype> {
+    let elements = cond.size().max(a.size()).max(b.map_or(0, Array::size));
+    if elements < BIT_FORM_MIN_ELEMENTS
+        || b.is_some_and(|b| b.dtype() != a.dtype())
+        || !on_cpu().unwrap_or(false)
+    {
         return None;
     }
     bits_type(a.dtype())
@@ -65,7 +76,7 @@ impl<'a> Picker<'a> {
 
     /// `a` where the condition holds, else `b`; see [`pick`].
     pub(crate) fn pick(&mut self, a: &Array, b: &Array) -> mlx::Result<Array> {
-        let Some(bits) = bit_form(a, Some(b)) else {
+        let Some(bits) = bit_form(self.cond, a, Some(b)) else {
             return ops::where_(self.cond, a, b);
         };
         let mask = match self.masks.iter().find(|(d, _)| *d == bits) {
@@ -89,7 +100,7 @@ impl<'a> Picker<'a> {
 /// Zero (all bits clear: +0.0 for floats) where `cond` holds, else `a`: MLX's
 /// `where(cond, 0, a)`, in two passes fewer than [`pick`] on the CPU.
 pub(crate) fn zero_where(cond: &Array, a: &Array) -> mlx::Result<Array> {
-    let Some(bits) = bit_form(a, None) else {
+    let Some(bits) = bit_form(cond, a, None) else {
         return ops::where_(cond, &Array::scalar(0i32).astype(a.dtype())?, a);
     };
     // All ones where `cond` does not hold (0 - 1), zeros where it does (1 - 1).
@@ -116,6 +127,11 @@ mod tests {
         .unwrap()
     }
 
+    /// Rows of three, enough of them for the bit form.
+    const ROWS: usize = BIT_FORM_MIN_ELEMENTS / 3 + 1;
+
+    /// `[ROWS, 3]` arrays: a condition that varies along both axes, and values with every
+    /// special case (NaN with a payload, infinities, both zeros, a subnormal) at many positions.
     fn floats() -> (Array, Array, Array) {
         let nan_payload = f32::from_bits(0x7fc0_1234);
         let a = [
@@ -125,13 +141,18 @@ mod tests {
             nan_payload,
             7.0,
             f32::NEG_INFINITY,
+            2.5,
         ];
         let b = [-2.0, 0.0, f32::NAN, 3.0, -0.0, 1e-40];
-        let cond = [true, true, false, true, false, false];
+        let n = ROWS * 3;
+        let cond: Vec<bool> = (0..n).map(|i| (i / 3 + i) % 3 != 0).collect();
+        let a: Vec<f32> = (0..n).map(|i| a[i % a.len()]).collect();
+        let b: Vec<f32> = (0..n).map(|i| b[i % b.len()]).collect();
+        let shape = [ROWS as i32, 3];
         (
-            Array::from_slice(&cond, &[2, 3]).unwrap(),
-            Array::from_slice(&a, &[2, 3]).unwrap(),
-            Array::from_slice(&b, &[2, 3]).unwrap(),
+            Array::from_slice(&cond, &shape).unwrap(),
+            Array::from_slice(&a, &shape).unwrap(),
+            Array::from_slice(&b, &shape).unwrap(),
         )
     }
 
@@ -166,16 +187,17 @@ mod tests {
             let row = Array::from_slice(&[true, false, true], &[1, 3]).unwrap();
             let fill = Array::scalar(-1.0f32);
             let ours = pick(&row, &a, &fill).unwrap();
-            assert_eq!(ours.shape(), &[2, 3]);
+            assert_eq!(ours.shape(), a.shape());
             assert_eq!(bits(&ours), bits(&ops::where_(&row, &a, &fill).unwrap()));
             // A column condition picking between a row and a column.
-            let col = Array::from_slice(&[false, true], &[2, 1]).unwrap();
+            let flags: Vec<bool> = (0..ROWS).map(|i| i % 2 == 1).collect();
+            let col = Array::from_slice(&flags, &[ROWS as i32, 1]).unwrap();
             let r = Array::from_slice(&[1.0f32, 2.0, 3.0], &[1, 3]).unwrap();
-            let c = Array::from_slice(&[10.0f32, 20.0], &[2, 1]).unwrap();
-            assert_eq!(
-                pick(&col, &r, &c).unwrap().to_vec::<f32>().unwrap(),
-                vec![10.0, 10.0, 10.0, 1.0, 2.0, 3.0]
-            );
+            let tens: Vec<f32> = (0..ROWS).map(|i| 10.0 * i as f32).collect();
+            let c = Array::from_slice(&tens, &[ROWS as i32, 1]).unwrap();
+            let got = pick(&col, &r, &c).unwrap().to_vec::<f32>().unwrap();
+            assert_eq!(got.len(), ROWS * 3);
+            assert_eq!(&got[..9], &[0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 20.0, 20.0, 20.0]);
         });
     }
 
@@ -202,28 +224,42 @@ mod tests {
             let (cond, a, b) = floats();
             let mut picker = Picker::new(&cond);
             let values = picker.pick(&a, &b).unwrap();
-            let (ia, ib) = (
+            let (five, rows) = (
                 Array::scalar(5i32),
                 Array::from_slice(&[1i32, 2, 3], &[3]).unwrap(),
             );
-            let positions = picker.pick(&ia, &ib).unwrap();
-            let tens = Array::from_slice(&[10i64, 20, 30, 40, 50, 60], &[2, 3]).unwrap();
-            let wide = picker.pick(&tens, &ib.astype(Dtype::Int64).unwrap());
-            assert_eq!(bits(&values), bits(&ops::where_(&cond, &a, &b).unwrap()));
-            assert_eq!(positions.to_vec::<i32>().unwrap(), vec![5, 5, 3, 5, 2, 3]);
-            assert_eq!(
-                wide.unwrap().to_vec::<i64>().unwrap(),
-                vec![10, 20, 3, 40, 2, 3]
+            let positions = picker.pick(&five, &rows).unwrap();
+            let wide = picker.pick(
+                &five.astype(Dtype::Int64).unwrap(),
+                &rows.astype(Dtype::Int64).unwrap(),
             );
+            assert_eq!(bits(&values), bits(&ops::where_(&cond, &a, &b).unwrap()));
+            assert_eq!(
+                bits(&positions),
+                bits(&ops::where_(&cond, &five, &rows).unwrap())
+            );
+            assert_eq!(bits(&wide.unwrap()), bits(&positions));
             assert_eq!(picker.masks.len(), 2, "one mask per width");
         });
     }
 
     #[test]
-    fn mixed_dtypes_keep_mlx_promotion() {
+    fn small_selections_and_mixed_dtypes_keep_mlx_where() {
         on_the_cpu(|| {
+            let cond = Array::from_slice(&[true, false], &[2]).unwrap();
+            let (a, b) = (
+                Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap(),
+                Array::scalar(0.0f32),
+            );
+            let mut picker = Picker::new(&cond);
+            assert_eq!(
+                picker.pick(&a, &b).unwrap().to_vec::<f32>().unwrap(),
+                vec![1.0, 0.0]
+            );
+            assert!(picker.masks.is_empty(), "two elements take MLX's where");
+            // Mixed dtypes promote as MLX's `where` does.
             let (cond, a, _) = floats();
-            let ints = Array::from_slice(&[1i32, 2, 3, 4, 5, 6], &[2, 3]).unwrap();
+            let ints = a.astype(Dtype::Int32).unwrap();
             let ours = pick(&cond, &ints, &a).unwrap();
             assert_eq!(ours.dtype(), Dtype::Float32);
             assert_eq!(bits(&ours), bits(&ops::where_(&cond, &ints, &a).unwrap()));

@@ -1113,3 +1113,88 @@ fn empty_batches_and_channels() {
         );
     }
 }
+
+/// Max pooling (after a ReLU, or of the raw values), forward and backward, on images large
+/// enough for the CPU's bit-level selections (at least 16384 elements per selection), with ties
+/// and infinities among the values (and NaN where no ReLU comes first: ReLU's NaN is
+/// backend-defined): plain and as a convolution's (channels-last) result.
+#[derive(Clone)]
+struct ReluPool {
+    x: TensorData,
+    relu: bool,
+    layout: Layout,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+}
+
+impl ReluPool {
+    fn forward<B: Backend>(&self, x: Tensor<B, 4>) -> (Tensor<B, 4>, Tensor<B, 4, Int>) {
+        let x = through_layout(x, self.layout);
+        let x = if self.relu {
+            burn::tensor::activation::relu(x)
+        } else {
+            x
+        };
+        max_pool2d_with_indices(x, self.kernel, self.stride, self.padding, [1, 1], false)
+    }
+}
+
+impl Case for ReluPool {
+    fn run<B: Backend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let x = input::<B, 4>(&self.x, Layout::Contiguous, &cx.dev, cx.dtype());
+        let (out, idx) = self.forward(x);
+        vec![out.into_data(), idx.into_data()]
+    }
+}
+
+impl GradCase for ReluPool {
+    fn run<B: AutodiffBackend>(&self, cx: &Cx<B>) -> Vec<TensorData> {
+        let (device, dtype) = (&cx.dev, cx.dtype());
+        let x = input::<B, 4>(&self.x, Layout::Contiguous, device, dtype).require_grad();
+        let (out, _) = self.forward(x.clone());
+        let w = tensor::<B, 4>(&floats_exact(out.dims(), 98), device, dtype);
+        vec![out.clone().into_data(), grad_of(&x, out, w)]
+    }
+}
+
+#[test]
+fn relu_and_max_pool2d_on_large_images() {
+    let shape = [2, 16, 64, 64];
+    let with = |specials: &[f32]| {
+        let mut v = ties(shape, 21).to_vec::<f32>().unwrap();
+        for (k, &special) in specials.iter().enumerate() {
+            for i in (k * 13..v.len()).step_by(89) {
+                v[i] = special;
+            }
+        }
+        TensorData::new(v, shape)
+    };
+    for relu in [true, false] {
+        let x = if relu {
+            with(&[f32::INFINITY, f32::NEG_INFINITY])
+        } else {
+            with(&[f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0])
+        };
+        for layout in [Layout::Contiguous, Layout::ConvOutput] {
+            for (kernel, stride, padding) in [([2, 2], [2, 2], [0, 0]), ([3, 3], [2, 2], [1, 1])] {
+                let case = ReluPool {
+                    x: x.clone(),
+                    relu,
+                    layout,
+                    kernel,
+                    stride,
+                    padding,
+                };
+                let label = format!("relu {relu} + max_pool2d {kernel:?} {layout:?}");
+                check_tol(&label, Prec::F32, Prec::F32.tight_tol(), &case);
+                check_grad_tol(
+                    format!("{label} backward"),
+                    Prec::F32,
+                    Prec::F32.tight_tol(),
+                    &case,
+                );
+            }
+        }
+    }
+}
