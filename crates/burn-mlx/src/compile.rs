@@ -75,84 +75,19 @@ pub fn clear_cache() {
 /// Evaluates `arrays`, compiled when enabled.
 pub(crate) fn eval<'a>(arrays: impl IntoIterator<Item = &'a mlx::Array>) -> mlx::Result<()> {
     crate::eval::next_epoch();
-    let arrays: Vec<mlx::Array> = arrays.into_iter().cloned().collect();
-    evaluator::run(move || {
-        if is_enabled() {
-            mlx::region::eval(&arrays)
-        } else {
-            mlx::eval(&arrays)
-        }
-    })
+    if is_enabled() {
+        mlx::region::eval(arrays)
+    } else {
+        mlx::eval(arrays)
+    }
 }
 
 /// Starts evaluating `array`, compiled when enabled.
 pub(crate) fn async_eval(array: &mlx::Array) -> mlx::Result<()> {
     crate::eval::next_epoch();
-    let array = array.clone();
-    evaluator::run(move || {
-        if is_enabled() {
-            mlx::region::async_eval([&array])
-        } else {
-            array.async_eval()
-        }
-    })
-}
-
-/// One thread that runs every evaluation of a CPU-only MLX.
-///
-/// MLX's CPU backend allocates an op's result on the thread that evaluates it, through malloc,
-/// and glibc gives every allocating thread a heap of its own, keeping the memory freed there for
-/// that heap's later use. A Burn program evaluates from several threads (burn-train's Learner
-/// trains on one, validates on another, and its loader workers read data on others), so each
-/// of those heaps grew to a peak of MLX buffers: a two-epoch Learner run peaked at about 255 MB
-/// resident against 199 MB with a single heap. Evaluating on one thread puts MLX's buffers in
-/// one heap, for the cost of a hand-over per evaluation (microseconds; a training step has a
-/// few). GPU builds allocate through their own allocators, and evaluate where they are called.
-mod evaluator {
-    use std::sync::OnceLock;
-    use std::sync::mpsc::{SendError, Sender, channel};
-
-    type Job = Box<dyn FnOnce() + Send>;
-
-    fn queue() -> Option<&'static Sender<Job>> {
-        static QUEUE: OnceLock<Option<Sender<Job>>> = OnceLock::new();
-        QUEUE
-            .get_or_init(|| {
-                if mlx::gpu_backend().is_some() {
-                    return None;
-                }
-                let (send, receive) = channel::<Job>();
-                std::thread::Builder::new()
-                    .name("burn-mlx-eval".into())
-                    .spawn(move || {
-                        for job in receive {
-                            job();
-                        }
-                    })
-                    .ok()?;
-                Some(send)
-            })
-            .as_ref()
-    }
-
-    /// `f()`, on the evaluation thread where there is one (with this thread's stream scope).
-    pub(super) fn run(f: impl FnOnce() -> mlx::Result<()> + Send + 'static) -> mlx::Result<()> {
-        let Some(queue) = queue() else {
-            return f();
-        };
-        let stream = mlx::Stream::current()?;
-        let (done, result) = channel();
-        let job: Job = Box::new(move || {
-            let _ = done.send(mlx::with_stream(stream, f));
-        });
-        // Should the thread be gone (a panic), the job comes back and runs here.
-        if let Err(SendError(job)) = queue.send(job) {
-            job();
-        }
-        result.recv().unwrap_or_else(|_| {
-            Err(mlx::Error::Mlx(
-                "burn-mlx: the evaluation thread stopped during an evaluation".into(),
-            ))
-        })
+    if is_enabled() {
+        mlx::region::async_eval([array])
+    } else {
+        array.async_eval()
     }
 }
