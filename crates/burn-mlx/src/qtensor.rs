@@ -8,10 +8,9 @@ use burn_backend::quantization::{QuantLevel, QuantParam, QuantScheme, QuantStore
 use burn_backend::{DType, QTensorPrimitive, Shape, TensorData, TensorMetadata};
 use mlx::{Array, Dtype, ops};
 
-use crate::ops::pick::pick;
-
 use crate::device::MlxDevice;
 use crate::eval::run;
+use crate::ops::pick::pick;
 use crate::tensor::{MlxTensor, to_mlx_shape};
 
 /// A quantized tensor of the `Mlx` backend: Burn's symmetric quantization on MLX arrays.

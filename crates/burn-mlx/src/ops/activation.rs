@@ -6,11 +6,10 @@ use burn_backend::ops::ActivationOps;
 use burn_backend::tensor::FloatTensor;
 use mlx::{Array, ops};
 
-use super::pick::{pick, zero_where};
-
 use super::base::{axis, binary, unary, with_scalar};
 use super::float::precise;
 use super::layout;
+use super::pick::{pick, zero_where};
 use crate::{Mlx, MlxFloat, MlxInt, memo};
 
 fn zero_like(a: &Array) -> Array {

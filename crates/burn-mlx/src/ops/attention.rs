@@ -25,10 +25,10 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::AttentionModuleOptions;
 use mlx::fast::{AttentionMask, AttentionOptions};
 
-use super::pick::pick;
 use mlx::{Array, Dtype, ops};
 
 use super::base::{cpu_half_in_f32, scalar};
+use super::pick::pick;
 use crate::eval::op;
 use crate::tensor::MlxTensor;
 

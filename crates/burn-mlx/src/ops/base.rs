@@ -6,7 +6,6 @@ use burn_backend::{Scalar, Shape, Slice, TensorMetadata};
 use mlx::{Array, Dtype, ops};
 
 use super::pick::pick;
-
 use crate::eval::{op, op_multi};
 use crate::tensor::{MlxTensor, to_mlx_shape};
 

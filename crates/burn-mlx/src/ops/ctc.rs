@@ -28,7 +28,6 @@ use burn_backend::TensorMetadata;
 use mlx::{Array, Dtype, ops};
 
 use super::pick::pick;
-
 use crate::eval::op;
 use crate::tensor::MlxTensor;
 

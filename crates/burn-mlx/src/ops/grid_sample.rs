@@ -29,9 +29,8 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
 use mlx::{Array, Dtype, Scalar, ops};
 
-use super::pick::pick;
-
 use super::interpolate::compute_dtype;
+use super::pick::pick;
 use crate::eval::op;
 use crate::tensor::MlxTensor;
 

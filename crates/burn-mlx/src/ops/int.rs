@@ -9,11 +9,10 @@ use burn_backend::{
 };
 use mlx::{Array, Dtype, ops};
 
-use super::pick::pick;
-
 use super::base::{self, Cmp, axis, binary, reduce_all, unary, with_scalar};
 use super::float::{float_dtype, int_dtype};
 use super::nd;
+use super::pick::pick;
 use crate::eval::run;
 use crate::tensor::MlxTensor;
 use crate::{Mlx, MlxDevice, MlxFloat, MlxInt};

@@ -2,11 +2,13 @@
 //! `base` (used by the float, int and bool traits alike).
 
 mod activation;
+mod adaptive_pool;
 mod attention;
 pub(crate) mod base;
 mod bool;
 mod conv;
 mod ctc;
+mod deform_conv;
 mod dense;
 mod embedding;
 pub(crate) mod float;

@@ -12,7 +12,7 @@ use burn_backend::ops::{
 };
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
 
-use super::{interpolate, pool};
+use super::{adaptive_pool, interpolate, pool};
 use crate::{Mlx, MlxFloat, MlxInt};
 
 /// The dtype of pooling indices: the backend's int element.
@@ -103,7 +103,7 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         bias: Option<FloatTensor<Self>>,
         options: DeformConvOptions<2>,
     ) -> FloatTensor<Self> {
-        super::conv::deform_conv2d(x, offset, weight, mask, bias, &options)
+        super::deform_conv::deform_conv2d(x, offset, weight, mask, bias, &options)
     }
 
     fn deform_conv2d_backward(
@@ -116,7 +116,7 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         options: DeformConvOptions<2>,
     ) -> DeformConv2dBackward<Self> {
         let (x_grad, offset_grad, weight_grad, mask_grad, bias_grad) =
-            super::conv::deform_conv2d_backward(
+            super::deform_conv::deform_conv2d_backward(
                 x,
                 offset,
                 weight,
@@ -355,25 +355,25 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
     }
 
     fn adaptive_avg_pool1d(x: FloatTensor<Self>, output_size: usize) -> FloatTensor<Self> {
-        pool::adaptive_avg_pool1d(x, output_size)
+        adaptive_pool::adaptive_avg_pool1d(x, output_size)
     }
 
     fn adaptive_avg_pool1d_backward(
         x: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        pool::adaptive_avg_pool1d_backward(x, grad)
+        adaptive_pool::adaptive_avg_pool1d_backward(x, grad)
     }
 
     fn adaptive_avg_pool2d(x: FloatTensor<Self>, output_size: [usize; 2]) -> FloatTensor<Self> {
-        pool::adaptive_avg_pool2d(x, output_size)
+        adaptive_pool::adaptive_avg_pool2d(x, output_size)
     }
 
     fn adaptive_avg_pool2d_backward(
         x: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        pool::adaptive_avg_pool2d_backward(x, grad)
+        adaptive_pool::adaptive_avg_pool2d_backward(x, grad)
     }
 
     fn max_pool1d(

@@ -1,4 +1,4 @@
-//! Pooling on MLX: average, max (with and without indices) and adaptive average, 1-d and 2-d,
+//! Pooling on MLX: average and max (with and without indices), 1-d and 2-d,
 //! forward and backward, with Burn's conventions (those of its reference backend).
 //!
 //! - **Windows.** The input is padded once (zeros for averages, `-inf` for maxima, plus the
@@ -24,19 +24,14 @@
 //!   first maximum in window order (row by row), and 0 for a window whose values are all `-inf`
 //!   (padding only, say). The backward pass scatter-adds the output gradient at those positions
 //!   (`scatter_add_axis` over the flattened spatial axis), as the indices may come from anywhere.
-//! - **Adaptive averages** use Burn's windows `floor(o * in / out) .. ceil((o + 1) * in / out)`
-//!   (computed in f32 as Burn does). Sizes that divide evenly reshape and average; others are a
-//!   separable resampling with per-window weights `1 / len` (see [`super::interpolate::Taps`]),
-//!   whose backward gathers through the transposed taps.
 
 use burn_backend::TensorMetadata;
 use burn_backend::ops::conv::calculate_pool_output_size;
 use mlx::{Array, Dtype, Scalar, ops};
 
+use super::interpolate::{Taps, compute_dtype};
 use super::layout;
 use super::pick::Picker;
-
-use super::interpolate::{Taps, compute_dtype};
 use crate::eval::{op, op_multi};
 use crate::tensor::MlxTensor;
 
@@ -139,7 +134,7 @@ impl Axis {
     }
 }
 
-fn dims4(x: &MlxTensor, name: &str) -> [usize; 4] {
+pub(super) fn dims4(x: &MlxTensor, name: &str) -> [usize; 4] {
     let shape = x.shape();
     if shape.num_dims() != 4 {
         panic!(
@@ -149,7 +144,7 @@ fn dims4(x: &MlxTensor, name: &str) -> [usize; 4] {
     [shape[0], shape[1], shape[2], shape[3]]
 }
 
-fn dims3(x: &MlxTensor, name: &str) -> [usize; 3] {
+pub(super) fn dims3(x: &MlxTensor, name: &str) -> [usize; 3] {
     let shape = x.shape();
     if shape.num_dims() != 3 {
         panic!(
@@ -374,12 +369,12 @@ pub(crate) fn avg_pool2d_backward(
 
 /// 1-d pooling is 2-d pooling of an `[N, C, L, 1]` image: the reshapes are free views, and the
 /// whole op stays one MLX expression.
-fn as_image(a: &Array) -> mlx::Result<Array> {
+pub(super) fn as_image(a: &Array) -> mlx::Result<Array> {
     let s = a.shape();
     a.reshape(&[s[0], s[1], s[2], 1])
 }
 
-fn as_signal(a: &Array) -> mlx::Result<Array> {
+pub(super) fn as_signal(a: &Array) -> mlx::Result<Array> {
     let s = a.shape();
     a.reshape(&[s[0], s[1], s[2]])
 }
@@ -761,182 +756,6 @@ pub(crate) fn max_pool1d_with_indices_backward(
             &as_image(&output_grad.array)?,
             &as_image(&indices.array)?,
             Order::ChannelsFirst,
-        )?)
-    })
-}
-
-// ---- adaptive average pooling -------------------------------------------------------------------
-
-/// Burn's adaptive windows along one axis, `start .. end` for each output, computed in f32 as
-/// the reference backend does.
-fn adaptive_window(o: usize, len_out: usize, len_in: usize) -> (usize, usize) {
-    let start = ((o as f32 * len_in as f32) / len_out as f32).floor() as usize;
-    let end = (((o + 1) as f32 * len_in as f32) / len_out as f32).ceil() as usize;
-    (start, end.min(len_in))
-}
-
-/// One axis of an adaptive average pool.
-enum Adaptive {
-    /// Equal windows of `len` positions (`in` divisible by `out`): reshape and average.
-    Even { len: usize },
-    /// Windows of varying lengths: a resampling with weights `1 / len`.
-    Taps(Taps),
-}
-
-impl Adaptive {
-    fn new(name: &str, len_in: usize, len_out: usize) -> Adaptive {
-        if len_in == 0 || len_out == 0 {
-            panic!("burn-mlx: {name}: sizes must be positive (input {len_in}, output {len_out})");
-        }
-        if len_in.is_multiple_of(len_out) {
-            return Adaptive::Even {
-                len: len_in / len_out,
-            };
-        }
-        let windows: Vec<(usize, usize)> = (0..len_out)
-            .map(|o| adaptive_window(o, len_out, len_in))
-            .collect();
-        let width = windows.iter().map(|(s, e)| e - s).max().unwrap_or(1).max(1);
-        let mut taps = Taps {
-            len_in,
-            len_out,
-            width,
-            index: Vec::new(),
-            weight: Vec::new(),
-        };
-        for (start, end) in windows {
-            let len = end - start;
-            for t in 0..width {
-                let inside = t < len;
-                taps.index.push(if inside {
-                    (start + t) as i32
-                } else {
-                    start as i32
-                });
-                taps.weight
-                    .push(if inside { 1.0 / len as f64 } else { 0.0 });
-            }
-        }
-        Adaptive::Taps(taps)
-    }
-
-    /// Averages `axis` of `a` (in `dtype`, the compute dtype).
-    fn forward(&self, a: &Array, axis: usize, dtype: Dtype) -> mlx::Result<Array> {
-        match self {
-            Adaptive::Even { len: 1 } => Ok(a.clone()),
-            Adaptive::Even { len } => {
-                let mut shape = a.shape().to_vec();
-                let n = shape[axis];
-                shape.splice(axis..=axis, [n / *len as i32, *len as i32]);
-                let a = if a.dtype() == dtype {
-                    a.clone()
-                } else {
-                    a.astype(dtype)?
-                };
-                a.reshape(&shape)?.mean(Some(&[axis as i32 + 1]), false)
-            }
-            Adaptive::Taps(taps) => taps.apply(a, axis, dtype),
-        }
-    }
-
-    /// The adjoint of [`Adaptive::forward`].
-    fn backward(&self, g: &Array, axis: usize, dtype: Dtype) -> mlx::Result<Array> {
-        match self {
-            Adaptive::Even { len: 1 } => Ok(g.clone()),
-            Adaptive::Even { len } => {
-                // Each input position receives its window's gradient divided by the length.
-                let len = *len as i32;
-                let g = if g.dtype() == dtype {
-                    g.clone()
-                } else {
-                    g.astype(dtype)?
-                };
-                let g = ops::divide(&g, &Scalar::Float(len as f64).to_array(dtype))?;
-                let mut expanded = g.shape().to_vec();
-                expanded.insert(axis + 1, len);
-                let mut merged = g.shape().to_vec();
-                merged[axis] *= len;
-                ops::broadcast_to(&ops::expand_dims(&g, &[axis as i32 + 1])?, &expanded)?
-                    .reshape(&merged)
-            }
-            Adaptive::Taps(taps) => taps.transpose().apply(g, axis, dtype),
-        }
-    }
-}
-
-fn adaptive_forward_array(x: &Array, rows: &Adaptive, cols: &Adaptive) -> mlx::Result<Array> {
-    let dtype = x.dtype();
-    let compute = compute_dtype(dtype);
-    let out = rows.forward(x, 2, compute)?;
-    let out = cols.forward(&out, 3, compute)?;
-    if out.dtype() == dtype {
-        Ok(out)
-    } else {
-        out.astype(dtype)
-    }
-}
-
-fn adaptive_backward_array(
-    x_dtype: Dtype,
-    grad: &Array,
-    rows: &Adaptive,
-    cols: &Adaptive,
-) -> mlx::Result<Array> {
-    let compute = compute_dtype(x_dtype);
-    let out = rows.backward(grad, 2, compute)?;
-    let out = cols.backward(&out, 3, compute)?;
-    if out.dtype() == x_dtype {
-        Ok(out)
-    } else {
-        out.astype(x_dtype)
-    }
-}
-
-pub(crate) fn adaptive_avg_pool2d(x: MlxTensor, output_size: [usize; 2]) -> MlxTensor {
-    let name = "adaptive_avg_pool2d";
-    let [_, _, h, w] = dims4(&x, name);
-    let (rows, cols) = (
-        Adaptive::new(name, h, output_size[0]),
-        Adaptive::new(name, w, output_size[1]),
-    );
-    op(&[&x], name, || {
-        adaptive_forward_array(&x.array, &rows, &cols)
-    })
-}
-
-pub(crate) fn adaptive_avg_pool2d_backward(x: MlxTensor, grad: MlxTensor) -> MlxTensor {
-    let name = "adaptive_avg_pool2d_backward";
-    let [_, _, h, w] = dims4(&x, name);
-    let [_, _, oh, ow] = dims4(&grad, name);
-    let (rows, cols) = (Adaptive::new(name, h, oh), Adaptive::new(name, w, ow));
-    op(&[&grad], name, || {
-        adaptive_backward_array(x.array.dtype(), &grad.array, &rows, &cols)
-    })
-}
-
-pub(crate) fn adaptive_avg_pool1d(x: MlxTensor, output_size: usize) -> MlxTensor {
-    let name = "adaptive_avg_pool1d";
-    let [_, _, l] = dims3(&x, name);
-    let (rows, cols) = (
-        Adaptive::new(name, l, output_size),
-        Adaptive::Even { len: 1 },
-    );
-    op(&[&x], name, || {
-        as_signal(&adaptive_forward_array(&as_image(&x.array)?, &rows, &cols)?)
-    })
-}
-
-pub(crate) fn adaptive_avg_pool1d_backward(x: MlxTensor, grad: MlxTensor) -> MlxTensor {
-    let name = "adaptive_avg_pool1d_backward";
-    let [_, _, l] = dims3(&x, name);
-    let [_, _, o] = dims3(&grad, name);
-    let (rows, cols) = (Adaptive::new(name, l, o), Adaptive::Even { len: 1 });
-    op(&[&grad], name, || {
-        as_signal(&adaptive_backward_array(
-            x.array.dtype(),
-            &as_image(&grad.array)?,
-            &rows,
-            &cols,
         )?)
     })
 }

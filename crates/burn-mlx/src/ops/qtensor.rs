@@ -28,10 +28,9 @@ use burn_backend::{
 };
 use mlx::{Array, Dtype, ops};
 
-use super::pick::pick;
-
 use super::base;
 use super::float::float_dtype;
+use super::pick::pick;
 use crate::eval::{op, run};
 use crate::qtensor::{
     MlxQTensor, check_scheme, dequantize_values, dims, element_scales, layout_chunk_scales,

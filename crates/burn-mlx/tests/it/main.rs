@@ -17,6 +17,7 @@ mod embedding;
 mod float_ops;
 mod grid_sample;
 mod int_ops;
+mod max_pool;
 mod nn_modules;
 mod norms;
 mod pool;
