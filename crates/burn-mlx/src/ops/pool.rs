@@ -198,14 +198,10 @@ impl Geometry {
         }
     }
 
-    /// The NCHW input padded with `value`: `padding` before each spatial axis, and after it
-    /// as much as the windows reach (see [`Axis::padded_len`]).
-    fn padded(&self, x: &Array, value: f64) -> mlx::Result<Array> {
-        self.padded_in(x, value, Order::ChannelsFirst)
-    }
-
-    /// [`Self::padded`] of an input in either memory order.
-    fn padded_in(&self, x: &Array, value: f64, order: Order) -> mlx::Result<Array> {
+    /// The input (channels-first or channels-last, see [`Order`]) padded with `value`:
+    /// `padding` before each spatial axis, and after it as much as the windows reach (see
+    /// [`Axis::padded_len`]).
+    fn padded(&self, x: &Array, value: f64, order: Order) -> mlx::Result<Array> {
         let (h, w) = (&self.h, &self.w);
         if h.padded_len() == h.size && w.padded_len() == w.size {
             return Ok(x.clone());
@@ -255,7 +251,7 @@ impl Geometry {
 fn avg_pool_array(x: &Array, g: &Geometry, count_include_pad: bool) -> mlx::Result<Array> {
     let dtype = x.dtype();
     let compute = compute_dtype(dtype);
-    let padded = g.padded(x, 0.0)?;
+    let padded = g.padded(x, 0.0, Order::ChannelsFirst)?;
     let padded = if dtype == compute {
         padded
     } else {
@@ -474,7 +470,7 @@ fn running_max(
     track: bool,
     order: Order,
 ) -> mlx::Result<(Array, Option<Array>)> {
-    let padded = g.padded_in(x, f64::NEG_INFINITY, order)?;
+    let padded = g.padded(x, f64::NEG_INFINITY, order)?;
     let (h, w) = (&g.h, &g.w);
     let (oh, ow) = (h.out as i32, w.out as i32);
     let (n, c) = (g.batch as i32, g.channels as i32);
