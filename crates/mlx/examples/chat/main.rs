@@ -45,6 +45,8 @@ options:
   --dense              dequantize the weights to float32 at load (faster on CPUs with a
                        fast BLAS, 4x the memory)
   --model PATH         a GGUF file to use instead of the cached SmolLM2-135M-Instruct
+  --show-ids           print the prompt's and the answer's token ids to stderr (to compare
+                       with another implementation, such as examples/chat/reference.py)
   -h, --help           this text";
 
 struct Args {
@@ -54,6 +56,7 @@ struct Args {
     sampler: SamplerOptions,
     model: Option<PathBuf>,
     dense: bool,
+    show_ids: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -73,6 +76,7 @@ fn parse_args() -> Result<Args, String> {
         },
         model: None,
         dense: false,
+        show_ids: false,
     };
     fn value<T: std::str::FromStr>(
         args: &mut impl Iterator<Item = String>,
@@ -96,6 +100,7 @@ fn parse_args() -> Result<Args, String> {
             "--top-k" => out.sampler.top_k = value(&mut args, &arg)?,
             "--seed" => out.sampler.seed = value(&mut args, &arg)?,
             "--dense" => out.dense = true,
+            "--show-ids" => out.show_ids = true,
             "--model" => out.model = Some(value(&mut args, &arg)?),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             _ if prompt.is_none() => prompt = Some(arg),
@@ -138,6 +143,9 @@ fn run(args: Args) -> Result<(), String> {
         ));
     }
     let max_tokens = args.max_tokens.min(room);
+    if args.show_ids {
+        eprintln!("[prompt ids: {}]", join_ids(&prompt));
+    }
 
     let mut sampler = Sampler::new(args.sampler).map_err(|e| e.to_string())?;
     let mut text = tokenizer.stream();
@@ -157,6 +165,9 @@ fn run(args: Args) -> Result<(), String> {
         },
     )?;
     let _ = writeln!(stdout);
+    if args.show_ids {
+        eprintln!("[answer ids: {}]", join_ids(&generation.tokens));
+    }
     let stopped = generation
         .tokens
         .last()
@@ -187,4 +198,9 @@ fn main() {
         }
         std::process::exit(1);
     }
+}
+
+/// Token ids as `1,2,3` (the form `reference.py --prompt` reads).
+fn join_ids(ids: &[u32]) -> String {
+    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }

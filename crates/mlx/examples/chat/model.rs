@@ -46,10 +46,18 @@ pub struct Config {
 /// A number from the metadata (stored as a 0-d array of any numeric dtype).
 pub fn meta_number(meta: &HashMap<String, GgufMeta>, key: &str) -> Result<f64> {
     match meta.get(key) {
-        Some(GgufMeta::Array(a)) if a.size() == 1 => a
-            .astype(Dtype::Float64)
-            .and_then(|a| a.item::<f64>())
-            .map_err(mlx_err(key)),
+        // Read through f32 or i64, which every device converts to (a GPU has no float64);
+        // GGUF's float fields are float32, so nothing is lost.
+        Some(GgufMeta::Array(a)) if a.size() == 1 => if a.dtype().is_float() {
+            a.astype(Dtype::Float32)
+                .and_then(|a| a.item::<f32>())
+                .map(f64::from)
+        } else {
+            a.astype(Dtype::Int64)
+                .and_then(|a| a.item::<i64>())
+                .map(|v| v as f64)
+        }
+        .map_err(mlx_err(key)),
         Some(other) => Err(format!("GGUF metadata '{key}' is not a number: {other:?}")),
         None => Err(format!("GGUF metadata '{key}' is missing")),
     }
