@@ -12,6 +12,11 @@ use mlx::{Array, Dtype, transforms};
 /// Runs the ignored test `worker` as `n` ranks of a ring job; returns the job's status and how
 /// long it took.
 fn run_job(worker: &str, n: usize) -> (std::process::ExitStatus, Duration) {
+    run_job_on(worker, n, Backend::Ring)
+}
+
+/// [`run_job`] with another backend.
+fn run_job_on(worker: &str, n: usize, backend: Backend) -> (std::process::ExitStatus, Duration) {
     let exe = std::env::current_exe().unwrap().display().to_string();
     let command = [
         exe,
@@ -21,7 +26,7 @@ fn run_job(worker: &str, n: usize) -> (std::process::ExitStatus, Duration) {
         "--nocapture".into(),
     ];
     let start = Instant::now();
-    let status = launch(&command, &LaunchOptions::new(n, Backend::Ring)).expect("launching");
+    let status = launch(&command, &LaunchOptions::new(n, backend)).expect("launching");
     (status, start.elapsed())
 }
 
@@ -138,6 +143,72 @@ fn ring_worker() {
     let e = g.split(rank % 2, None).unwrap_err().to_string();
     assert!(e.contains("split not supported"), "{e}");
     println!("ring worker {rank}/{n} ok");
+}
+
+/// NCCL, where it can run: a job of one rank on one GPU, through the launcher's NCCL
+/// environment. It needs MLX's CUDA build and an NVIDIA GPU, so it runs only when
+/// `MLX_TEST_NCCL=1` (the GPU host's test runs set it) and otherwise notes the skip.
+#[test]
+fn nccl_job_of_one_rank() {
+    if std::env::var("MLX_TEST_NCCL").as_deref() != Ok("1") {
+        eprintln!("note: MLX_TEST_NCCL is not 1; skipping the NCCL job (needs a CUDA GPU)");
+        return;
+    }
+    assert!(
+        dist::is_available(Backend::Nccl),
+        "this MLX build has no NCCL"
+    );
+    let (status, _) = run_job_on("nccl_worker", 1, Backend::Nccl);
+    assert!(status.success(), "the NCCL job failed: {status}");
+}
+
+/// The rank of `nccl_job_of_one_rank`: on the GPU, every collective of a group of one returns
+/// its input, in each dtype NCCL reduces; the dtypes NCCL lacks and bad shapes are errors.
+#[test]
+#[ignore = "a worker: run by the launcher in nccl_job_of_one_rank"]
+fn nccl_worker() {
+    mlx::Device::gpu().set_default().unwrap();
+    let g = Group::init(true, Backend::Nccl).expect("joining the NCCL job");
+    assert_eq!((g.rank(), g.size()), (0, 1));
+    let values = [1.5f32, -2.0, 3.25, 0.0, 7.0, -0.5];
+    let x = Array::from_slice(&values, &[3, 2]).unwrap();
+    for dtype in [
+        Dtype::Float32,
+        Dtype::Float16,
+        Dtype::Bfloat16,
+        Dtype::Int32,
+    ] {
+        let x = x.astype(dtype).unwrap();
+        let want = x.astype(Dtype::Float32).unwrap().to_vec::<f32>().unwrap();
+        let results = [
+            ("all_sum", dist::all_sum(&x, Some(&g))),
+            ("all_max", dist::all_max(&x, Some(&g))),
+            ("all_min", dist::all_min(&x, Some(&g))),
+            ("all_gather", dist::all_gather(&x, Some(&g))),
+            ("sum_scatter", dist::sum_scatter(&x, Some(&g))),
+        ];
+        for (name, y) in results {
+            let y = y.unwrap_or_else(|e| panic!("{name} {dtype:?}: {e}"));
+            assert_eq!(y.shape(), &[3, 2], "{name} {dtype:?}");
+            assert_eq!(y.dtype(), dtype, "{name}");
+            let got = y.astype(Dtype::Float32).unwrap().to_vec::<f32>().unwrap();
+            assert_eq!(got, want, "{name} {dtype:?}");
+        }
+    }
+    // The gradient through all_sum on the GPU.
+    let c = mlx::array![3.0f32, -1.0];
+    let mut grad = transforms::grad(
+        move |a: &[Array]| dist::all_sum(&(&a[0] * &c), None)?.sum(None, false),
+        &[0],
+    );
+    let gw = grad(&[mlx::array![1.0f32, 2.0]]).unwrap();
+    assert_eq!(gw[0].to_vec::<f32>().unwrap(), vec![3.0, -1.0]);
+    // What NCCL cannot do is refused before MLX is called (its NCCL backend would exit).
+    let e = dist::all_sum(&mlx::array![true, false], Some(&g)).unwrap_err();
+    assert!(e.to_string().contains("bool"), "{e}");
+    let e = dist::sum_scatter(&Array::scalar(1.0f32), Some(&g)).unwrap_err();
+    assert!(e.to_string().contains("must divide"), "{e}");
+    println!("nccl worker ok");
 }
 
 /// A rank that fails (rank 1) while the others wait: the launcher must stop them.
