@@ -249,8 +249,30 @@ pub(crate) fn op_routed(
     f: impl FnOnce() -> mlx::Result<Array>,
 ) -> MlxTensor {
     let device = inputs.first().map(|t| t.device).unwrap_or_default();
-    let array = run(op_exec_device(device, inputs, cpu_only), op, f);
+    let exec = op_exec_device(device, inputs, cpu_only);
+    let crossing = exec != device;
+    if crossing {
+        settle(inputs.iter().map(|t| &*t.array), op);
+    }
+    let array = run(exec, op, f);
+    if crossing {
+        settle(std::iter::once(&array), op);
+    }
     output(inputs, device, op, array)
+}
+
+/// Computes the arrays of a GPU tensor op that runs on MLX's CPU stream (see
+/// [`op_exec_device`]) whose values cross between the streams: the inputs the GPU stream made,
+/// before the op; the results the GPU stream will read, after it. Float64 arrays stay on the CPU
+/// stream (every op reading them runs there), so they are left pending. Lazy edges between the
+/// two streams of MLX's CUDA build can stall its evaluation; computed arrays carry no edge.
+fn settle<'a>(arrays: impl Iterator<Item = &'a Array>, op: &str) {
+    let crossing: Vec<&Array> = arrays
+        .filter(|a| !crate::tensor::gpu_lacks(a.dtype()))
+        .collect();
+    if !crossing.is_empty() {
+        mlx::eval(crossing).unwrap_or_else(|e| panic!("burn-mlx: {op}: {e}"));
+    }
 }
 
 /// The device whose stream runs an op on `inputs` (all on `device`): the CPU for a GPU op that
@@ -271,7 +293,16 @@ pub(crate) fn op_multi(
     f: impl FnOnce() -> mlx::Result<Vec<Array>>,
 ) -> Vec<MlxTensor> {
     let device = inputs.first().map(|t| t.device).unwrap_or_default();
-    run(op_exec_device(device, inputs, false), op, f)
+    let exec = op_exec_device(device, inputs, false);
+    let crossing = exec != device;
+    if crossing {
+        settle(inputs.iter().map(|t| &*t.array), op);
+    }
+    let arrays = run(exec, op, f);
+    if crossing {
+        settle(arrays.iter(), op);
+    }
+    arrays
         .into_iter()
         .map(|a| output(inputs, device, op, a))
         .collect()
