@@ -269,6 +269,10 @@ pub fn synchronize() -> Result<()> {
 }
 
 /// Runs `f` with every op on this thread submitted to `stream`.
+///
+/// Ops on a CPU stream may read arrays a GPU stream computes and the other way round; MLX
+/// orders the work. With MLX's CUDA build, evaluate such an array before the other stream's op
+/// takes it: lazy edges between its CPU and CUDA streams have been seen to stall evaluation.
 pub fn with_stream<R>(stream: Stream, f: impl FnOnce() -> R) -> R {
     struct Pop;
     impl Drop for Pop {

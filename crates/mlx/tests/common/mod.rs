@@ -6,8 +6,10 @@ use mlx::transforms;
 use mlx::{Array, Dtype, Result};
 
 /// The array's values as f64, whatever its real dtype. The cast runs on the CPU, so that this
-/// works where the default device is a GPU (which refuses float64).
+/// works where the default device is a GPU (which refuses float64); the array is computed on
+/// its own stream first, so that no lazy edge runs from a GPU stream to the CPU's.
 pub fn values(a: &Array) -> Vec<f64> {
+    a.eval().unwrap();
     let cpu = mlx::Stream::default_for(mlx::Device::cpu()).unwrap();
     mlx::with_stream(cpu, || a.astype(Dtype::Float64))
         .unwrap()
