@@ -307,3 +307,27 @@ pub(crate) fn op_multi(
         .map(|a| output(inputs, device, op, a))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use mlx::{Array, Dtype, Status};
+
+    use super::settle;
+
+    #[test]
+    fn settling_computes_the_arrays_that_cross_streams_and_leaves_float64_pending() {
+        // On the CPU stream, which has float64 wherever this runs.
+        let cpu = crate::MlxDevice::Cpu.stream();
+        let (single, ints, wide) = mlx::with_stream(cpu, || {
+            let base = Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap();
+            let single = &base + &base;
+            let ints = single.astype(Dtype::Int64).unwrap();
+            (single, ints, base.astype(Dtype::Float64).unwrap())
+        });
+        settle([&single, &ints, &wide].into_iter(), "test");
+        assert_eq!(single.status(), Status::Available);
+        assert_eq!(ints.status(), Status::Available);
+        assert_eq!(wide.status(), Status::Unscheduled);
+        assert_eq!(ints.to_vec::<i64>().unwrap(), vec![2, 4]);
+    }
+}
