@@ -248,17 +248,31 @@ pub(crate) fn op_routed(
     cpu_only: bool,
     f: impl FnOnce() -> mlx::Result<Array>,
 ) -> MlxTensor {
+    let (device, array) = run_routed(inputs, cpu_only, op, f, |a| vec![a]);
+    output(inputs, device, op, array)
+}
+
+/// Runs an op on `inputs` on the stream [`op_exec_device`] picks; returns the inputs' device and
+/// the op's result (whose arrays `arrays_of` lists). Where that stream is the CPU's for GPU
+/// tensors, the arrays crossing between the streams are settled first (see [`settle`]).
+fn run_routed<R>(
+    inputs: &[&MlxTensor],
+    cpu_only: bool,
+    op: &str,
+    f: impl FnOnce() -> mlx::Result<R>,
+    arrays_of: impl Fn(&R) -> Vec<&Array>,
+) -> (MlxDevice, R) {
     let device = inputs.first().map(|t| t.device).unwrap_or_default();
     let exec = op_exec_device(device, inputs, cpu_only);
     let crossing = exec != device;
     if crossing {
         settle(inputs.iter().map(|t| &*t.array), op);
     }
-    let array = run(exec, op, f);
+    let result = run(exec, op, f);
     if crossing {
-        settle(std::iter::once(&array), op);
+        settle(arrays_of(&result).into_iter(), op);
     }
-    output(inputs, device, op, array)
+    (device, result)
 }
 
 /// Computes the arrays of a GPU tensor op that runs on MLX's CPU stream (see
@@ -292,16 +306,7 @@ pub(crate) fn op_multi(
     op: &str,
     f: impl FnOnce() -> mlx::Result<Vec<Array>>,
 ) -> Vec<MlxTensor> {
-    let device = inputs.first().map(|t| t.device).unwrap_or_default();
-    let exec = op_exec_device(device, inputs, false);
-    let crossing = exec != device;
-    if crossing {
-        settle(inputs.iter().map(|t| &*t.array), op);
-    }
-    let arrays = run(exec, op, f);
-    if crossing {
-        settle(arrays.iter(), op);
-    }
+    let (device, arrays) = run_routed(inputs, false, op, f, |v| v.iter().collect());
     arrays
         .into_iter()
         .map(|a| output(inputs, device, op, a))
