@@ -178,12 +178,17 @@ pub(crate) fn deform_conv2d_backward(
     inputs.extend(mask.as_ref());
     let has_mask = mask.is_some();
     let mut grads = op_multi(&inputs, "deform_conv2d_backward", || {
+        // MLX's vjp copies each primal on the stream of the op that made it, or, for an
+        // evaluated array, on the default device's: a GPU's, which refuses the float64 this op
+        // then runs on the CPU stream. A copy made here carries this op's stream.
         let mut primals = vec![
-            (*x.array).clone(),
-            (*offset.array).clone(),
-            (*weight.array).clone(),
+            ops::copy(&x.array)?,
+            ops::copy(&offset.array)?,
+            ops::copy(&weight.array)?,
         ];
-        primals.extend(mask.as_ref().map(|m| (*m.array).clone()));
+        if let Some(m) = &mask {
+            primals.push(ops::copy(&m.array)?);
+        }
         let (_, mut grads) = mlx::transforms::vjp(
             |a: &[Array]| {
                 Ok(vec![deform_forward(
