@@ -168,7 +168,8 @@ inline std::vector<mx::array> divmod(const mx::array& a, const mx::array& b,
 // ---- empty operands ------------------------------------------------------------------------
 
 // Some kernels divide by an extent of their operands (quantized matmuls, segmented_mm, the
-// scatter family) and trap when one is 0. When the result or an operand is empty, every value
+// scatter family) and trap when one is 0, and not every GPU path of MLX's matmul is checked
+// for empty operands. When the result or an operand is empty, every value
 // of the result is an empty sum (0) or there is none: the result is zeros of the shape MLX
 // inferred, and no kernel runs.
 inline mx::array zeros_if_empty(mx::array out, std::initializer_list<const mx::array*> operands,
@@ -177,6 +178,18 @@ inline mx::array zeros_if_empty(mx::array out, std::initializer_list<const mx::a
   for (const auto* a : operands) empty = empty || (a != nullptr && a->size() == 0);
   if (!empty) return out;
   return mx::zeros(out.shape(), out.dtype(), s);
+}
+
+// addmm with an empty inner dimension: `a @ b` is zeros, so the result is `beta * c` broadcast
+// to the result's shape. MLX's CPU path computes that, but its CUDA path hands K = 0 to cuBLAS
+// without a check (its matmul has one); the answer is spelled out here for every device.
+inline mx::array addmm(const mx::array& c, const mx::array& a, const mx::array& b, float alpha,
+                       float beta, mx::StreamOrDevice s) {
+  auto out = mx::addmm(c, a, b, alpha, beta, s);  // MLX's own checks and result shape
+  if (out.size() == 0) return mx::zeros(out.shape(), out.dtype(), s);
+  if (a.size() != 0 && b.size() != 0) return out;
+  auto scaled = mx::multiply(mx::astype(c, out.dtype(), s), mx::array(beta, out.dtype()), s);
+  return mx::broadcast_to(scaled, out.shape(), s);
 }
 
 // The scatter family: an empty result is zeros (above); with no updates (or no indices)

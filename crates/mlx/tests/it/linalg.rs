@@ -163,6 +163,26 @@ fn addmm_empty_inner_dimension_gives_beta_c() {
 }
 
 #[test]
+fn matmul_of_empty_operands_is_zeros_or_empty() {
+    let z = |shape: &[i32]| ops::zeros(shape, Dtype::Float32).unwrap();
+    // An empty inner dimension: every entry is an empty sum.
+    let out = ops::matmul(&z(&[3, 0]), &z(&[0, 4])).unwrap();
+    assert_eq!(out.shape(), &[3, 4]);
+    assert_close(&out, &[0.0; 12], 0.0, 0.0);
+    // Empty rows or a batch of none: an empty result of the right shape.
+    let ones = |shape: &[i32]| ops::ones(shape, Dtype::Float32).unwrap();
+    assert_eq!(
+        ops::matmul(&z(&[0, 3]), &ones(&[3, 2])).unwrap().shape(),
+        &[0, 2]
+    );
+    let batch = ops::matmul(&z(&[0, 2, 3]), &ones(&[3, 5])).unwrap();
+    assert_eq!(batch.shape(), &[0, 2, 5]);
+    assert!(values(&batch).is_empty());
+    // Mismatched inner dimensions are still MLX's error.
+    assert!(ops::matmul(&z(&[2, 0]), &z(&[3, 4])).is_err());
+}
+
+#[test]
 fn addmm_rejects_integers_and_bad_shapes() {
     let i = Array::ones::<i32>(&[2, 2]).unwrap();
     assert_err(
