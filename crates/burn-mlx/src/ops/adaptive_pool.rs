@@ -7,6 +7,7 @@
 
 use mlx::{Array, Dtype, Scalar, ops};
 
+use super::base::in_dtype;
 use super::interpolate::{Taps, compute_dtype};
 use super::pool::{as_image, as_signal, dims3, dims4};
 use crate::eval::op;
@@ -73,12 +74,9 @@ impl Adaptive {
                 let mut shape = a.shape().to_vec();
                 let n = shape[axis];
                 shape.splice(axis..=axis, [n / *len as i32, *len as i32]);
-                let a = if a.dtype() == dtype {
-                    a.clone()
-                } else {
-                    a.astype(dtype)?
-                };
-                a.reshape(&shape)?.mean(Some(&[axis as i32 + 1]), false)
+                in_dtype(a, dtype)?
+                    .reshape(&shape)?
+                    .mean(Some(&[axis as i32 + 1]), false)
             }
             Adaptive::Taps(taps) => taps.apply(a, axis, dtype),
         }
@@ -91,12 +89,10 @@ impl Adaptive {
             Adaptive::Even { len } => {
                 // Each input position receives its window's gradient divided by the length.
                 let len = *len as i32;
-                let g = if g.dtype() == dtype {
-                    g.clone()
-                } else {
-                    g.astype(dtype)?
-                };
-                let g = ops::divide(&g, &Scalar::Float(len as f64).to_array(dtype))?;
+                let g = ops::divide(
+                    &in_dtype(g, dtype)?,
+                    &Scalar::Float(len as f64).to_array(dtype),
+                )?;
                 let mut expanded = g.shape().to_vec();
                 expanded.insert(axis + 1, len);
                 let mut merged = g.shape().to_vec();
@@ -114,11 +110,7 @@ fn adaptive_forward_array(x: &Array, rows: &Adaptive, cols: &Adaptive) -> mlx::R
     let compute = compute_dtype(dtype);
     let out = rows.forward(x, 2, compute)?;
     let out = cols.forward(&out, 3, compute)?;
-    if out.dtype() == dtype {
-        Ok(out)
-    } else {
-        out.astype(dtype)
-    }
+    in_dtype(&out, dtype)
 }
 
 fn adaptive_backward_array(
@@ -130,11 +122,7 @@ fn adaptive_backward_array(
     let compute = compute_dtype(x_dtype);
     let out = rows.backward(grad, 2, compute)?;
     let out = cols.backward(&out, 3, compute)?;
-    if out.dtype() == x_dtype {
-        Ok(out)
-    } else {
-        out.astype(x_dtype)
-    }
+    in_dtype(&out, x_dtype)
 }
 
 pub(crate) fn adaptive_avg_pool2d(x: MlxTensor, output_size: [usize; 2]) -> MlxTensor {

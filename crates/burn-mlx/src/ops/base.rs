@@ -30,6 +30,15 @@ pub(crate) fn scalar(value: Scalar, dtype: Dtype) -> Array {
     value.to_array(dtype)
 }
 
+/// `a` in `dtype` (no cast when it already is).
+pub(crate) fn in_dtype(a: &Array, dtype: Dtype) -> mlx::Result<Array> {
+    if a.dtype() == dtype {
+        Ok(a.clone())
+    } else {
+        a.astype(dtype)
+    }
+}
+
 /// `f(tensor, scalar)` with the scalar in the tensor's dtype.
 pub(crate) fn with_scalar(
     t: &MlxTensor,
@@ -237,11 +246,7 @@ pub(crate) fn slice_assign(t: MlxTensor, slices: &[Slice], value: MlxTensor) -> 
         } else {
             ops::flip(v, Some(&reversed))?
         };
-        let v = if v.dtype() == a.dtype() {
-            v
-        } else {
-            v.astype(a.dtype())?
-        };
+        let v = in_dtype(&v, a.dtype())?;
         ops::slice_update(a, &v, &start, &stop, &strides)
     })
 }

@@ -8,7 +8,7 @@
 use burn_backend::TensorMetadata;
 use mlx::{Array, ops};
 
-use super::base::{self, cpu_half_in_f32, half_in_f32};
+use super::base::{self, cpu_half_in_f32, half_in_f32, in_dtype};
 use crate::eval::op;
 use crate::tensor::MlxTensor;
 
@@ -18,15 +18,6 @@ fn as_matrix(x: &Array) -> mlx::Result<Array> {
     let last = *shape.last().unwrap_or(&1);
     let rows: i32 = shape[..shape.len().saturating_sub(1)].iter().product();
     x.reshape(&[rows, last])
-}
-
-/// `a` in `dtype` (no-op when it already is).
-fn in_dtype(a: &Array, dtype: mlx::Dtype) -> mlx::Result<Array> {
-    if a.dtype() == dtype {
-        Ok(a.clone())
-    } else {
-        a.astype(dtype)
-    }
 }
 
 /// `x [..., d_in] · weight [d_in, d_out] (+ bias [d_out])`.

@@ -29,6 +29,7 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
 use mlx::{Array, Dtype, Scalar, ops};
 
+use super::base::in_dtype;
 use super::interpolate::compute_dtype;
 use super::pick::pick;
 use crate::eval::op;
@@ -241,11 +242,7 @@ fn grid_sample_array(x: &Array, grid: &Array, options: &GridSampleOptions) -> ml
     let positions = ops::concatenate(&positions, Some(1))?.reshape(&[n, 1, k * p])?;
     let weights = ops::concatenate(&weights, Some(1))?.reshape(&[n, 1, k, p])?;
     let samples = ops::take_along_axis(&image, &positions, Some(2))?.reshape(&[n, c, k, p])?;
-    let samples = if samples.dtype() == compute {
-        samples
-    } else {
-        samples.astype(compute)?
-    };
+    let samples = in_dtype(&samples, compute)?;
     let out = ops::multiply(&samples, &weights)?.sum(Some(&[2]), false)?;
 
     // Non-finite positions: 0, or the centre pixel with border padding.

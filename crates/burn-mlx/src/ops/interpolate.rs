@@ -19,6 +19,7 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::{InterpolateMode, InterpolateOptions};
 use mlx::{Array, Dtype, ops};
 
+use super::base::in_dtype;
 use crate::eval::op;
 use crate::tensor::MlxTensor;
 
@@ -248,11 +249,7 @@ impl Taps {
                 if self.is_copy() {
                     return Ok(taken);
                 }
-                let taken = if taken.dtype() == dtype {
-                    taken
-                } else {
-                    taken.astype(dtype)?
-                };
+                let taken = in_dtype(&taken, dtype)?;
                 let w: Vec<f64> = self.weight.iter().skip(k).step_by(t).copied().collect();
                 let term = ops::multiply(&taken, &weights(w, &weight_shape)?)?;
                 acc = Some(match acc {
@@ -269,11 +266,7 @@ impl Taps {
         let mut split = taken.shape().to_vec();
         split.splice(axis..=axis, [o, t as i32]);
         let taken = taken.reshape(&split)?;
-        let taken = if taken.dtype() == dtype {
-            taken
-        } else {
-            taken.astype(dtype)?
-        };
+        let taken = in_dtype(&taken, dtype)?;
         weight_shape.insert(1, t as i32);
         let weight = weights(self.weight.clone(), &weight_shape)?;
         ops::multiply(&taken, &weight)?.sum(Some(&[axis as i32 + 1]), false)
@@ -286,11 +279,7 @@ pub(crate) fn resample_2d(a: &Array, rows: &Taps, cols: &Taps) -> mlx::Result<Ar
     let compute = compute_dtype(dtype);
     let out = rows.apply(a, 2, compute)?;
     let out = cols.apply(&out, 3, compute)?;
-    if out.dtype() == dtype {
-        Ok(out)
-    } else {
-        out.astype(dtype)
-    }
+    in_dtype(&out, dtype)
 }
 
 fn spatial(x: &MlxTensor, name: &str) -> [usize; 2] {
@@ -335,11 +324,6 @@ pub(crate) fn interpolate_backward(
     let cols = Taps::for_mode(&options.mode, w, output_size[1], options.align_corners).transpose();
     let dtype = x.array.dtype();
     op(&[&grad], "interpolate_backward", || {
-        let out = resample_2d(&grad.array, &rows, &cols)?;
-        if out.dtype() == dtype {
-            Ok(out)
-        } else {
-            out.astype(dtype)
-        }
+        in_dtype(&resample_2d(&grad.array, &rows, &cols)?, dtype)
     })
 }

@@ -29,6 +29,7 @@ use burn_backend::TensorMetadata;
 use burn_backend::ops::conv::calculate_pool_output_size;
 use mlx::{Array, Dtype, Scalar, ops};
 
+use super::base::in_dtype;
 use super::interpolate::{Taps, compute_dtype};
 use super::layout;
 use super::pick::Picker;
@@ -309,11 +310,7 @@ fn avg_pool_backward_array(
     let cols = g.w.average_taps(count_include_pad).transpose();
     let out = rows.apply(grad, 2, compute)?;
     let out = cols.apply(&out, 3, compute)?;
-    if out.dtype() == x_dtype {
-        Ok(out)
-    } else {
-        out.astype(x_dtype)
-    }
+    in_dtype(&out, x_dtype)
 }
 
 pub(crate) fn avg_pool2d(
