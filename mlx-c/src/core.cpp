@@ -1,5 +1,6 @@
 // The hand-written part of the C API: errors, arrays, vectors, devices, streams, memory.
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -10,6 +11,8 @@
 #include "internal.hpp"
 
 #if defined(MLXC_WITH_OPENBLAS)
+#include <dlfcn.h>
+
 extern "C" char* openblas_get_config(void);
 
 namespace {
@@ -18,33 +21,68 @@ namespace {
 // Rust default on Linux), and MLX's BLAS calls resolve to OpenBLAS only when the executable
 // itself needs it ahead of libmlx.
 [[maybe_unused]] const char* const openblas_config = openblas_get_config();
+
+// OpenBLAS's worker threads spin (calling sched_yield) for 2^28 cycles after each parallel call
+// before they sleep. A training step calls BLAS every millisecond or so, so they never sleep:
+// on 2 cores they took a core from MLX's own threads (a Learner run on the digit CNN spent 6 of
+// its 16 CPU seconds in the kernel, 330,000 sched_yield calls; 9.1 s in all, 7.0 s with the
+// workers sleeping at once, and matmuls no slower). OpenBLAS reads its thread timeout from the
+// environment when it loads, before this library, so the setting is read again and the
+// threads restarted (OpenBLAS starts them again at its next parallel call). Both functions are
+// looked up at run time: an OpenBLAS without them (an OpenMP build, say) is left as it is, as is
+// one whose timeout the user set with OPENBLAS_THREAD_TIMEOUT.
+bool shorten_openblas_spin() {
+  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") != nullptr) return false;
+  auto read_env = reinterpret_cast<void (*)()>(dlsym(RTLD_DEFAULT, "openblas_read_env"));
+  auto shutdown = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_"));
+  if (read_env == nullptr || shutdown == nullptr) return false;
+  setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);  // 2^4 cycles: the shortest OpenBLAS accepts
+  read_env();
+  unsetenv("OPENBLAS_THREAD_TIMEOUT");
+  shutdown();
+  return true;
+}
+[[maybe_unused]] const bool openblas_spin_shortened = shorten_openblas_spin();
 }  // namespace
 #endif
 
 #if defined(__GLIBC__)
 #include <malloc.h>
 
-#include <cstdlib>
-
 namespace {
-// MLX's CPU buffers come from malloc. glibc serves blocks above its mmap threshold with fresh
-// mappings and returns the free top of a heap to the system past its trim threshold; with MLX's
-// mix of sizes and threads its adaptive thresholds do not keep up, so a training step maps,
-// faults in and unmaps the same megabytes again and again (Transformer training on 2 cores took
-// 1.7 times the page faults, and seconds of system time). Fixed thresholds serve those blocks
-// from the heap, with the same peak RSS: 64 MiB for mapping (above glibc's adaptive maximum of
-// 32 MiB, which a buffer of 8M floats plus malloc's header just passes: `exp(x)*2+1` over 8M
-// floats took 118 ms with it, 100 ms without the faults), and 64 MiB kept at a heap's top. `MLXC_MALLOC_DEFAULTS=1`, or a threshold set through GLIBC_TUNABLES, leaves
-// glibc's settings alone.
+// MLX's CPU buffers come from malloc, and glibc's defaults suit them badly in two ways:
+// - Thresholds. glibc serves blocks above its mmap threshold with fresh mappings and returns the
+//   free top of a heap to the system past its trim threshold; with MLX's mix of sizes and
+//   threads its adaptive thresholds do not keep up, so a training step maps, faults in and
+//   unmaps the same megabytes again and again (Transformer training on 2 cores took 1.7 times
+//   the page faults, and seconds of system time). Fixed thresholds serve those blocks from the
+//   heap, with the same peak RSS: 64 MiB for mapping (above glibc's adaptive maximum of 32 MiB,
+//   which a buffer of 8M floats plus malloc's header just passes: `exp(x)*2+1` over 8M floats
+//   took 118 ms with it, 100 ms without the faults), and 64 MiB kept at a heap's top.
+// - Arenas. MLX allocates a result on the thread that evaluates it, and glibc gives each
+//   allocating thread a heap of its own that keeps what is freed into it; a program that
+//   evaluates on several threads (burn-train's Learner: its training thread, its validation
+//   pass, its data-loading workers) holds the same freed megabytes once per thread. One heap
+//   for the process took a Learner run from 280 to about 200 MB of peak RSS, and made it faster.
+// `MLXC_MALLOC_DEFAULTS=1` leaves glibc's settings alone, as do a threshold or an arena count
+// set through GLIBC_TUNABLES or MALLOC_ARENA_MAX (for that setting).
+bool set_by_user(const char* tunable, const char* variable) {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  return (tunables != nullptr && std::strstr(tunables, tunable) != nullptr) ||
+         (variable != nullptr && std::getenv(variable) != nullptr);
+}
+
 bool tune_malloc() {
   const char* keep = std::getenv("MLXC_MALLOC_DEFAULTS");
   if (keep != nullptr && keep[0] == '1') return false;
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (tunables != nullptr && (std::strstr(tunables, "mmap_threshold") != nullptr ||
-                              std::strstr(tunables, "trim_threshold") != nullptr)) {
-    return false;
+  bool tuned = true;
+  if (!set_by_user("mmap_threshold", nullptr) && !set_by_user("trim_threshold", nullptr)) {
+    tuned = mallopt(M_MMAP_THRESHOLD, 64 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 64 << 20) == 1;
   }
-  return mallopt(M_MMAP_THRESHOLD, 64 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 64 << 20) == 1;
+  if (!set_by_user("arena_max", "MALLOC_ARENA_MAX")) {
+    tuned = mallopt(M_ARENA_MAX, 1) == 1 && tuned;
+  }
+  return tuned;
 }
 [[maybe_unused]] const bool malloc_tuned = tune_malloc();
 }  // namespace
@@ -74,8 +112,23 @@ mx::Stream shared_stream(const mx::Device& d) {
   return stream;
 }
 
+namespace {
+// Without a GPU, MLX's buffers come from malloc, and MLX keeps freed ones in a cache of its own
+// before malloc keeps them again: the same memory held twice (about 30 MB of a Learner run's
+// peak). Its cache limit is set to 0 there, so freed buffers go straight back to malloc, which
+// reuses them as quickly (same step times on 2 cores). With a GPU the cache stays: there it
+// spares device allocations, which are slow. `MLXC_MALLOC_DEFAULTS=1` keeps it too, and
+// `mlxc_memory_set_cache_limit` sets another limit.
+bool has_gpu_else_uncache() {
+  bool gpu = mx::is_available(mx::Device(mx::Device::gpu));
+  const char* keep = std::getenv("MLXC_MALLOC_DEFAULTS");
+  if (!gpu && !(keep != nullptr && keep[0] == '1')) mx::set_cache_limit(0);
+  return gpu;
+}
+}  // namespace
+
 void pin_thread_streams_slow() {
-  static const bool has_gpu = mx::is_available(mx::Device(mx::Device::gpu));
+  static const bool has_gpu = has_gpu_else_uncache();
   mx::set_default_stream(shared_stream(mx::Device(mx::Device::cpu)));
   if (has_gpu) mx::set_default_stream(shared_stream(mx::Device(mx::Device::gpu)));
 }

@@ -1,5 +1,10 @@
 //! MLX's memory statistics and limits (bytes). MLX keeps freed buffers in a cache for reuse;
 //! "active" memory excludes that cache.
+//!
+//! Where there is no GPU (the CPU builds on Linux), the cache limit starts at 0, unlike Python
+//! MLX: MLX's CPU buffers come from malloc, whose heap already keeps freed buffers for reuse, so
+//! a second cache would hold the same memory twice. [`set_cache_limit`] sets another limit, and
+//! `MLXC_MALLOC_DEFAULTS=1` keeps MLX's default. With a GPU the cache is MLX's default.
 
 use mlx_sys as sys;
 

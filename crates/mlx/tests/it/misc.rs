@@ -294,3 +294,23 @@ fn empty_is_zeros_and_files_load_by_extension() {
     assert!(mlx::io::load(dir.join("weights.bin")).is_err());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+// ---- memory ----------------------------------------------------------------------------------------
+
+/// Without a GPU, freed buffers go back to malloc (whose heap reuses them), not into MLX's cache
+/// as well; with one, MLX's cache keeps them (see `mlx::memory`).
+#[test]
+fn without_a_gpu_mlx_caches_no_freed_buffer() {
+    let a = Array::full(&[1 << 18], 2.0f32).unwrap();
+    let b = ops::multiply(&a, &a).unwrap();
+    assert_eq!(values(&b)[..2], [4.0, 4.0]);
+    drop((a, b));
+    let defaults_kept = std::env::var("MLXC_MALLOC_DEFAULTS").is_ok_and(|v| v == "1");
+    if mlx::gpu_backend().is_none() && !defaults_kept {
+        assert_eq!(mlx::memory::cache_memory(), 0);
+        // The limit is 0, and a user's limit replaces it.
+        let previous = mlx::memory::set_cache_limit(1 << 20).unwrap();
+        assert_eq!(previous, 0);
+        assert_eq!(mlx::memory::set_cache_limit(0).unwrap(), 1 << 20);
+    }
+}
