@@ -40,7 +40,7 @@ pub enum TemplateArg {
 /// use mlx::fast::{CustomKernel, KernelLaunch};
 /// use mlx::{Array, Dtype};
 ///
-/// let source = "uint i = blockIdx.x * blockDim.x + threadIdx.x;\n\
+/// let source = "unsigned int i = blockIdx.x * blockDim.x + threadIdx.x;\n\
 ///               if (i < inp_shape[0]) { out[i] = exp(inp[i]); }";
 /// let kernel = CustomKernel::cuda("exp_kernel", &["inp"], &["out"], source)?;
 /// let x = mlx::array![0.0f32, 1.0, 2.0];
@@ -128,9 +128,15 @@ impl CustomKernel {
         )
     }
 
-    /// Code placed before the kernel (helper functions, includes).
+    /// Code placed before the kernel (helper functions, includes). MLX pastes it in front of
+    /// its own code, so a final newline is added where the header lacks one (a header ending in
+    /// a `//` comment or a preprocessor line would otherwise swallow what follows).
     pub fn with_header(mut self, header: &str) -> Result<Self> {
-        self.header = c_string("header", header)?;
+        let mut header = header.to_string();
+        if !header.is_empty() && !header.ends_with('\n') {
+            header.push('\n');
+        }
+        self.header = c_string("header", &header)?;
         Ok(self)
     }
 

@@ -982,11 +982,12 @@ fn gated_delta_update_gradients() {
 #[test]
 fn custom_cuda_kernels_run_on_cuda_and_fail_clearly_elsewhere() {
     use mlx::fast::{CustomKernel, KernelLaunch, TemplateArg};
-    let source = "uint i = blockIdx.x * blockDim.x + threadIdx.x;\n\
+    // CUDA C++ (NVRTC): no Metal `uint`.
+    let source = "unsigned int i = blockIdx.x * blockDim.x + threadIdx.x;\n\
                   if (i < a_shape[0]) { out[i] = axpb(a[i], T(SCALE), b[i]); }";
     let kernel = CustomKernel::cuda("axpb_kernel", &["a", "b"], &["out"], source)
         .unwrap()
-        .with_header("template <typename T> __device__ T axpb(T a, T s, T b) { return a * s + b; }")
+        .with_header("template <typename T> __device__ T axpb(T a, T s, T b) { return a * s + b; } // no newline")
         .unwrap();
     let n = 1000;
     let (a, b) = (
@@ -1005,18 +1006,19 @@ fn custom_cuda_kernels_run_on_cuda_and_fail_clearly_elsewhere() {
             .map(|(x, y)| x * 3.0 + y)
             .collect();
         assert_close(&out[0], &want, 1e-6, 1e-6);
-        // A source the compiler rejects is an error with its log, not a crash.
+        // A source the compiler rejects is an error with its log, not a crash (MLX compiles
+        // the kernel when its result is evaluated).
         let broken =
             CustomKernel::cuda("broken", &["a"], &["out"], "out[0] = undefined_name;").unwrap();
-        assert!(
-            broken
-                .apply(
-                    &[&a],
-                    &[(&[1], Dtype::Float32)],
-                    &KernelLaunch::new([1, 1, 1], [1, 1, 1])
-                )
-                .is_err()
-        );
+        let compiled = broken
+            .apply(
+                &[&a],
+                &[(&[1], Dtype::Float32)],
+                &KernelLaunch::new([1, 1, 1], [1, 1, 1]),
+            )
+            .and_then(|out| mlx::eval(&out));
+        let m = compiled.unwrap_err().to_string();
+        assert!(m.contains("undefined_name"), "{m}");
     } else {
         let m = result.unwrap_err().to_string();
         assert!(m.contains("No CUDA back-end"), "{m}");
