@@ -77,6 +77,8 @@ def run_all(args, peers, build):
             try:
                 step = build(case, peer)
                 times, value = time_steps(step, args.warmup, args.steps)
+                if hasattr(step, "report"):
+                    step.report(args.warmup)
                 emit({"peer": peer, "case": case["id"], "times": times, "value": float(value)})
             except Exception as e:  # one unsupported case must not hide the others
                 traceback.print_exc(file=sys.stderr)

@@ -13,8 +13,10 @@ primitive one eager step leaves pending (`mlx-bench census` sets this against bu
 """
 
 import io
+import os
 import re
 import sys
+import time
 import traceback
 from collections import Counter
 from functools import partial
@@ -101,10 +103,27 @@ def training_step(model, loss_fn, inputs, compiled):
     if compiled:
         step = partial(mx.compile, inputs=state, outputs=state)(step)
 
+    building, stepping = [], []
+
     def run():
+        started = time.perf_counter()
         loss = step(*inputs)
+        issued = time.perf_counter()
         mx.eval(loss, state)
-        return loss.item()
+        value = loss.item()
+        building.append(issued - started)
+        stepping.append(time.perf_counter() - started)
+        return value
+
+    def report(warmup):
+        # MLX_BENCH_SPLIT=1: the line burn-mlx's side prints too (see burn_cases.rs).
+        b, s = sorted(building[warmup:]), sorted(stepping[warmup:])
+        if os.environ.get("MLX_BENCH_SPLIT") == "1" and b:
+            mode = "compiled" if compiled else "eager"
+            print(f"split ({mode}): issuing the ops {b[len(b) // 2] * 1e3:.3f} ms of a"
+                  f" {s[len(s) // 2] * 1e3:.3f} ms step (medians)", file=sys.stderr, flush=True)
+
+    run.report = report
 
     # For --census: one more step, left pending.
     run.pending = lambda: [step(*inputs), state]

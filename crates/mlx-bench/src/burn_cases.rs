@@ -171,6 +171,25 @@ fn run_unguarded<B: AutodiffBackend>(
     }
 }
 
+/// With `MLX_BENCH_SPLIT=1`, prints on stderr how much of a training step's median time went
+/// into issuing its ops (forward, backward, optimizer: for a lazy backend, building the graph
+/// and whatever the depth bound evaluates) before the loss was read: where a step is bound by the
+/// host rather than the device. The Python peers print the same line.
+fn report_building(building: &[f64], step_times: &[f64]) {
+    if std::env::var("MLX_BENCH_SPLIT").as_deref() != Ok("1") || building.is_empty() {
+        return;
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2] * 1e3
+    };
+    eprintln!(
+        "split: issuing the ops {:.3} ms of a {:.3} ms step (medians)",
+        median(&mut building.to_vec()),
+        median(&mut step_times.to_vec())
+    );
+}
+
 /// Reads a one-element tensor of any float dtype back to the host.
 fn first<B: Backend, const D: usize>(t: Tensor<B, D>) -> f64 {
     t.into_data()
@@ -236,11 +255,14 @@ where
     // one call of the step closure to the next.
     let devices = model.devices();
     let mut slot = Some(model);
+    let building = std::cell::RefCell::new(Vec::new());
     let mut step = |read: bool| {
+        let started = Instant::now();
         let model = slot.take().expect("the model is put back after every step");
         let loss = loss_of(&model);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         slot = Some(optimizer.step(LEARNING_RATE, model, grads));
+        building.borrow_mut().push(started.elapsed().as_secs_f64());
         if read {
             loss.into_scalar().elem::<f64>()
         } else {
@@ -248,6 +270,7 @@ where
         }
     };
     let timing = time_steps(warmup, steps, || step(true));
+    report_building(&building.borrow()[warmup..], &timing.times);
     if let Some(inspect) = inspect {
         for device in &devices {
             B::sync(device).expect("the warm-up steps run");

@@ -135,6 +135,7 @@ pub fn check<C: Case>(label: impl Display, prec: Prec, case: &C) {
 
 /// [`check`] with an explicit tolerance.
 pub fn check_tol<C: Case>(label: impl Display, prec: Prec, tol: Tol, case: &C) {
+    trace(&label, prec);
     let (got, want) = run_both(prec, case);
     assert_outputs(&format!("{label} [{prec:?}]"), prec, tol, &got, &want);
 }
@@ -146,6 +147,15 @@ pub fn check_precs<C: Case>(label: impl Display, precs: &[Prec], case: &C) {
     }
 }
 
+/// With `BURN_MLX_TEST_TRACE=1`, names each case on stderr before it runs: where a case crashes
+/// or hangs the process (a GPU kernel, say), the last name printed is the culprit.
+fn trace(label: &dyn Display, prec: Prec) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var("BURN_MLX_TEST_TRACE").is_ok_and(|v| v == "1")) {
+        eprintln!("case: {label} [{prec:?}]");
+    }
+}
+
 /// Runs a gradient case on both autodiff backends and compares values and gradients.
 pub fn check_grad<C: GradCase>(label: impl Display, prec: Prec, case: &C) {
     check_grad_tol(label, prec, prec.tol().times(4.0), case)
@@ -153,6 +163,7 @@ pub fn check_grad<C: GradCase>(label: impl Display, prec: Prec, case: &C) {
 
 /// [`check_grad`] with an explicit tolerance.
 pub fn check_grad_tol<C: GradCase>(label: impl Display, prec: Prec, tol: Tol, case: &C) {
+    trace(&label, prec);
     let (got, want) = run_both_grad(prec, case);
     assert_outputs(
         &format!("{label} [{prec:?}, autodiff]"),

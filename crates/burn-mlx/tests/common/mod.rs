@@ -28,7 +28,8 @@
 //! ```
 //!
 //! Set `BURN_MLX_TEST_DEVICE=gpu` to run the MLX side on the GPU ([`mlx_device`]); every
-//! precision runs there (float64 ops run on MLX's CPU stream).
+//! precision runs there (float64 ops run on MLX's CPU stream). `BURN_MLX_TEST_TRACE=1` names
+//! each case on stderr before it runs.
 
 // Each test binary uses a different part of the harness.
 #![allow(dead_code, unused_macros, unused_imports)]
