@@ -15,7 +15,9 @@
 #include <algorithm>
 #include <chrono>
 #include <list>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <typeinfo>
 #include <unordered_map>
 
@@ -72,14 +74,51 @@ void mix_array(size_t& h, const mx::Shape& shape, mx::Dtype dtype) {
   mix(h, static_cast<size_t>(dtype.val()));
 }
 
+// A scalar's dtype and bits, for arrays whose value can be read on the host without waiting:
+// 0-d and available (made from host data, or computed and finished).
+struct ScalarKey {
+  int dtype;
+  uint64_t bits;
+  bool operator==(const ScalarKey& o) const { return dtype == o.dtype && bits == o.bits; }
+};
+struct ScalarKeyHash {
+  size_t operator()(const ScalarKey& k) const {
+    size_t h = static_cast<size_t>(k.dtype);
+    mix(h, static_cast<size_t>(k.bits));
+    return h;
+  }
+};
+std::optional<ScalarKey> scalar_key(const mx::array& a) {
+  if (a.ndim() != 0 || a.nbytes() > sizeof(uint64_t) ||
+      a.status() != mx::array::Status::available) {
+    return std::nullopt;
+  }
+  ScalarKey k{static_cast<int>(a.dtype().val()), 0};
+  std::memcpy(&k.bits, a.data<uint8_t>(), a.nbytes());
+  return k;
+}
+
 // Walks the pending graph behind `targets` (iteratively: graphs can be deep). Arrays that are
 // computed or already scheduled are the region's inputs.
 Region trace(const std::vector<mx::array>& targets) {
   Region r;
   std::unordered_map<uintptr_t, uint32_t> slot_of;
   std::vector<std::pair<mx::array, size_t>> stack;
+  // Scalars already computed on the host (`x + 1.0`, an optimizer's betas: a new array per op)
+  // are one input per value: a chain of 200 `+ 1.0` reads one scalar, not 200, so MLX fuses it
+  // into one kernel instead of splitting it by its kernels' argument limit, and each call passes
+  // one array. Which scalars are equal is then part of the structure: a step whose values
+  // happen to coincide differently is another region (compiled separately, never wrong).
+  std::unordered_map<ScalarKey, uint32_t, ScalarKeyHash> scalar_slot;
   auto input_slot = [&](const mx::array& a) {
     uint32_t slot = static_cast<uint32_t>(r.inputs.size());
+    if (auto key = scalar_key(a)) {
+      auto [it, fresh] = scalar_slot.emplace(*key, slot);
+      if (!fresh) {
+        slot_of.emplace(a.id(), it->second);
+        return it->second;
+      }
+    }
     slot_of.emplace(a.id(), slot);
     r.inputs.push_back(a);
     return slot;

@@ -34,7 +34,39 @@ fn regions() -> Result<()> {
     repeated_steps_replay_compiled_and_match_ordinary_evaluation()?;
     replays_draw_fresh_random_values_from_their_key_inputs()?;
     a_region_compiled_on_one_thread_replays_on_others()?;
+    equal_scalars_are_one_input_and_other_values_flow_in()?;
     compile_modes_apply_to_regions()
+}
+
+/// Host scalars of equal value are one input of a region (a chain of `+ 1.0` reads one array):
+/// which scalars are equal is part of the structure, their values are not.
+fn equal_scalars_are_one_input_and_other_values_flow_in() -> Result<()> {
+    region::set_options(64, 1 << 18, 2)?;
+    let x = Array::from_slice(&[0.5f32, -1.0, 2.0], &[3])?;
+    let before = region::stats()?;
+    // (a, b) per step; (1, 2) and (2, 1) share a structure, (1, 1) is another.
+    let steps = [
+        (1.0, 1.0),
+        (1.0, 1.0),
+        (1.0, 1.0),
+        (1.0, 2.0),
+        (1.0, 2.0),
+        (2.0, 1.0),
+        (1.0, 1.0),
+    ];
+    for (a, b) in steps {
+        let y = (&x * Array::scalar(a as f32) + Array::scalar(b as f32)) * Array::scalar(b as f32);
+        region::eval([&y])?;
+        let want: Vec<f32> = [0.5f32, -1.0, 2.0]
+            .iter()
+            .map(|v| (v * a + b) * b)
+            .collect();
+        assert_eq!(y.to_vec::<f32>()?, want, "a = {a}, b = {b}");
+    }
+    let after = region::stats()?;
+    // Replayed: the second and third (1, 1), the second (1, 2), (2, 1), the last (1, 1).
+    assert_eq!(after.replays - before.replays, 5);
+    Ok(())
 }
 
 fn compile_modes_apply_to_regions() -> Result<()> {
