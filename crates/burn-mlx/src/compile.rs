@@ -29,8 +29,8 @@
 //! of 200 `x + 1.0` (read once) costs more (11.1 against 7.4 µs per op). Since then, host scalars of equal value (the `1.0` of
 //! each `x + 1.0`, an optimizer's constants) are one input of the compiled function instead of
 //! one each: on 2 CPU cores that chain went from 3.1 to 2.25 µs per op compiled (uncompiled:
-//! 3.9); it has not been measured on a GPU since. It stays off by default until it wins on
-//! every case.
+//! 3.9), and on an H100 it takes 3.67 µs per op compiled against 5.47 uncompiled (native MLX:
+//! 4.79 eager, 0.59 compiled). It stays off by default until it wins on every case.
 //!
 //! [`Backend::sync`]: burn_backend::Backend::sync
 
