@@ -55,7 +55,7 @@ fn equal_scalars_are_one_input_and_other_values_flow_in() -> Result<()> {
         (1.0, 1.0),
     ];
     for (a, b) in steps {
-        let y = (&x * Array::scalar(a as f32) + Array::scalar(b as f32)) * Array::scalar(b as f32);
+        let y = (&x * Array::scalar(a) + Array::scalar(b)) * Array::scalar(b);
         region::eval([&y])?;
         let want: Vec<f32> = [0.5f32, -1.0, 2.0]
             .iter()

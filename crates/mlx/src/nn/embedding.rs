@@ -96,13 +96,12 @@ impl Embedding {
     /// output embeddings are tied.
     pub fn as_linear(&self, x: &Array) -> Result<Array> {
         match (&self.quantization, &self.scales) {
-            (Some(q), Some(scales)) => ops::quantized_matmul(
+            (Some(q), Some(scales)) => super::quantized::quantized_project(
                 x,
                 &self.weight,
                 scales,
                 self.biases.as_ref(),
-                true,
-                &q.options(),
+                q,
             ),
             _ => x.matmul(&self.weight.t()?),
         }

@@ -170,13 +170,12 @@ impl Linear {
 impl Module for Linear {
     fn forward(&self, x: &Array) -> Result<Array> {
         if let (Some(q), Some(scales)) = (&self.quantization, &self.scales) {
-            let y = ops::quantized_matmul(
+            let y = super::quantized::quantized_project(
                 x,
                 &self.weight,
                 scales,
                 self.biases.as_ref(),
-                true,
-                &q.options(),
+                q,
             )?;
             return Ok(match &self.bias {
                 Some(b) => &y + b,

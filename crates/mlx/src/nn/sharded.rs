@@ -171,7 +171,7 @@ fn project(
 ) -> Result<Array> {
     match (quantization, scales) {
         (Some(q), Some(scales)) => {
-            ops::quantized_matmul(x, weight, scales, biases.as_ref(), true, &q.options())
+            super::quantized::quantized_project(x, weight, scales, biases.as_ref(), &q)
         }
         _ => x.matmul(&weight.t()?),
     }

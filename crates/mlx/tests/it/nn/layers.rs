@@ -461,6 +461,58 @@ fn quantized_layers_match_python() {
     }
 }
 
+/// On the CPU, inputs of many rows take the dequantized path (one pass over the weight, then
+/// BLAS) instead of MLX's quantized kernel: same values, with float32 and float16 scales.
+#[test]
+fn quantized_layers_on_many_rows_equal_the_quantized_kernel() {
+    mlx::with_device(mlx::Device::cpu(), || {
+        mlx::random::seed(11).unwrap();
+        for half_scales in [false, true] {
+            let dense = nn::Linear::new(128, 24).unwrap();
+            let weight = if half_scales {
+                dense.weight.astype(mlx::Dtype::Float16).unwrap()
+            } else {
+                dense.weight.clone()
+            };
+            let mut q = nn::Linear::from_weights(weight, None).unwrap();
+            q.quantize(nn::Quantization::default()).unwrap();
+            let scales = q.scales.clone().unwrap();
+            assert_eq!(scales.dtype() == mlx::Dtype::Float16, half_scales);
+            let options = nn::Quantization::default().options();
+            for rows in [1, 7, 8, 40] {
+                let x = input(&[rows, 128], rows as u64);
+                let want = ops::quantized_matmul(
+                    &x,
+                    &q.weight,
+                    &scales,
+                    q.biases.as_ref(),
+                    true,
+                    &options,
+                )
+                .unwrap();
+                let got = q.forward(&x).unwrap();
+                assert_eq!(got.dtype(), want.dtype());
+                assert_arrays_close(&got, &want, 1e-5, 1e-5);
+            }
+        }
+        // The tied output projection of a quantized embedding, over 3 x 8 positions.
+        let mut embed = nn::Embedding::new(40, 64).unwrap();
+        embed.quantize(nn::Quantization::default()).unwrap();
+        let h = input(&[3, 8, 64], 5);
+        let want = ops::quantized_matmul(
+            &h,
+            &embed.weight,
+            embed.scales.as_ref().unwrap(),
+            embed.biases.as_ref(),
+            true,
+            &nn::Quantization::default().options(),
+        )
+        .unwrap();
+        assert_arrays_close(&embed.as_linear(&h).unwrap(), &want, 1e-5, 1e-5);
+    })
+    .unwrap();
+}
+
 #[test]
 fn qq_linear_quantizes_inputs_and_weights_as_python_does() {
     use mlx::ops::QuantizationMode::{Affine, Mxfp8, Nvfp4};
