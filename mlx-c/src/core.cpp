@@ -10,6 +10,15 @@
 
 #include "internal.hpp"
 
+namespace {
+// `MLXC_MALLOC_DEFAULTS=1`: leave the process's memory settings (glibc's malloc, MLX's CPU buffer
+// cache) as they come.
+bool memory_defaults_kept() {
+  const char* keep = std::getenv("MLXC_MALLOC_DEFAULTS");
+  return keep != nullptr && keep[0] == '1';
+}
+}  // namespace
+
 #if defined(MLXC_WITH_OPENBLAS)
 #include <dlfcn.h>
 
@@ -73,8 +82,7 @@ bool set_by_user(const char* tunable, const char* variable) {
 }
 
 bool tune_malloc() {
-  const char* keep = std::getenv("MLXC_MALLOC_DEFAULTS");
-  if (keep != nullptr && keep[0] == '1') return false;
+  if (memory_defaults_kept()) return false;
   bool tuned = true;
   if (!set_by_user("mmap_threshold", nullptr) && !set_by_user("trim_threshold", nullptr)) {
     tuned = mallopt(M_MMAP_THRESHOLD, 64 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 64 << 20) == 1;
@@ -121,8 +129,7 @@ namespace {
 // `mlxc_memory_set_cache_limit` sets another limit.
 bool has_gpu_else_uncache() {
   bool gpu = mx::is_available(mx::Device(mx::Device::gpu));
-  const char* keep = std::getenv("MLXC_MALLOC_DEFAULTS");
-  if (!gpu && !(keep != nullptr && keep[0] == '1')) mx::set_cache_limit(0);
+  if (!gpu && !memory_defaults_kept()) mx::set_cache_limit(0);
   return gpu;
 }
 }  // namespace

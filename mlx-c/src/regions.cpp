@@ -14,8 +14,8 @@
 // `is_equivalent`, which its own compiler relies on); otherwise it is evaluated as usual.
 #include <algorithm>
 #include <chrono>
-#include <list>
 #include <cstring>
+#include <list>
 #include <memory>
 #include <optional>
 #include <typeinfo>
@@ -105,10 +105,10 @@ Region trace(const std::vector<mx::array>& targets) {
   std::unordered_map<uintptr_t, uint32_t> slot_of;
   std::vector<std::pair<mx::array, size_t>> stack;
   // Scalars already computed on the host (`x + 1.0`, an optimizer's betas: a new array per op)
-  // are one input per value: a chain of 200 `+ 1.0` reads one scalar, not 200, so MLX fuses it
-  // into one kernel instead of splitting it by its kernels' argument limit, and each call passes
-  // one array. Which scalars are equal is then part of the structure: a step whose values
-  // happen to coincide differently is another region (compiled separately, never wrong).
+  // are one input per value: a chain of 200 `+ 1.0` reads one scalar, not 200, and each call of
+  // its compiled function passes 2 arrays instead of 201. Which scalars are equal is then part
+  // of the structure: a step whose values happen to coincide differently is another region
+  // (compiled separately, never wrong).
   std::unordered_map<ScalarKey, uint32_t, ScalarKeyHash> scalar_slot;
   auto input_slot = [&](const mx::array& a) {
     uint32_t slot = static_cast<uint32_t>(r.inputs.size());

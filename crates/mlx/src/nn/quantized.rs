@@ -84,16 +84,17 @@ pub(crate) fn pack(weight: &Array, q: &Quantization, what: &str) -> Result<Packe
 /// The fewest rows of `x` for which [`quantized_project`] dequantizes on the CPU: dequantizing
 /// a weight and multiplying costs about as much as 4 or 5 rows of MLX's quantized product
 /// (SmolLM2-135M on 2 cores).
-const CPU_DEQUANTIZE_MIN_ROWS: i32 = 8;
+const CPU_DEQUANTIZE_MIN_ROWS: usize = 8;
 
 /// `x @ Wᵀ` for a quantized `W` (`weight`, `scales`, `biases`): MLX's `quantized_matmul`, except
 /// on the CPU for float32 inputs of many rows. MLX's CPU quantized product unpacks the weight
 /// again for every row of `x`, so it costs about as much per row as a whole dense product:
 /// processing a 37-token prompt through SmolLM2-135M ran at the speed of generating, 10 tokens
 /// per second on 2 cores (Python MLX's speed too). There, the weight is dequantized once (a pass
-/// over it) and multiplied through BLAS: 83 tokens per second. Single rows (generating a token) keep the quantized kernel, which reads four
-/// times fewer bytes. The results agree to float32 rounding (on SmolLM2's weights, exactly):
-/// both compute `scale * q + bias` in float32 and sum the same products.
+/// over it) and multiplied through BLAS: 83 tokens per second. Single rows (generating a token)
+/// keep the quantized kernel, which reads four times fewer bytes. The results agree to float32
+/// rounding (on SmolLM2's weights, exactly): both compute `scale * q + bias` in float32 and sum
+/// the same products.
 pub(crate) fn quantized_project(
     x: &Array,
     weight: &Array,
@@ -101,25 +102,18 @@ pub(crate) fn quantized_project(
     biases: Option<&Array>,
     q: &Quantization,
 ) -> Result<Array> {
-    let width = x.shape().last().copied().unwrap_or(0);
-    let rows = if width > 0 {
-        x.size() as i64 / width as i64
-    } else {
-        0
-    };
-    let on_cpu = crate::Stream::current()?.device().kind == crate::DeviceType::Cpu;
-    if on_cpu && x.dtype() == crate::Dtype::Float32 && rows >= CPU_DEQUANTIZE_MIN_ROWS as i64 {
+    let f32 = crate::Dtype::Float32;
+    let width = x.shape().last().map_or(0, |&w| w.max(0) as usize);
+    let many_rows = width > 0 && x.size() / width >= CPU_DEQUANTIZE_MIN_ROWS;
+    if x.dtype() == f32
+        && many_rows
+        && crate::Stream::current()?.device().kind == crate::DeviceType::Cpu
+    {
         // With float32 scales and biases, as the quantized kernel uses them (dequantizing with
         // half-precision ones rounds each weight to half precision).
-        let f32 = crate::Dtype::Float32;
         let biases = biases.map(|b| b.astype(f32)).transpose()?;
-        let dense = ops::dequantize(
-            weight,
-            &scales.astype(f32)?,
-            biases.as_ref(),
-            &q.options(),
-            Some(f32),
-        )?;
+        let scales = scales.astype(f32)?;
+        let dense = ops::dequantize(weight, &scales, biases.as_ref(), &q.options(), Some(f32))?;
         return x.matmul(&dense.t()?);
     }
     ops::quantized_matmul(x, weight, scales, biases, true, &q.options())
