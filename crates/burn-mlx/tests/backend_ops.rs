@@ -500,10 +500,11 @@ fn work<B: Backend>(
     let s = (t + 1) as f32 * 0.25;
     let ab = (a.clone() * s).matmul(b.clone());
     let own_sq = own.clone().matmul(own.clone().transpose());
-    // A chain longer than the backend's graph depth bound, so it is evaluated part-way by the
-    // thread building it.
+    // A chain longer than the backend's graph depth bound (two ops a link), so it is evaluated
+    // part-way by the thread building it.
+    let links = burn_mlx::eval::max_graph_depth() as usize / 2 + 8;
     let mut chained = a.clone();
-    for i in 0..150 {
+    for i in 0..links {
         chained = chained * 0.999 + 0.001 * (i % 3) as f32;
     }
     vec![
