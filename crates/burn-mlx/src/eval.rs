@@ -22,7 +22,7 @@
 //! read. Evaluating part of a step early made every step slower (on an H100, a 4-layer
 //! Transformer step took 33.9 ms with a bound of 256 against 18.3 ms without; on 2 CPU cores
 //! 548 against 500 ms). A step of such a loop spans the previous step's backward pass and
-//! update and this step's forward pass (about 700 ops deep for that Transformer), so the
+//! update and this step's forward pass (512 to 768 ops deep for that Transformer), so the
 //! default leaves room for models several times deeper.
 //!
 //! With compiled execution on ([`crate::compile`]), each of these points evaluates the pending
