@@ -23,14 +23,18 @@
 //! benchmark's MLP and CNN training steps take about 0.7× the uncompiled time, its Transformer
 //! step 0.95×, and the MNIST example 0.7–0.8× once its kernels are built. Building them costs
 //! the first run of a program (MNIST's first 2-epoch run: 11.6 s against 7.6 s uncompiled), and
-//! needs a C++ compiler. On an NVIDIA H200 it takes the benchmark's Transformer step from 42.8
+//! needs a C++ compiler. On an NVIDIA H200 it took the benchmark's Transformer step from 42.8
 //! to 19.3 ms (native MLX: 27.4 eager, 10.0 compiled), its CNN step from 3.88 to 3.22 ms and
-//! `exp(x)*2+1` from 0.66 to 0.32 ms; the MLP step stays at 1.5 ms, and the benchmark's chain
-//! of 200 `x + 1.0` (read once) costs more (11.1 against 7.4 µs per op). Since then, host
-//! scalars of equal value (the `1.0` of each `x + 1.0`, an optimizer's constants) are one input
-//! of the compiled function instead of one each: on 2 CPU cores that chain went from 3.1 to 2.25 µs per op compiled (uncompiled:
-//! 3.9), and on an H100 it takes 3.67 µs per op compiled against 5.47 uncompiled (native MLX:
-//! 4.79 eager, 0.59 compiled). It stays off by default until it wins on every case.
+//! `exp(x)*2+1` from 0.66 to 0.32 ms, with the uncompiled side still evaluating part of each
+//! step early (the former depth bound of 256, see [`crate::eval`]); the MLP step stayed at 1.5
+//! ms, and the benchmark's chain of 200 `x + 1.0` (read once) cost more (11.1 against 7.4 µs
+//! per op). Since then, host scalars of equal value (the `1.0` of each `x + 1.0`, an
+//! optimizer's constants) are one input of the compiled function instead of one each: on 2 CPU
+//! cores that chain went from 3.1 to 2.25 µs per op compiled (uncompiled: 3.9), and on an H100
+//! it takes 3.67 µs per op compiled against 5.47 uncompiled (native MLX: 4.79 eager, 0.59
+//! compiled). On an H100 with the current depth bound, compiled MLP and CNN steps take 1.33 and
+//! 3.12 ms against 1.94 and 3.72 uncompiled. It stays off by default until it wins on every
+//! case.
 //!
 //! [`Backend::sync`]: burn_backend::Backend::sync
 

@@ -179,14 +179,11 @@ fn report_building(building: &[f64], step_times: &[f64]) {
     if std::env::var("MLX_BENCH_SPLIT").as_deref() != Ok("1") || building.is_empty() {
         return;
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2] * 1e3
-    };
+    let ms = |v: &[f64]| crate::report::median(v).unwrap_or(f64::NAN) * 1e3;
     eprintln!(
         "split: issuing the ops {:.3} ms of a {:.3} ms step (medians)",
-        median(&mut building.to_vec()),
-        median(&mut step_times.to_vec())
+        ms(building),
+        ms(step_times)
     );
 }
 
