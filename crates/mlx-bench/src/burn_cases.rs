@@ -48,10 +48,14 @@ pub fn time_steps(warmup: usize, steps: usize, mut step: impl FnMut() -> f64) ->
         value = step();
     }
     let mut times = Vec::with_capacity(steps);
+    let profile = crate::profile::start();
     for _ in 0..steps {
         let start = Instant::now();
         value = step();
         times.push(start.elapsed().as_secs_f64());
+    }
+    if let Some(profile) = profile {
+        profile.finish();
     }
     Timing { times, value }
 }
@@ -174,16 +178,24 @@ fn run_unguarded<B: AutodiffBackend>(
 /// With `MLX_BENCH_SPLIT=1`, prints on stderr how much of a training step's median time went
 /// into issuing its ops (forward, backward, optimizer: for a lazy backend, building the graph
 /// and whatever the depth bound evaluates) before the loss was read: where a step is bound by the
-/// host rather than the device. The Python peers print the same line.
-fn report_building(building: &[f64], step_times: &[f64]) {
+/// host rather than the device, and how it divides between the forward pass and loss, the
+/// backward pass and the optimizer update. The Python peers print the same line (one phase: MLX
+/// builds forward and backward together).
+fn report_building(building: &[[f64; 3]], step_times: &[f64]) {
     if std::env::var("MLX_BENCH_SPLIT").as_deref() != Ok("1") || building.is_empty() {
         return;
     }
     let ms = |v: &[f64]| crate::report::median(v).unwrap_or(f64::NAN) * 1e3;
+    let phase = |i: usize| ms(&building.iter().map(|b| b[i]).collect::<Vec<_>>());
+    let total: Vec<f64> = building.iter().map(|b| b.iter().sum()).collect();
     eprintln!(
-        "split: issuing the ops {:.3} ms of a {:.3} ms step (medians)",
-        ms(building),
-        ms(step_times)
+        "split: issuing the ops {:.3} ms of a {:.3} ms step (medians; forward {:.3}, backward \
+         {:.3}, update {:.3})",
+        ms(&total),
+        ms(step_times),
+        phase(0),
+        phase(1),
+        phase(2)
     );
 }
 
@@ -252,14 +264,20 @@ where
     // one call of the step closure to the next.
     let devices = model.devices();
     let mut slot = Some(model);
+    // Seconds of each step spent issuing: forward, backward, update.
     let building = std::cell::RefCell::new(Vec::new());
     let mut step = |read: bool| {
         let started = Instant::now();
         let model = slot.take().expect("the model is put back after every step");
         let loss = loss_of(&model);
+        let forward = started.elapsed().as_secs_f64();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let backward = started.elapsed().as_secs_f64();
         slot = Some(optimizer.step(LEARNING_RATE, model, grads));
-        building.borrow_mut().push(started.elapsed().as_secs_f64());
+        let issued = started.elapsed().as_secs_f64();
+        building
+            .borrow_mut()
+            .push([forward, backward - forward, issued - backward]);
         if read {
             loss.into_scalar().elem::<f64>()
         } else {

@@ -12,5 +12,6 @@ pub mod census;
 pub mod chart;
 pub mod machine;
 pub mod peers;
+pub mod profile;
 pub mod python;
 pub mod report;

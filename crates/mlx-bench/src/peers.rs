@@ -200,6 +200,7 @@ fn run_burn<B: AutodiffBackend>(
     let compiled = peer == "burn-mlx-compiled";
     for case in results.cases.clone() {
         let before = compiled.then(burn_mlx::compile::stats);
+        crate::profile::label(peer, &case.id);
         let outcome = match burn_cases::run::<B>(&case, device, options.warmup, options.steps) {
             Ok(timing) => Outcome::Timed(timing),
             Err(e) => Outcome::Failed(e),
