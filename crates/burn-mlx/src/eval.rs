@@ -5,7 +5,11 @@
 //! refers to its gradient, which refers to the whole forward and backward pass, which refers to
 //! the previous parameters, and so on. The backend therefore evaluates at three points:
 //!
-//! 1. **Reading** (`into_data`, `into_scalar`, printing values): the tensor is computed.
+//! 1. **Reading** (`into_data`, `into_scalar`, printing values): the tensor is computed. Right
+//!    after, every other tensor that the reading thread made and that is still pending starts
+//!    computing, without being waited for ([`run_ahead`], on by default): a training loop that
+//!    reads its loss after the optimizer step gets its backward pass and update computed on the
+//!    device while it builds the next step, where the device would otherwise sit idle.
 //! 2. **`Backend::sync`** (and `Backend::memory_cleanup`): every live tensor that still has
 //!    pending ops is evaluated, in one batched MLX `eval`, and then the device is waited for. After
 //!    `sync` returns, nothing the program can reach is pending, so a loop timed with `sync`
@@ -86,10 +90,12 @@ pub(crate) fn run<R>(device: MlxDevice, op: &str, f: impl FnOnce() -> mlx::Resul
 // ---- the tensors that may still be pending -------------------------------------------------------
 
 /// Weak references to every tensor created with pending ops, so that `sync` can evaluate the
-/// live ones. Weak: the registry never keeps a graph alive. Dead entries are dropped whenever
-/// the list has doubled since the last sweep, which keeps it proportional to the live tensors.
+/// live ones, each with the thread that made it ([`thread_tag`]), so that a read starts only its
+/// own thread's pending work ([`start_pending`]). Weak: the registry never keeps a graph alive.
+/// Dead entries are dropped whenever the list has doubled since the last sweep, which keeps it
+/// proportional to the live tensors.
 struct Pending {
-    arrays: Vec<Weak<Array>>,
+    arrays: Vec<(u32, Weak<Array>)>,
     /// Length after the last sweep.
     swept_len: usize,
 }
@@ -106,10 +112,10 @@ fn pending() -> std::sync::MutexGuard<'static, Pending> {
 fn register(array: &Arc<Array>) {
     let mut p = pending();
     if p.arrays.len() >= (2 * p.swept_len).max(1024) {
-        p.arrays.retain(|w| w.strong_count() > 0);
+        p.arrays.retain(|(_, w)| w.strong_count() > 0);
         p.swept_len = p.arrays.len();
     }
-    p.arrays.push(Arc::downgrade(array));
+    p.arrays.push((thread_tag(), Arc::downgrade(array)));
 }
 
 /// Evaluates every live tensor that still has pending ops, in one MLX `eval`.
@@ -119,22 +125,108 @@ pub(crate) fn eval_pending() -> mlx::Result<()> {
         p.swept_len = 0;
         std::mem::take(&mut p.arrays)
     };
-    let live: Vec<Arc<Array>> = weak.iter().filter_map(Weak::upgrade).collect();
+    let live: Vec<(u32, Arc<Array>)> = weak
+        .iter()
+        .filter_map(|(tag, w)| Some((*tag, w.upgrade()?)))
+        .collect();
     if live.is_empty() {
         return Ok(());
     }
-    let result = crate::compile::eval(live.iter().map(|a| &**a));
+    let result = crate::compile::eval(live.iter().map(|(_, a)| &**a));
     if result.is_err() {
         // Keep them listed: a later `sync` reports the same error instead of skipping them.
-        pending().arrays.extend(live.iter().map(Arc::downgrade));
+        relist(&live);
     }
     result
+}
+
+/// Puts tensors back into the registry.
+fn relist(live: &[(u32, Arc<Array>)]) {
+    let mut p = pending();
+    p.arrays
+        .extend(live.iter().map(|(tag, a)| (*tag, Arc::downgrade(a))));
+}
+
+/// A small number naming the calling thread (cheaper to compare than a `ThreadId`).
+fn thread_tag() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    thread_local! {
+        static TAG: u32 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TAG.with(|t| *t)
+}
+
+/// Whether a read starts the rest of the pending work (see [`set_run_ahead`]): 0 unset, 1 on,
+/// 2 off.
+static RUN_AHEAD: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Whether a read of a tensor also starts computing every other live tensor that is still
+/// pending (on by default; `BURN_MLX_RUN_AHEAD=0` or [`set_run_ahead`]`(false)` turns it off).
+///
+/// A training loop that reads its loss after the optimizer step has, at that read, built the
+/// step's backward pass and parameter update too; the read itself needs only the forward pass.
+/// Started right after the read (MLX's `async_eval`), the rest runs on the device while the
+/// program builds the next step, instead of after it: the time spent issuing ops, during which
+/// the device would otherwise sit idle, overlaps with compute.
+pub fn run_ahead() -> bool {
+    match RUN_AHEAD.load(Ordering::Relaxed) {
+        0 => {
+            let on = std::env::var("BURN_MLX_RUN_AHEAD").map_or(true, |v| v.trim() != "0");
+            let _ = RUN_AHEAD.compare_exchange(
+                0,
+                if on { 1 } else { 2 },
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            RUN_AHEAD.load(Ordering::Relaxed) == 1
+        }
+        mode => mode == 1,
+    }
+}
+
+/// Turns [`run_ahead`] on or off for the whole process (overrides `BURN_MLX_RUN_AHEAD`).
+pub fn set_run_ahead(on: bool) {
+    RUN_AHEAD.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+}
+
+/// After a read: starts evaluating every live tensor that the reading thread made and that
+/// still has pending ops, without waiting for it ([`run_ahead`]). Other threads' tensors are
+/// left alone: they may be halfway through building a graph that is better evaluated whole.
+/// The started tensors leave the registry: once scheduled, MLX computes them, and `sync` waits
+/// for the device anyway. An error here is not the reader's: the tensors go back to the
+/// registry, and the read or `sync` that needs them reports it.
+pub(crate) fn start_pending() {
+    if !run_ahead() {
+        return;
+    }
+    let tag = thread_tag();
+    let mine: Vec<Weak<Array>> = {
+        let mut p = pending();
+        let mut mine = Vec::new();
+        p.arrays.retain(|(t, w)| {
+            if *t == tag {
+                mine.push(w.clone());
+            }
+            *t != tag
+        });
+        p.swept_len = p.swept_len.min(p.arrays.len());
+        mine
+    };
+    let live: Vec<(u32, Arc<Array>)> = mine
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|a| a.status() == Status::Unscheduled)
+        .map(|a| (tag, a))
+        .collect();
+    if !live.is_empty() && crate::compile::async_eval(live.iter().map(|(_, a)| &**a)).is_err() {
+        relist(&live);
+    }
 }
 
 /// The live tensors' arrays that were pending when made. Copied out of the registry first:
 /// asking MLX anything takes its graph lock, never while holding this mutex.
 fn live_pending() -> Vec<Arc<Array>> {
-    let weak = pending().arrays.clone();
+    let weak: Vec<Weak<Array>> = pending().arrays.iter().map(|(_, w)| w.clone()).collect();
     weak.iter().filter_map(Weak::upgrade).collect()
 }
 
@@ -180,7 +272,7 @@ pub(crate) fn output(
     }
     let array = Arc::new(array);
     if depth >= bound {
-        run(device, op, || crate::compile::async_eval(&array));
+        run(device, op, || crate::compile::async_eval([&*array]));
         depth = 0;
     }
     register(&array);
@@ -313,9 +405,37 @@ pub(crate) fn op_multi(
 
 #[cfg(test)]
 mod tests {
+    use burn_backend::TensorData;
     use mlx::{Array, Dtype, Status};
 
-    use super::settle;
+    use super::{op, set_run_ahead, settle};
+    use crate::{MlxDevice, MlxTensor};
+
+    #[test]
+    fn a_read_starts_the_pending_tensors_of_its_own_thread_only() {
+        set_run_ahead(true);
+        let exp_of = |values: [f32; 3]| {
+            let t = MlxTensor::from_data(TensorData::new(values.to_vec(), [3]), MlxDevice::Cpu);
+            op(&[&t], "exp", || mlx::ops::exp(&t.array))
+        };
+        let mine = exp_of([0.0, 1.0, 2.0]);
+        let read = exp_of([1.0, 1.0, 1.0]);
+        let theirs = std::thread::spawn(move || exp_of([3.0, 4.0, 5.0]))
+            .join()
+            .unwrap();
+        assert_eq!(mine.array.status(), Status::Unscheduled);
+        let _ = read.to_data();
+        assert_ne!(mine.array.status(), Status::Unscheduled);
+        assert_eq!(theirs.array.status(), Status::Unscheduled);
+        let values = mine.to_data().to_vec::<f32>().unwrap();
+        let expected = [1.0f32, 1.0f32.exp(), 2.0f32.exp()];
+        assert!(
+            values
+                .iter()
+                .zip(expected)
+                .all(|(v, e)| (v - e).abs() < 1e-6)
+        );
+    }
 
     #[test]
     fn settling_computes_the_arrays_that_cross_streams_and_leaves_float64_pending() {

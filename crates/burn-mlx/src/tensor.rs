@@ -77,11 +77,13 @@ impl MlxTensor {
         MlxTensor::new(array, device)
     }
 
-    /// Evaluates the tensor and copies its values out. A read ends what [`crate::memo`] keeps.
+    /// Evaluates the tensor and copies its values out, after starting the rest of the pending
+    /// work ([`crate::eval::run_ahead`]). A read ends what [`crate::memo`] keeps.
     pub(crate) fn to_data(&self) -> TensorData {
         crate::memo::clear();
         let bytes = crate::eval::run(self.device, "into_data", || {
             crate::compile::eval([&*self.array])?;
+            crate::eval::start_pending();
             self.array.to_bytes()
         });
         TensorData::from_bytes_vec(bytes, self.shape(), to_burn_dtype(self.array.dtype()))

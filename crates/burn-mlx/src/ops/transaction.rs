@@ -20,6 +20,7 @@ impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
         crate::compile::eval(arrays).map_err(|e| ExecutionError::WithContext {
             reason: format!("burn-mlx: transaction: {e}"),
         })?;
+        crate::eval::start_pending();
         Ok(TransactionPrimitiveData {
             read_floats: transaction
                 .read_floats
