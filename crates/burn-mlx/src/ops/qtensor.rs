@@ -587,9 +587,17 @@ mod matmul {
         let row = if col == n - 1 { n - 2 } else { n - 1 };
         let grid = t.grid();
         let cols = shape[col];
-        let group = GROUPS.into_iter().find(|g| {
+        let fits = |g: &usize| {
             cols.is_multiple_of(*g) && (grid[col] == 1 || t.block[col].is_multiple_of(*g))
-        })?;
+        };
+        // Groups that split each row in two or more come first: on an H100, MLX's CUDA kernel
+        // returned zeros where one group spanned the whole row (64 columns in one group of 64),
+        // and the right values for the same 64 columns in groups of 32.
+        let group = GROUPS
+            .into_iter()
+            .filter(fits)
+            .find(|g| cols / g >= 2)
+            .or_else(|| GROUPS.into_iter().find(fits))?;
         let bits = t.scheme.value.size_bits();
         let per_word = 32 / bits;
         let offset = 1i32 << (bits - 1);
@@ -764,6 +772,16 @@ mod tests {
         assert!(kernel_weights(&per_tensor, 1, Dtype::Float64).is_none());
         let small = quantized([64, 96], QuantLevel::block([8]), QuantValue::Q2S);
         assert!(kernel_weights(&small, 1, Dtype::Float32).is_none());
+        // The largest group that still splits a row: 64 columns in groups of 32, 96 in groups
+        // of 32 (96 is no multiple of 64), 256 in groups of 128; 32 columns in one group.
+        let group = |shape: [usize; 2], col: usize| {
+            let t = quantized(shape, QuantLevel::Tensor, QuantValue::Q8S);
+            kernel_weights(&t, col, Dtype::Float32).unwrap().group
+        };
+        assert_eq!(group([64, 96], 0), 32);
+        assert_eq!(group([64, 96], 1), 32);
+        assert_eq!(group([256, 64], 0), 128);
+        assert_eq!(group([32, 64], 0), 32);
     }
 
     /// Packed forms are made once per tensor and orientation, and shared with clones and the
