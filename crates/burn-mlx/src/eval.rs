@@ -160,8 +160,9 @@ fn thread_tag() -> u32 {
 /// 2 off.
 static RUN_AHEAD: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
-/// Whether a read of a tensor also starts computing every other live tensor that is still
-/// pending (on by default; `BURN_MLX_RUN_AHEAD=0` or [`set_run_ahead`]`(false)` turns it off).
+/// Whether a read of a tensor also starts computing every other live tensor that the reading
+/// thread made and that is still pending (on by default; `BURN_MLX_RUN_AHEAD=0` or
+/// [`set_run_ahead`]`(false)` turns it off).
 ///
 /// A training loop that reads its loss after the optimizer step has, at that read, built the
 /// step's backward pass and parameter update too; the read itself needs only the forward pass.
