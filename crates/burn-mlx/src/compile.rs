@@ -40,36 +40,19 @@
 //!
 //! [`Backend::sync`]: burn_backend::Backend::sync
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use crate::switch::Switch;
 
-const UNSET: u8 = 0;
-const ON: u8 = 1;
-const OFF: u8 = 2;
-
-static MODE: AtomicU8 = AtomicU8::new(UNSET);
+/// Off unless `BURN_MLX_COMPILE=1`.
+static ENABLED: Switch = Switch::new("BURN_MLX_COMPILE", false);
 
 /// Whether evaluation goes through the compiled-region cache.
 pub fn is_enabled() -> bool {
-    match MODE.load(Ordering::Relaxed) {
-        ON => true,
-        OFF => false,
-        _ => {
-            let on = std::env::var("BURN_MLX_COMPILE").is_ok_and(|v| v.trim() == "1");
-            // Another thread may have decided meanwhile; the first decision stands.
-            let _ = MODE.compare_exchange(
-                UNSET,
-                if on { ON } else { OFF },
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-            MODE.load(Ordering::Relaxed) == ON
-        }
-    }
+    ENABLED.get()
 }
 
 /// Turns compiled execution on or off for the whole process (overrides `BURN_MLX_COMPILE`).
 pub fn set_enabled(enabled: bool) {
-    MODE.store(if enabled { ON } else { OFF }, Ordering::Relaxed);
+    ENABLED.set(enabled);
 }
 
 /// What the region cache did since the process started: regions evaluated, how many ran

@@ -120,15 +120,7 @@ fn register(array: &Arc<Array>) {
 
 /// Evaluates every live tensor that still has pending ops, in one MLX `eval`.
 pub(crate) fn eval_pending() -> mlx::Result<()> {
-    let weak = {
-        let mut p = pending();
-        p.swept_len = 0;
-        std::mem::take(&mut p.arrays)
-    };
-    let live: Vec<(u32, Arc<Array>)> = weak
-        .iter()
-        .filter_map(|(tag, w)| Some((*tag, w.upgrade()?)))
-        .collect();
+    let live = take_live(None);
     if live.is_empty() {
         return Ok(());
     }
@@ -138,6 +130,32 @@ pub(crate) fn eval_pending() -> mlx::Result<()> {
         relist(&live);
     }
     result
+}
+
+/// Takes the live tensors out of the registry: every thread's, or only those `thread` made.
+fn take_live(thread: Option<u32>) -> Vec<(u32, Arc<Array>)> {
+    let taken = {
+        let mut p = pending();
+        let taken = match thread {
+            None => std::mem::take(&mut p.arrays),
+            Some(tag) => {
+                let mut taken = Vec::new();
+                p.arrays.retain(|(t, w)| {
+                    if *t == tag {
+                        taken.push((tag, w.clone()));
+                    }
+                    *t != tag
+                });
+                taken
+            }
+        };
+        p.swept_len = p.swept_len.min(p.arrays.len());
+        taken
+    };
+    taken
+        .into_iter()
+        .filter_map(|(tag, w)| Some((tag, w.upgrade()?)))
+        .collect()
 }
 
 /// Puts tensors back into the registry.
@@ -156,9 +174,8 @@ fn thread_tag() -> u32 {
     TAG.with(|t| *t)
 }
 
-/// Whether a read starts the rest of the pending work (see [`set_run_ahead`]): 0 unset, 1 on,
-/// 2 off.
-static RUN_AHEAD: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+/// On unless `BURN_MLX_RUN_AHEAD=0`.
+static RUN_AHEAD: crate::switch::Switch = crate::switch::Switch::new("BURN_MLX_RUN_AHEAD", true);
 
 /// Whether a read of a tensor also starts computing every other live tensor that the reading
 /// thread made and that is still pending (on by default; `BURN_MLX_RUN_AHEAD=0` or
@@ -170,24 +187,12 @@ static RUN_AHEAD: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new
 /// program builds the next step, instead of after it: the time spent issuing ops, during which
 /// the device would otherwise sit idle, overlaps with compute.
 pub fn run_ahead() -> bool {
-    match RUN_AHEAD.load(Ordering::Relaxed) {
-        0 => {
-            let on = std::env::var("BURN_MLX_RUN_AHEAD").map_or(true, |v| v.trim() != "0");
-            let _ = RUN_AHEAD.compare_exchange(
-                0,
-                if on { 1 } else { 2 },
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-            RUN_AHEAD.load(Ordering::Relaxed) == 1
-        }
-        mode => mode == 1,
-    }
+    RUN_AHEAD.get()
 }
 
 /// Turns [`run_ahead`] on or off for the whole process (overrides `BURN_MLX_RUN_AHEAD`).
 pub fn set_run_ahead(on: bool) {
-    RUN_AHEAD.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+    RUN_AHEAD.set(on);
 }
 
 /// After a read: starts evaluating every live tensor that the reading thread made and that
@@ -200,24 +205,9 @@ pub(crate) fn start_pending() {
     if !run_ahead() {
         return;
     }
-    let tag = thread_tag();
-    let mine: Vec<Weak<Array>> = {
-        let mut p = pending();
-        let mut mine = Vec::new();
-        p.arrays.retain(|(t, w)| {
-            if *t == tag {
-                mine.push(w.clone());
-            }
-            *t != tag
-        });
-        p.swept_len = p.swept_len.min(p.arrays.len());
-        mine
-    };
-    let live: Vec<(u32, Arc<Array>)> = mine
-        .iter()
-        .filter_map(Weak::upgrade)
-        .filter(|a| a.status() == Status::Unscheduled)
-        .map(|a| (tag, a))
+    let live: Vec<(u32, Arc<Array>)> = take_live(Some(thread_tag()))
+        .into_iter()
+        .filter(|(_, a)| a.status() == Status::Unscheduled)
         .collect();
     if !live.is_empty() && crate::compile::async_eval(live.iter().map(|(_, a)| &**a)).is_err() {
         relist(&live);

@@ -27,6 +27,7 @@ mod memo;
 mod ops;
 mod qtensor;
 mod rng;
+mod switch;
 mod tensor;
 
 pub use backend::Mlx;
