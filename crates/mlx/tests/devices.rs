@@ -89,3 +89,25 @@ fn openblas_is_loaded_when_the_build_linked_it() {
         "built with OpenBLAS but it is not loaded"
     );
 }
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn openblas_uses_the_vector_kernels_this_cpu_has() {
+    // A distribution's OpenBLAS falls back to its generic SSE3 ("Prescott") kernels for a CPU
+    // model it does not know; the C layer then chooses AVX-512 or AVX2 ones, unless the user
+    // chose a core type themselves.
+    let blas = mlx::build_info::blas();
+    let user_choice =
+        std::env::var("OPENBLAS_CORETYPE").is_ok_and(|c| c.eq_ignore_ascii_case("prescott"));
+    if !blas.starts_with("OpenBLAS") || !blas.contains("DYNAMIC_ARCH") || user_choice {
+        return;
+    }
+    let vector =
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    if vector {
+        assert!(
+            !blas.to_ascii_lowercase().contains("prescott"),
+            "OpenBLAS runs its generic kernels on a CPU with AVX2: {blas}"
+        );
+    }
+}
