@@ -24,6 +24,8 @@
 //!   first maximum in window order (row by row), and 0 for a window whose values are all `-inf`
 //!   (padding only, say). The backward pass scatter-adds the output gradient at those positions
 //!   (`scatter_add_axis` over the flattened spatial axis), as the indices may come from anywhere.
+//! - **Tiling windows** (stride = kernel, no padding or dilation: `MaxPool2d`'s default) are a
+//!   reshape of the input, and max pooling reduces them with one `argmax` each ([`tiled`]).
 
 use burn_backend::TensorMetadata;
 use burn_backend::ops::conv::calculate_pool_output_size;
@@ -35,6 +37,8 @@ use super::layout;
 use super::pick::Picker;
 use crate::eval::{op, op_multi};
 use crate::tensor::MlxTensor;
+
+mod tiled;
 
 /// One spatial axis of a pooling window, resolved.
 #[derive(Clone, Copy, Debug)]
@@ -509,7 +513,12 @@ fn running_max(
 
 /// Max pooling of NCHW `x` (working in `order`, see [`Order`]).
 fn max_pool_array(x: &Array, g: &Geometry, order: Order) -> mlx::Result<Array> {
-    let best = running_max(&order.view(x)?, g, false, order)?.0;
+    let x = order.view(x)?;
+    let best = if g.tiles() {
+        tiled::max_pool(&x, g, order)?
+    } else {
+        running_max(&x, g, false, order)?.0
+    };
     order.unview(&best)
 }
 
@@ -520,8 +529,15 @@ fn max_pool_with_indices_array(
     index_dtype: Dtype,
     order: Order,
 ) -> mlx::Result<Vec<Array>> {
-    let (values, index) = running_max(&order.view(x)?, g, true, order)?;
-    let index = ops::broadcast_to(&index.expect("tracked"), values.shape())?.astype(index_dtype)?;
+    let x = order.view(x)?;
+    let (values, index) = if g.tiles() {
+        tiled::max_pool_with_indices(&x, g, order)?
+    } else {
+        let (values, index) = running_max(&x, g, true, order)?;
+        let index = ops::broadcast_to(&index.expect("tracked"), values.shape())?;
+        (values, index)
+    };
+    let index = index.astype(index_dtype)?;
     Ok(vec![order.unview(&values)?, order.unview(&index)?])
 }
 

@@ -263,6 +263,30 @@ fn max_pool2d_windows_of_padding_only() {
         Prec::F32.tight_tol(),
         &case,
     );
+    // Tiling windows (stride = kernel, no padding) whose values are all -inf, one of them away
+    // from the origin: index 0 all the same.
+    let mut v = case.x.to_vec::<f32>().unwrap();
+    for i in [12, 13, 17, 18, 25, 26, 30, 31] {
+        v[i] = f32::NEG_INFINITY;
+    }
+    let case = MaxPool2 {
+        x: TensorData::new(v, [1, 2, 5, 5]),
+        padding: [0, 0],
+        ceil: false,
+        ..case
+    };
+    check_tol(
+        "max_pool2d -inf tiling windows",
+        Prec::F32,
+        Prec::F32.tight_tol(),
+        &case,
+    );
+    check_grad_tol(
+        "max_pool2d -inf tiling windows backward",
+        Prec::F32,
+        Prec::F32.tight_tol(),
+        &case,
+    );
 }
 
 #[test]
