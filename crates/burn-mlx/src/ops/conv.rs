@@ -290,8 +290,32 @@ fn patches(
             .map(|j| windows_count(len[j], kernel[j], spec.stride[j], spec.kdil[j]))
             .collect::<Result<Vec<_>>>()?,
     };
-    let views = window_views(&x, 1, kernel, &spec.stride, &spec.kdil, &out)?;
-    Ok((ops::stack(&views, n as i32 + 1)?, out))
+    if out.contains(&0) {
+        let views = window_views(&x, 1, kernel, &spec.stride, &spec.kdil, &out)?;
+        return Ok((ops::stack(&views, n as i32 + 1)?, out));
+    }
+    // One strided view of every window, `[N, *out, *kernel, C]` (what MLX's own weight gradient
+    // does), copied once by the reshape that flattens the kernel positions: one op where a
+    // slice per kernel position and their stack were `2 * K + 1`.
+    let shape = x.shape().to_vec();
+    let mut row_major = vec![1i64; shape.len()];
+    for axis in (0..shape.len() - 1).rev() {
+        row_major[axis] = row_major[axis + 1] * i64::from(shape[axis + 1]);
+    }
+    let mut view_shape = vec![shape[0]];
+    view_shape.extend(&out);
+    view_shape.extend(kernel);
+    view_shape.push(shape[n + 1]);
+    let mut strides = vec![row_major[0]];
+    strides.extend((0..n).map(|j| i64::from(spec.stride[j]) * row_major[j + 1]));
+    strides.extend((0..n).map(|j| i64::from(spec.kdil[j]) * row_major[j + 1]));
+    strides.push(1);
+    let mut flat_shape = vec![shape[0]];
+    flat_shape.extend(&out);
+    flat_shape.push(kernel.iter().product());
+    flat_shape.push(shape[n + 1]);
+    let cols = ops::as_strided(&x, &view_shape, &strides, 0)?.reshape(&flat_shape)?;
+    Ok((cols, out))
 }
 
 /// [`conv_cl`] as im2col and one batched matmul over the groups (any float dtype, float64
