@@ -273,6 +273,7 @@ pub(crate) fn output(
         depth,
         epoch: now,
         channels_last: false,
+        index_bound: 0,
     }
 }
 

@@ -26,6 +26,10 @@ pub struct MlxTensor {
     /// A hint that the array is channels-first in shape but channels-last in memory (see
     /// [`crate::ops::layout`]). Only speed depends on it, never a value.
     pub(crate) channels_last: bool,
+    /// For an int tensor of indices that an op of this backend produced: every element lies in
+    /// `[0, index_bound)` (0: nothing known). An op that reads such indices back (max pooling's
+    /// backward pass) may then skip the nodes that guard against indices out of range.
+    pub(crate) index_bound: u32,
 }
 
 impl MlxTensor {
@@ -39,6 +43,7 @@ impl MlxTensor {
                 depth: 0,
                 epoch: crate::eval::epoch(),
                 channels_last: false,
+                index_bound: 0,
             }
         } else {
             crate::eval::created(array, device)

@@ -542,11 +542,12 @@ fn max_pool_with_indices_array(
 }
 
 /// Adds `grad` (NCHW) at the flat spatial positions `indices` of a zero `[N, C, H, W]`
-/// (working in `order`).
+/// (working in `order`); `in_range`: the indices are known to lie in `[0, H * W)`.
 fn max_pool_backward_array(
     x_shape: [usize; 4],
     grad: &Array,
     indices: &Array,
+    in_range: bool,
     order: Order,
 ) -> mlx::Result<Array> {
     let [n, c, h, w] = x_shape.map(|d| d as i32);
@@ -559,7 +560,12 @@ fn max_pool_backward_array(
     let flat_grad = order.view(grad)?.reshape(&flat)?;
     let flat_indices = order.view(indices)?.reshape(&flat)?;
     let zeros = ops::zeros(&zeros, grad.dtype())?;
-    let sum = ops::scatter_add_axis(&zeros, &flat_indices, &flat_grad, Some(axis))?;
+    let sum = if in_range {
+        // SAFETY: every index lies in `[0, H * W)`, the length of `axis` (the caller's check).
+        unsafe { ops::scatter_add_axis_unchecked(&zeros, &flat_indices, &flat_grad, axis)? }
+    } else {
+        ops::scatter_add_axis(&zeros, &flat_indices, &flat_grad, Some(axis))?
+    };
     order.unview(&sum.reshape(&shape)?)
 }
 
@@ -663,7 +669,19 @@ pub(crate) fn max_pool2d_with_indices(
     .into_iter()
     .map(|t| order.mark(t));
     let values = out.next().expect("two outputs");
-    (values, out.next().expect("two outputs"))
+    (values, mark_positions(out.next().expect("two outputs"), &g))
+}
+
+/// Max pooling's indices, marked as flat positions `ih * W + iw` of the input, all in range.
+fn mark_positions(mut indices: MlxTensor, g: &Geometry) -> MlxTensor {
+    indices.index_bound = u32::try_from(g.h.size * g.w.size).unwrap_or(0);
+    indices
+}
+
+/// Whether `indices` are this backend's own max-pooling indices for an input of `[H, W]`
+/// (`[L, 1]` in 1-d), so that the backward pass can skip its guard against indices out of range.
+fn own_positions(indices: &MlxTensor, [_, _, h, w]: [usize; 4]) -> bool {
+    indices.index_bound != 0 && indices.index_bound as usize == h * w
 }
 
 pub(crate) fn max_pool2d_with_indices_backward(
@@ -675,8 +693,9 @@ pub(crate) fn max_pool2d_with_indices_backward(
     let dims = dims4(&x, name);
     check_same_shape(&output_grad, &indices, name);
     let order = Order::of(&x);
+    let own = own_positions(&indices, dims);
     order.mark(op(&[&output_grad, &indices], name, || {
-        max_pool_backward_array(dims, &output_grad.array, &indices.array, order)
+        max_pool_backward_array(dims, &output_grad.array, &indices.array, own, order)
     }))
 }
 
@@ -747,7 +766,7 @@ pub(crate) fn max_pool1d_with_indices(
         )?;
         arrays.iter().map(as_signal).collect()
     });
-    let indices = out.pop().expect("two outputs");
+    let indices = mark_positions(out.pop().expect("two outputs"), &g);
     (out.pop().expect("two outputs"), indices)
 }
 
@@ -759,12 +778,45 @@ pub(crate) fn max_pool1d_with_indices_backward(
     let name = "max_pool1d_with_indices_backward";
     let dims = image_dims(dims3(&x, name));
     check_same_shape(&output_grad, &indices, name);
+    let own = own_positions(&indices, dims);
     op(&[&output_grad, &indices], name, || {
         as_signal(&max_pool_backward_array(
             dims,
             &as_image(&output_grad.array)?,
             &as_image(&indices.array)?,
+            own,
             Order::ChannelsFirst,
         )?)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn_backend::TensorData;
+
+    #[test]
+    fn only_the_backends_own_indices_skip_the_range_guard() {
+        let device = crate::MlxDevice::Cpu;
+        let x = MlxTensor::from_data(
+            TensorData::new(vec![0.5f32; 2 * 6 * 4], [1, 2, 6, 4]),
+            device,
+        );
+        for (kernel, stride) in [([2, 2], [2, 2]), ([3, 2], [1, 1])] {
+            let (_, own) = max_pool2d_with_indices(
+                x.clone(),
+                kernel,
+                stride,
+                [0, 0],
+                [1, 1],
+                false,
+                Dtype::Int32,
+            );
+            assert!(own_positions(&own, [1, 2, 6, 4]));
+            // The same positions for an input of another size are not known to be in range.
+            assert!(!own_positions(&own, [1, 2, 6, 5]));
+        }
+        let made = MlxTensor::from_data(TensorData::new(vec![0i32; 4], [1, 1, 2, 2]), device);
+        assert!(!own_positions(&made, [1, 1, 4, 4]));
+    }
 }

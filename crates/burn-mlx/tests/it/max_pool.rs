@@ -568,3 +568,44 @@ fn relu_and_max_pool2d_on_large_images() {
         }
     }
 }
+
+#[test]
+fn max_pool2d_backward_with_indices_from_data() {
+    // Indices the caller made (not the backend's own pooling): repeated positions add up, a
+    // negative one counts from the end (as MLX's indices do), and positions outside the input
+    // are dropped instead of writing outside the result.
+    fn run<B: Backend>(indices: Vec<i32>, device: &B::Device) -> TensorData {
+        let x: Tensor<B, 4> = Tensor::zeros([1, 2, 4, 4], device);
+        let grad: Tensor<B, 4> = tensor(
+            &TensorData::new((1..=8).map(|v| v as f32).collect::<Vec<_>>(), [1, 2, 2, 2]),
+            device,
+            DType::F32,
+        );
+        let indices =
+            Tensor::<B, 4, Int>::from_data(TensorData::new(indices, [1, 2, 2, 2]), device);
+        let back = B::max_pool2d_with_indices_backward(
+            x.into_primitive().tensor(),
+            [2, 2],
+            [2, 2],
+            [0, 0],
+            [1, 1],
+            false,
+            grad.into_primitive().tensor(),
+            indices.into_primitive(),
+        );
+        Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(back.x_grad)).into_data()
+    }
+    let in_range = vec![0, 0, 15, 5, 3, 3, 3, 12];
+    assert_data_close(
+        "max_pool2d backward, caller's indices",
+        &run::<M>(in_range.clone(), &mlx_device()),
+        &run::<Nd>(in_range, &Default::default()),
+        Prec::F32.tight_tol(),
+    );
+    let outside = run::<M>(vec![0, 16, -1, 5, 1000, 3, -70000, 12], &mlx_device());
+    let mut expected = vec![0.0f32; 32];
+    for (grad, position) in [(1.0, 0), (3.0, 15), (4.0, 5), (6.0, 16 + 3), (8.0, 16 + 12)] {
+        expected[position] += grad;
+    }
+    assert_eq!(outside.to_vec::<f32>().unwrap(), expected);
+}

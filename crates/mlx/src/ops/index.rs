@@ -228,6 +228,39 @@ pub unsafe fn take_along_axis_unchecked(a: &Array, indices: &Array, axis: i32) -
     call(|r, s| unsafe { sys::mlxc_take_along_axis(r, a.as_raw(), indices.as_raw(), axis, s) })
 }
 
+/// [`take`] without the nodes that clamp the indices, for indices the caller built itself and
+/// knows to be in range (see [`take_along_axis_unchecked`]).
+///
+/// # Safety
+/// Every index must lie in `[-n, n)`, `n` being `a`'s size along `axis` (its element count for
+/// `None`): MLX does not check, and an index outside reads memory outside `a`.
+pub unsafe fn take_unchecked(a: &Array, indices: &Array, axis: Option<i32>) -> Result<Array> {
+    match axis {
+        None => call(|r, s| unsafe { sys::mlxc_take_flat(r, a.as_raw(), indices.as_raw(), s) }),
+        Some(axis) => {
+            call(|r, s| unsafe { sys::mlxc_take(r, a.as_raw(), indices.as_raw(), axis, s) })
+        }
+    }
+}
+
+/// [`scatter_add_axis`] along `axis` without the nodes that drop out-of-range indices, for
+/// indices the caller knows to be in range (positions a reduction of the same axis produced).
+///
+/// # Safety
+/// Every index must lie in `[-n, n)`, `n` being `a`'s size along `axis`: MLX does not check,
+/// and an index outside writes memory outside the result.
+pub unsafe fn scatter_add_axis_unchecked(
+    a: &Array,
+    indices: &Array,
+    values: &Array,
+    axis: i32,
+) -> Result<Array> {
+    check_integer_indices(indices, "scatter_add_axis")?;
+    call(|r, s| unsafe {
+        sys::mlxc_scatter_add_axis(r, a.as_raw(), indices.as_raw(), values.as_raw(), axis, s)
+    })
+}
+
 #[derive(Clone, Copy)]
 enum AxisWrite {
     Put,

@@ -68,17 +68,17 @@ pub(super) fn max_pool_with_indices(
 ) -> mlx::Result<(Array, Array)> {
     let windows = windows(x, g, order)?;
     let position = windows.argmax(Some(-1), true)?;
-    let values = ops::take_along_axis(&windows, &position, Some(-1))?.squeeze(Some(&[-1]))?;
+    // SAFETY (both gathers): `position` is an argmax along the last axis of `windows`, whose
+    // length is the length of `within`.
+    let values =
+        unsafe { ops::take_along_axis_unchecked(&windows, &position, -1)? }.squeeze(Some(&[-1]))?;
     // The flat input position: where the window starts, plus where `position` lies in it.
     let (width, kw) = (g.w.size as i32, g.w.kernel as i32);
     let within: Vec<i32> = (0..g.h.kernel as i32 * kw)
         .map(|k| (k / kw) * width + k % kw)
         .collect();
-    let within = ops::take(
-        &Array::from_slice(&within, &[within.len() as i32])?,
-        &position.squeeze(Some(&[-1]))?,
-        None,
-    )?;
+    let within = Array::from_slice(&within, &[within.len() as i32])?;
+    let within = unsafe { ops::take_unchecked(&within, &position.squeeze(Some(&[-1]))?, None)? };
     let (oh, ow) = (g.h.out as i32, g.w.out as i32);
     let starts: Vec<i32> = (0..oh)
         .flat_map(|o| (0..ow).map(move |p| o * g.h.kernel as i32 * width + p * kw))
