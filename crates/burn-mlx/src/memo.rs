@@ -18,8 +18,14 @@
 //! value. Each thread has its own short list (Burn runs a backward pass on the thread that
 //! built the forward graph).
 //!
-//! (Burn's `exp` and `tanh` backward passes recompute those too, but keeping their results would
-//! keep MLX from reusing their buffers in the ops that follow, which costs more than it saves.)
+//! Burn's `exp` backward pass takes `exp(x)` of the saved input again too. Its result is kept
+//! only when something else holds the input as the forward pass runs (under autodiff, the
+//! checkpoint of the input for that backward pass): in Burn's softmax that saves a second
+//! exponential over the whole attention matrix per layer (on the CPU, MLX's `exp` is scalar
+//! code), and the result is alive until then anyway, as the saved numerator of the division
+//! that follows. An `exp` of an input nobody else holds keeps nothing, so that MLX can reuse its
+//! buffer in the ops that follow. (`tanh`'s backward pass recomputes its result too, and is
+//! left alone for that reason.)
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
@@ -106,6 +112,23 @@ mod tests {
         // An equal but distinct input is another key, and ops do not mix.
         assert!(kept("gelu", &tensor(&[0.0, 1.0])).is_none());
         assert!(kept("other", &x).is_none());
+    }
+
+    #[test]
+    fn exp_is_kept_only_for_an_input_held_elsewhere() {
+        use burn_backend::ops::FloatTensorOps;
+        type B = crate::Mlx;
+        // Held elsewhere, as autodiff's checkpoint holds the input of `exp` for its backward.
+        let x = tensor(&[0.0, 1.0]);
+        let saved = x.clone();
+        let y = B::float_exp(x);
+        let kept_y = kept("exp", &saved).expect("exp of a saved input is kept");
+        assert_eq!(kept_y.to_vec::<f32>().unwrap(), y.to_data().to_vec::<f32>().unwrap());
+        // An input nobody else holds: nothing kept, so MLX may reuse the result's buffer.
+        let z = tensor(&[2.0]);
+        let key = Arc::as_ptr(&z.array);
+        let _ = B::float_exp(z);
+        assert!(!held(key));
     }
 
     #[test]

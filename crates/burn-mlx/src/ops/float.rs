@@ -11,6 +11,7 @@ use mlx::{Array, Dtype, ops};
 use super::base::{self, Cmp, axis, binary, half_in_f32, reduce_all, unary, with_scalar};
 use super::nd;
 use crate::eval::run;
+use crate::memo;
 use crate::tensor::{MlxTensor, to_mlx_dtype, to_mlx_shape};
 use crate::{Mlx, MlxDevice, MlxFloat, MlxInt};
 
@@ -403,10 +404,22 @@ impl<F: MlxFloat, I: MlxInt> FloatTensorOps<Self> for Mlx<F, I> {
         })
     }
 
+    fn float_exp(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        // Burn's backward pass takes `exp` of its saved input again (see memo).
+        if let Some(result) = memo::kept("exp", &tensor) {
+            return unary(&tensor, "float_exp", |_| Ok(result));
+        }
+        let saved_elsewhere = std::sync::Arc::strong_count(&tensor.array) > 1;
+        let result = unary(&tensor, "float_exp", precise::exp);
+        if saved_elsewhere {
+            memo::keep("exp", &tensor, result.array().clone());
+        }
+        result
+    }
+
     unary_ops!(
         float_neg => ops::negative,
         float_recip => ops::reciprocal,
-        float_exp => precise::exp,
         float_log => ops::log,
         float_log1p => ops::log1p,
         float_sqrt => ops::sqrt,
