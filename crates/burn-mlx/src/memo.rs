@@ -123,7 +123,10 @@ mod tests {
         let saved = x.clone();
         let y = B::float_exp(x);
         let kept_y = kept("exp", &saved).expect("exp of a saved input is kept");
-        assert_eq!(kept_y.to_vec::<f32>().unwrap(), y.to_data().to_vec::<f32>().unwrap());
+        assert_eq!(
+            kept_y.to_vec::<f32>().unwrap(),
+            y.to_data().to_vec::<f32>().unwrap()
+        );
         // An input nobody else holds: nothing kept, so MLX may reuse the result's buffer.
         let z = tensor(&[2.0]);
         let key = Arc::as_ptr(&z.array);
