@@ -225,11 +225,31 @@ fn max_pool2d_non_contiguous_inputs() {
     }
 }
 
+/// `x` with `-inf` at the flat `positions`.
+fn with_neg_inf(x: &TensorData, positions: &[usize]) -> TensorData {
+    let mut v = x.to_vec::<f32>().unwrap();
+    for &i in positions {
+        v[i] = f32::NEG_INFINITY;
+    }
+    TensorData::new(v, x.shape.clone())
+}
+
+/// Values and indices, then the input gradient, of `case` against burn-ndarray, exactly.
+fn check_exact(label: &str, case: &MaxPool2) {
+    check_tol(label, Prec::F32, Prec::F32.tight_tol(), case);
+    check_grad_tol(
+        format!("{label} backward"),
+        Prec::F32,
+        Prec::F32.tight_tol(),
+        case,
+    );
+}
+
 #[test]
 fn max_pool2d_windows_of_padding_only() {
     // With ceil_mode, Burn's last window can lie in the padding (and past it): its maximum is
     // -inf and its index 0. Inputs of -inf give index 0 too.
-    let mut x = floats_exact([1, 2, 5, 5], 7);
+    let x = floats_exact([1, 2, 5, 5], 7);
     let case = MaxPool2 {
         x: x.clone(),
         layout: Layout::Contiguous,
@@ -239,24 +259,11 @@ fn max_pool2d_windows_of_padding_only() {
         dilation: [1, 1],
         ceil: true,
     };
-    check_tol(
-        "max_pool2d padding-only windows",
-        Prec::F32,
-        Prec::F32.tight_tol(),
-        &case,
-    );
-    check_grad_tol(
-        "max_pool2d padding-only windows backward",
-        Prec::F32,
-        Prec::F32.tight_tol(),
-        &case,
-    );
-    let mut v = x.to_vec::<f32>().unwrap();
-    for i in [0, 1, 5, 6, 30, 31, 35, 36] {
-        v[i] = f32::NEG_INFINITY;
-    }
-    x = TensorData::new(v, [1, 2, 5, 5]);
-    let case = MaxPool2 { x, ..case };
+    check_exact("max_pool2d padding-only windows", &case);
+    let case = MaxPool2 {
+        x: with_neg_inf(&x, &[0, 1, 5, 6, 30, 31, 35, 36]),
+        ..case
+    };
     check_tol(
         "max_pool2d -inf inputs",
         Prec::F32,
@@ -265,28 +272,13 @@ fn max_pool2d_windows_of_padding_only() {
     );
     // Tiling windows (stride = kernel, no padding) whose values are all -inf, one of them away
     // from the origin: index 0 all the same.
-    let mut v = case.x.to_vec::<f32>().unwrap();
-    for i in [12, 13, 17, 18, 25, 26, 30, 31] {
-        v[i] = f32::NEG_INFINITY;
-    }
     let case = MaxPool2 {
-        x: TensorData::new(v, [1, 2, 5, 5]),
+        x: with_neg_inf(&case.x, &[12, 13, 17, 18, 25, 26, 30, 31]),
         padding: [0, 0],
         ceil: false,
         ..case
     };
-    check_tol(
-        "max_pool2d -inf tiling windows",
-        Prec::F32,
-        Prec::F32.tight_tol(),
-        &case,
-    );
-    check_grad_tol(
-        "max_pool2d -inf tiling windows backward",
-        Prec::F32,
-        Prec::F32.tight_tol(),
-        &case,
-    );
+    check_exact("max_pool2d -inf tiling windows", &case);
 }
 
 #[test]
