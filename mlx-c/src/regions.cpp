@@ -41,20 +41,37 @@ long use_count(const mx::array& a) {
 }
 
 // One primitive application of the tape. Slots number the region's values: first its inputs,
-// then the outputs of each node in tape order.
+// then the outputs of each node in tape order. The structure is kept flat (a few vectors for the
+// whole tape, not a few per node): a training step's region has thousands of nodes, traced at
+// every evaluation, and allocating per node cost more than the rest of the trace.
 struct Node {
   std::shared_ptr<mx::Primitive> primitive;
-  std::vector<uint32_t> inputs;
-  std::vector<mx::Shape> shapes;
-  std::vector<mx::Dtype> dtypes;
+  uint32_t edges_begin;  // this node's input slots: Structure::edges[edges_begin, edges_end)
+  uint32_t edges_end;
+  uint32_t outputs;  // how many outputs; their slots follow the previous nodes' outputs
 };
 
 // The structure of a region: what is cached and compared.
 struct Structure {
-  std::vector<mx::Shape> input_shapes;
-  std::vector<mx::Dtype> input_dtypes;
   std::vector<Node> nodes;
+  std::vector<uint32_t> edges;  // every node's input slots, in node order
+  // Shapes as each array's rank followed by its dimensions, and dtypes: the region's inputs, in
+  // slot order, and every node's outputs, in tape order.
+  std::vector<int32_t> input_dims;
+  std::vector<mx::Dtype> input_dtypes;
+  std::vector<int32_t> value_dims;
+  std::vector<mx::Dtype> value_dtypes;
   std::vector<uint32_t> outputs;  // slots the compiled function returns
+
+  void clear() {
+    nodes.clear();
+    edges.clear();
+    input_dims.clear();
+    input_dtypes.clear();
+    value_dims.clear();
+    value_dtypes.clear();
+    outputs.clear();
+  }
 };
 
 // A region found at one evaluation point.
@@ -64,14 +81,20 @@ struct Region {
   std::vector<mx::array> values;  // every node output, by slot minus the input count
   size_t hash = 0;
   bool compilable = true;
+
+  // Drops the handles on the graph, keeping the buffers' capacity for the next trace.
+  void release() {
+    structure.clear();
+    inputs.clear();
+    values.clear();
+  }
 };
 
 void mix(size_t& h, size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); }
 
-void mix_array(size_t& h, const mx::Shape& shape, mx::Dtype dtype) {
-  mix(h, shape.size());
-  for (auto d : shape) mix(h, static_cast<size_t>(d));
-  mix(h, static_cast<size_t>(dtype.val()));
+void push_shape(std::vector<int32_t>& dims, const mx::Shape& shape) {
+  dims.push_back(static_cast<int32_t>(shape.size()));
+  dims.insert(dims.end(), shape.begin(), shape.end());
 }
 
 // A scalar's dtype and bits, for arrays whose value can be read on the host without waiting:
@@ -98,33 +121,120 @@ std::optional<ScalarKey> scalar_key(const mx::array& a) {
   return k;
 }
 
-// Walks the pending graph behind `targets` (iteratively: graphs can be deep). Arrays that are
-// computed or already scheduled are the region's inputs.
-Region trace(const std::vector<mx::array>& targets) {
-  Region r;
-  std::unordered_map<uintptr_t, uint32_t> slot_of;
+// Array ids to slots, by open addressing. Reused from trace to trace: a generation stamp empties
+// it without touching every bucket, and nothing is allocated once it has grown to the size of
+// the regions seen.
+class SlotMap {
+ public:
+  void clear() {
+    size_ = 0;
+    if (++generation_ == 0) {  // wrapped: stamps from 2^32 traces ago would look current
+      std::fill(stamps_.begin(), stamps_.end(), 0);
+      generation_ = 1;
+    }
+  }
+
+  const uint32_t* find(uintptr_t key) const {
+    if (keys_.empty()) return nullptr;
+    for (size_t i = bucket(key);; i = (i + 1) & mask()) {
+      if (stamps_[i] != generation_) return nullptr;
+      if (keys_[i] == key) return &values_[i];
+    }
+  }
+
+  // Inserts `key` unless present.
+  void insert(uintptr_t key, uint32_t value) {
+    if (2 * (size_ + 1) > keys_.size()) grow();
+    for (size_t i = bucket(key);; i = (i + 1) & mask()) {
+      if (stamps_[i] != generation_) {
+        stamps_[i] = generation_;
+        keys_[i] = key;
+        values_[i] = value;
+        size_ += 1;
+        return;
+      }
+      if (keys_[i] == key) return;
+    }
+  }
+
+ private:
+  size_t mask() const { return keys_.size() - 1; }
+  size_t bucket(uintptr_t key) const {
+    // Ids are node addresses: the low bits are alignment, the high ones mostly equal.
+    return static_cast<size_t>((key >> 4) * 0x9e3779b97f4a7c15ULL >> 20) & mask();
+  }
+  void grow() {
+    std::vector<uintptr_t> keys = std::move(keys_);
+    std::vector<uint32_t> values = std::move(values_);
+    std::vector<uint32_t> stamps = std::move(stamps_);
+    size_t capacity = std::max<size_t>(1024, 2 * keys.size());
+    keys_.assign(capacity, 0);
+    values_.assign(capacity, 0);
+    stamps_.assign(capacity, 0);
+    uint32_t old = generation_;
+    generation_ = 1;
+    size_ = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (stamps[i] == old) insert(keys[i], values[i]);
+    }
+  }
+
+  std::vector<uintptr_t> keys_;
+  std::vector<uint32_t> values_;
+  std::vector<uint32_t> stamps_;  // a bucket is used when its stamp is the current generation
+  uint32_t generation_ = 1;
+  size_t size_ = 0;
+};
+
+// Everything a trace needs besides its result, kept between traces (which run under the graph
+// lock, one at a time) so that tracing a region seen before allocates nothing.
+struct Tracer {
+  Region region;
+  SlotMap slot_of;
   std::vector<std::pair<mx::array, size_t>> stack;
+  std::unordered_map<ScalarKey, uint32_t, ScalarKeyHash> scalar_slot;
+  std::vector<long> internal;
+  std::vector<bool> is_output;
+
+  // Walks the pending graph behind `targets` (iteratively: graphs can be deep) into `region`.
+  // Arrays that are computed or already scheduled are the region's inputs.
+  Region& trace(const std::vector<mx::array>& targets);
+};
+
+Tracer& tracer() {
+  static Tracer t;
+  return t;
+}
+
+Region& Tracer::trace(const std::vector<mx::array>& targets) {
+  Region& r = region;
+  r.release();
+  r.compilable = true;
+  Structure& st = r.structure;
+  slot_of.clear();
+  stack.clear();
+  scalar_slot.clear();
   // Scalars already computed on the host (`x + 1.0`, an optimizer's betas: a new array per op)
   // are one input per value: a chain of 200 `+ 1.0` reads one scalar, not 200, and each call of
   // its compiled function passes 2 arrays instead of 201. Which scalars are equal is then part
   // of the structure: a step whose values happen to coincide differently is another region
   // (compiled separately, never wrong).
-  std::unordered_map<ScalarKey, uint32_t, ScalarKeyHash> scalar_slot;
   auto input_slot = [&](const mx::array& a) {
     uint32_t slot = static_cast<uint32_t>(r.inputs.size());
     if (auto key = scalar_key(a)) {
       auto [it, fresh] = scalar_slot.emplace(*key, slot);
       if (!fresh) {
-        slot_of.emplace(a.id(), it->second);
-        return it->second;
+        slot_of.insert(a.id(), it->second);
+        return;
       }
     }
-    slot_of.emplace(a.id(), slot);
+    slot_of.insert(a.id(), slot);
     r.inputs.push_back(a);
-    return slot;
+    push_shape(st.input_dims, a.shape());
+    st.input_dtypes.push_back(a.dtype());
   };
   for (const auto& t : targets) {
-    if (slot_of.count(t.id())) continue;
+    if (slot_of.find(t.id())) continue;
     if (t.status() != mx::array::Status::unscheduled) {
       input_slot(t);
       continue;
@@ -134,7 +244,7 @@ Region trace(const std::vector<mx::array>& targets) {
       auto& [a, next] = stack.back();
       if (next < a.inputs().size()) {
         const mx::array& in = a.inputs()[next++];
-        if (slot_of.count(in.id())) continue;
+        if (slot_of.find(in.id())) continue;
         if (in.status() != mx::array::Status::unscheduled) {
           input_slot(in);
         } else {
@@ -142,20 +252,24 @@ Region trace(const std::vector<mx::array>& targets) {
         }
         continue;
       }
-      if (!slot_of.count(a.id())) {
+      if (!slot_of.find(a.id())) {
         Node n;
         n.primitive = a.primitive_ptr();
-        for (const auto& in : a.inputs()) n.inputs.push_back(slot_of.at(in.id()));
-        for (const auto& o : a.outputs()) {
-          n.shapes.push_back(o.shape());
-          n.dtypes.push_back(o.dtype());
+        n.edges_begin = static_cast<uint32_t>(st.edges.size());
+        for (const auto& in : a.inputs()) st.edges.push_back(*slot_of.find(in.id()));
+        n.edges_end = static_cast<uint32_t>(st.edges.size());
+        const auto& outputs = a.outputs();
+        n.outputs = static_cast<uint32_t>(outputs.size());
+        for (const auto& o : outputs) {
+          push_shape(st.value_dims, o.shape());
+          st.value_dtypes.push_back(o.dtype());
           // Node slots are provisional (inputs found later still take the low numbers).
           uint32_t provisional = (1u << 31) | static_cast<uint32_t>(r.values.size());
-          slot_of.emplace(o.id(), provisional);
+          slot_of.insert(o.id(), provisional);
           r.values.push_back(o);
         }
         r.compilable = r.compilable && n.primitive->is_equivalent(*n.primitive);
-        r.structure.nodes.push_back(std::move(n));
+        st.nodes.push_back(std::move(n));
       }
       stack.pop_back();
     }
@@ -165,24 +279,20 @@ Region trace(const std::vector<mx::array>& targets) {
   auto final_slot = [n_inputs](uint32_t s) {
     return (s & (1u << 31)) ? n_inputs + (s & ~(1u << 31)) : s;
   };
-  for (auto& n : r.structure.nodes) {
-    for (auto& s : n.inputs) s = final_slot(s);
-  }
+  for (auto& s : st.edges) s = final_slot(s);
   // Outputs: the targets, and every intermediate held from outside the region.
-  std::vector<long> internal(r.values.size(), 1);  // the handle in `values`
-  for (const auto& n : r.structure.nodes) {
-    for (auto s : n.inputs) {
-      if (s >= n_inputs) internal[s - n_inputs] += 1;
-    }
+  internal.assign(r.values.size(), 1);  // the handle in `values`
+  for (auto s : st.edges) {
+    if (s >= n_inputs) internal[s - n_inputs] += 1;
   }
   // Each output of a multi-output node is also held by its siblings.
   size_t v = 0;
-  for (const auto& n : r.structure.nodes) {
-    for (size_t k = 0; k < n.shapes.size(); ++k) internal[v++] += n.shapes.size() - 1;
+  for (const auto& n : st.nodes) {
+    for (uint32_t k = 0; k < n.outputs; ++k) internal[v++] += n.outputs - 1;
   }
-  std::vector<bool> is_output(r.values.size(), false);
+  is_output.assign(r.values.size(), false);
   for (const auto& t : targets) {
-    uint32_t s = final_slot(slot_of.at(t.id()));
+    uint32_t s = final_slot(*slot_of.find(t.id()));
     if (s >= n_inputs) {
       internal[s - n_inputs] += 1;
       is_output[s - n_inputs] = true;
@@ -190,24 +300,23 @@ Region trace(const std::vector<mx::array>& targets) {
   }
   for (size_t i = 0; i < r.values.size(); ++i) {
     if (is_output[i] || use_count(r.values[i]) > internal[i]) {
-      r.structure.outputs.push_back(n_inputs + static_cast<uint32_t>(i));
+      st.outputs.push_back(n_inputs + static_cast<uint32_t>(i));
     }
   }
-  for (const auto& in : r.inputs) {
-    r.structure.input_shapes.push_back(in.shape());
-    r.structure.input_dtypes.push_back(in.dtype());
-  }
   // The hash covers everything but the primitives' attributes, which `same` compares.
-  size_t h = r.structure.nodes.size();
-  for (size_t i = 0; i < r.inputs.size(); ++i) {
-    mix_array(h, r.structure.input_shapes[i], r.structure.input_dtypes[i]);
+  size_t h = st.nodes.size();
+  for (const auto& n : st.nodes) {
+    // The type_info object's address: `hash_code` hashes the type's name on every call.
+    mix(h, reinterpret_cast<uintptr_t>(&typeid(*n.primitive)));
+    mix(h, n.edges_end - n.edges_begin);
+    mix(h, n.outputs);
   }
-  for (const auto& n : r.structure.nodes) {
-    mix(h, typeid(*n.primitive).hash_code());
-    for (auto s : n.inputs) mix(h, s);
-    for (size_t k = 0; k < n.shapes.size(); ++k) mix_array(h, n.shapes[k], n.dtypes[k]);
-  }
-  for (auto s : r.structure.outputs) mix(h, s);
+  for (auto s : st.edges) mix(h, s);
+  for (auto d : st.input_dims) mix(h, static_cast<size_t>(d));
+  for (auto d : st.value_dims) mix(h, static_cast<size_t>(d));
+  for (auto d : st.input_dtypes) mix(h, static_cast<size_t>(d.val()));
+  for (auto d : st.value_dtypes) mix(h, static_cast<size_t>(d.val()));
+  for (auto s : st.outputs) mix(h, s);
   r.hash = h;
   return r;
 }
@@ -217,14 +326,15 @@ bool same_primitive(mx::Primitive& a, mx::Primitive& b) {
 }
 
 bool same(const Structure& a, const Structure& b) {
-  if (a.nodes.size() != b.nodes.size() || a.outputs != b.outputs ||
-      a.input_shapes != b.input_shapes || a.input_dtypes != b.input_dtypes) {
+  if (a.nodes.size() != b.nodes.size() || a.edges != b.edges || a.outputs != b.outputs ||
+      a.input_dims != b.input_dims || a.value_dims != b.value_dims ||
+      a.input_dtypes != b.input_dtypes || a.value_dtypes != b.value_dtypes) {
     return false;
   }
   for (size_t i = 0; i < a.nodes.size(); ++i) {
     const Node& x = a.nodes[i];
     const Node& y = b.nodes[i];
-    if (x.inputs != y.inputs || x.shapes != y.shapes || x.dtypes != y.dtypes ||
+    if (x.edges_end - x.edges_begin != y.edges_end - y.edges_begin || x.outputs != y.outputs ||
         !same_primitive(*x.primitive, *y.primitive)) {
       return false;
     }
@@ -236,11 +346,22 @@ bool same(const Structure& a, const Structure& b) {
 Fn replay(std::shared_ptr<const Structure> s) {
   return [s](const std::vector<mx::array>& inputs) {
     std::vector<mx::array> slots(inputs);
+    size_t dims = 0;  // cursor in value_dims
+    size_t value = 0;  // cursor in value_dtypes
     for (const auto& n : s->nodes) {
       std::vector<mx::array> in;
-      in.reserve(n.inputs.size());
-      for (auto i : n.inputs) in.push_back(slots[i]);
-      auto out = mx::array::make_arrays(n.shapes, n.dtypes, n.primitive, in);
+      in.reserve(n.edges_end - n.edges_begin);
+      for (uint32_t e = n.edges_begin; e < n.edges_end; ++e) in.push_back(slots[s->edges[e]]);
+      std::vector<mx::Shape> shapes;
+      std::vector<mx::Dtype> dtypes;
+      for (uint32_t k = 0; k < n.outputs; ++k) {
+        auto rank = static_cast<size_t>(s->value_dims[dims]);
+        auto first = s->value_dims.begin() + static_cast<std::ptrdiff_t>(dims + 1);
+        shapes.emplace_back(first, first + static_cast<std::ptrdiff_t>(rank));
+        dims += rank + 1;
+        dtypes.push_back(s->value_dtypes[value++]);
+      }
+      auto out = mx::array::make_arrays(std::move(shapes), dtypes, n.primitive, in);
       slots.insert(slots.end(), out.begin(), out.end());
     }
     std::vector<mx::array> outputs;
@@ -333,7 +454,13 @@ void evaluate(const std::vector<mx::array>& arrays, bool async) {
 
 void region_eval(std::vector<mx::array> targets, bool async) {
   Cache& c = cache();
-  Region r = trace(targets);
+  Tracer& t = tracer();
+  // The tracer's buffers hold handles on the graph; none may outlive this call, whatever throws.
+  struct Release {
+    Region& r;
+    ~Release() { r.release(); }
+  } release{t.region};
+  Region& r = t.trace(targets);
   c.stats.regions += 1;
   if (r.structure.nodes.empty()) {
     // Nothing pending; an ordinary evaluation still waits for arrays already scheduled.
@@ -368,7 +495,7 @@ void region_eval(std::vector<mx::array> targets, bool async) {
     if (e.uncompilable) c.stats.uncompilable += 1;
     // Drop the trace's handles first: while they live, MLX cannot free any intermediate buffer
     // during the evaluation, and the peak memory would be that of the whole region.
-    r = Region{};
+    r.release();
     evaluate(targets, async);
     return;
   }
@@ -385,7 +512,7 @@ void region_eval(std::vector<mx::array> targets, bool async) {
   // The targets are among the redirected arrays; evaluating all of them also materializes the
   // intermediates held from outside, as an ordinary evaluation would. The trace's handles go
   // first (see above).
-  r = Region{};
+  r.release();
   evaluate(redirected, async);
 }
 
