@@ -24,8 +24,9 @@
 //!   first maximum in window order (row by row), and 0 for a window whose values are all `-inf`
 //!   (padding only, say). The backward pass scatter-adds the output gradient at those positions
 //!   (`scatter_add_axis` over the flattened spatial axis), as the indices may come from anywhere.
-//! - **Tiling windows** (stride = kernel, no padding or dilation: `MaxPool2d`'s default) are a
-//!   reshape of the input, and max pooling reduces them with one `argmax` each ([`tiled`]).
+//! - **Tiling windows** (stride = kernel, no padding or dilation: `MaxPool2d`'s default): each
+//!   window position is a strided view of the input, compared without padding or host-built
+//!   index arrays ([`tiled`]).
 
 use burn_backend::TensorMetadata;
 use burn_backend::ops::conv::calculate_pool_output_size;
