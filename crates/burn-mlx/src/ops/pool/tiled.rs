@@ -99,7 +99,9 @@ fn running_max(
 ) -> mlx::Result<(Array, Option<Array>)> {
     let lowest = lowest(x);
     let mut taps = taps(x, g, order, split)?.into_iter();
-    let first = taps.next().expect("a pooling window has at least one position");
+    let first = taps
+        .next()
+        .expect("a pooling window has at least one position");
     let mut best = if x.dtype().is_float() {
         pick(&ops::isnan(&first)?, &lowest, &first)?
     } else {
