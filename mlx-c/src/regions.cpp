@@ -199,6 +199,12 @@ struct Tracer {
   // Walks the pending graph behind `targets` (iteratively: graphs can be deep) into `region`.
   // Arrays that are computed or already scheduled are the region's inputs.
   Region& trace(const std::vector<mx::array>& targets);
+
+  // Drops every handle on the graph (the region's, and the walk's if it stopped midway).
+  void release() {
+    region.release();
+    stack.clear();
+  }
 };
 
 Tracer& tracer() {
@@ -457,9 +463,9 @@ void region_eval(std::vector<mx::array> targets, bool async) {
   Tracer& t = tracer();
   // The tracer's buffers hold handles on the graph; none may outlive this call, whatever throws.
   struct Release {
-    Region& r;
-    ~Release() { r.release(); }
-  } release{t.region};
+    Tracer& t;
+    ~Release() { t.release(); }
+  } release{t};
   Region& r = t.trace(targets);
   c.stats.regions += 1;
   if (r.structure.nodes.empty()) {

@@ -35,7 +35,44 @@ fn regions() -> Result<()> {
     replays_draw_fresh_random_values_from_their_key_inputs()?;
     a_region_compiled_on_one_thread_replays_on_others()?;
     equal_scalars_are_one_input_and_other_values_flow_in()?;
-    compile_modes_apply_to_regions()
+    compile_modes_apply_to_regions()?;
+    evaluation_keeps_no_array_alive()
+}
+
+/// The trace's buffers are reused from one evaluation to the next, but hold no array after it:
+/// once the program drops its arrays, their memory is free, whether the region ran compiled,
+/// uncompiled, or failed.
+fn evaluation_keeps_no_array_alive() -> Result<()> {
+    region::set_options(64, 1 << 18, 2)?;
+    let x = random::normal(&[1 << 18], Dtype::Float32, None)?;
+    mlx::eval([&x])?;
+    let baseline = mlx::memory::active_memory();
+    for _ in 0..3 {
+        // An intermediate held from outside (`h`) and one that is not (`h * 2`).
+        let h = x.exp()?;
+        let y = ((&h * 2.0) + 1.0).sum(None, false)?;
+        region::eval([&y])?;
+        assert!(
+            h.status() == Status::Available,
+            "a held intermediate is computed"
+        );
+        let expected = h.sum(None, false)?.item::<f32>()? * 2.0 + (1 << 18) as f32;
+        let got = y.item::<f32>()?;
+        assert!(
+            (got - expected).abs() <= 1e-4 * expected.abs(),
+            "{got} vs {expected}"
+        );
+        drop((h, y));
+        assert_eq!(mlx::memory::active_memory(), baseline);
+    }
+    // A region that fails to evaluate (a singular matrix has no inverse) releases its trace too.
+    let singular = mlx::ops::zeros(&[512, 512], Dtype::Float32)?;
+    let bad = mlx::linalg::inv(&(&singular * &x.reshape(&[512, 512])?))?;
+    let err = region::eval([&bad]).expect_err("a singular matrix has no inverse");
+    assert!(err.to_string().contains("Inverse"), "{err}");
+    drop((bad, singular));
+    assert_eq!(mlx::memory::active_memory(), baseline);
+    Ok(())
 }
 
 /// Host scalars of equal value are one input of a region (a chain of `+ 1.0` reads one array):
