@@ -118,6 +118,9 @@ const MAX_CONFIGS: &[MaxConfig] = &[
     ([1, 2, 6, 6], [2, 2], [2, 2], [1, 1], [1, 1], true),
     ([2, 1, 12, 5], [3, 1], [2, 1], [1, 0], [3, 1], false),
     ([1, 5, 4, 4], [4, 4], [4, 4], [0, 0], [1, 1], false),
+    // Tiling windows that leave the last row and column unread, and 3x3 tiles.
+    ([2, 3, 7, 9], [2, 2], [2, 2], [0, 0], [1, 1], false),
+    ([1, 2, 9, 6], [3, 3], [3, 3], [0, 0], [1, 1], false),
 ];
 
 #[test]
