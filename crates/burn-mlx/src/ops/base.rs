@@ -16,8 +16,46 @@ pub(crate) fn axis(dim: usize) -> i32 {
 
 /// A 0-d array holding `value` converted to `dtype` (Burn converts scalars to the tensor's
 /// element type).
+///
+/// The same few scalars recur op after op (`x + 1.0` in a loop, an optimizer's constants, a
+/// mask's fill value), so each thread keeps the last [`RECENT_SCALARS`] it made and hands out
+/// the same MLX array again: one handle instead of a new array with its own buffer. MLX arrays
+/// are immutable, and MLX never writes into an input another graph also holds, so sharing one
+/// between graphs is safe.
 pub(crate) fn scalar(value: Scalar, dtype: Dtype) -> Array {
-    let value = match value {
+    let value = mlx_scalar(value, dtype);
+    let key = match value {
+        mlx::Scalar::Float(f) => (0u8, f.to_bits()),
+        mlx::Scalar::Int(i) => (1, i as u64),
+        mlx::Scalar::Bool(b) => (2, b as u64),
+    };
+    RECENT.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        if let Some((_, a)) = recent.iter().find(|(k, _)| *k == (dtype, key)) {
+            return a.clone();
+        }
+        let a = value.to_array(dtype);
+        if recent.len() == RECENT_SCALARS {
+            recent.remove(0);
+        }
+        recent.push(((dtype, key), a.clone()));
+        a
+    })
+}
+
+/// How many scalars each thread keeps for [`scalar`].
+const RECENT_SCALARS: usize = 16;
+
+type ScalarKey = (Dtype, (u8, u64));
+
+thread_local! {
+    static RECENT: std::cell::RefCell<Vec<(ScalarKey, Array)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Burn's scalar as MLX's, for `dtype`.
+fn mlx_scalar(value: Scalar, dtype: Dtype) -> mlx::Scalar {
+    match value {
         Scalar::Float(f) => mlx::Scalar::Float(f),
         Scalar::Int(i) => mlx::Scalar::Int(i),
         // Values above i64::MAX wrap to the same bits, which `as u64` restores.
@@ -26,8 +64,7 @@ pub(crate) fn scalar(value: Scalar, dtype: Dtype) -> Array {
         Scalar::UInt(u) if u <= i64::MAX as u64 => mlx::Scalar::Int(u as i64),
         Scalar::UInt(u) => mlx::Scalar::Float(u as f64),
         Scalar::Bool(b) => mlx::Scalar::Bool(b),
-    };
-    value.to_array(dtype)
+    }
 }
 
 /// `a` in `dtype` (no cast when it already is).
@@ -582,4 +619,43 @@ pub(crate) fn multi(
     f: impl FnOnce() -> mlx::Result<Vec<Array>>,
 ) -> Vec<MlxTensor> {
     op_multi(inputs, name, f)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn_backend::Scalar;
+    use mlx::Dtype;
+
+    use super::scalar;
+
+    /// The scalars a thread keeps are told apart by value, kind and dtype: more distinct
+    /// scalars than are kept, repeated, each read back with its own value and dtype.
+    #[test]
+    fn kept_scalars_keep_their_values_and_dtypes() {
+        let mut cases: Vec<(Scalar, Dtype, f64)> = (0..20)
+            .map(|i| {
+                (
+                    Scalar::Float(i as f64 * 0.25),
+                    Dtype::Float32,
+                    i as f64 * 0.25,
+                )
+            })
+            .collect();
+        cases.extend([
+            (Scalar::Float(0.5), Dtype::Float16, 0.5),
+            (Scalar::Int(-3), Dtype::Int32, -3.0),
+            (Scalar::Int(-3), Dtype::Float32, -3.0),
+            (Scalar::Float(-0.0), Dtype::Float32, -0.0),
+            (Scalar::Bool(true), Dtype::Bool, 1.0),
+            (Scalar::UInt(7), Dtype::Uint8, 7.0),
+        ]);
+        for _ in 0..3 {
+            for &(value, dtype, expected) in &cases {
+                let a = scalar(value, dtype);
+                assert_eq!(a.dtype(), dtype, "{value:?}");
+                let got = a.astype(Dtype::Float64).unwrap().item::<f64>().unwrap();
+                assert_eq!(got.to_bits(), expected.to_bits(), "{value:?} as {dtype:?}");
+            }
+        }
+    }
 }
