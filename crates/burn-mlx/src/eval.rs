@@ -136,10 +136,12 @@ pub(crate) fn eval_pending() -> mlx::Result<()> {
 fn take_live(thread: Option<u32>) -> Vec<(u32, Arc<Array>)> {
     let taken = {
         let mut p = pending();
+        // Sized once, and the registry keeps its capacity: a read every training step would
+        // otherwise grow both lists again from nothing, a dozen reallocations per read.
         let taken = match thread {
-            None => std::mem::take(&mut p.arrays),
+            None => p.arrays.drain(..).collect(),
             Some(tag) => {
-                let mut taken = Vec::new();
+                let mut taken = Vec::with_capacity(p.arrays.len());
                 p.arrays.retain(|(t, w)| {
                     if *t == tag {
                         taken.push((tag, w.clone()));
