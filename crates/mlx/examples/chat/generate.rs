@@ -1,6 +1,7 @@
 //! The decoding loop: the prompt in one forward pass, then one token at a time through the
 //! key/value cache. Step `n + 1` is queued (`async_eval`) before token `n` is read back, so
-//! building the next graph overlaps with computing the current one.
+//! building the next graph overlaps with computing the current one (from the second token on:
+//! the first is waited for, which times the prompt alone).
 
 use std::time::Instant;
 
@@ -67,6 +68,14 @@ pub fn generate(
     let mut gen_start = start;
     while tokens.len() < max_tokens {
         let current = next;
+        if tokens.is_empty() {
+            // The first token is waited for before the next step is queued, so that the
+            // prompt's time is the prompt's alone (the time to the first token, as Python MLX's
+            // reference measures it), not the prompt plus the building of the next step.
+            current.eval().map_err(err)?;
+            prompt_secs = start.elapsed().as_secs_f64();
+            gen_start = Instant::now();
+        }
         // Queue the step after `current` while it is still being computed.
         if tokens.len() + 1 < max_tokens {
             let logits = model
@@ -78,10 +87,6 @@ pub fn generate(
             next = current.clone();
         }
         let token = current.item::<u32>().map_err(err)?;
-        if tokens.is_empty() {
-            prompt_secs = start.elapsed().as_secs_f64();
-            gen_start = Instant::now();
-        }
         tokens.push(token);
         on_token(token)?;
         if stop_ids.contains(&token) {
