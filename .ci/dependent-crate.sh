@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A crate outside the workspace that depends on `mlx` by path, as a user's crate would: its
+# A crate outside the workspace that depends on `mlx-array` (the `mlx` library) by path, as a user's crate would: its
 # binary and its test binary must start without cargo and without LD_LIBRARY_PATH.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,7 +14,7 @@ edition = "2024"
 publish = false
 
 [dependencies]
-mlx = { path = "$repo/crates/mlx" }
+mlx-array = { path = "$repo/crates/mlx" }
 
 [workspace]
 TOML

@@ -158,7 +158,7 @@ pub const USAGE: &str = "usage: cargo xtask coverage [--prefix MLX_PREFIX] [--mi
 /// Where the MLX headers are: the `cargo:include=` line (or, failing that, `cargo:root=` +
 /// `include`) that mlx-sys's build script wrote into the newest
 /// `<target>/*/build/mlx-sys-*/output` (target: `CARGO_TARGET_DIR` or `<workspace>/target`);
-/// when no build has run yet, the prefix printed by `cargo run -p mlx --example mlx_info --
+/// when no build has run yet, the prefix printed by `cargo run -p mlx-array --example mlx_info --
 /// --prefix` (which builds the crate). Returns the include folder and how it was found.
 pub fn find_include_dir() -> Result<(PathBuf, String), String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -173,7 +173,7 @@ pub fn find_include_dir() -> Result<(PathBuf, String), String> {
             "run",
             "--quiet",
             "-p",
-            "mlx",
+            "mlx-array",
             "--example",
             "mlx_info",
             "--",

@@ -272,7 +272,7 @@ fn shrink(o: &Options, choices: &str, failure: &Outcome) -> String {
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
-    crate::cargo(&["build", "--quiet", "-p", "mlx", "--example", "fuzz"])?;
+    crate::cargo(&["build", "--quiet", "-p", "mlx-array", "--example", "fuzz"])?;
     let started = Instant::now();
     let per_seed = Duration::from_secs(o.seconds) / o.seeds.len() as u32;
     let (mut calls, mut ok, mut err) = (0u64, 0u64, 0u64);

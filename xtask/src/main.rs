@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bindings") => bindings::run(args.iter().any(|a| a == "--check")),
-        Some("mlx") => cargo(&["run", "--quiet", "-p", "mlx", "--example", "mlx_info"]),
+        Some("mlx") => cargo(&["run", "--quiet", "-p", "mlx-array", "--example", "mlx_info"]),
         Some("bench") => bench::run(&args[1..]),
         Some("coverage") => coverage::run(&args[1..]),
         Some("burn-coverage") => burn_coverage::run(&args[1..]),

@@ -333,7 +333,7 @@ impl Release {
         let cmds: [(&str, &[&str]); 3] = [
             ("5-build", &["build", "--workspace"]),
             ("5-test-lib", &["test", "--workspace", "--lib"]),
-            ("5-test-doc-mlx", &["test", "-p", "mlx", "--doc"]),
+            ("5-test-doc-mlx", &["test", "-p", "mlx-array", "--doc"]),
         ];
         let mut done = Vec::new();
         for (log, args) in cmds {

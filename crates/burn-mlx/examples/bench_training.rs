@@ -6,7 +6,7 @@
 //! process's resident memory and the mean step time of the preceding window, beside the same loop
 //! on burn-ndarray (the peer, measured in the same run).
 //!
-//! `cargo run --release -p burn-mlx --example bench_training [-- STEPS [BATCH]]`
+//! `cargo run --release -p burn-mlx-array --example bench_training [-- STEPS [BATCH]]`
 
 use std::time::Instant;
 

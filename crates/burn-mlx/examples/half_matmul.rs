@@ -7,7 +7,7 @@
 //! float32 and rounds the result back (see the README's note on dtypes); this program measures
 //! that.
 //!
-//! `cargo run --release -p burn-mlx --example half_matmul [-- REPEATS]`
+//! `cargo run --release -p burn-mlx-array --example half_matmul [-- REPEATS]`
 //!
 //! Each line is the fastest of REPEATS runs (default 7) after one warm-up run, each timed up
 //! to `Backend::sync` (the minimum, as other processes on the machine only ever add time).

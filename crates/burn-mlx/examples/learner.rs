@@ -4,8 +4,8 @@
 //! time, and the process's peak resident memory.
 //!
 //! ```text
-//! cargo run --release -p burn-mlx --example learner
-//! cargo run --release -p burn-mlx --example learner -- --backend ndarray --epochs 2
+//! cargo run --release -p burn-mlx-array --example learner
+//! cargo run --release -p burn-mlx-array --example learner -- --backend ndarray --epochs 2
 //! ```
 //!
 //! The digits are those of the `mnist` example (downloaded once, 4.9 MB, or `--mnist-dir`).
@@ -51,7 +51,7 @@ use model::{Cnn, CnnConfig};
 const USAGE: &str = "\
 Train the digit CNN with burn-train's Learner and report peak memory.
 
-Usage: cargo run --release -p burn-mlx --example learner -- [OPTIONS]
+Usage: cargo run --release -p burn-mlx-array --example learner -- [OPTIONS]
 
 Options:
   --backend mlx|ndarray   Autodiff<Mlx> (default) or Autodiff<NdArray>

@@ -3,11 +3,11 @@
 //! (`burn_mlx::distributed::average_gradients`) before each optimizer step.
 //!
 //! ```text
-//! cargo build --release -p mlx --bin mlx-launch -p burn-mlx --example mnist_ddp
+//! cargo build --release -p mlx-array --bin mlx-launch -p burn-mlx-array --example mnist_ddp
 //! target/release/mlx-launch -n 2 -- target/release/examples/mnist_ddp --steps 200
 //! ```
 //!
-//! (or `cargo run --release -p mlx --bin mlx-launch -- -n 2 -- target/release/examples/mnist_ddp`).
+//! (or `cargo run --release -p mlx-array --bin mlx-launch -- -n 2 -- target/release/examples/mnist_ddp`).
 //! Started on its own it trains on one process, like `mnist`. The data, the model and the
 //! evaluation are the `mnist` example's modules; rank 0 prints the loss (averaged over the
 //! ranks), the held-out accuracy and the time per step.

@@ -1,7 +1,7 @@
 //! The bandwidth of `all_sum` between the processes of a job, for messages of 1 MB to 256 MB:
 //!
 //! ```sh
-//! cargo build --release -p mlx --example all_sum_bandwidth --bin mlx-launch
+//! cargo build --release -p mlx-array --example all_sum_bandwidth --bin mlx-launch
 //! target/release/mlx-launch -n 2 -- target/release/examples/all_sum_bandwidth   # ring, CPU
 //! target/release/mlx-launch -n 2 --backend nccl -- target/release/examples/all_sum_bandwidth --gpu
 //! ```

@@ -1,5 +1,5 @@
 //! Times an n×n float32 matmul on the CPU (median of several runs), e.g.
-//! `cargo run --release -p mlx --example bench_matmul -- 1024 20`.
+//! `cargo run --release -p mlx-array --example bench_matmul -- 1024 20`.
 //! `cargo xtask bench matmul` runs it beside Python MLX, with and without OpenBLAS.
 
 use std::time::Instant;

@@ -4,7 +4,7 @@
 //! from the full batches, which rank 0 checks at the end.
 //!
 //! ```text
-//! cargo build --release -p mlx --example ddp --bin mlx-launch
+//! cargo build --release -p mlx-array --example ddp --bin mlx-launch
 //! target/release/mlx-launch -n 2 -- target/release/examples/ddp
 //! ```
 //!

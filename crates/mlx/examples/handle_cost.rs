@@ -2,7 +2,7 @@
 //! on one thread and on four threads sharing the arrays. Used to measure the cost of taking the
 //! C layer's graph lock when handles are copied and freed.
 //!
-//! `cargo run --release -p mlx --example handle_cost`
+//! `cargo run --release -p mlx-array --example handle_cost`
 
 use std::time::Instant;
 

@@ -1,6 +1,6 @@
 //! Linear regression with `grad`: recover known weights from noisy synthetic data.
 //!
-//! `cargo run --release -p mlx --example linear_regression`
+//! `cargo run --release -p mlx-array --example linear_regression`
 
 use mlx::{Array, Dtype, random, transforms};
 

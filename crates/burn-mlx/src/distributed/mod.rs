@@ -17,7 +17,7 @@
 //! others: `mlx::distributed::launch` or the `mlx-launch` binary,
 //!
 //! ```text
-//! cargo run --release -p mlx --bin mlx-launch -- -n 2 -- target/release/examples/mnist_ddp
+//! cargo run --release -p mlx-array --bin mlx-launch -- -n 2 -- target/release/examples/mnist_ddp
 //! ```
 //!
 //! A process started without a launcher is a group of size 1, where averaging returns the

@@ -2,7 +2,7 @@
 //! quantized to 4 bits, run with MLX from a GGUF file.
 //!
 //! ```text
-//! cargo run --release -p mlx --example chat -- "What is the capital of France?"
+//! cargo run --release -p mlx-array --example chat -- "What is the capital of France?"
 //! ```
 //!
 //! Several prompts are answered one after another, each on its own (no shared history), with

@@ -4,7 +4,7 @@
 //!
 //! The data are scikit-learn's digits (8×8 images), fetched once from PyPI with pip and cached.
 //!
-//! `cargo run --release -p mlx --example cnn [-- --epochs N]`
+//! `cargo run --release -p mlx-array --example cnn [-- --epochs N]`
 
 #[path = "../common/pypi.rs"]
 mod pypi;
