@@ -23,24 +23,30 @@ pub(crate) fn axis(dim: usize) -> i32 {
 /// are immutable, and MLX never writes into an input another graph also holds, so sharing one
 /// between graphs is safe.
 pub(crate) fn scalar(value: Scalar, dtype: Dtype) -> Array {
-    let value = mlx_scalar(value, dtype);
-    let key = match value {
-        mlx::Scalar::Float(f) => (0u8, f.to_bits()),
-        mlx::Scalar::Int(i) => (1, i as u64),
-        mlx::Scalar::Bool(b) => (2, b as u64),
-    };
+    let (value, key) = scalar_key(value, dtype);
     RECENT.with(|recent| {
         let mut recent = recent.borrow_mut();
-        if let Some((_, a)) = recent.iter().find(|(k, _)| *k == (dtype, key)) {
+        if let Some((_, a)) = recent.iter().find(|(k, _)| *k == key) {
             return a.clone();
         }
         let a = value.to_array(dtype);
         if recent.len() == RECENT_SCALARS {
             recent.remove(0);
         }
-        recent.push(((dtype, key), a.clone()));
+        recent.push((key, a.clone()));
         a
     })
+}
+
+/// Burn's scalar as MLX's for `dtype`, and what identifies it in the caches.
+fn scalar_key(value: Scalar, dtype: Dtype) -> (mlx::Scalar, ScalarKey) {
+    let value = mlx_scalar(value, dtype);
+    let bits = match value {
+        mlx::Scalar::Float(f) => (0u8, f.to_bits()),
+        mlx::Scalar::Int(i) => (1, i as u64),
+        mlx::Scalar::Bool(b) => (2, b as u64),
+    };
+    (value, (dtype, bits))
 }
 
 /// How many scalars each thread keeps for [`scalar`].
@@ -76,15 +82,79 @@ pub(crate) fn in_dtype(a: &Array, dtype: Dtype) -> mlx::Result<Array> {
     }
 }
 
-/// `f(tensor, scalar)` with the scalar in the tensor's dtype.
+/// `f(tensor, scalar)` with the scalar in the tensor's dtype, already broadcast to the tensor's
+/// shape (see [`broadcast_scalar`]); `f` is elementwise.
 pub(crate) fn with_scalar(
     t: &MlxTensor,
     value: Scalar,
     name: &str,
     f: impl FnOnce(&Array, &Array) -> mlx::Result<Array>,
 ) -> MlxTensor {
-    let s = scalar(value, t.array.dtype());
-    op(&[t], name, || f(&t.array, &s))
+    op(&[t], name, || {
+        let s = broadcast_scalar(value, t.array.dtype(), t.array.shape(), t.device)?;
+        f(&t.array, &s)
+    })
+}
+
+/// The scalar `value` in `dtype`, broadcast to `shape`: the same array as long as the same
+/// scalar meets the same shape on the same device.
+///
+/// MLX broadcasts a 0-d operand of an elementwise op with a `Broadcast` node of its own, and
+/// evaluating each node costs a hand-off to the stream's thread (on the CPU) like any other op:
+/// `x + 1.0` was two nodes. A loop that adds the same scalar to tensors of the same shape (a
+/// chain of ops, an optimizer's constants step after step) now builds that node once; once
+/// computed, it is a view of the scalar (stride 0) that every later op reads as is.
+fn broadcast_scalar(
+    value: Scalar,
+    dtype: Dtype,
+    shape: &[i32],
+    device: crate::MlxDevice,
+) -> mlx::Result<Array> {
+    if shape.is_empty() || shape.len() > MAX_CACHED_RANK {
+        return Ok(scalar(value, dtype));
+    }
+    let mut key_shape = [0i32; MAX_CACHED_RANK];
+    key_shape[..shape.len()].copy_from_slice(shape);
+    let key = BroadcastKey {
+        scalar: scalar_key(value, dtype).1,
+        device,
+        rank: shape.len() as u8,
+        shape: key_shape,
+    };
+    BROADCASTS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
+            // Most recently used first, so that a loop's scalars are found at once.
+            let entry = cache.remove(at);
+            let a = entry.1.clone();
+            cache.insert(0, entry);
+            return Ok(a);
+        }
+        let a = ops::broadcast_to(&scalar(value, dtype), shape)?;
+        if cache.len() == RECENT_BROADCASTS {
+            cache.pop();
+        }
+        cache.insert(0, (key, a.clone()));
+        Ok(a)
+    })
+}
+
+/// How many broadcast scalars each thread keeps for [`broadcast_scalar`].
+const RECENT_BROADCASTS: usize = 32;
+/// Operands of higher rank get the 0-d scalar (and MLX's own broadcast).
+const MAX_CACHED_RANK: usize = 6;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct BroadcastKey {
+    scalar: ScalarKey,
+    device: crate::MlxDevice,
+    rank: u8,
+    shape: [i32; MAX_CACHED_RANK],
+}
+
+thread_local! {
+    static BROADCASTS: std::cell::RefCell<Vec<(BroadcastKey, Array)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 pub(crate) fn unary(
