@@ -24,6 +24,12 @@ pub(crate) fn axis(dim: usize) -> i32 {
 /// between graphs is safe.
 pub(crate) fn scalar(value: Scalar, dtype: Dtype) -> Array {
     let (value, key) = scalar_key(value, dtype);
+    cached_scalar(value, key)
+}
+
+/// [`scalar`] once its key is known.
+fn cached_scalar(value: mlx::Scalar, key: ScalarKey) -> Array {
+    let dtype = key.0;
     RECENT.with(|recent| {
         let mut recent = recent.borrow_mut();
         if let Some((_, a)) = recent.iter().find(|(k, _)| *k == key) {
@@ -113,10 +119,11 @@ fn broadcast_scalar(
     if shape.is_empty() || shape.len() > MAX_CACHED_RANK {
         return Ok(scalar(value, dtype));
     }
+    let (value, scalar) = scalar_key(value, dtype);
     let mut key_shape = [0i32; MAX_CACHED_RANK];
     key_shape[..shape.len()].copy_from_slice(shape);
     let key = BroadcastKey {
-        scalar: scalar_key(value, dtype).1,
+        scalar,
         device,
         rank: shape.len() as u8,
         shape: key_shape,
@@ -125,12 +132,10 @@ fn broadcast_scalar(
         let mut cache = cache.borrow_mut();
         if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
             // Most recently used first, so that a loop's scalars are found at once.
-            let entry = cache.remove(at);
-            let a = entry.1.clone();
-            cache.insert(0, entry);
-            return Ok(a);
+            cache[..=at].rotate_right(1);
+            return Ok(cache[0].1.clone());
         }
-        let a = ops::broadcast_to(&scalar(value, dtype), shape)?;
+        let a = ops::broadcast_to(&cached_scalar(value, scalar), shape)?;
         if cache.len() == RECENT_BROADCASTS {
             cache.pop();
         }
