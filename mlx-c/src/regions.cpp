@@ -449,13 +449,21 @@ void redirect(mx::array& a, const mx::array& value) {
   a.set_siblings({}, 0);
 }
 
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 void evaluate(const std::vector<mx::array>& arrays, bool async) {
   note_evaluation();
+  auto start = Clock::now();
   if (async) {
     mx::async_eval(arrays);
   } else {
     mx::eval(arrays);
   }
+  cache().stats.eval_seconds += seconds_since(start);
 }
 
 void region_eval(std::vector<mx::array> targets, bool async) {
@@ -466,16 +474,21 @@ void region_eval(std::vector<mx::array> targets, bool async) {
     Tracer& t;
     ~Release() { t.release(); }
   } release{t};
+  auto traced = Clock::now();
   Region& r = t.trace(targets);
   c.stats.regions += 1;
+  c.stats.nodes += r.structure.nodes.size();
   if (r.structure.nodes.empty()) {
+    c.stats.trace_seconds += seconds_since(traced);
     // Nothing pending; an ordinary evaluation still waits for arrays already scheduled.
     evaluate(targets, async);
     return;
   }
   Entry& e = lookup(c, r);
   e.sightings += 1;
+  c.stats.trace_seconds += seconds_since(traced);
   std::vector<mx::array> results;
+  auto replayed = Clock::now();
   if (!e.uncompilable && e.sightings >= c.threshold) {
     if (!e.compiled) e.compiled = mx::detail::compile(replay(e.structure), entry_id(e));
     auto thread_cache = mx::detail::compile_cache();
@@ -484,7 +497,6 @@ void region_eval(std::vector<mx::array> targets, bool async) {
     });
     if (first_here) e.caches.push_back(thread_cache);
     // The first call on a thread traces and fuses (MLX's compiler caches per thread).
-    auto start = std::chrono::steady_clock::now();
     try {
       results = (*e.compiled)(r.inputs);
     } catch (const std::exception&) {
@@ -492,8 +504,8 @@ void region_eval(std::vector<mx::array> targets, bool async) {
     }
     if (first_here) {
       c.stats.compiles += 1;
-      c.stats.compile_seconds +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      c.stats.compile_seconds += seconds_since(replayed);
+      replayed = Clock::now();
     }
   }
   if (results.empty()) {
@@ -519,6 +531,7 @@ void region_eval(std::vector<mx::array> targets, bool async) {
   // intermediates held from outside, as an ordinary evaluation would. The trace's handles go
   // first (see above).
   r.release();
+  c.stats.replay_seconds += seconds_since(replayed);
   evaluate(redirected, async);
 }
 

@@ -98,12 +98,31 @@ fn compiled_training_matches_uncompiled_and_ndarray() {
         "steps did not replay compiled code: {before:?} -> {after:?}"
     );
     assert!(after.compiles > before.compiles);
+    // Where the host's time went is counted for every region.
+    assert!(after.nodes > before.nodes);
+    assert!(after.trace_seconds > before.trace_seconds);
+    assert!(after.replay_seconds > before.replay_seconds);
+    assert!(after.eval_seconds > before.eval_seconds);
     assert_losses_close(&compiled, &eager, 1e-4, "compiled vs uncompiled");
     assert!(compiled[9] < compiled[0], "the loss falls: {compiled:?}");
 
     let oracle = train::<AN>(&nd, &nd_start, 10);
     // Ten Adam steps amplify the backends' rounding differences a little.
     assert_losses_close(&compiled, &oracle, 1e-3, "compiled vs burn-ndarray");
+
+    // Scalars enter a compiled region 0-d, as MLX's fused kernels want them (a pre-broadcast
+    // operand would be read as a strided array): `x + 1.0` is MLX's `Broadcast` and `Add`.
+    // Twice: a broadcast scalar, once computed, would be an input the second time.
+    let x = Tensor::<AM, 1>::from_data([1.0f32, 2.0, 3.0], &dev);
+    AM::sync(&dev).unwrap();
+    for _ in 0..2 {
+        let before = burn_mlx::compile::stats();
+        assert_eq!(
+            (x.clone() + 1.0).into_data().to_vec::<f32>().unwrap(),
+            [2.0, 3.0, 4.0]
+        );
+        assert_eq!(burn_mlx::compile::stats().nodes - before.nodes, 2);
+    }
 
     // Dropout draws a new mask every replayed step: the same input gives other outputs.
     let model = Net::<AM>::new(&dev, 0.5);

@@ -40,6 +40,16 @@ pub struct Timing {
     pub value: f64,
 }
 
+/// burn-mlx's compiled-region counters when the last timed steps began (after the warm-up,
+/// which pays the one-time compilation): what the timed steps did is the difference.
+static REGIONS_AT_TIMING: std::sync::Mutex<Option<mlx::region::Stats>> =
+    std::sync::Mutex::new(None);
+
+/// The compiled-region counters taken when the last [`time_steps`] began timing.
+pub fn regions_at_timing() -> Option<mlx::region::Stats> {
+    *REGIONS_AT_TIMING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs `step` `warmup` times untimed, then `steps` times timed. `step` must force its work
 /// and return the value it read back.
 pub fn time_steps(warmup: usize, steps: usize, mut step: impl FnMut() -> f64) -> Timing {
@@ -47,6 +57,7 @@ pub fn time_steps(warmup: usize, steps: usize, mut step: impl FnMut() -> f64) ->
     for _ in 0..warmup {
         value = step();
     }
+    *REGIONS_AT_TIMING.lock().unwrap_or_else(|e| e.into_inner()) = mlx::region::stats().ok();
     let mut times = Vec::with_capacity(steps);
     let profile = crate::profile::start();
     for _ in 0..steps {

@@ -217,8 +217,24 @@ fn run_burn<B: AutodiffBackend>(
                 after.replays - before.replays,
                 after.uncompilable - before.uncompilable,
                 after.compiles - before.compiles,
-                after.compile_seconds - before.compile_seconds
+                after.compile_seconds - before.compile_seconds,
             );
+            // Host time per region of the timed steps: where a compiled step's time goes
+            // besides issuing ops (the warm-up, which builds the fused kernels, left out).
+            if let Some(timed) = burn_cases::regions_at_timing() {
+                let regions = (after.regions - timed.regions).max(1);
+                let per_region = |s: f64| 1e6 * s / regions as f64;
+                println!(
+                    "  {:<18} {:<18} timed regions: {} nodes each; trace {:.0} µs, replay {:.0} \
+                     µs, eval {:.0} µs",
+                    "",
+                    "",
+                    (after.nodes - timed.nodes) / regions,
+                    per_region(after.trace_seconds - timed.trace_seconds),
+                    per_region(after.replay_seconds - timed.replay_seconds),
+                    per_region(after.eval_seconds - timed.eval_seconds),
+                );
+            }
         }
         results.insert(&case.id, peer, outcome);
         // Hand cached buffers back before the next case (and before the next peer's process).

@@ -560,6 +560,14 @@ pub struct mlxc_region_stats {
     pub evictions: u64,
     #[doc = " Region structures in the cache now."]
     pub cached: usize,
+    #[doc = " Host seconds walking pending graphs into regions and looking them up."]
+    pub trace_seconds: f64,
+    #[doc = " Host seconds calling compiled functions and pointing the results at them (first calls on a\n thread, which trace and fuse, count in compile_seconds instead)."]
+    pub replay_seconds: f64,
+    #[doc = " Host seconds in MLX's eval or async_eval of the regions (for async_eval, scheduling only)."]
+    pub eval_seconds: f64,
+    #[doc = " Nodes (primitive applications) of every region traced."]
+    pub nodes: u64,
 }
 unsafe extern "C" {
     #[doc = " Evaluates `arrays` (as mlxc_eval, or mlxc_async_eval with `async`) through MLX's compiler: the\n pending graph behind them is a region whose structure (primitives, their attributes, shapes,\n dtypes, wiring) is looked up in a cache. From its `threshold`-th sighting on, a region is\n evaluated by a compiled function that replays it (fused kernels, common subexpressions\n merged), taking the region's computed arrays as inputs. Intermediates that other arrays still\n hold are computed too, as by an ordinary evaluation. Regions with a primitive that MLX's\n compiler cannot compare are evaluated as usual."]

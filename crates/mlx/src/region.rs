@@ -56,6 +56,18 @@ pub struct Stats {
     pub evictions: u64,
     /// Region structures in the cache now.
     pub cached: usize,
+    /// Host seconds spent walking pending graphs into regions and looking them up.
+    pub trace_seconds: f64,
+    /// Host seconds spent calling compiled functions and pointing the evaluated arrays at their
+    /// results (a thread's first call of a function, which traces and fuses it, counts in
+    /// `compile_seconds` instead).
+    pub replay_seconds: f64,
+    /// Host seconds inside MLX's evaluation of the regions (for [`async_eval`], scheduling
+    /// the work only).
+    pub eval_seconds: f64,
+    /// Nodes (primitive applications) of all regions traced: over `regions`, the mean region
+    /// size.
+    pub nodes: u64,
 }
 
 impl Stats {
@@ -105,6 +117,10 @@ pub fn stats() -> Result<Stats> {
         compile_seconds: 0.0,
         evictions: 0,
         cached: 0,
+        trace_seconds: 0.0,
+        replay_seconds: 0.0,
+        eval_seconds: 0.0,
+        nodes: 0,
     };
     // SAFETY: valid out-pointer.
     check(unsafe { sys::mlxc_region_stats_get(&mut s) })?;
@@ -117,6 +133,10 @@ pub fn stats() -> Result<Stats> {
         compile_seconds: s.compile_seconds,
         evictions: s.evictions,
         cached: s.cached,
+        trace_seconds: s.trace_seconds,
+        replay_seconds: s.replay_seconds,
+        eval_seconds: s.eval_seconds,
+        nodes: s.nodes,
     })
 }
 

@@ -326,6 +326,15 @@ typedef struct mlxc_region_stats {
   uint64_t evictions;
   /** Region structures in the cache now. */
   size_t cached;
+  /** Host seconds walking pending graphs into regions and looking them up. */
+  double trace_seconds;
+  /** Host seconds calling compiled functions and pointing the results at them (first calls on a
+   * thread, which trace and fuse, count in compile_seconds instead). */
+  double replay_seconds;
+  /** Host seconds in MLX's eval or async_eval of the regions (for async_eval, scheduling only). */
+  double eval_seconds;
+  /** Nodes (primitive applications) of every region traced. */
+  uint64_t nodes;
 } mlxc_region_stats;
 
 /**
