@@ -17,7 +17,8 @@
 //!
 //! Off by default for now: turn it on with [`set_enabled`]`(true)` or the environment variable
 //! `BURN_MLX_COMPILE=1` (`0` keeps it off). [`stats`] shows whether a program's steps replay
-//! compiled code, and how long compilation took. MLX builds each fused kernel the first time it
+//! compiled code, how long compilation took, and where the host's time per region goes (tracing
+//! and lookup, replaying, MLX's evaluation). MLX builds each fused kernel the first time it
 //! runs: on the CPU with the system C++ compiler (then cached under `/tmp/mlx`; without a
 //! compiler the region runs uncompiled), on a GPU at run time, where the first compiled steps of
 //! a Transformer on a fresh machine have taken over a minute. That first-run cost keeps it off
@@ -50,7 +51,9 @@ pub fn set_enabled(enabled: bool) {
 }
 
 /// What the region cache did since the process started: regions evaluated, how many ran
-/// compiled (`replays`), how many could not be compiled, compile count and seconds.
+/// compiled (`replays`), how many could not be compiled, compile count and seconds, and the
+/// host's seconds in each part of an evaluation (differences of two calls cover the steps
+/// between them).
 pub fn stats() -> mlx::region::Stats {
     mlx::region::stats().unwrap_or_else(|e| panic!("burn-mlx: compile stats: {e}"))
 }
