@@ -29,9 +29,12 @@
 //! update and this step's forward pass (512 to 768 ops deep for that Transformer), so the
 //! default leaves room for models several times deeper.
 //!
-//! With compiled execution on ([`crate::compile`]), each of these points evaluates the pending
-//! graph through the compiled-region cache: a graph whose structure was seen before runs as one
-//! compiled, fused MLX function.
+//! With compiled execution on ([`crate::compile`]), reads and `sync` evaluate the pending graph
+//! through the compiled-region cache: a graph whose structure was seen before runs as one
+//! compiled, fused MLX function. The depth bound does not: where it cuts a graph depends on how
+//! deep the program has let it grow, so its regions rarely repeat (over 1,000 unread training
+//! steps they took the resident memory from 47 to 101 MB and the step time from 8.5 to
+//! 16.4 ms, against 56 MB and 8.5 ms evaluated as usual).
 //!
 //! Arrays that MLX already computed (because something that depends on them was evaluated)
 //! count as depth 0. Asking MLX for that costs a walk of the pending graph, so the counts kept
@@ -265,7 +268,13 @@ pub(crate) fn output(
     }
     let array = Arc::new(array);
     if depth >= bound {
-        run(device, op, || crate::compile::async_eval([&*array]));
+        // Not through the compiled-region cache: where a chain crosses the bound depends on
+        // how deep the program's graph has grown, not on where a step ends, so these regions
+        // rarely repeat, and each would fill the cache with a structure as deep as the bound.
+        run(device, op, || {
+            next_epoch();
+            mlx::async_eval([&*array])
+        });
         depth = 0;
     }
     register(&array);
