@@ -2,6 +2,8 @@
 //! delegate here, so each behaviour (slicing with steps, gather/scatter along a dim, masking,
 //! comparisons, reductions with Burn's kept dimension ...) is written once.
 
+use std::cell::RefCell;
+
 use burn_backend::{Scalar, Shape, Slice, TensorMetadata};
 use mlx::{Array, Dtype, ops};
 
@@ -18,7 +20,7 @@ pub(crate) fn axis(dim: usize) -> i32 {
 /// element type).
 ///
 /// The same few scalars recur op after op (`x + 1.0` in a loop, an optimizer's constants, a
-/// mask's fill value), so each thread keeps the last [`RECENT_SCALARS`] it made and hands out
+/// mask's fill value), so each thread keeps the [`RECENT_SCALARS`] it used last and hands out
 /// the same MLX array again: one handle instead of a new array with its own buffer. MLX arrays
 /// are immutable, and MLX never writes into an input another graph also holds, so sharing one
 /// between graphs is safe.
@@ -29,19 +31,35 @@ pub(crate) fn scalar(value: Scalar, dtype: Dtype) -> Array {
 
 /// [`scalar`] once its key is known.
 fn cached_scalar(value: mlx::Scalar, key: ScalarKey) -> Array {
-    let dtype = key.0;
-    RECENT.with(|recent| {
-        let mut recent = recent.borrow_mut();
-        if let Some((_, a)) = recent.iter().find(|(k, _)| *k == key) {
-            return a.clone();
-        }
-        let a = value.to_array(dtype);
-        if recent.len() == RECENT_SCALARS {
-            recent.remove(0);
-        }
-        recent.push((key, a.clone()));
-        a
-    })
+    let Ok(a) = RECENT.with(|recent| {
+        recently_made(recent, key, RECENT_SCALARS, || {
+            Ok::<_, std::convert::Infallible>(value.to_array(key.0))
+        })
+    });
+    a
+}
+
+/// The array kept under `key` in one of a thread's short lists of arrays it made recently (most
+/// recently used first), or a new one from `make`, kept in place of the least recently used
+/// once the list holds `capacity`.
+fn recently_made<K: PartialEq, E>(
+    list: &RefCell<Vec<(K, Array)>>,
+    key: K,
+    capacity: usize,
+    make: impl FnOnce() -> Result<Array, E>,
+) -> Result<Array, E> {
+    let mut list = list.borrow_mut();
+    if let Some(at) = list.iter().position(|(k, _)| *k == key) {
+        // A hit moves to the front, so that a loop's arrays are found at once.
+        list[..=at].rotate_right(1);
+        return Ok(list[0].1.clone());
+    }
+    let a = make()?;
+    if list.len() == capacity {
+        list.pop();
+    }
+    list.insert(0, (key, a.clone()));
+    Ok(a)
 }
 
 /// Burn's scalar as MLX's for `dtype`, and what identifies it in the caches.
@@ -61,8 +79,8 @@ const RECENT_SCALARS: usize = 16;
 type ScalarKey = (Dtype, (u8, u64));
 
 thread_local! {
-    static RECENT: std::cell::RefCell<Vec<(ScalarKey, Array)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static RECENT: RefCell<Vec<(ScalarKey, Array)>> =
+        const { RefCell::new(Vec::new()) };
 }
 
 /// Burn's scalar as MLX's, for `dtype`.
@@ -136,18 +154,9 @@ fn broadcast_scalar(
         shape: key_shape,
     };
     BROADCASTS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
-            // Most recently used first, so that a loop's scalars are found at once.
-            cache[..=at].rotate_right(1);
-            return Ok(cache[0].1.clone());
-        }
-        let a = ops::broadcast_to(&cached_scalar(value, scalar), shape)?;
-        if cache.len() == RECENT_BROADCASTS {
-            cache.pop();
-        }
-        cache.insert(0, (key, a.clone()));
-        Ok(a)
+        recently_made(cache, key, RECENT_BROADCASTS, || {
+            ops::broadcast_to(&cached_scalar(value, scalar), shape)
+        })
     })
 }
 
@@ -165,8 +174,7 @@ struct BroadcastKey {
 }
 
 thread_local! {
-    static BROADCASTS: std::cell::RefCell<Vec<(BroadcastKey, Array)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static BROADCASTS: RefCell<Vec<(BroadcastKey, Array)>> = const { RefCell::new(Vec::new()) };
 }
 
 pub(crate) fn unary(
