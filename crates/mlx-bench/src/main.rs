@@ -27,6 +27,9 @@ Options:
                       [default: gpu if MLX has one here, else cpu]
   --steps N           timed steps per case and peer (the median is reported)  [default: 20]
   --warmup N          untimed steps before them                               [default: 5]
+  --rounds N          run every peer N times, taking turns, and pool the timed steps, so
+                      that a host whose speed drifts shifts every peer alike
+                      [default: 3 on the GPU, 1 on the CPU]
   --only CASE,...     only these cases: an id (mlp, cnn, transformer, chain, exp,
                       matmul-f32-1024, ...), a kind (matmul) or an id prefix (matmul-f32)
   --peers PEER,...    only these peers: burn-mlx, burn-mlx-compiled, mlx, burn-ndarray,
@@ -63,6 +66,7 @@ fn parse(args: &[String]) -> Result<Option<(Command, Options)>, String> {
         },
         warmup: 5,
         steps: 20,
+        rounds: 0,
         only: Vec::new(),
         peers: None,
         png: PathBuf::from("target/bench-peers.png"),
@@ -103,6 +107,7 @@ fn parse(args: &[String]) -> Result<Option<(Command, Options)>, String> {
             }
             "--steps" => options.steps = count(&value)?,
             "--warmup" => options.warmup = count(&value)?,
+            "--rounds" => options.rounds = count(&value)?.max(1),
             "--only" => options.only = list(&value),
             "--peers" => {
                 let peers = list(&value);
@@ -127,6 +132,11 @@ fn parse(args: &[String]) -> Result<Option<(Command, Options)>, String> {
             "--scripts" => options.scripts = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown option `{flag}`")),
         }
+    }
+    if options.rounds == 0 {
+        // A GPU host's speed drifts between blocks of minutes; the CPU table of 2 cores takes
+        // minutes per round already.
+        options.rounds = if options.target == Target::Gpu { 3 } else { 1 };
     }
     if options.steps == 0 {
         return Err("--steps must be at least 1".into());

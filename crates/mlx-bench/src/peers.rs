@@ -31,8 +31,13 @@ pub struct Options {
     pub target: Target,
     /// Untimed steps before the timed ones.
     pub warmup: usize,
-    /// Timed steps; the median is reported.
+    /// Timed steps per round; the median is reported.
     pub steps: usize,
+    /// How many times every peer runs every case, the peers taking turns (each round starts
+    /// with the next peer). A peer's timed steps of all rounds are pooled, so a machine whose
+    /// speed drifts over minutes (a shared GPU host) shifts every peer alike, instead of
+    /// whichever ran during a slow spell.
+    pub rounds: usize,
     /// `--only` filters (empty: every case).
     pub only: Vec<String>,
     /// Peers to run (from [`PEER_NAMES`]); `None`: the default for the target.
@@ -101,50 +106,36 @@ pub fn run(options: &Options) -> Result<(), String> {
     let mut machine = Machine::detect();
     println!("{}", machine.describe());
     println!(
-        "device: {}; {} warm-up + {} timed steps per case and peer, median reported\n",
+        "device: {}; {} warm-up + {} timed steps per case and peer{}, median reported\n",
         options.target.name(),
         options.warmup,
-        options.steps
+        options.steps,
+        rounds_text(options.rounds),
     );
 
     let mut results = Results {
         cases: cases.clone(),
         ..Results::default()
     };
-    for peer in &peers {
-        match peer.as_str() {
-            "burn-mlx" | "burn-mlx-compiled" => {
-                let device = match options.target {
-                    Target::Cpu => MlxDevice::Cpu,
-                    Target::Gpu => MlxDevice::Gpu,
-                };
-                burn_mlx::compile::set_enabled(peer == "burn-mlx-compiled");
-                run_burn::<Autodiff<Mlx>>(peer, &device, options, &mut results);
-            }
-            "burn-ndarray" => {
-                let device = NdArrayDevice::Cpu;
-                run_burn::<Autodiff<NdArray>>("burn-ndarray", &device, options, &mut results);
-            }
-            "burn-cuda" => run_burn_cuda(options, &mut results),
-            "mlx" | "torch" => {
-                let info = run_python(peer, options, &mut results);
-                match (peer.as_str(), info) {
-                    ("mlx", Some(v)) => machine.python_mlx = Some(v),
-                    ("torch", Some(v)) => machine.torch = Some(v),
-                    _ => {}
-                }
-            }
-            other => return Err(format!("unknown peer `{other}`")),
+    for round in 0..options.rounds {
+        if options.rounds > 1 {
+            println!("round {} of {}", round + 1, options.rounds);
+        }
+        let mut order = peers.clone();
+        order.rotate_left(round % peers.len().max(1));
+        for peer in &order {
+            run_peer(peer, options, &mut machine, &mut results)?;
         }
     }
 
     println!("\n{}", machine.describe());
     println!(
-        "device: {}; median of {} timed steps after {} warm-up steps; ratios: burn-mlx time / \
+        "device: {}; median of {} timed steps after {} warm-up steps{}; ratios: burn-mlx time / \
          native MLX time (below 1: burn-mlx is faster)\n",
         options.target.name(),
         options.steps,
-        options.warmup
+        options.warmup,
+        rounds_text(options.rounds),
     );
     print!("{}", results.table());
 
@@ -164,6 +155,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             device: options.target.name(),
             warmup: options.warmup,
             steps: options.steps,
+            rounds: options.rounds,
             cases: &results.cases,
             results: results.entries(),
             skipped: &results.skipped,
@@ -174,6 +166,49 @@ pub fn run(options: &Options) -> Result<(), String> {
         }
         std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("raw numbers: {}", path.display());
+    }
+    Ok(())
+}
+
+/// How a run's rounds read in its headings ("" for one round).
+fn rounds_text(rounds: usize) -> String {
+    if rounds > 1 {
+        format!(" in each of {rounds} rounds (the peers taking turns; steps pooled)")
+    } else {
+        String::new()
+    }
+}
+
+/// Runs every case on one peer (for a Python peer: every case in one process).
+fn run_peer(
+    peer: &str,
+    options: &Options,
+    machine: &mut Machine,
+    results: &mut Results,
+) -> Result<(), String> {
+    match peer {
+        "burn-mlx" | "burn-mlx-compiled" => {
+            let device = match options.target {
+                Target::Cpu => MlxDevice::Cpu,
+                Target::Gpu => MlxDevice::Gpu,
+            };
+            burn_mlx::compile::set_enabled(peer == "burn-mlx-compiled");
+            run_burn::<Autodiff<Mlx>>(peer, &device, options, results);
+        }
+        "burn-ndarray" => {
+            let device = NdArrayDevice::Cpu;
+            run_burn::<Autodiff<NdArray>>("burn-ndarray", &device, options, results);
+        }
+        "burn-cuda" => run_burn_cuda(options, results),
+        "mlx" | "torch" => {
+            let info = run_python(peer, options, results);
+            match (peer, info) {
+                ("mlx", Some(v)) => machine.python_mlx = Some(v),
+                ("torch", Some(v)) => machine.torch = Some(v),
+                _ => {}
+            }
+        }
+        other => return Err(format!("unknown peer `{other}`")),
     }
     Ok(())
 }
@@ -245,10 +280,7 @@ fn run_burn<B: AutodiffBackend>(
 #[cfg(feature = "burn-cuda")]
 fn run_burn_cuda(options: &Options, results: &mut Results) {
     if options.target == Target::Cpu {
-        results.skipped.push((
-            "burn-cuda".into(),
-            "a GPU peer; this run is on the CPU".into(),
-        ));
+        results.skip("burn-cuda", "a GPU peer; this run is on the CPU".into());
         return;
     }
     let device = burn_cuda::CudaDevice::default();
@@ -257,10 +289,10 @@ fn run_burn_cuda(options: &Options, results: &mut Results) {
 
 #[cfg(not(feature = "burn-cuda"))]
 fn run_burn_cuda(_options: &Options, results: &mut Results) {
-    results.skipped.push((
-        "burn-cuda".into(),
+    results.skip(
+        "burn-cuda",
         "this binary was built without the `burn-cuda` (or `cuda`) feature".into(),
-    ));
+    );
 }
 
 /// Runs a Python peer (`mlx` or `torch`); returns the framework's version if it ran.
@@ -274,7 +306,7 @@ fn run_python(peer: &str, options: &Options, results: &mut Results) -> Option<St
     let setup = match PythonSetup::find(options.python.clone(), options.scripts.clone()) {
         Ok(setup) => setup,
         Err(e) => {
-            results.skipped.push((key.into(), e));
+            results.skip(key, e);
             return None;
         }
     };
@@ -295,7 +327,7 @@ fn run_python(peer: &str, options: &Options, results: &mut Results) -> Option<St
                 };
                 version = Some(format!("{}{device}", info.version));
             }
-            Line::Skip { skip } => results.skipped.push((key.into(), skip)),
+            Line::Skip { skip } => results.skip(key, skip),
             Line::Timed {
                 peer,
                 case,
@@ -311,7 +343,7 @@ fn run_python(peer: &str, options: &Options, results: &mut Results) -> Option<St
         },
     );
     if let Err(e) = outcome {
-        results.skipped.push((key.into(), e));
+        results.skip(key, e);
     }
     version
 }

@@ -63,10 +63,30 @@ pub fn median(values: &[f64]) -> Option<f64> {
 }
 
 impl Results {
-    /// Records an outcome.
+    /// Records an outcome. A case that ran before (an earlier round) keeps its timed steps and
+    /// gains the new ones; a failure in any round is what is reported.
     pub fn insert(&mut self, case: &str, peer: &str, outcome: Outcome) {
-        self.outcomes
-            .insert((case.to_string(), peer.to_string()), outcome);
+        use std::collections::btree_map::Entry;
+        match self.outcomes.entry((case.to_string(), peer.to_string())) {
+            Entry::Vacant(slot) => {
+                slot.insert(outcome);
+            }
+            Entry::Occupied(mut slot) => match (slot.get_mut(), outcome) {
+                (Outcome::Timed(earlier), Outcome::Timed(later)) => {
+                    earlier.times.extend(later.times);
+                    earlier.value = later.value;
+                }
+                (Outcome::Failed(_), _) => {}
+                (earlier, failed) => *earlier = failed,
+            },
+        }
+    }
+
+    /// Records that `peer` did not run, and why (once, however many rounds found it so).
+    pub fn skip(&mut self, peer: &str, why: String) {
+        if !self.skipped.iter().any(|(p, w)| p == peer && *w == why) {
+            self.skipped.push((peer.to_string(), why));
+        }
     }
 
     /// The reported figure (median, in the case's unit) of `case` on `peer`, if it ran.
@@ -220,8 +240,10 @@ pub struct Dump<'a> {
     pub device: &'a str,
     /// Warm-up steps per case and peer.
     pub warmup: usize,
-    /// Timed steps per case and peer.
+    /// Timed steps per case and peer in each round.
     pub steps: usize,
+    /// Rounds: each ran every peer once, in turn; a peer's timed steps of all rounds are pooled.
+    pub rounds: usize,
     /// The cases with their shapes.
     pub cases: &'a [Case],
     /// One entry per case and peer.
@@ -303,6 +325,28 @@ mod tests {
         assert_eq!(number(12.344), "12.34");
         assert_eq!(number(1.2344), "1.234");
         assert_eq!(number(0.12344), "0.1234");
+    }
+
+    #[test]
+    fn later_rounds_pool_their_steps_and_a_failure_sticks() {
+        let mut results = Results::default();
+        results.insert("mlp", "burn-mlx", timed(&[30.0, 31.0]));
+        results.insert("mlp", "burn-mlx", timed(&[10.0, 11.0, 12.0]));
+        let Some(Outcome::Timed(t)) = results.outcomes.get(&("mlp".into(), "burn-mlx".into()))
+        else {
+            panic!("mlp on burn-mlx: not timed");
+        };
+        assert_eq!(t.times.len(), 5);
+        assert_eq!(median(&t.times), Some(0.012));
+
+        results.insert("mlp", "burn-mlx", Outcome::Failed("boom".into()));
+        results.insert("mlp", "burn-mlx", timed(&[10.0]));
+        let outcome = &results.outcomes[&("mlp".into(), "burn-mlx".into())];
+        assert_eq!(*outcome, Outcome::Failed("boom".into()));
+
+        results.skip("torch", "not installed".into());
+        results.skip("torch", "not installed".into());
+        assert_eq!(results.skipped.len(), 1);
     }
 
     #[test]
