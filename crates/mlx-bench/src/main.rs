@@ -27,8 +27,9 @@ Options:
                       [default: gpu if MLX has one here, else cpu]
   --steps N           timed steps per case and peer (the median is reported)  [default: 20]
   --warmup N          untimed steps before them                               [default: 5]
-  --rounds N          run every peer N times, taking turns, and pool the timed steps, so
-                      that a host whose speed drifts shifts every peer alike
+  --rounds N          run every peer N times, taking turns, and report each peer's middle
+                      round (the median of the rounds' medians), so that a host whose
+                      speed drifts shifts every peer alike
                       [default: 3 on the GPU, 1 on the CPU]
   --only CASE,...     only these cases: an id (mlp, cnn, transformer, chain, exp,
                       matmul-f32-1024, ...), a kind (matmul) or an id prefix (matmul-f32)

@@ -34,8 +34,8 @@ pub struct Options {
     /// Timed steps per round; the median is reported.
     pub steps: usize,
     /// How many times every peer runs every case, the peers taking turns (each round starts
-    /// with the next peer). A peer's timed steps of all rounds are pooled, so a machine whose
-    /// speed drifts over minutes (a shared GPU host) shifts every peer alike, instead of
+    /// with the next peer). The median of a peer's round medians is reported, so a machine
+    /// whose speed drifts over minutes (a shared GPU host) shifts every peer alike, instead of
     /// whichever ran during a slow spell.
     pub rounds: usize,
     /// `--only` filters (empty: every case).
@@ -173,7 +173,7 @@ pub fn run(options: &Options) -> Result<(), String> {
 /// How a run's rounds read in its headings ("" for one round).
 fn rounds_text(rounds: usize) -> String {
     if rounds > 1 {
-        format!(" in each of {rounds} rounds (the peers taking turns; steps pooled)")
+        format!(" in each of {rounds} rounds (the peers taking turns; the middle round's median)")
     } else {
         String::new()
     }

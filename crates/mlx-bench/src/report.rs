@@ -48,6 +48,9 @@ pub struct Results {
     pub outcomes: BTreeMap<(String, String), Outcome>,
     /// Peers that did not run at all, and why.
     pub skipped: Vec<(String, String)>,
+    /// The median of each round's timed steps, per (case id, peer key), for runs of several
+    /// rounds.
+    pub round_medians: BTreeMap<(String, String), Vec<f64>>,
 }
 
 /// The median of `values` (the mean of the middle two for an even count); `None` if empty.
@@ -67,7 +70,13 @@ impl Results {
     /// gains the new ones; a failure in any round is what is reported.
     pub fn insert(&mut self, case: &str, peer: &str, outcome: Outcome) {
         use std::collections::btree_map::Entry;
-        match self.outcomes.entry((case.to_string(), peer.to_string())) {
+        let key = (case.to_string(), peer.to_string());
+        if let Outcome::Timed(t) = &outcome
+            && let Some(m) = median(&t.times)
+        {
+            self.round_medians.entry(key.clone()).or_default().push(m);
+        }
+        match self.outcomes.entry(key) {
             Entry::Vacant(slot) => {
                 slot.insert(outcome);
             }
@@ -89,10 +98,19 @@ impl Results {
         }
     }
 
-    /// The reported figure (median, in the case's unit) of `case` on `peer`, if it ran.
+    /// The reported figure (in the case's unit) of `case` on `peer`, if it ran: the median of
+    /// its timed steps, or over several rounds the median of the rounds' medians. (Pooling the
+    /// rounds' steps instead let one slow round decide: when a host slows down for minutes,
+    /// the steps fall into groups, and the median of the pool lands on whichever group holds
+    /// the middle step.)
     pub fn figure(&self, case: &Case, peer: &str) -> Option<f64> {
-        match self.outcomes.get(&(case.id.clone(), peer.to_string()))? {
-            Outcome::Timed(t) => median(&t.times).map(|s| case.figure(s)),
+        let key = (case.id.clone(), peer.to_string());
+        match self.outcomes.get(&key)? {
+            Outcome::Timed(t) => match self.round_medians.get(&key) {
+                Some(rounds) if rounds.len() > 1 => median(rounds),
+                _ => median(&t.times),
+            }
+            .map(|s| case.figure(s)),
             Outcome::Failed(_) => None,
         }
     }
@@ -242,7 +260,8 @@ pub struct Dump<'a> {
     pub warmup: usize,
     /// Timed steps per case and peer in each round.
     pub steps: usize,
-    /// Rounds: each ran every peer once, in turn; a peer's timed steps of all rounds are pooled.
+    /// Rounds: each ran every peer once, in turn; `times_s` holds every round's steps in round
+    /// order, `median` is the median of the rounds' medians.
     pub rounds: usize,
     /// The cases with their shapes.
     pub cases: &'a [Case],
@@ -261,7 +280,7 @@ pub struct DumpEntry {
     pub peer: String,
     /// `ms` or `µs/op`.
     pub unit: &'static str,
-    /// The median, in `unit`.
+    /// The reported figure (see [`Results::figure`]), in `unit`.
     pub median: Option<f64>,
     /// Seconds of every timed step.
     pub times_s: Vec<f64>,
@@ -328,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn later_rounds_pool_their_steps_and_a_failure_sticks() {
+    fn rounds_report_their_middle_round_and_a_failure_sticks() {
         let mut results = Results::default();
         results.insert("mlp", "burn-mlx", timed(&[30.0, 31.0]));
         results.insert("mlp", "burn-mlx", timed(&[10.0, 11.0, 12.0]));
@@ -337,7 +356,12 @@ mod tests {
             panic!("mlp on burn-mlx: not timed");
         };
         assert_eq!(t.times.len(), 5);
-        assert_eq!(median(&t.times), Some(0.012));
+        results.insert("mlp", "burn-mlx", timed(&[20.0, 21.0, 22.0]));
+        // Rounds of 30.5, 11 and 21 ms: the middle round is reported, not the pool's 20.5.
+        let mlp = &cases(Target::Cpu)[0];
+        assert_eq!(mlp.id, "mlp");
+        let figure = results.figure(mlp, "burn-mlx").expect("timed");
+        assert!((figure - 21.0).abs() < 1e-9, "{figure}");
 
         results.insert("mlp", "burn-mlx", Outcome::Failed("boom".into()));
         results.insert("mlp", "burn-mlx", timed(&[10.0]));
