@@ -48,8 +48,7 @@ pub struct Results {
     pub outcomes: BTreeMap<(String, String), Outcome>,
     /// Peers that did not run at all, and why.
     pub skipped: Vec<(String, String)>,
-    /// The median of each round's timed steps, per (case id, peer key), for runs of several
-    /// rounds.
+    /// The median of each round's timed steps, per (case id, peer key).
     pub round_medians: BTreeMap<(String, String), Vec<f64>>,
 }
 
@@ -106,11 +105,8 @@ impl Results {
     pub fn figure(&self, case: &Case, peer: &str) -> Option<f64> {
         let key = (case.id.clone(), peer.to_string());
         match self.outcomes.get(&key)? {
-            Outcome::Timed(t) => match self.round_medians.get(&key) {
-                Some(rounds) if rounds.len() > 1 => median(rounds),
-                _ => median(&t.times),
-            }
-            .map(|s| case.figure(s)),
+            // One round: the median of its steps.
+            Outcome::Timed(_) => median(self.round_medians.get(&key)?).map(|s| case.figure(s)),
             Outcome::Failed(_) => None,
         }
     }
