@@ -15,6 +15,8 @@ pub struct Machine {
     pub mlx: String,
     /// The BLAS behind MLX's CPU path in this binary.
     pub blas: String,
+    /// The process's malloc (`mlx::build_info::allocator`).
+    pub allocator: String,
     /// Python MLX's version, if its script ran.
     pub python_mlx: Option<String>,
     /// PyTorch's version and device, if its script ran.
@@ -48,6 +50,7 @@ impl Machine {
             gpu,
             mlx: mlx::version(),
             blas: mlx::build_info::blas(),
+            allocator: mlx::build_info::allocator(),
             python_mlx: None,
             torch: None,
         }
@@ -59,7 +62,10 @@ impl Machine {
         if let Some(gpu) = &self.gpu {
             s.push_str(&format!("; GPU: {gpu}"));
         }
-        s.push_str(&format!("\nMLX {} (CPU BLAS: {})", self.mlx, self.blas));
+        s.push_str(&format!(
+            "\nMLX {} (CPU BLAS: {}; malloc: {})",
+            self.mlx, self.blas, self.allocator
+        ));
         if let Some(v) = &self.python_mlx {
             s.push_str(&format!("; Python MLX {v}"));
         }

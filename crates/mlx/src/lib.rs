@@ -119,4 +119,17 @@ pub mod build_info {
         }
         crate::device::take_string(s)
     }
+
+    /// The malloc this process runs on, e.g. `jemalloc 5.3.1` or `system malloc`.
+    ///
+    /// On Linux the `jemalloc` feature (on by default in `mlx`, `mlx-sys` and `burn-mlx`) links
+    /// jemalloc as the whole process's malloc: MLX allocates and frees several small objects per op,
+    /// and the host's share of a training step takes about half the time it takes under glibc's
+    /// malloc. It keeps one arena for the process and keeps freed pages for reuse (as MLX's GPU
+    /// buffer cache keeps freed buffers) until [`crate::memory::clear_cache`]; `MALLOC_CONF` in the environment
+    /// changes that (jemalloc's option syntax). Build a `cdylib` loaded by another program (a Python
+    /// extension) without the feature: a library cannot replace its host program's malloc.
+    pub fn allocator() -> String {
+        mlx_sys::allocator::name()
+    }
 }

@@ -51,10 +51,14 @@ pub fn cache_memory() -> usize {
     read(sys::mlxc_memory_cache)
 }
 
-/// Returns the cached buffers to the system.
+/// Returns the cached buffers to the system, and then the pages malloc keeps from freed blocks
+/// (on Linux the process's malloc is jemalloc unless the `jemalloc` feature is off, and it keeps
+/// freed pages for reuse until this call; see [`crate::build_info::allocator`]).
 pub fn clear_cache() -> Result<()> {
     // SAFETY: no arguments.
-    check(unsafe { sys::mlxc_memory_clear_cache() })
+    check(unsafe { sys::mlxc_memory_clear_cache() })?;
+    sys::allocator::release_freed_memory();
+    Ok(())
 }
 
 /// The memory limit MLX tries to stay under while evaluating.
