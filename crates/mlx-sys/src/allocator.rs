@@ -47,21 +47,10 @@ mod imp {
     static malloc_conf: Option<&'static c_char> = Some(unsafe { &*CONF.as_ptr() });
 
     pub fn name() -> String {
-        let mut version: *const c_char = std::ptr::null();
-        let mut len = std::mem::size_of::<*const c_char>();
-        // SAFETY: "version" is a `const char *` control; the out-pointer and its length match.
-        let ok = unsafe {
-            jemalloc::mallctl(
-                c"version".as_ptr(),
-                (&raw mut version).cast::<c_void>(),
-                &mut len,
-                null_mut(),
-                0,
-            )
-        } == 0;
-        if !ok || version.is_null() {
+        let version = read(c"version", std::ptr::null::<c_char>());
+        let Some(version) = version.filter(|v| !v.is_null()) else {
             return "jemalloc".into();
-        }
+        };
         // SAFETY: jemalloc's version string is static and NUL-terminated.
         let version = unsafe { CStr::from_ptr(version) }.to_string_lossy();
         // "5.3.1-0-g<commit>": the release is enough.
@@ -83,29 +72,11 @@ mod imp {
         }
     }
 
-    /// Reads a `size_t`-sized or `ssize_t`-sized option (tests).
-    #[cfg(test)]
-    pub fn option_isize(name: &CStr) -> Option<isize> {
-        let mut value: isize = 0;
-        let mut len = std::mem::size_of::<isize>();
-        // SAFETY: the options read here are 8 bytes wide, as `len` says; jemalloc checks it.
-        let rc = unsafe {
-            jemalloc::mallctl(
-                name.as_ptr(),
-                (&raw mut value).cast::<c_void>(),
-                &mut len,
-                null_mut(),
-                0,
-            )
-        };
-        (rc == 0).then_some(value)
-    }
-
-    #[cfg(test)]
-    pub fn option_u32(name: &CStr) -> Option<u32> {
-        let mut value: u32 = 0;
-        let mut len = std::mem::size_of::<u32>();
-        // SAFETY: as above, for a 4-byte option.
+    /// Reads a control whose value is a `T` (jemalloc checks the size it is given against the
+    /// control's own and fails on a mismatch).
+    pub fn read<T: Copy>(name: &CStr, mut value: T) -> Option<T> {
+        let mut len = std::mem::size_of::<T>();
+        // SAFETY: the out-pointer holds `len` bytes; jemalloc writes nothing on a size mismatch.
         let rc = unsafe {
             jemalloc::mallctl(
                 name.as_ptr(),
@@ -187,9 +158,9 @@ mod tests {
         if std::env::var_os("MALLOC_CONF").is_some() {
             return; // the environment overrides them
         }
-        assert_eq!(imp::option_u32(c"opt.narenas"), Some(1));
-        assert_eq!(imp::option_isize(c"opt.dirty_decay_ms"), Some(-1));
-        assert_eq!(imp::option_isize(c"opt.muzzy_decay_ms"), Some(-1));
+        assert_eq!(imp::read(c"opt.narenas", 0u32), Some(1));
+        assert_eq!(imp::read(c"opt.dirty_decay_ms", 0isize), Some(-1));
+        assert_eq!(imp::read(c"opt.muzzy_decay_ms", 0isize), Some(-1));
     }
 
     /// Resident bytes of this process (Linux's /proc/self/statm, in pages of 4 KiB here).
