@@ -11,7 +11,10 @@
 //!    git has) and the tag `v<version>` does not exist yet.
 //! 4. **package**: one `cargo package -p …` of all publishable crates, which cargo (≥ 1.90)
 //!    packages in dependency order and verifies against each other through a local registry
-//!    overlay, so a crate needing a not-yet-published sibling still verifies.
+//!    overlay, so a crate needing a not-yet-published sibling still verifies. It runs in its own
+//!    target folder (`target/release-check/package-target`), from which, as from cargo's
+//!    unpacked-source cache, this version's copies of the crates are removed first: cargo takes
+//!    registry crates as immutable and would verify against an earlier run's.
 //! 5. **packaged crates build and test**: the `.crate` files are unpacked into a scratch
 //!    workspace (`target/release-check/workspace`, whose `[patch.crates-io]` points the
 //!    internal dependencies at the unpacked copies), then `cargo build`, `cargo test --lib` and
@@ -29,12 +32,13 @@
 //! Each command's output goes to `target/release-check/logs/`; a failure prints its tail.
 
 mod manifest;
+mod packaged;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use manifest::{Action, RegistryState, Workspace};
 
@@ -259,141 +263,6 @@ impl Release {
                  --allow-dirty for a dry run):\n{status}"
             ))
         }
-    }
-
-    fn package(&mut self) -> Result<String, String> {
-        let mut args = vec!["package".to_string()];
-        for name in &self.order {
-            args.extend(["-p".into(), name.clone()]);
-        }
-        if self.allow_dirty {
-            args.push("--allow-dirty".into());
-        }
-        self.cargo_logged("4-package", &self.root, &args, &[])?;
-        let mut sizes = Vec::new();
-        for name in &self.order {
-            let file = self.crate_file(name);
-            let len = fs::metadata(&file)
-                .map_err(|_| format!("cargo package did not write {}", file.display()))?
-                .len();
-            sizes.push(format!("{name} {} KiB", len.div_ceil(1024)));
-        }
-        Ok(format!(
-            "packaged and verified in dependency order: {}",
-            sizes.join(", ")
-        ))
-    }
-
-    fn crate_file(&self, name: &str) -> PathBuf {
-        self.target
-            .join("package")
-            .join(format!("{name}-{}.crate", self.version))
-    }
-
-    /// Step 5: unpack the `.crate` files into a scratch workspace, then build and test there.
-    fn build_packaged(&mut self) -> Result<String, String> {
-        let check = self.target.join("release-check");
-        let ws_dir = check.join("workspace");
-        let cache = check.join("crates");
-        for dir in [&ws_dir, &cache] {
-            fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        let mut members = Vec::new();
-        let mut unpacked = 0;
-        for name in &self.order {
-            let dir_name = format!("{name}-{}", self.version);
-            let file = self.crate_file(name);
-            let bytes = fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let kept = cache.join(format!("{dir_name}.crate"));
-            let dest = ws_dir.join(&dir_name);
-            // Unpack again only when the package changed: fresh files would rebuild mlx-sys.
-            if !dest.join("Cargo.toml").exists() || fs::read(&kept).ok().as_ref() != Some(&bytes) {
-                let _ = fs::remove_dir_all(&dest);
-                let _ = fs::remove_file(&kept);
-                run_quiet(
-                    Command::new("tar")
-                        .arg("-xzf")
-                        .arg(&file)
-                        .arg("-C")
-                        .arg(&ws_dir),
-                )?;
-                fs::write(&kept, &bytes).map_err(|e| format!("{}: {e}", kept.display()))?;
-                unpacked += 1;
-            }
-            members.push((name.clone(), dir_name));
-        }
-        fs::write(ws_dir.join("Cargo.toml"), self.scratch_manifest(&members)?)
-            .map_err(|e| format!("cannot write the scratch Cargo.toml: {e}"))?;
-        // The workspace's lock file: the same dependency versions as the tests in the tree.
-        fs::copy(self.root.join("Cargo.lock"), ws_dir.join("Cargo.lock"))
-            .map_err(|e| format!("cannot copy Cargo.lock: {e}"))?;
-
-        let before = snapshot(&ws_dir, &members);
-        let env = [("CARGO_TARGET_DIR", check.join("target"))];
-        let cmds: [(&str, &[&str]); 3] = [
-            ("5-build", &["build", "--workspace"]),
-            ("5-test-lib", &["test", "--workspace", "--lib"]),
-            ("5-test-doc-mlx", &["test", "-p", "mlx-array", "--doc"]),
-        ];
-        let mut done = Vec::new();
-        for (log, args) in cmds {
-            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-            let t = Instant::now();
-            let out = self.cargo_logged(log, &ws_dir, &args, &env)?;
-            let tests = test_summary(&out);
-            done.push(format!(
-                "`cargo {}` {:.0}s{tests}",
-                args.join(" "),
-                t.elapsed().as_secs_f64()
-            ));
-        }
-        let after = snapshot(&ws_dir, &members);
-        if before != after {
-            let changed: Vec<&String> = before
-                .keys()
-                .chain(after.keys())
-                .filter(|k| before.get(*k) != after.get(*k))
-                .take(10)
-                .collect();
-            for (_, dir) in &members {
-                let _ = fs::remove_file(cache.join(format!("{dir}.crate")));
-            }
-            return Err(format!(
-                "building modified the packaged sources (cargo publish would refuse): {changed:?}"
-            ));
-        }
-        Ok(format!(
-            "{} ({unpacked} of {} unpacked anew)\n    {}",
-            ws_dir.display(),
-            members.len(),
-            done.join("\n    ")
-        ))
-    }
-
-    /// The scratch workspace: the unpacked crates as members, each internal dependency patched
-    /// to its unpacked copy, and the root manifest's profiles.
-    fn scratch_manifest(&self, members: &[(String, String)]) -> Result<String, String> {
-        let mut text = String::from(
-            "# Written by `cargo xtask release`: the packaged crates, unpacked, as one workspace.\n\
-             [workspace]\nresolver = \"3\"\nmembers = [",
-        );
-        let quoted: Vec<String> = members.iter().map(|(_, d)| format!("\"{d}\"")).collect();
-        text.push_str(&quoted.join(", "));
-        text.push_str("]\n\n[patch.crates-io]\n");
-        for (name, dir) in members {
-            text.push_str(&format!("{name} = {{ path = \"{dir}\" }}\n"));
-        }
-        let root_manifest: toml::Table = fs::read_to_string(self.root.join("Cargo.toml"))
-            .map_err(|e| e.to_string())?
-            .parse()
-            .map_err(|e| format!("{e}"))?;
-        if let Some(profile) = root_manifest.get("profile") {
-            let mut t = toml::Table::new();
-            t.insert("profile".into(), profile.clone());
-            text.push('\n');
-            text.push_str(&toml::to_string(&t).map_err(|e| e.to_string())?);
-        }
-        Ok(text)
     }
 
     /// Step 6: the index's view of each crate, then `cargo publish --dry-run`.
@@ -721,56 +590,4 @@ fn is_network_error(message: &str) -> bool {
     ]
     .iter()
     .any(|m| message.contains(m))
-}
-
-/// ` (N passed)` from cargo test's output, summed over its test binaries.
-fn test_summary(out: &str) -> String {
-    let mut passed = 0;
-    let mut seen = false;
-    for line in out.lines() {
-        if let Some(rest) = line.strip_prefix("test result: ok. ") {
-            seen = true;
-            passed += rest
-                .split_whitespace()
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    if seen {
-        format!(" ({passed} tests passed)")
-    } else {
-        String::new()
-    }
-}
-
-/// Size and modification time of every file in the unpacked crates.
-fn snapshot(
-    ws_dir: &Path,
-    members: &[(String, String)],
-) -> BTreeMap<String, (u64, Option<SystemTime>)> {
-    fn walk(dir: &Path, base: &Path, out: &mut BTreeMap<String, (u64, Option<SystemTime>)>) {
-        let Ok(entries) = fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            let Ok(meta) = e.metadata() else { continue };
-            if meta.is_dir() {
-                walk(&path, base, out);
-            } else {
-                let key = path
-                    .strip_prefix(base)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                out.insert(key, (meta.len(), meta.modified().ok()));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    for (_, dir) in members {
-        walk(&ws_dir.join(dir), ws_dir, &mut out);
-    }
-    out
 }
