@@ -62,20 +62,11 @@ impl Release {
             }
             self.cargo_logged("4-clean", &self.root, &args, &[])?;
         }
-        let unpacked = cargo_home().join("registry/src");
-        for registry in fs::read_dir(&unpacked).into_iter().flatten().flatten() {
-            // A local registry's folder is `-<hash>` (a file URL has no host); those of real
-            // registries (`index.crates.io-<hash>`) are left alone.
-            if !registry.file_name().to_string_lossy().starts_with('-') {
-                continue;
-            }
-            for name in &self.order {
-                let dir = registry.path().join(format!("{name}-{}", self.version));
-                if dir.exists() {
-                    fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                }
-            }
-        }
+        remove_unpacked_copies(
+            &cargo_home().join("registry/src"),
+            &self.order,
+            &self.version,
+        )?;
         Ok(())
     }
 
@@ -251,5 +242,62 @@ fn cargo_home() -> PathBuf {
     match std::env::var_os("CARGO_HOME") {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"),
+    }
+}
+
+/// Removes `<name>-<version>` of each of `names` from the local registries' folders under
+/// `unpacked` (cargo's `registry/src`), returning how many it removed.
+fn remove_unpacked_copies(
+    unpacked: &Path,
+    names: &[String],
+    version: &str,
+) -> Result<usize, String> {
+    let mut removed = 0;
+    for registry in fs::read_dir(unpacked).into_iter().flatten().flatten() {
+        // A local registry's folder is `-<hash>` (a file URL has no host); those of real
+        // registries (`index.crates.io-<hash>`) are left alone.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for name in names {
+            let dir = registry.path().join(format!("{name}-{version}"));
+            if dir.exists() {
+                fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_registries_copies_of_this_version_are_removed() {
+        let root = std::env::temp_dir().join(format!("xtask-unpacked-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let dirs = [
+            "-1a2b/mlx-array-0.1.0",     // a local registry, this version: removed
+            "-1a2b/mlx-array-0.0.9",     // another version: kept
+            "-3c4d/mlx-array-sys-0.1.0", // a second local registry: removed
+            "-3c4d/serde-1.0.0",         // not one of ours: kept
+            "index.crates.io-5e6f/mlx-array-0.1.0", // crates.io's: kept
+        ];
+        for d in dirs {
+            fs::create_dir_all(root.join(d).join("src")).unwrap();
+        }
+        let names = ["mlx-array".to_string(), "mlx-array-sys".to_string()];
+        assert_eq!(remove_unpacked_copies(&root, &names, "0.1.0"), Ok(2));
+        let left: Vec<bool> = dirs.iter().map(|d| root.join(d).exists()).collect();
+        assert_eq!(left, [false, true, false, true, true]);
+        // Nothing left to remove; a missing folder is not an error either.
+        assert_eq!(remove_unpacked_copies(&root, &names, "0.1.0"), Ok(0));
+        assert_eq!(
+            remove_unpacked_copies(&root.join("none"), &names, "0.1.0"),
+            Ok(0)
+        );
+        fs::remove_dir_all(&root).unwrap();
     }
 }
