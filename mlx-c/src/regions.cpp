@@ -88,6 +88,25 @@ struct Region {
     inputs.clear();
     values.clear();
   }
+
+  // After a compiled replay: the traced graph will never be evaluated, and its internal nodes
+  // (every value but the outputs, which were redirected to the compiled results) are held by
+  // nothing outside the region. Emptying their input lists before the handles go lets each node
+  // go at once: MLX's array destructor otherwise frees a graph without recursion by collecting
+  // each node's inputs in a hash map, and on a chain of `x + 1` that cost more than tracing it.
+  // The outputs keep their siblings and inputs (MLX's `detach` would also reach into siblings,
+  // outputs among them).
+  void cut_internal_nodes(std::vector<bool>& kept) {
+    const size_t n_inputs = inputs.size();
+    kept.assign(values.size(), false);
+    for (auto o : structure.outputs) kept[o - n_inputs] = true;
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (kept[i]) continue;
+      mx::array& a = values[i];
+      a.inputs().clear();
+      a.set_siblings({}, 0);
+    }
+  }
 };
 
 void mix(size_t& h, size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); }
@@ -195,6 +214,7 @@ struct Tracer {
   std::unordered_map<ScalarKey, uint32_t, ScalarKeyHash> scalar_slot;
   std::vector<long> internal;
   std::vector<bool> is_output;
+  std::vector<bool> kept;  // scratch of `Region::cut_internal_nodes`
 
   // Walks the pending graph behind `targets` (iteratively: graphs can be deep) into `region`.
   // Arrays that are computed or already scheduled are the region's inputs.
@@ -530,6 +550,7 @@ void region_eval(std::vector<mx::array> targets, bool async) {
   // The targets are among the redirected arrays; evaluating all of them also materializes the
   // intermediates held from outside, as an ordinary evaluation would. The trace's handles go
   // first (see above).
+  r.cut_internal_nodes(t.kept);
   r.release();
   c.stats.replay_seconds += seconds_since(replayed);
   evaluate(redirected, async);

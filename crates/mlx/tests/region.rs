@@ -36,7 +36,39 @@ fn regions() -> Result<()> {
     a_region_compiled_on_one_thread_replays_on_others()?;
     equal_scalars_are_one_input_and_other_values_flow_in()?;
     compile_modes_apply_to_regions()?;
+    held_outputs_outlive_their_internal_siblings()?;
     evaluation_keeps_no_array_alive()
+}
+
+/// After a compiled replay the traced graph is released, its internal nodes cut loose first; an
+/// intermediate held from outside keeps its value and its place in later graphs, also where
+/// the other output of its multi-output op was internal.
+fn held_outputs_outlive_their_internal_siblings() -> Result<()> {
+    region::set_options(64, 1 << 18, 2)?;
+    let x = random::normal(&[64], Dtype::Float32, None)?;
+    mlx::eval([&x])?;
+    let before = region::stats()?;
+    for i in 0..4 {
+        let shifted = &x * 3.0 + (i as f64 + 0.25);
+        // `quotient` is only read inside the region, `remainder` is held from outside.
+        let (quotient, remainder) = mlx::ops::divmod(&shifted, &Array::scalar(2.0))?;
+        let y = (&quotient * 2.0).sum(None, false)?;
+        drop(quotient);
+        region::eval([&y])?;
+        assert_eq!(remainder.status(), Status::Available, "step {i}");
+        // Built on the held output after the replay, evaluated as usual.
+        let later = (&remainder + 1.0).sum(None, false)?;
+        let (want_q, want_r) = mlx::ops::divmod(&shifted, &Array::scalar(2.0))?;
+        let want_y = (&want_q * 2.0).sum(None, false)?;
+        let want_later = (&want_r + 1.0).sum(None, false)?;
+        mlx::eval([&later, &want_y, &want_later])?;
+        assert_arrays_close(&y, &want_y, 1e-5, 1e-5);
+        assert_arrays_close(&remainder, &want_r, 1e-6, 1e-6);
+        assert_arrays_close(&later, &want_later, 1e-5, 1e-5);
+    }
+    // The first sighting ran as usual; the rest replayed.
+    assert_eq!(region::stats()?.replays - before.replays, 3);
+    Ok(())
 }
 
 /// The trace's buffers are reused from one evaluation to the next, but hold no array after it:
