@@ -96,12 +96,14 @@ struct Region {
   // each node's inputs in a hash map, and on a chain of `x + 1` that cost more than tracing it.
   // The outputs keep their siblings and inputs (MLX's `detach` would also reach into siblings,
   // outputs among them).
-  void cut_internal_nodes(std::vector<bool>& kept) {
+  void cut_internal_nodes() {
     const size_t n_inputs = inputs.size();
-    kept.assign(values.size(), false);
-    for (auto o : structure.outputs) kept[o - n_inputs] = true;
+    size_t next = 0;  // the outputs are in ascending slot order
     for (size_t i = 0; i < values.size(); ++i) {
-      if (kept[i]) continue;
+      if (next < structure.outputs.size() && structure.outputs[next] == n_inputs + i) {
+        next += 1;
+        continue;
+      }
       mx::array& a = values[i];
       a.inputs().clear();
       a.set_siblings({}, 0);
@@ -214,7 +216,6 @@ struct Tracer {
   std::unordered_map<ScalarKey, uint32_t, ScalarKeyHash> scalar_slot;
   std::vector<long> internal;
   std::vector<bool> is_output;
-  std::vector<bool> kept;  // scratch of `Region::cut_internal_nodes`
 
   // Walks the pending graph behind `targets` (iteratively: graphs can be deep) into `region`.
   // Arrays that are computed or already scheduled are the region's inputs.
@@ -550,7 +551,7 @@ void region_eval(std::vector<mx::array> targets, bool async) {
   // The targets are among the redirected arrays; evaluating all of them also materializes the
   // intermediates held from outside, as an ordinary evaluation would. The trace's handles go
   // first (see above).
-  r.cut_internal_nodes(t.kept);
+  r.cut_internal_nodes();
   r.release();
   c.stats.replay_seconds += seconds_since(replayed);
   evaluate(redirected, async);

@@ -18,14 +18,7 @@ impl Release {
     pub(super) fn package(&mut self) -> Result<String, String> {
         let target = self.package_target();
         self.forget_earlier_packages(&target)?;
-        let mut args = vec![
-            "package".to_string(),
-            "--target-dir".into(),
-            target.display().to_string(),
-        ];
-        for name in &self.order {
-            args.extend(["-p".into(), name.clone()]);
-        }
+        let mut args = self.on_released_crates("package", &target);
         if self.allow_dirty {
             args.push("--allow-dirty".into());
         }
@@ -44,6 +37,19 @@ impl Release {
         ))
     }
 
+    /// `cargo <subcommand> --target-dir <target> -p <crate> …` over the publishable crates.
+    fn on_released_crates(&self, subcommand: &str, target: &Path) -> Vec<String> {
+        let mut args = vec![
+            subcommand.to_string(),
+            "--target-dir".into(),
+            target.display().to_string(),
+        ];
+        for name in &self.order {
+            args.extend(["-p".into(), name.clone()]);
+        }
+        args
+    }
+
     /// `cargo package`'s target folder (kept between runs: the dependencies stay compiled).
     fn package_target(&self) -> PathBuf {
         self.target.join("release-check/package-target")
@@ -52,14 +58,7 @@ impl Release {
     /// Removes this version's compiled and unpacked copies of the packaged crates.
     fn forget_earlier_packages(&self, target: &Path) -> Result<(), String> {
         if target.exists() {
-            let mut args = vec![
-                "clean".to_string(),
-                "--target-dir".into(),
-                target.display().to_string(),
-            ];
-            for name in &self.order {
-                args.extend(["-p".into(), name.clone()]);
-            }
+            let args = self.on_released_crates("clean", target);
             self.cargo_logged("4-clean", &self.root, &args, &[])?;
         }
         remove_unpacked_copies(
