@@ -383,6 +383,14 @@ unsafe extern "C" {
     pub fn mlxc_synchronize(s: mlxc_stream) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    #[doc = " Whether the threads that evaluate this library's CPU streams flush subnormal floats to zero\n (inputs and results; FTZ and DAZ on x86, FZ on Arm). On unless `MLXC_KEEP_SUBNORMALS=1` was set\n at start: training makes subnormals (decaying optimizer moments), and CPUs take a slow path on\n each. GPU streams are not affected."]
+    pub fn mlxc_cpu_flush_subnormals(res: *mut bool) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    #[doc = " Turns flushing on or off for the CPU work evaluated from now on, and writes the previous\n setting to `prev`."]
+    pub fn mlxc_set_cpu_flush_subnormals(prev: *mut bool, on: bool) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn mlxc_memory_active(res: *mut usize) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {

@@ -77,8 +77,8 @@ mod vector;
 
 pub use array::{Array, Status, async_eval, eval, export_to_dot};
 pub use device::{
-    Device, DeviceType, GpuBackend, Stream, ThreadLocalStream, gpu_backend, synchronize,
-    with_device, with_stream,
+    Device, DeviceType, GpuBackend, Stream, ThreadLocalStream, cpu_flush_subnormals, gpu_backend,
+    set_cpu_flush_subnormals, synchronize, with_device, with_stream,
 };
 pub use dtype::{
     ALL_DTYPES, ArrayElement, Dtype, DtypeCategory, FloatElement, NumElement, result_type,

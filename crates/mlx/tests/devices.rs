@@ -111,3 +111,51 @@ fn openblas_uses_the_vector_kernels_this_cpu_has() {
         );
     }
 }
+
+/// The CPU flushes subnormal floats to zero by default (results and operands), and keeps them
+/// once told to, on the default stream and on a stream made before the change. The setting is
+/// process-wide, so the whole sequence is one test.
+#[test]
+fn cpu_subnormals_flush_to_zero_unless_kept() {
+    let on_cpu = |stream: Option<Stream>| -> (f32, f32) {
+        let run = || {
+            // A subnormal result (2^-127) and a subnormal operand scaled back to normal range.
+            let smallest_normal = Array::from_slice(&[f32::MIN_POSITIVE], &[1]).unwrap();
+            let subnormal = Array::from_slice(&[1e-40f32], &[1]).unwrap();
+            let halved = (&smallest_normal * 0.5).item::<f32>().unwrap();
+            let scaled = (&subnormal * 1e10).item::<f32>().unwrap();
+            (halved, scaled)
+        };
+        match stream {
+            Some(s) => mlx::with_stream(s, run),
+            None => mlx::with_device(Device::cpu(), run).unwrap(),
+        }
+    };
+    let kept_by_environment = std::env::var("MLXC_KEEP_SUBNORMALS").is_ok_and(|v| v == "1");
+    assert_eq!(mlx::cpu_flush_subnormals(), !kept_by_environment);
+    let earlier_stream = Stream::new(Device::cpu()).unwrap();
+
+    let previous = mlx::set_cpu_flush_subnormals(true).unwrap();
+    assert_eq!(previous, !kept_by_environment);
+    assert!(mlx::cpu_flush_subnormals());
+    for stream in [None, Some(earlier_stream)] {
+        assert_eq!(on_cpu(stream), (0.0, 0.0), "flushed on {stream:?}");
+    }
+
+    assert!(mlx::set_cpu_flush_subnormals(false).unwrap());
+    assert!(!mlx::cpu_flush_subnormals());
+    for stream in [
+        None,
+        Some(earlier_stream),
+        Some(Stream::new(Device::cpu()).unwrap()),
+    ] {
+        let (halved, scaled) = on_cpu(stream);
+        assert_eq!(halved, f32::MIN_POSITIVE / 2.0, "kept on {stream:?}");
+        // 1e-40 keeps only a few significant bits as a subnormal.
+        assert!(
+            (scaled / 1e-30 - 1.0).abs() < 1e-3,
+            "kept on {stream:?}: {scaled}"
+        );
+    }
+    mlx::set_cpu_flush_subnormals(previous).unwrap();
+}

@@ -214,6 +214,18 @@ int mlxc_set_default_stream(mlxc_stream s);
 int mlxc_new_stream(mlxc_stream* res, mlxc_device d, bool any_thread);
 /** Waits for the stream's work (the default stream when `s.index < 0`). */
 int mlxc_synchronize(mlxc_stream s);
+/**
+ * Whether the threads that evaluate this library's CPU streams flush subnormal floats to zero
+ * (inputs and results; FTZ and DAZ on x86, FZ on Arm). On unless `MLXC_KEEP_SUBNORMALS=1` was set
+ * at start: training makes subnormals (decaying optimizer moments), and CPUs take a slow path on
+ * each. GPU streams are not affected.
+ */
+int mlxc_cpu_flush_subnormals(bool* res);
+/**
+ * Turns flushing on or off for the CPU work evaluated from now on, and writes the previous
+ * setting to `prev`.
+ */
+int mlxc_set_cpu_flush_subnormals(bool* prev, bool on);
 
 /* ---------------------------------------------------------------------------------------------
  * Memory
