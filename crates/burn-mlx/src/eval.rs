@@ -5,11 +5,13 @@
 //! refers to its gradient, which refers to the whole forward and backward pass, which refers to
 //! the previous parameters, and so on. The backend therefore evaluates at three points:
 //!
-//! 1. **Reading** (`into_data`, `into_scalar`, printing values): the tensor is computed. Right
-//!    after, every other tensor that the reading thread made and that is still pending starts
-//!    computing, without being waited for ([`run_ahead`], on by default): a training loop that
-//!    reads its loss after the optimizer step gets its backward pass and update computed on the
-//!    device while it builds the next step, where the device would otherwise sit idle.
+//! 1. **Reading** (`into_data`, `into_scalar`, printing values): the tensor is computed. Its
+//!    evaluation is started first, then that of every other tensor that the reading thread made
+//!    and that is still pending ([`run_ahead`], on by default), and only then does the read wait,
+//!    for its own tensor only. A training loop that reads its loss after the optimizer step has
+//!    its backward pass and update scheduled while the device computes the forward pass, and
+//!    computed while the program builds the next step, where the device would otherwise sit
+//!    idle.
 //! 2. **`Backend::sync`** (and `Backend::memory_cleanup`): every live tensor that still has
 //!    pending ops is evaluated, in one batched MLX `eval`, and then the device is waited for. After
 //!    `sync` returns, nothing the program can reach is pending, so a loop timed with `sync`
@@ -188,9 +190,13 @@ static RUN_AHEAD: crate::switch::Switch = crate::switch::Switch::new("BURN_MLX_R
 ///
 /// A training loop that reads its loss after the optimizer step has, at that read, built the
 /// step's backward pass and parameter update too; the read itself needs only the forward pass.
-/// Started right after the read (MLX's `async_eval`), the rest runs on the device while the
-/// program builds the next step, instead of after it: the time spent issuing ops, during which
-/// the device would otherwise sit idle, overlaps with compute.
+/// Started with the read (MLX's `async_eval`, after the read's own tensor, which is all the
+/// read waits for), the rest runs on the device while the program builds the next step,
+/// instead of after it: the time spent issuing ops, during which the device would otherwise
+/// sit idle, overlaps with compute. On an H200, scheduling the rest before waiting for the read
+/// (rather than after) took the benchmark's MLP, CNN and Transformer training steps from 1.40,
+/// 2.54 and 15.7 ms to 1.02, 2.12 and 12.8 (the first of three alternations on one machine;
+/// in all three, every training step was faster, compiled or not).
 pub fn run_ahead() -> bool {
     RUN_AHEAD.get()
 }
@@ -200,8 +206,9 @@ pub fn set_run_ahead(on: bool) {
     RUN_AHEAD.set(on);
 }
 
-/// After a read: starts evaluating every live tensor that the reading thread made and that
-/// still has pending ops, without waiting for it ([`run_ahead`]). Other threads' tensors are
+/// At a read, once the read's own tensor is started: starts evaluating every live tensor that
+/// the reading thread made and that still has pending ops, without waiting for it
+/// ([`run_ahead`]). Other threads' tensors are
 /// left alone: they may be halfway through building a graph that is better evaluated whole.
 /// The started tensors leave the registry: once scheduled, MLX computes them, and `sync` waits
 /// for the device anyway. An error here is not the reader's: the tensors go back to the

@@ -82,12 +82,19 @@ impl MlxTensor {
         MlxTensor::new(array, device)
     }
 
-    /// Evaluates the tensor and copies its values out, after starting the rest of the pending
-    /// work ([`crate::eval::run_ahead`]). A read ends what [`crate::memo`] keeps.
+    /// Evaluates the tensor and copies its values out. A read ends what [`crate::memo`] keeps.
+    ///
+    /// The tensor's evaluation is started first, then the rest of the pending work
+    /// ([`crate::eval::run_ahead`]), and only then is the tensor waited for: the host schedules
+    /// the rest (a training step's backward pass and update, read after its loss) while the
+    /// device computes what the read needs, instead of after it. The wait is for this tensor's
+    /// own evaluation, not for the work started after it.
     pub(crate) fn to_data(&self) -> TensorData {
         crate::memo::clear();
         let bytes = crate::eval::run(self.device, "into_data", || {
-            crate::compile::eval([&*self.array])?;
+            if self.array.status() == mlx::Status::Unscheduled {
+                crate::compile::async_eval([&*self.array])?;
+            }
             crate::eval::start_pending();
             self.array.to_bytes()
         });

@@ -17,7 +17,9 @@ impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
             .chain(&transaction.read_bools)
             .map(|t| &*t.array)
             .chain(transaction.read_qfloats.iter().flat_map(|q| q.arrays()));
-        crate::compile::eval(arrays).map_err(|e| ExecutionError::WithContext {
+        // Started, not waited for: each read below waits for its own tensor, while the rest of
+        // the pending work is scheduled (see `MlxTensor::to_data`).
+        crate::compile::async_eval(arrays).map_err(|e| ExecutionError::WithContext {
             reason: format!("burn-mlx: transaction: {e}"),
         })?;
         crate::eval::start_pending();
