@@ -22,11 +22,11 @@
 //! runs: on the CPU with the system C++ compiler (then cached under `/tmp/mlx`; without a
 //! compiler the region runs uncompiled), on a GPU at run time, where the first compiled steps of
 //! a Transformer on a fresh machine have taken over a minute. That first-run cost keeps it off
-//! by default. Once built, it wins on every case of the repository's benchmark: on an H100,
-//! training steps of an MLP, a CNN and a Transformer took 1.02, 2.33 and 11.4 ms against 1.18,
-//! 2.53 and 13.5 uncompiled (native MLX eager: 1.04, 2.32 and 16.9; compiled: 0.42, 1.27 and
-//! 8.6), and a chain of 200 `x + 1.0` 2.88 µs per op against 5.50. On 2 CPU cores the MLP, CNN
-//! and Transformer steps take about 0.65×, 0.85× and 0.8× the uncompiled time.
+//! by default. Once built, it wins on every case of the repository's benchmark: on an H200,
+//! training steps of an MLP, a CNN and a Transformer took 1.40, 2.58 and 10.2 ms against 1.52,
+//! 2.88 and 18.4 uncompiled (native MLX eager: 1.73, 3.50 and 19.2; compiled: 0.67, 1.29 and
+//! 11.6), and a chain of 200 `x + 1.0` 2.70 µs per op against 5.56. On 2 CPU cores the MLP, CNN
+//! and Transformer steps take about 0.55×, 0.75× and 0.9× the uncompiled time.
 //!
 //! What remains between this and `mx.compile` is the host's work per step: Burn rebuilds the
 //! graph every step, and each evaluation walks it (into flat buffers reused from one
