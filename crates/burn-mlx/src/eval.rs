@@ -208,8 +208,8 @@ pub fn set_run_ahead(on: bool) {
 
 /// At a read, once the read's own tensor is started: starts evaluating every live tensor that
 /// the reading thread made and that still has pending ops, without waiting for it
-/// ([`run_ahead`]). Other threads' tensors are
-/// left alone: they may be halfway through building a graph that is better evaluated whole.
+/// ([`run_ahead`]). Other threads' tensors are left alone: they may be halfway through building
+/// a graph that is better evaluated whole.
 /// The started tensors leave the registry: once scheduled, MLX computes them, and `sync` waits
 /// for the device anyway. An error here is not the reader's: the tensors go back to the
 /// registry, and the read or `sync` that needs them reports it.
