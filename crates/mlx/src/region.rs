@@ -150,6 +150,13 @@ pub fn clear_cache() -> Result<()> {
 /// 64), how many nodes they may hold in all (default 2^18 = 262,144; the most recent one is
 /// always kept), and at which sighting a structure is compiled (default 2: the first sighting
 /// runs as usual, so a graph that never repeats costs nothing extra). All must be at least 1.
+///
+/// A cached node costs about 0.9 KB of host memory for each thread that ran its structure
+/// (64 compiled chains of 200–263 elementwise ops, 14,816 nodes, took 13.5 MB on one thread):
+/// the default node bound allows about 230 MB per thread. A program with few, large structures
+/// (a big model's training step) needs the node bound; one that only wants less memory lowers
+/// the capacity (burn-train's `Learner` on a small CNN: 12 structures, 189 MB peak with a
+/// capacity of 4 against 202 MB with 64, at the same speed).
 pub fn set_options(capacity: usize, max_nodes: usize, threshold: u32) -> Result<()> {
     // SAFETY: plain arguments.
     check(unsafe { sys::mlxc_region_set_options(capacity, max_nodes, threshold) })
