@@ -448,6 +448,29 @@ mod tests {
     }
 
     #[test]
+    fn a_read_of_a_tensor_already_started_waits_for_its_values() {
+        let input: Vec<f32> = (0..4096).map(|i| i as f32 * 1e-3).collect();
+        let t = MlxTensor::from_data(TensorData::new(input.clone(), [4096]), MlxDevice::Cpu);
+        let mut y = op(&[&t], "exp", || mlx::ops::exp(&t.array));
+        for _ in 0..4 {
+            let x = y;
+            y = op(&[&x], "sqrt", || mlx::ops::sqrt(&x.array));
+        }
+        // Started elsewhere (as the depth bound or another read would): the read only waits.
+        mlx::async_eval([&*y.array]).unwrap();
+        assert_ne!(y.array.status(), Status::Unscheduled);
+        let values = y.to_data().to_vec::<f32>().unwrap();
+        assert_eq!(y.array.status(), Status::Available);
+        for (v, x) in values.iter().zip(&input) {
+            let expected = (x / 16.0).exp();
+            assert!(
+                (v - expected).abs() < 1e-5 * expected,
+                "{v} against {expected}"
+            );
+        }
+    }
+
+    #[test]
     fn settling_computes_the_arrays_that_cross_streams_and_leaves_float64_pending() {
         // On the CPU stream, which has float64 wherever this runs.
         let cpu = crate::MlxDevice::Cpu.stream();
