@@ -91,13 +91,19 @@ impl MlxTensor {
     /// own evaluation, not for the work started after it.
     pub(crate) fn to_data(&self) -> TensorData {
         crate::memo::clear();
-        let bytes = crate::eval::run(self.device, "into_data", || {
+        crate::eval::run(self.device, "into_data", || {
             if self.array.status() == mlx::Status::Unscheduled {
                 crate::compile::async_eval([&*self.array])?;
             }
             crate::eval::start_pending();
-            self.array.to_bytes()
+            Ok(())
         });
+        self.started_to_data()
+    }
+
+    /// Waits for the tensor, whose evaluation has been started, and copies its values out.
+    pub(crate) fn started_to_data(&self) -> TensorData {
+        let bytes = crate::eval::run(self.device, "into_data", || self.array.to_bytes());
         TensorData::from_bytes_vec(bytes, self.shape(), to_burn_dtype(self.array.dtype()))
     }
 }

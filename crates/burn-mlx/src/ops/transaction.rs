@@ -17,8 +17,9 @@ impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
             .chain(&transaction.read_bools)
             .map(|t| &*t.array)
             .chain(transaction.read_qfloats.iter().flat_map(|q| q.arrays()));
-        // Started, not waited for: each read below waits for its own tensor, while the rest of
-        // the pending work is scheduled (see `MlxTensor::to_data`).
+        // Started, not waited for: each read below waits for its own tensor, once the rest of
+        // the pending work is scheduled (as `MlxTensor::to_data` does for one tensor).
+        crate::memo::clear();
         crate::compile::async_eval(arrays).map_err(|e| ExecutionError::WithContext {
             reason: format!("burn-mlx: transaction: {e}"),
         })?;
@@ -27,15 +28,23 @@ impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
             read_floats: transaction
                 .read_floats
                 .iter()
-                .map(|t| t.to_data())
+                .map(|t| t.started_to_data())
                 .collect(),
             read_qfloats: transaction
                 .read_qfloats
                 .iter()
                 .map(|q| q.to_data())
                 .collect(),
-            read_ints: transaction.read_ints.iter().map(|t| t.to_data()).collect(),
-            read_bools: transaction.read_bools.iter().map(|t| t.to_data()).collect(),
+            read_ints: transaction
+                .read_ints
+                .iter()
+                .map(|t| t.started_to_data())
+                .collect(),
+            read_bools: transaction
+                .read_bools
+                .iter()
+                .map(|t| t.started_to_data())
+                .collect(),
         })
     }
 }
