@@ -24,27 +24,21 @@ impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
             reason: format!("burn-mlx: transaction: {e}"),
         })?;
         crate::eval::start_pending();
-        Ok(TransactionPrimitiveData {
-            read_floats: transaction
-                .read_floats
+        let read = |tensors: &[crate::MlxTensor]| -> Vec<_> {
+            tensors
                 .iter()
-                .map(|t| t.started_to_data())
-                .collect(),
+                .map(crate::MlxTensor::started_to_data)
+                .collect()
+        };
+        Ok(TransactionPrimitiveData {
+            read_floats: read(&transaction.read_floats),
             read_qfloats: transaction
                 .read_qfloats
                 .iter()
                 .map(|q| q.to_data())
                 .collect(),
-            read_ints: transaction
-                .read_ints
-                .iter()
-                .map(|t| t.started_to_data())
-                .collect(),
-            read_bools: transaction
-                .read_bools
-                .iter()
-                .map(|t| t.started_to_data())
-                .collect(),
+            read_ints: read(&transaction.read_ints),
+            read_bools: read(&transaction.read_bools),
         })
     }
 }
