@@ -206,6 +206,24 @@ pub fn set_run_ahead(on: bool) {
     RUN_AHEAD.set(on);
 }
 
+/// Starts a read of `arrays` without waiting for it: ends what [`crate::memo`] keeps, starts
+/// the arrays not yet scheduled, then the reading thread's other pending work
+/// ([`start_pending`]). The reader then waits for each array on its own
+/// ([`MlxTensor::started_to_data`]), so the host schedules the rest while the device computes
+/// what the read needs.
+pub(crate) fn start_read<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> mlx::Result<()> {
+    crate::memo::clear();
+    let unscheduled: Vec<&Array> = arrays
+        .into_iter()
+        .filter(|a| a.status() == Status::Unscheduled)
+        .collect();
+    if !unscheduled.is_empty() {
+        crate::compile::async_eval(unscheduled)?;
+    }
+    start_pending();
+    Ok(())
+}
+
 /// At a read, once the read's own tensor is started: starts evaluating every live tensor that
 /// the reading thread made and that still has pending ops, without waiting for it
 /// ([`run_ahead`]). Other threads' tensors are left alone: they may be halfway through building

@@ -90,13 +90,8 @@ impl MlxTensor {
     /// device computes what the read needs, instead of after it. The wait is for this tensor's
     /// own evaluation, not for the work started after it.
     pub(crate) fn to_data(&self) -> TensorData {
-        crate::memo::clear();
         crate::eval::run(self.device, "into_data", || {
-            if self.array.status() == mlx::Status::Unscheduled {
-                crate::compile::async_eval([&*self.array])?;
-            }
-            crate::eval::start_pending();
-            Ok(())
+            crate::eval::start_read([&*self.array])
         });
         self.started_to_data()
     }

@@ -19,11 +19,9 @@ impl<F: MlxFloat, I: MlxInt> TransactionOps<Self> for Mlx<F, I> {
             .chain(transaction.read_qfloats.iter().flat_map(|q| q.arrays()));
         // Started, not waited for: each read below waits for its own tensor, once the rest of
         // the pending work is scheduled (as `MlxTensor::to_data` does for one tensor).
-        crate::memo::clear();
-        crate::compile::async_eval(arrays).map_err(|e| ExecutionError::WithContext {
+        crate::eval::start_read(arrays).map_err(|e| ExecutionError::WithContext {
             reason: format!("burn-mlx: transaction: {e}"),
         })?;
-        crate::eval::start_pending();
         let read = |tensors: &[crate::MlxTensor]| -> Vec<_> {
             tensors
                 .iter()
