@@ -512,6 +512,34 @@ int mlxc_array_is_row_contiguous(bool* res, mlxc_array a) {
   });
 }
 
+namespace {
+// MLX's CUDA backend allocates results in device memory and, the first time the host reads a
+// buffer, moves all of it to unified memory: reading a one-element slice of a 256 MB result
+// moved 256 MB, a copy and an allocation the size of the parent on every such read. A view much
+// smaller than its buffer is read through a compact copy instead (MLX's contiguous copies a
+// view smaller than its buffer). On the CPU and on Apple silicon the host reads the buffer where
+// it is, so nothing is gained there.
+bool device_memory_is_separate() {
+  static const bool separate =
+      mx::is_available(mx::Device(mx::Device::gpu)) && !mx::metal::is_available();
+  return separate;
+}
+
+// The slack MLX itself allows before its contiguous copies a row-contiguous view.
+constexpr size_t view_slack_bytes = 16384;
+}  // namespace
+
+int mlxc_array_reads_in_place(bool* res, mlxc_array a) {
+  return guard([&] {
+    check_out(res);
+    auto& arr = A(a);
+    arr.eval();
+    bool row_major = arr.flags().row_contiguous && arr.data_size() == arr.size();
+    *res = row_major &&
+           (!device_memory_is_separate() || arr.buffer_size() <= arr.nbytes() + view_slack_bytes);
+  });
+}
+
 int mlxc_array_data(const void** res, mlxc_array a) {
   return guard([&] {
     check_out(res);

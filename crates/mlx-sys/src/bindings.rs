@@ -313,6 +313,10 @@ unsafe extern "C" {
     pub fn mlxc_array_is_row_contiguous(res: *mut bool, a: mlxc_array) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    #[doc = " Evaluates `a` and tells whether the host can read its data in place at no more than its own\n size: row-major without gaps, and, where MLX keeps arrays in CUDA device memory, not a view\n into a larger buffer (reading there moves the whole buffer to unified memory). Otherwise read\n a mlxc_contiguous copy, which MLX makes compact."]
+    pub fn mlxc_array_reads_in_place(res: *mut bool, a: mlxc_array) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     #[doc = " MLX's printed form of the array (evaluates it). Free with mlxc_string_free."]
     pub fn mlxc_array_tostring(
         res: *mut *mut ::std::os::raw::c_char,

@@ -274,9 +274,14 @@ impl Array {
         })
     }
 
-    /// Runs `f` on this array, or on a row-major copy when its data has another layout.
+    /// Runs `f` on this array, or on a compact row-major copy when its data has another layout
+    /// or, in CUDA device memory, is a view into a larger buffer (which reading in place would
+    /// move to unified memory whole: a one-element slice of a 256 MB result, 256 MB).
     fn with_row_major<R>(&self, f: impl FnOnce(&Array) -> Result<R>) -> Result<R> {
-        if self.is_row_contiguous()? {
+        let mut in_place = false;
+        // SAFETY: valid handle and out-pointer.
+        check(unsafe { sys::mlxc_array_reads_in_place(&mut in_place, self.as_raw()) })?;
+        if in_place {
             f(self)
         } else if self.dtype() == Dtype::Float64 {
             // MLX refuses float64 on a GPU stream, even for a copy: float64 data is copied on
@@ -289,7 +294,9 @@ impl Array {
 
     /// The elements, borrowed. Evaluates the array; fails unless it is stored row-major without
     /// gaps (results of transpose, broadcast or strided slices may not be: use
-    /// [`Array::to_vec`] or [`crate::ops::contiguous`] then).
+    /// [`Array::to_vec`] or [`crate::ops::contiguous`] then). With a CUDA GPU, borrowing a view
+    /// into a larger result moves that whole result into unified memory; [`Array::to_vec`]
+    /// copies only the view.
     pub fn as_slice<T: ArrayElement>(&self) -> Result<&[T]> {
         self.check_dtype::<T>("as_slice")?;
         let n = self.size();

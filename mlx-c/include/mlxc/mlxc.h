@@ -173,6 +173,13 @@ int mlxc_export_to_dot(char** res, mlxc_arrays arrays);
 int mlxc_array_data(const void** res, mlxc_array a);
 /** Evaluates `a` and tells whether its data is laid out row-major without gaps. */
 int mlxc_array_is_row_contiguous(bool* res, mlxc_array a);
+/**
+ * Evaluates `a` and tells whether the host can read its data in place at no more than its own
+ * size: row-major without gaps, and, where MLX keeps arrays in CUDA device memory, not a view
+ * into a larger buffer (reading there moves the whole buffer to unified memory). Otherwise read
+ * a mlxc_contiguous copy, which MLX makes compact.
+ */
+int mlxc_array_reads_in_place(bool* res, mlxc_array a);
 /** MLX's printed form of the array (evaluates it). Free with mlxc_string_free. */
 int mlxc_array_tostring(char** res, mlxc_array a);
 
