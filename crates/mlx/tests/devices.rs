@@ -159,3 +159,42 @@ fn cpu_subnormals_flush_to_zero_unless_kept() {
     }
     mlx::set_cpu_flush_subnormals(previous).unwrap();
 }
+
+#[test]
+fn views_of_a_larger_result_read_only_their_elements() {
+    // A slice is a view of its parent's buffer. Where MLX keeps results in CUDA device memory,
+    // such a view is read through a compact copy (reading it in place would move the whole
+    // parent to unified memory); elsewhere in place. Either way the view's own elements come
+    // back, whatever its offset, shape or strides.
+    let devices = [Device::cpu(), Device::gpu()];
+    for device in devices.into_iter().filter(|d| d.is_available()) {
+        mlx::with_device(device, || {
+            let n = 1 << 20;
+            let parent = (Array::arange::<f32>(n).unwrap() * 0.5 + 1.0)
+                .reshape(&[1024, 1024])
+                .unwrap();
+            let whole = parent.to_vec::<f32>().unwrap();
+            let at = |r: usize, c: usize| whole[r * 1024 + c];
+
+            let one = ops::slice(&parent, &[517, 3], &[518, 4], &[]).unwrap();
+            assert_eq!(one.item::<f32>().unwrap(), at(517, 3), "{device:?}");
+
+            let rows = ops::slice(&parent, &[1000, 0], &[1002, 1024], &[]).unwrap();
+            let expected: Vec<f32> = (1000..1002)
+                .flat_map(|r| (0..1024).map(move |c| (r, c)))
+                .map(|(r, c)| at(r, c))
+                .collect();
+            assert_eq!(rows.to_vec::<f32>().unwrap(), expected, "{device:?}");
+            let bytes: Vec<u8> = expected.iter().flat_map(|v| v.to_ne_bytes()).collect();
+            assert_eq!(rows.to_bytes().unwrap(), bytes, "{device:?}");
+
+            let strided = ops::slice(&parent, &[10, 7], &[16, 20], &[2, 5]).unwrap();
+            let expected: Vec<f32> = [10, 12, 14]
+                .iter()
+                .flat_map(|&r| [7, 12, 17].map(|c| at(r, c)))
+                .collect();
+            assert_eq!(strided.to_vec::<f32>().unwrap(), expected, "{device:?}");
+        })
+        .unwrap();
+    }
+}
