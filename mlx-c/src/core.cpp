@@ -503,16 +503,12 @@ int mlxc_export_to_dot(char** res, mlxc_arrays arrays) {
   });
 }
 
-int mlxc_array_is_row_contiguous(bool* res, mlxc_array a) {
-  return guard([&] {
-    check_out(res);
-    auto& arr = A(a);
-    arr.eval();
-    *res = arr.flags().row_contiguous && arr.data_size() == arr.size();
-  });
+namespace {
+// Row-major without gaps: the host can read `size()` elements from `data()`.
+bool row_major_without_gaps(const mx::array& arr) {
+  return arr.flags().row_contiguous && arr.data_size() == arr.size();
 }
 
-namespace {
 // MLX's CUDA backend allocates results in device memory and, the first time the host reads a
 // buffer, moves all of it to unified memory: reading a one-element slice of a 256 MB result
 // moved 256 MB, a copy and an allocation the size of the parent on every such read. A view much
@@ -529,13 +525,21 @@ bool device_memory_is_separate() {
 constexpr size_t view_slack_bytes = 16384;
 }  // namespace
 
+int mlxc_array_is_row_contiguous(bool* res, mlxc_array a) {
+  return guard([&] {
+    check_out(res);
+    auto& arr = A(a);
+    arr.eval();
+    *res = row_major_without_gaps(arr);
+  });
+}
+
 int mlxc_array_reads_in_place(bool* res, mlxc_array a) {
   return guard([&] {
     check_out(res);
     auto& arr = A(a);
     arr.eval();
-    bool row_major = arr.flags().row_contiguous && arr.data_size() == arr.size();
-    *res = row_major &&
+    *res = row_major_without_gaps(arr) &&
            (!device_memory_is_separate() || arr.buffer_size() <= arr.nbytes() + view_slack_bytes);
   });
 }
@@ -545,7 +549,7 @@ int mlxc_array_data(const void** res, mlxc_array a) {
     check_out(res);
     auto& arr = A(a);
     arr.eval();
-    if (!(arr.flags().row_contiguous && arr.data_size() == arr.size())) {
+    if (!row_major_without_gaps(arr)) {
       throw std::invalid_argument(
           "[array] data is not row-contiguous; make a contiguous copy first");
     }
