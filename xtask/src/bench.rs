@@ -20,6 +20,9 @@ use std::process::Command;
 
 use crate::root;
 
+/// The MLX release that mlx-sys provisions, for the Python side of the comparisons.
+const MLX_VERSION: &str = "0.32.4";
+
 const PY_BENCH: &str = r#"
 import sys, time, statistics
 import mlx.core as mx
@@ -56,6 +59,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some(command @ ("peers" | "census")) => {
             let mut cmd = vec!["run", "--release", "-p", "mlx-bench", "--", command];
             cmd.extend(args[1..].iter().map(String::as_str));
+            let python = native_mlx_python(&args[1..])?;
+            if let Some(python) = &python {
+                cmd.extend(["--python", python.to_str().ok_or("non-UTF-8 target path")?]);
+            }
             crate::cargo(&cmd)
         }
         _ => Err(
@@ -147,6 +154,26 @@ fn python_bench(
     parse_median(&output(&mut cmd)?)
 }
 
+/// The interpreter for the native-MLX side of `bench peers`/`census` on the CPU when the user
+/// named none: `python3` if it imports MLX, else the pinned CPU build of MLX in a virtual
+/// environment under target/ (made on first use), so that a fresh machine gets the comparison
+/// without setup. `None` leaves the choice to mlx-bench (`--python`, `$MLX_BENCH_PYTHON`, or
+/// `--device gpu`, where the CPU build of MLX would be the wrong peer).
+fn native_mlx_python(args: &[String]) -> Result<Option<PathBuf>, String> {
+    let named =
+        args.iter().any(|a| a == "--python") || std::env::var_os("MLX_BENCH_PYTHON").is_some();
+    let gpu = args.windows(2).any(|w| w[0] == "--device" && w[1] == "gpu");
+    let system_has_mlx = Command::new("python3")
+        .args(["-c", "import mlx.core"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if named || gpu || system_has_mlx {
+        return Ok(None);
+    }
+    eprintln!("python3 has no MLX: using Python MLX {MLX_VERSION} (CPU) from target/xtask-venv");
+    python_with_mlx().map(Some)
+}
+
 /// A virtual environment under target/ with Python MLX of the pinned version.
 fn python_with_mlx() -> Result<PathBuf, String> {
     let venv = root().join("target/xtask-venv");
@@ -158,7 +185,13 @@ fn python_with_mlx() -> Result<PathBuf, String> {
         return Ok(python);
     }
     output(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    output(Command::new(&python).args(["-m", "pip", "install", "--quiet", "mlx[cpu]==0.32.4"]))?;
+    output(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        &format!("mlx[cpu]=={MLX_VERSION}"),
+    ]))?;
     Ok(python)
 }
 
