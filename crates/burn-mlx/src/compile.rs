@@ -22,9 +22,10 @@
 //! runs: on the CPU with the system C++ compiler (then cached under `/tmp/mlx`; without a
 //! compiler the region runs uncompiled), on a GPU at run time, where the first compiled steps of
 //! a Transformer on a fresh machine have taken over a minute. That first-run cost keeps it off
-//! by default. Once built, it wins on every case of the repository's benchmark: on an H200,
-//! training steps of an MLP, a CNN and a Transformer took 1.40, 2.58 and 10.2 ms against 1.52,
-//! 2.88 and 18.4 uncompiled (native MLX eager: 1.73, 3.50 and 19.2; compiled: 0.67, 1.29 and
+//! by default. Once built, it has won on every case of the repository's benchmark in most runs
+//! (a host whose speed drifts can hide it: see the README's Benchmarks): on an H200, training
+//! steps of an MLP, a CNN and a Transformer took 1.40, 2.58 and 10.2 ms against 1.52, 2.88 and
+//! 18.4 uncompiled (native MLX eager: 1.73, 3.50 and 19.2; compiled: 0.67, 1.29 and
 //! 11.6), and a chain of 200 `x + 1.0` 2.70 µs per op against 5.56. On 2 CPU cores the MLP, CNN
 //! and Transformer steps take about 0.55×, 0.75× and 0.9× the uncompiled time.
 //!
