@@ -59,7 +59,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some(command @ ("peers" | "census")) => {
             let mut cmd = vec!["run", "--release", "-p", "mlx-bench", "--", command];
             cmd.extend(args[1..].iter().map(String::as_str));
-            let python = native_mlx_python(&args[1..])?;
+            let python = native_mlx_python(&args[1..]);
             if let Some(python) = &python {
                 cmd.extend(["--python", python.to_str().ok_or("non-UTF-8 target path")?]);
             }
@@ -159,7 +159,7 @@ fn python_bench(
 /// environment under target/ (made on first use), so that a fresh machine gets the comparison
 /// without setup. `None` leaves the choice to mlx-bench (`--python`, `$MLX_BENCH_PYTHON`, or
 /// `--device gpu`, where the CPU build of MLX would be the wrong peer).
-fn native_mlx_python(args: &[String]) -> Result<Option<PathBuf>, String> {
+fn native_mlx_python(args: &[String]) -> Option<PathBuf> {
     let named =
         args.iter().any(|a| a == "--python") || std::env::var_os("MLX_BENCH_PYTHON").is_some();
     let gpu = args.windows(2).any(|w| w[0] == "--device" && w[1] == "gpu");
@@ -168,10 +168,18 @@ fn native_mlx_python(args: &[String]) -> Result<Option<PathBuf>, String> {
         .output()
         .is_ok_and(|o| o.status.success());
     if named || gpu || system_has_mlx {
-        return Ok(None);
+        return None;
     }
     eprintln!("python3 has no MLX: using Python MLX {MLX_VERSION} (CPU) from target/xtask-venv");
-    python_with_mlx().map(Some)
+    match python_with_mlx() {
+        Ok(python) => Some(python),
+        // Without it the run still times every other peer (mlx-bench says native MLX was
+        // skipped, and why).
+        Err(e) => {
+            eprintln!("could not set up Python MLX ({e}); native MLX will be skipped");
+            None
+        }
+    }
 }
 
 /// A virtual environment under target/ with Python MLX of the pinned version.
