@@ -154,15 +154,27 @@ fn python_bench(
     parse_median(&output(&mut cmd)?)
 }
 
-/// The interpreter for the native-MLX side of `bench peers`/`census` on the CPU when the user
-/// named none: `python3` if it imports MLX, else the pinned CPU build of MLX in a virtual
+/// The interpreter for the native-MLX side of `bench peers`/`census` on a Linux CPU when the
+/// user named none: `python3` if it imports MLX, else the pinned CPU build of MLX in a virtual
 /// environment under target/ (made on first use), so that a fresh machine gets the comparison
-/// without setup. `None` leaves the choice to mlx-bench (`--python`, `$MLX_BENCH_PYTHON`, or
-/// `--device gpu`, where the CPU build of MLX would be the wrong peer).
+/// without setup. `None` leaves the choice to mlx-bench (`--python`, `$MLX_BENCH_PYTHON`, or a
+/// GPU run, where the CPU build of MLX would be the wrong peer; on macOS `pip install mlx`).
 fn native_mlx_python(args: &[String]) -> Option<PathBuf> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
     let named =
         args.iter().any(|a| a == "--python") || std::env::var_os("MLX_BENCH_PYTHON").is_some();
-    let gpu = args.windows(2).any(|w| w[0] == "--device" && w[1] == "gpu");
+    // The device mlx-bench will use: the one named, else the GPU where MLX's CUDA build could
+    // find one (mlx-bench picks it then), else the CPU.
+    let device = args
+        .windows(2)
+        .find(|w| w[0] == "--device")
+        .map(|w| w[1].as_str());
+    let gpu = match device {
+        Some(device) => device != "cpu",
+        None => Path::new("/dev/nvidiactl").exists(),
+    };
     let system_has_mlx = Command::new("python3")
         .args(["-c", "import mlx.core"])
         .output()
