@@ -165,8 +165,8 @@ fn native_mlx_python(args: &[String]) -> Option<PathBuf> {
     }
     let named =
         args.iter().any(|a| a == "--python") || std::env::var_os("MLX_BENCH_PYTHON").is_some();
-    // The device mlx-bench will use: the one named, else the GPU where MLX's CUDA build could
-    // find one (mlx-bench picks it then), else the CPU.
+    // The device mlx-bench will use: the one named; unnamed, it takes the GPU when MLX has
+    // one, so a machine with an NVIDIA GPU is left alone (`--device cpu` gets the venv there).
     let device = args
         .windows(2)
         .find(|w| w[0] == "--device")
