@@ -8,9 +8,11 @@
 //! are views of channels-last memory and say so ([`super::layout`]), so that the ops after a
 //! convolution can keep that order.
 //!
-//! Every convolution and every input gradient is one call of [`conv_cl`]: MLX's general
-//! convolution with per-axis stride, padding before and after, kernel and input dilation,
-//! groups and kernel flip. It steers around what MLX 0.32 gets wrong or lacks:
+//! On the CPU, float32 convolutions and their input gradients with one group are channel-major
+//! matrix products instead ([`super::conv_cm`]: less memory, no OpenBLAS buffer growth). Every
+//! other convolution and input gradient is one call of [`conv_cl`]: MLX's general convolution
+//! with per-axis stride, padding before and after, kernel and input dilation, groups and kernel
+//! flip. It steers around what MLX 0.32 gets wrong or lacks:
 //!
 //! - negative padding (cropping) together with input dilation gives wrong values, so padding is
 //!   never passed negative: stride-1 convolutions crop their output, the others their input;
@@ -40,6 +42,7 @@ use burn_backend::ops::{ConvOptions, ConvTransposeOptions, UnfoldOptions};
 use mlx::{Array, Dtype, Error, Result, ops};
 
 use super::base::{cpu_half_in_f32, half_in_f32};
+use super::conv_cm;
 use super::layout::{from_cl, is_channels_last, mark_channels_last, to_cl};
 use crate::eval::op;
 use crate::tensor::MlxTensor;
@@ -95,7 +98,7 @@ fn kernel(w_cl: &Array) -> Vec<i32> {
 
 /// Number of windows of a kernel spanning `d * (k - 1) + 1` elements, every `s`, over `len`
 /// elements; an error when none fits.
-fn windows_count(len: i32, k: i32, s: i32, d: i32) -> Result<i32> {
+pub(super) fn windows_count(len: i32, k: i32, s: i32, d: i32) -> Result<i32> {
     let span = d * (k - 1) + 1;
     if len < span {
         return invalid(format!(
@@ -109,16 +112,16 @@ fn windows_count(len: i32, k: i32, s: i32, d: i32) -> Result<i32> {
 
 /// One convolution as MLX's `conv_general` computes it, per spatial axis.
 #[derive(Clone, Debug)]
-struct Spec {
-    stride: Vec<i32>,
+pub(super) struct Spec {
+    pub(super) stride: Vec<i32>,
     /// Padding before each axis; negative crops.
-    lo: Vec<i32>,
+    pub(super) lo: Vec<i32>,
     /// Padding after each axis; negative crops.
-    hi: Vec<i32>,
-    kdil: Vec<i32>,
-    idil: Vec<i32>,
-    groups: i32,
-    flip: bool,
+    pub(super) hi: Vec<i32>,
+    pub(super) kdil: Vec<i32>,
+    pub(super) idil: Vec<i32>,
+    pub(super) groups: i32,
+    pub(super) flip: bool,
 }
 
 impl Spec {
@@ -147,7 +150,7 @@ impl Spec {
 }
 
 /// `x` with `factor - 1` zeros between neighbours along `axis`.
-fn dilate(x: &Array, axis: usize, factor: i32) -> Result<Array> {
+pub(super) fn dilate(x: &Array, axis: usize, factor: i32) -> Result<Array> {
     let len = x.shape()[axis];
     if factor == 1 || len <= 1 {
         return Ok(x.clone());
@@ -492,14 +495,24 @@ pub(crate) fn conv<const N: usize>(
     };
     let mut inputs = vec![&x, &weight];
     inputs.extend(bias.as_ref());
-    mark_channels_last(op(&inputs, name(["conv1d", "conv2d", "conv3d"], N), || {
+    let channel_major = conv_cm::applies(x.device, &x.array, &weight.array, &spec);
+    let y = op(&inputs, name(["conv1d", "conv2d", "conv3d"], N), || {
+        if channel_major {
+            let bias = bias.as_ref().map(|b| &*b.array);
+            return conv_cm::conv(&x.array, &weight.array, bias, &spec);
+        }
         let y = conv_cl(&to_cl(&x.array)?, &to_cl(&weight.array)?, &spec)?;
         let y = match &bias {
             Some(b) => ops::add(&y, &b.array)?,
             None => y,
         };
         from_cl(&y)
-    }))
+    });
+    if channel_major {
+        y
+    } else {
+        mark_channels_last(y)
+    }
 }
 
 pub(crate) fn conv_x_backward<const N: usize>(
@@ -515,7 +528,26 @@ pub(crate) fn conv_x_backward<const N: usize>(
         i32s(&options.dilation),
     );
     let groups = i32s(&[options.groups])[0];
-    mark_channels_last(op(
+    let k = i32s(&weight.shape()[2..]);
+    let len_out = i32s(&output_grad.shape()[2..]);
+    // The output gradient, `stride - 1` zeros between its elements, correlated with the flipped
+    // kernel: padded so that the result has the input's size exactly.
+    let spec = Spec {
+        stride: vec![1; N],
+        lo: (0..N)
+            .map(|j| dilation[j] * (k[j] - 1) - padding[j])
+            .collect(),
+        hi: (0..N)
+            .map(|j| len_in[j] - (stride[j] * (len_out[j] - 1) + 1) + padding[j])
+            .collect(),
+        kdil: dilation,
+        idil: stride,
+        groups,
+        flip: true,
+    };
+    let channel_major =
+        conv_cm::applies(output_grad.device, &output_grad.array, &weight.array, &spec);
+    let x_grad = op(
         &[&output_grad, &weight],
         name(
             [
@@ -526,28 +558,20 @@ pub(crate) fn conv_x_backward<const N: usize>(
             N,
         ),
         || {
-            let w = to_cl(&weight.array)?;
-            let k = kernel(&w);
-            let g = to_cl(&output_grad.array)?;
-            let len_out = spatial(&g);
-            // The output gradient, `stride - 1` zeros between its elements, correlated with the
-            // flipped kernel: padded so that the result has the input's size exactly.
-            let spec = Spec {
-                stride: vec![1; N],
-                lo: (0..N)
-                    .map(|j| dilation[j] * (k[j] - 1) - padding[j])
-                    .collect(),
-                hi: (0..N)
-                    .map(|j| len_in[j] - (stride[j] * (len_out[j] - 1) + 1) + padding[j])
-                    .collect(),
-                kdil: dilation.clone(),
-                idil: stride.clone(),
-                groups,
-                flip: true,
-            };
-            from_cl(&conv_cl(&g, &group_transpose(&w, groups)?, &spec)?)
+            if channel_major {
+                // One group: the kernel's input and output channels simply exchange.
+                let w = weight.array.swapaxes(0, 1)?;
+                return conv_cm::conv(&output_grad.array, &w, None, &spec);
+            }
+            let w = group_transpose(&to_cl(&weight.array)?, groups)?;
+            from_cl(&conv_cl(&to_cl(&output_grad.array)?, &w, &spec)?)
         },
-    ))
+    );
+    if channel_major {
+        x_grad
+    } else {
+        mark_channels_last(x_grad)
+    }
 }
 
 pub(crate) fn conv_weight_backward<const N: usize>(

@@ -7,6 +7,7 @@ mod attention;
 pub(crate) mod base;
 mod bool;
 mod conv;
+mod conv_cm;
 mod ctc;
 mod deform_conv;
 mod dense;

@@ -422,6 +422,27 @@ const CONV2D: &[Case2] = &[
     ([3, 2, 3, 4], [4, 2, 5, 4], true, [1, 1], [1, 0], [1, 1], 1),
     // Many groups with several channels each.
     ([2, 8, 6, 6], [12, 2, 3, 3], true, [2, 1], [1, 1], [1, 2], 4),
+    // Batches whose unfolded input the CPU multiplies a block of images at a time: the forward
+    // pass in 2 blocks and the input gradient in 4; then, strided, the input gradient (of a
+    // zero-dilated output gradient) in 3.
+    (
+        [32, 8, 24, 24],
+        [24, 8, 3, 3],
+        true,
+        [1, 1],
+        [1, 1],
+        [1, 1],
+        1,
+    ),
+    (
+        [16, 8, 25, 25],
+        [24, 8, 3, 3],
+        true,
+        [2, 2],
+        [1, 1],
+        [1, 1],
+        1,
+    ),
 ];
 
 #[test]
