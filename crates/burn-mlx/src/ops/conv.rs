@@ -135,6 +135,30 @@ impl Spec {
             .with_flip(self.flip)
     }
 
+    /// The stride-1 convolution with the flipped kernel that transposes one of `stride`: its
+    /// input gets `stride - 1` zeros between neighbours and `dilation * (k - 1) - padding` of
+    /// padding before each axis; `hi` is the padding after.
+    fn transposing(
+        kernel: &[i32],
+        stride: &[i32],
+        padding: &[i32],
+        dilation: &[i32],
+        hi: Vec<i32>,
+        groups: i32,
+    ) -> Spec {
+        Spec {
+            stride: vec![1; kernel.len()],
+            lo: (0..kernel.len())
+                .map(|j| dilation[j] * (kernel[j] - 1) - padding[j])
+                .collect(),
+            hi,
+            kdil: dilation.to_vec(),
+            idil: stride.to_vec(),
+            groups,
+            flip: true,
+        }
+    }
+
     /// The same convolution over the spatial axes from `from` on.
     fn tail(&self, from: usize) -> Spec {
         Spec {
@@ -532,19 +556,10 @@ pub(crate) fn conv_x_backward<const N: usize>(
     let len_out = i32s(&output_grad.shape()[2..]);
     // The output gradient, `stride - 1` zeros between its elements, correlated with the flipped
     // kernel: padded so that the result has the input's size exactly.
-    let spec = Spec {
-        stride: vec![1; N],
-        lo: (0..N)
-            .map(|j| dilation[j] * (k[j] - 1) - padding[j])
-            .collect(),
-        hi: (0..N)
-            .map(|j| len_in[j] - (stride[j] * (len_out[j] - 1) + 1) + padding[j])
-            .collect(),
-        kdil: dilation,
-        idil: stride,
-        groups,
-        flip: true,
-    };
+    let hi = (0..N)
+        .map(|j| len_in[j] - (stride[j] * (len_out[j] - 1) + 1) + padding[j])
+        .collect();
+    let spec = Spec::transposing(&k, &stride, &padding, &dilation, hi, groups);
     let channel_major =
         conv_cm::applies(output_grad.device, &output_grad.array, &weight.array, &spec);
     let x_grad = op(
@@ -653,19 +668,10 @@ pub(crate) fn conv_transpose<const N: usize>(
             // kernel `[C_out, *K, C_in / g]` that the input-dilated convolution applies flipped.
             let w = group_transpose(&to_cl(&weight.array)?, groups)?;
             let k = kernel(&w);
-            let spec = Spec {
-                stride: vec![1; N],
-                lo: (0..N)
-                    .map(|j| dilation[j] * (k[j] - 1) - padding[j])
-                    .collect(),
-                hi: (0..N)
-                    .map(|j| dilation[j] * (k[j] - 1) - padding[j] + padding_out[j])
-                    .collect(),
-                kdil: dilation.clone(),
-                idil: stride.clone(),
-                groups,
-                flip: true,
-            };
+            let hi = (0..N)
+                .map(|j| dilation[j] * (k[j] - 1) - padding[j] + padding_out[j])
+                .collect();
+            let spec = Spec::transposing(&k, &stride, &padding, &dilation, hi, groups);
             let y = conv_cl(&to_cl(&x.array)?, &w, &spec)?;
             let y = match &bias {
                 Some(b) => ops::add(&y, &b.array)?,
