@@ -9,12 +9,17 @@
 //! second convolution, 160 MB for a product four times as long. The same product the other way
 //! round, `[O, K * C] · [K * C, N * P]`, has the long side where OpenBLAS packs in fixed-size
 //! blocks: no growth, and the products alone run 1.05–1.4× faster (3× on a first convolution of
-//! one input channel, where MLX's path spends its time on the narrow output); whole training
-//! steps of the benchmark CNN take about as long as before.
+//! one input channel, where MLX's path spends its time on the narrow output; 7.7× on a strided
+//! convolution's input gradient, where MLX's input-dilated CPU convolution is slow); whole
+//! training steps of the benchmark CNN take about as long as before.
 //!
-//! The unfolded input is as large as the input times the kernel's taps, so a batch whose
-//! columns would exceed [`COLUMNS_BLOCK`] is unfolded and multiplied a block of images at a
-//! time; the peak then holds one block's columns, not the whole batch's.
+//! The unfolded input is as large as the input times the kernel's taps; a batch whose columns
+//! would exceed [`COLUMNS_BLOCK`] is unfolded and multiplied a block of images at a time. That
+//! does not lower MLX's own peak: its CPU backend keeps most of an evaluation's intermediate
+//! buffers until the evaluation ends (a chain of eight copies of a 4 MB array peaks at 29 MB),
+//! so the blocks' columns are still held together. It lowers the process's resident peak,
+//! because malloc reuses buffers of a few megabytes across steps and batch sizes where larger
+//! ones make it map more (see [`COLUMNS_BLOCK`]).
 //!
 //! The result is channel-major memory, `[O, N, *S]`, handed out as a `[N, O, *S]` view: the
 //! spatial axes stay contiguous, which the channels-first paths of the ops after a convolution
@@ -33,9 +38,10 @@ use crate::device::MlxDevice;
 /// The most unfolded elements one product takes (4 MiB of float32), unless a single image has
 /// more. On the digit CNN the whole batch's columns are 12.5 MB for the second convolution's
 /// input gradient (batch 64) and 18 MB for its validation batches (256); blocks of this size
-/// took the `learner` example's peak resident memory from 145 MB to 133–138 (blocks of 1 MiB:
-/// 128–130, at about 3% more time per step of the benchmark CNN, within its noise; the products
-/// of smaller blocks also split worse over many cores).
+/// took the `learner` example's peak resident memory from 145 MB to 133–139 with MLX's peak
+/// buffer memory unchanged (64 against 67 MB). Blocks of 1 MiB gave 128–130 MB, at about 3%
+/// more time per step of the benchmark CNN (within its noise); the products of smaller blocks
+/// also split worse over many cores.
 const COLUMNS_BLOCK: i64 = 1 << 20;
 
 /// Whether [`conv`] computes this convolution: float32 on the CPU, one group, no cropping, no
