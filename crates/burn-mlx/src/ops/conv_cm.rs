@@ -83,34 +83,40 @@ pub(super) fn conv(x: &Array, w: &Array, bias: Option<&Array>, spec: &Spec) -> R
         .map(|j| windows_count(shape[j + 2], kernel[j], spec.stride[j], spec.kdil[j]))
         .collect::<Result<Vec<_>>>()?;
 
-    // Every window as one strided view `[C, *K, N, *out]` (channels and kernel taps before the
-    // batch and the output positions), copied block by block of images by the reshape into a
-    // `[C * K, n * P]` right-hand side.
-    let mut row_major = vec![1i64; shape.len()];
-    for axis in (0..shape.len() - 1).rev() {
-        row_major[axis] = row_major[axis + 1] * i64::from(shape[axis + 1]);
-    }
-    let mut view_shape = vec![channels];
-    view_shape.extend(&kernel);
-    view_shape.push(batch);
-    view_shape.extend(&out);
-    let mut strides = vec![row_major[1]];
-    strides.extend((0..n).map(|j| i64::from(spec.kdil[j]) * row_major[j + 2]));
-    strides.push(row_major[0]);
-    strides.extend((0..n).map(|j| i64::from(spec.stride[j]) * row_major[j + 2]));
-    let taps: i32 = kernel.iter().product();
-    let windows = ops::as_strided(&x, &view_shape, &strides, 0)?;
-
     let w = if spec.flip {
         ops::flip(w, Some(&(2..n as i32 + 2).collect::<Vec<_>>()))?
     } else {
         w.clone()
     };
+    let taps: i32 = kernel.iter().product();
     let w = w.reshape(&[o, channels * taps])?;
     let bias = bias.map(|b| b.reshape(&[o, 1])).transpose()?;
+
+    // The windows of a block of `n` images as one strided view `[C, *K, n, *out]` (channels and
+    // kernel taps before the images and the output positions), copied by the reshape into the
+    // `[C * K, n * P]` right-hand side. Row-major strides do not depend on the batch size, so
+    // every block's view has the same strides.
+    let mut row_major = vec![1i64; shape.len()];
+    for axis in (0..shape.len() - 1).rev() {
+        row_major[axis] = row_major[axis + 1] * i64::from(shape[axis + 1]);
+    }
+    let mut strides = vec![row_major[1]];
+    strides.extend((0..n).map(|j| i64::from(spec.kdil[j]) * row_major[j + 2]));
+    strides.push(row_major[0]);
+    strides.extend((0..n).map(|j| i64::from(spec.stride[j]) * row_major[j + 2]));
+    let positions_per_image: i32 = out.iter().product();
+    let columns = |images: &Array, count: i32| -> Result<Array> {
+        let mut view_shape = vec![channels];
+        view_shape.extend(&kernel);
+        view_shape.push(count);
+        view_shape.extend(&out);
+        ops::as_strided(images, &view_shape, &strides, 0)?
+            .reshape(&[channels * taps, count * positions_per_image])
+    };
+
     // Blocks pay a concatenation, which holds the result twice: worth it only where the
     // columns are much larger than the result.
-    let per_image = i64::from(channels * taps) * i64::from(out.iter().product::<i32>());
+    let per_image = i64::from(channels * taps) * i64::from(positions_per_image);
     let images_per_block = if i64::from(channels * taps) >= 2 * i64::from(o) {
         (COLUMNS_BLOCK / per_image.max(1)).clamp(1, i64::from(batch)) as i32
     } else {
@@ -118,24 +124,23 @@ pub(super) fn conv(x: &Array, w: &Array, bias: Option<&Array>, spec: &Spec) -> R
     };
     let mut blocks = Vec::new();
     for first in (0..batch).step_by(images_per_block as usize) {
-        let images = images_per_block.min(batch - first);
-        let block = if images == batch {
-            windows.clone()
+        let count = images_per_block.min(batch - first);
+        let images = if count == batch {
+            x.clone()
         } else {
-            let mut start = vec![0; view_shape.len()];
-            let mut stop = view_shape.clone();
-            start[n + 1] = first;
-            stop[n + 1] = first + images;
-            ops::slice(&windows, &start, &stop, &[])?
+            let mut start = vec![0; shape.len()];
+            let mut stop = shape.clone();
+            start[0] = first;
+            stop[0] = first + count;
+            ops::slice(&x, &start, &stop, &[])?
         };
-        let positions = images * out.iter().product::<i32>();
-        let columns = block.reshape(&[channels * taps, positions])?;
+        let columns = columns(&images, count)?;
         let y = match &bias {
             Some(b) if b.dtype() == Dtype::Float32 => linalg::addmm(b, &w, &columns, 1.0, 1.0)?,
             Some(b) => ops::add(&ops::matmul(&w, &columns)?, b)?,
             None => ops::matmul(&w, &columns)?,
         };
-        let mut channel_major = vec![o, images];
+        let mut channel_major = vec![o, count];
         channel_major.extend(&out);
         blocks.push(y.reshape(&channel_major)?);
     }
