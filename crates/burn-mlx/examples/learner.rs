@@ -6,6 +6,7 @@
 //! ```text
 //! cargo run --release -p burn-mlx-array --example learner
 //! cargo run --release -p burn-mlx-array --example learner -- --backend ndarray --epochs 2
+//! cargo run --release -p burn-mlx-array --example learner -- --memory-limit 24
 //! ```
 //!
 //! The digits are those of the `mnist` example (downloaded once, 4.9 MB, or `--mnist-dir`).
@@ -58,6 +59,9 @@ Options:
   --epochs N              passes over the training set        [default: 3]
   --batch-size N          images per step                     [default: 64]
   --workers N             data-loader worker threads          [default: 2]
+  --memory-limit MB       cap MLX's memory (mlx::memory::set_memory_limit): MLX
+                          waits for finished work to free its buffers before it
+                          runs more, for a lower peak at some speed
   --mnist-dir DIR         the standard MNIST IDX files instead of the download
   -h, --help              this text";
 
@@ -160,6 +164,7 @@ struct Args {
     epochs: usize,
     batch_size: usize,
     workers: usize,
+    memory_limit_mb: Option<usize>,
     source: Source,
 }
 
@@ -169,6 +174,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         epochs: 3,
         batch_size: 64,
         workers: 2,
+        memory_limit_mb: None,
         source: Source::Npm {
             cache_dir: data::default_cache_dir(),
         },
@@ -191,9 +197,13 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--epochs" => args.epochs = count(&value)?,
             "--batch-size" => args.batch_size = count(&value)?,
             "--workers" => args.workers = count(&value)?,
+            "--memory-limit" => args.memory_limit_mb = Some(count(&value)?),
             "--mnist-dir" => args.source = Source::Idx(PathBuf::from(value)),
             _ => return Err(format!("unknown option `{flag}`")),
         }
+    }
+    if args.memory_limit_mb.is_some() && args.backend != "mlx" {
+        return Err("--memory-limit applies to the mlx backend only".into());
     }
     Ok(Some(args))
 }
@@ -273,7 +283,14 @@ fn run(args: Args) -> data::Result<()> {
         )
     } else {
         let device = burn_mlx::MlxDevice::default();
-        let name = format!("burn-mlx ({device:?})");
+        let mut name = format!("burn-mlx ({device:?})");
+        if let Some(mb) = args.memory_limit_mb {
+            let bytes = mb
+                .checked_mul(1 << 20)
+                .ok_or_else(|| format!("--memory-limit: {mb} MB is too large"))?;
+            mlx::memory::set_memory_limit(bytes).map_err(|e| format!("--memory-limit: {e}"))?;
+            name.push_str(&format!(", MLX memory limit {mb} MB"));
+        }
         (name, train::<Autodiff<burn_mlx::Mlx>>(&device, &args, data))
     };
     println!(
