@@ -200,14 +200,16 @@ fn slice_axis(a: &Array, axis: usize, start: i32, stop: i32, step: i32) -> Resul
     ops::slice(a, &begin, &end, &strides)
 }
 
-/// Zero padding of the spatial axes (`1..=n`) of a channels-last array; all widths `>= 0`.
-fn pad_spatial(x: &Array, lo: &[i32], hi: &[i32]) -> Result<Array> {
+/// Zero padding of the spatial axes, `first..first + lo.len()` (1 for a channels-last array,
+/// 2 for a channels-first one); all widths `>= 0`.
+pub(super) fn pad_spatial(x: &Array, first: usize, lo: &[i32], hi: &[i32]) -> Result<Array> {
     if lo.iter().chain(hi).all(|p| *p == 0) {
         return Ok(x.clone());
     }
-    let mut widths = vec![(0, 0)];
-    widths.extend(lo.iter().zip(hi).map(|(l, h)| (*l, *h)));
-    widths.push((0, 0));
+    let mut widths = vec![(0, 0); x.ndim()];
+    for (j, (l, h)) in lo.iter().zip(hi).enumerate() {
+        widths[first + j] = (*l, *h);
+    }
     ops::pad(
         x,
         &widths,
@@ -263,6 +265,15 @@ fn conv_cl(x: &Array, w: &Array, spec: &Spec) -> Result<Array> {
     ops::slice(&y, &start, &stop, &[])
 }
 
+/// The element strides of a row-major array of `shape`, for strided views of its windows.
+pub(super) fn row_major_strides(shape: &[i32]) -> Vec<i64> {
+    let mut strides = vec![1i64; shape.len()];
+    for axis in (0..shape.len().saturating_sub(1)).rev() {
+        strides[axis] = strides[axis + 1] * i64::from(shape[axis + 1]);
+    }
+    strides
+}
+
 /// One strided view per kernel position (row-major over the kernel) of the spatial axes
 /// `first..first + kernel.len()` of `x`, each with `out` windows per axis.
 fn window_views(
@@ -309,7 +320,7 @@ fn patches(
     for j in 0..n {
         x = dilate(&x, j + 1, spec.idil[j])?;
     }
-    let x = pad_spatial(&x, &spec.lo, &spec.hi)?;
+    let x = pad_spatial(&x, 1, &spec.lo, &spec.hi)?;
     let len = spatial(&x);
     let out = match out {
         Some(out) => out.to_vec(),
@@ -325,10 +336,7 @@ fn patches(
     // does), copied once by the reshape that flattens the kernel positions: one op where a
     // slice per kernel position and their stack were `2 * K + 1`.
     let shape = x.shape().to_vec();
-    let mut row_major = vec![1i64; shape.len()];
-    for axis in (0..shape.len() - 1).rev() {
-        row_major[axis] = row_major[axis + 1] * i64::from(shape[axis + 1]);
-    }
+    let row_major = row_major_strides(&shape);
     let mut view_shape = vec![shape[0]];
     view_shape.extend(&out);
     view_shape.extend(kernel);

@@ -32,7 +32,7 @@
 
 use mlx::{Array, Dtype, Result, linalg, ops};
 
-use super::conv::{Spec, dilate, invalid, windows_count};
+use super::conv::{Spec, dilate, invalid, pad_spatial, row_major_strides, windows_count};
 use crate::device::MlxDevice;
 
 /// The most unfolded elements one product takes (4 MiB of float32), unless a single image has
@@ -64,12 +64,7 @@ pub(super) fn conv(x: &Array, w: &Array, bias: Option<&Array>, spec: &Spec) -> R
     for j in 0..n {
         x = dilate(&x, j + 2, spec.idil[j])?;
     }
-    if spec.lo.iter().chain(&spec.hi).any(|p| *p != 0) {
-        let mut widths = vec![(0, 0), (0, 0)];
-        widths.extend(spec.lo.iter().zip(&spec.hi).map(|(l, h)| (*l, *h)));
-        let zero = ops::weak_scalar(0.0, x.dtype())?;
-        x = ops::pad(&x, &widths, &zero, ops::PadMode::Constant)?;
-    }
+    let x = pad_spatial(&x, 2, &spec.lo, &spec.hi)?;
     let shape = x.shape().to_vec();
     let kernel = w.shape()[2..].to_vec();
     let (batch, channels, o) = (shape[0], shape[1], w.shape()[0]);
@@ -96,10 +91,7 @@ pub(super) fn conv(x: &Array, w: &Array, bias: Option<&Array>, spec: &Spec) -> R
     // kernel taps before the images and the output positions), copied by the reshape into the
     // `[C * K, n * P]` right-hand side. Row-major strides do not depend on the batch size, so
     // every block's view has the same strides.
-    let mut row_major = vec![1i64; shape.len()];
-    for axis in (0..shape.len() - 1).rev() {
-        row_major[axis] = row_major[axis + 1] * i64::from(shape[axis + 1]);
-    }
+    let row_major = row_major_strides(&shape);
     let mut strides = vec![row_major[1]];
     strides.extend((0..n).map(|j| i64::from(spec.kdil[j]) * row_major[j + 2]));
     strides.push(row_major[0]);
