@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "evaluator.hpp"
 #include "mlx/mlx.h"
 
 namespace mx = mlx::core;
@@ -214,7 +215,7 @@ inline mx::array masked_scatter(const mx::array& a, const mx::array& mask, const
   if (src.size() > 0) return out;
   if (!mask.is_tracer()) {
     auto any = mx::any(mask, false, s);
-    any.eval();
+    eval_array(any);
     if (any.item<bool>()) {
       throw std::invalid_argument(
           "[masked_scatter] the mask selects positions but the source is empty.");
@@ -349,7 +350,7 @@ inline mx::array finite_matrix(const char* op, const mx::array& a, mx::StreamOrD
   auto bad = mx::logical_not(mx::isfinite(a, s), s);
   if (!a.is_tracer()) {
     auto any = mx::any(bad, false, s);
-    any.eval();
+    eval_array(any);
     if (any.item<bool>()) {
       throw std::invalid_argument(std::string("[") + op +
                                   "] the matrix holds infinite or NaN values.");

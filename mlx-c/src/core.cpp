@@ -484,13 +484,13 @@ int mlxc_array_pending_depth(uint32_t* res, mlxc_array a, uint32_t cap) {
 int mlxc_eval(mlxc_arrays arrays) {
   return guard([&] {
     note_evaluation();
-    mx::eval(AV(arrays));
+    eval_arrays(AV(arrays));
   });
 }
 int mlxc_async_eval(mlxc_arrays arrays) {
   return guard([&] {
     note_evaluation();
-    mx::async_eval(AV(arrays));
+    eval_arrays(AV(arrays), /*async=*/true);
   });
 }
 
@@ -529,7 +529,7 @@ int mlxc_array_is_row_contiguous(bool* res, mlxc_array a) {
   return guard([&] {
     check_out(res);
     auto& arr = A(a);
-    arr.eval();
+    eval_array(arr);
     *res = row_major_without_gaps(arr);
   });
 }
@@ -538,7 +538,7 @@ int mlxc_array_reads_in_place(bool* res, mlxc_array a) {
   return guard([&] {
     check_out(res);
     auto& arr = A(a);
-    arr.eval();
+    eval_array(arr);
     *res = row_major_without_gaps(arr) &&
            (!device_memory_is_separate() || arr.buffer_size() <= arr.nbytes() + view_slack_bytes);
   });
@@ -548,7 +548,7 @@ int mlxc_array_data(const void** res, mlxc_array a) {
   return guard([&] {
     check_out(res);
     auto& arr = A(a);
-    arr.eval();
+    eval_array(arr);
     if (!row_major_without_gaps(arr)) {
       throw std::invalid_argument(
           "[array] data is not row-contiguous; make a contiguous copy first");
@@ -561,7 +561,9 @@ int mlxc_array_tostring(char** res, mlxc_array a) {
   return guard([&] {
     check_out(res);
     std::ostringstream os;
-    os << A(a);
+    auto& arr = A(a);
+    eval_array(arr);
+    os << arr;
     *res = copy_string(os.str());
   });
 }

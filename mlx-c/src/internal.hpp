@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "checks.hpp"
+#include "evaluator.hpp"
 #include "mlx/mlx.h"
 #include "mlxc/mlxc.h"
 

@@ -148,11 +148,23 @@ std::string gguf_temp_name(const std::string& target) {
 
 }  // namespace
 
+namespace {
+// MLX's writers evaluate what they write; evaluating first puts that work where evaluations run.
+void evaluate_values(std::unordered_map<std::string, mx::array>& arrays) {
+  std::vector<mx::array> values;
+  values.reserve(arrays.size());
+  for (auto& [name, a] : arrays) values.push_back(a);
+  eval_arrays(std::move(values));
+}
+}  // namespace
+
 extern "C" {
 
 int mlxc_save_npy(const char* path, mlxc_array a) {
   return guard([&] {
-    mx::save(std::make_shared<mx::io::FileWriter>(std::string(checked_path(path))), A(a));
+    auto& arr = A(a);
+    eval_array(arr);
+    mx::save(std::make_shared<mx::io::FileWriter>(std::string(checked_path(path))), arr);
   });
 }
 
@@ -160,7 +172,7 @@ int mlxc_load_npy(mlxc_array* res, const char* path) {
   return guard([&] {
     check_out(res);
     auto out = mx::load(std::string(checked_path(path)), load_stream());
-    out.eval();
+    eval_array(out);
     put(res, std::move(out));
   });
 }
@@ -170,7 +182,9 @@ int mlxc_npy_to_bytes(uint8_t** data, size_t* len, mlxc_array a) {
     check_out(data);
     check_out(len);
     auto writer = std::make_shared<MemoryWriter>();
-    mx::save(writer, A(a));
+    auto& arr = A(a);
+    eval_array(arr);
+    mx::save(writer, arr);
     auto& bytes = writer->data();
     auto* out = static_cast<uint8_t*>(std::malloc(bytes.size() == 0 ? 1 : bytes.size()));
     if (out == nullptr) throw std::bad_alloc();
@@ -185,7 +199,7 @@ int mlxc_npy_from_bytes(mlxc_array* res, const uint8_t* data, size_t len) {
     check_out(res);
     if (data == nullptr && len != 0) throw std::invalid_argument("[mlxc] null data");
     auto out = mx::load(std::make_shared<MemoryReader>(data, len), load_stream());
-    out.eval();
+    eval_array(out);
     put(res, std::move(out));
   });
 }
@@ -211,6 +225,7 @@ int mlxc_save_safetensors(const char* path, const char* const* names, const mlxc
       }
       metadata[meta_keys[i]] = meta_values[i];
     }
+    evaluate_values(map);
     mx::save_safetensors(std::make_shared<mx::io::FileWriter>(std::string(checked_path(path))),
                          std::move(map), std::move(metadata));
   });
@@ -226,7 +241,7 @@ int mlxc_load_safetensors(mlxc_tensor_map* res, const char* path) {
       to_eval.push_back(a);
       out->arrays.emplace_back(name, a);
     }
-    mx::eval(to_eval);
+    eval_arrays(std::move(to_eval));
     for (auto& [k, v] : metadata) out->metadata.emplace_back(k, v);
     *res = out.release();
   });
@@ -337,6 +352,12 @@ int mlxc_save_gguf(const char* path, mlxc_gguf_map m) {
     }
     // Written under a temporary name, then moved to `path`: MLX would append ".gguf" to `path`,
     // and a failed save leaves nothing behind (an existing file stays as it was).
+    evaluate_values(arrays);
+    std::vector<mx::array> metadata_arrays;
+    for (auto& [key, value] : metadata) {
+      if (auto* a = std::get_if<mx::array>(&value)) metadata_arrays.push_back(*a);
+    }
+    eval_arrays(std::move(metadata_arrays));
     std::string tmp = gguf_temp_name(target);
     try {
       mx::save_gguf(tmp, std::move(arrays), std::move(metadata));
@@ -368,7 +389,7 @@ int mlxc_load_gguf(mlxc_gguf_map* res, const char* path) {
       if (auto* a = std::get_if<mx::array>(&value)) to_eval.push_back(*a);
       out->metadata.emplace_back(key, value);
     }
-    mx::eval(to_eval);
+    eval_arrays(std::move(to_eval));
     *res = out.release();
   });
 }

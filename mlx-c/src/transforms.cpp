@@ -137,7 +137,7 @@ Fn custom_function(Fn fun, std::optional<Fn> vjp, std::optional<Fn> jvp, std::op
         auto out_axes = mx::flatten(mx::astype(out.back(), mx::int32));
         out.pop_back();
         check_count("vmap", out.size(), *n_out, "outputs");
-        out_axes.eval();
+        eval_array(out_axes);
         if (out_axes.size() != out.size() || !out_axes.flags().row_contiguous) {
           throw std::invalid_argument("[custom_function] the vmap rule returned " +
                                       std::to_string(out_axes.size()) + " output axes for " +

@@ -1,5 +1,6 @@
 //! Arrays shared between threads stay correct.
 
+use std::process::Command;
 use std::sync::Arc;
 use std::thread;
 
@@ -148,5 +149,59 @@ fn sibling_outputs_freed_while_others_evaluate() {
             h.join().unwrap();
         }
         assert_eq!(Arc::strong_count(&shared), 1, "round {round}");
+    }
+}
+
+#[test]
+fn evaluation_errors_reach_the_calling_thread() {
+    // MLX fails while evaluating (a singular matrix has no inverse): the error comes back to the
+    // thread that asked, wherever the evaluation ran, and the library stays usable there.
+    let message = thread::spawn(|| {
+        let singular = Array::zeros::<f32>(&[4, 4]).unwrap();
+        let inverse = mlx::linalg::inv(&singular).unwrap();
+        let err = inverse
+            .to_vec::<f32>()
+            .expect_err("a singular matrix has no inverse");
+        let after = (&Array::ones::<f32>(&[3]).unwrap() * 2.0)
+            .to_vec::<f32>()
+            .unwrap();
+        assert_eq!(after, vec![2.0; 3]);
+        err.to_string()
+    })
+    .join()
+    .unwrap();
+    assert!(message.contains("Inverse"), "{message}");
+}
+
+/// With CUDA, evaluations asked for on threads other than the process's main one run on one
+/// evaluation thread of the C layer (MLX's per-thread GPU handles die with their threads). The
+/// other tests of this file run again with that path forced on every backend, four at a time.
+#[test]
+fn same_tests_with_evaluations_on_one_thread() {
+    const THIS: &str = "same_tests_with_evaluations_on_one_thread";
+    let run = |args: &[&str], forced: bool| {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        if forced {
+            command.env("MLXC_EVALUATION_THREAD", "1");
+        }
+        let out = command.args(args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        stdout
+    };
+    let listed = run(&["--list", "--format", "terse"], false);
+    let others: Vec<&str> = listed
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .filter(|name| *name != THIS)
+        .collect();
+    assert!(others.len() >= 5, "{listed}");
+    let report = run(&["--skip", THIS, "--test-threads", "4"], true);
+    for name in others {
+        assert!(
+            report.contains(&format!("test {name} ... ok")),
+            "{name}:\n{report}"
+        );
     }
 }
