@@ -2,8 +2,10 @@
 
 use std::process::Command;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
+use mlx::ops::ConvOptions;
 use mlx::{Array, Dtype, ops};
 
 #[test]
@@ -171,6 +173,58 @@ fn evaluation_errors_reach_the_calling_thread() {
     .join()
     .unwrap();
     assert!(message.contains("Inverse"), "{message}");
+}
+
+/// Threads that evaluate a matrix product and a convolution and then end, beside one that keeps
+/// evaluating convolutions. With CUDA, MLX destroys a thread's cuBLAS and cuDNN handles when
+/// the thread ends, which broke a graph capture running on the other thread (an abort or a
+/// segfault within seconds) until evaluations moved to a thread that outlives the callers.
+#[test]
+fn short_lived_threads_beside_a_busy_one() {
+    fn conv_sum(x: &[i32; 4], w: &[i32; 4]) -> f32 {
+        let x = Array::ones::<f32>(x).unwrap();
+        let w = Array::ones::<f32>(w).unwrap();
+        ops::conv2d(&x, &w, ConvOptions::default())
+            .unwrap()
+            .sum(None, false)
+            .unwrap()
+            .item::<f32>()
+            .unwrap()
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy = {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || {
+            let mut steps = 0;
+            while !stop.load(Ordering::Relaxed) {
+                // 2 images, 6×6 outputs, 4 channels, each a sum of 3·3·3 ones.
+                assert_eq!(conv_sum(&[2, 8, 8, 3], &[4, 3, 3, 3]), 7776.0);
+                steps += 1;
+            }
+            steps
+        })
+    };
+    for round in 0..40 {
+        let handles: Vec<_> = (1..=4)
+            .map(|v| {
+                thread::spawn(move || {
+                    let a = Array::full::<f32>(&[32, 32], v as f32).unwrap();
+                    let product = ops::matmul(&a, &a).unwrap().sum(None, false).unwrap();
+                    (
+                        product.item::<f32>().unwrap(),
+                        conv_sum(&[1, 6, 6, 2], &[2, 3, 3, 2]),
+                    )
+                })
+            })
+            .collect();
+        for (v, h) in (1..=4).zip(handles) {
+            let (product, conv) = h.join().unwrap();
+            assert_eq!(product, (32 * 32 * 32 * v * v) as f32, "round {round}");
+            assert_eq!(conv, 576.0, "round {round}");
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(busy.join().unwrap() > 0);
 }
 
 /// With CUDA, evaluations asked for on threads other than the process's main one run on one
