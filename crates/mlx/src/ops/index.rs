@@ -4,9 +4,10 @@
 //! Out-of-range indices never touch memory outside an array: see
 //! [`Idx`](Idx#out-of-range-indices) for the rules.
 
+mod entries;
 mod indexing;
 
-pub use self::indexing::{Ellipsis, Idx, Indexer, NewAxis};
+pub use self::entries::{Ellipsis, Idx, Indexer, NewAxis};
 
 use mlx_sys as sys;
 
