@@ -146,9 +146,6 @@ std::string gguf_temp_name(const std::string& target) {
          std::to_string(counter.fetch_add(1)) + ".gguf";
 }
 
-}  // namespace
-
-namespace {
 // MLX's writers evaluate what they write; evaluating first puts that work where evaluations run.
 void evaluate_values(std::unordered_map<std::string, mx::array>& arrays) {
   std::vector<mx::array> values;
@@ -156,6 +153,7 @@ void evaluate_values(std::unordered_map<std::string, mx::array>& arrays) {
   for (auto& [name, a] : arrays) values.push_back(a);
   eval_arrays(std::move(values));
 }
+
 }  // namespace
 
 extern "C" {
@@ -350,14 +348,14 @@ int mlxc_save_gguf(const char* path, mlxc_gguf_map m) {
         metadata.emplace(key, value);
       }
     }
-    // Written under a temporary name, then moved to `path`: MLX would append ".gguf" to `path`,
-    // and a failed save leaves nothing behind (an existing file stays as it was).
     evaluate_values(arrays);
     std::vector<mx::array> metadata_arrays;
     for (auto& [key, value] : metadata) {
       if (auto* a = std::get_if<mx::array>(&value)) metadata_arrays.push_back(*a);
     }
     eval_arrays(std::move(metadata_arrays));
+    // Written under a temporary name, then moved to `path`: MLX would append ".gguf" to `path`,
+    // and a failed save leaves nothing behind (an existing file stays as it was).
     std::string tmp = gguf_temp_name(target);
     try {
       mx::save_gguf(tmp, std::move(arrays), std::move(metadata));
