@@ -515,11 +515,7 @@ bool row_major_without_gaps(const mx::array& arr) {
 // smaller than its buffer is read through a compact copy instead (MLX's contiguous copies a
 // view smaller than its buffer). On the CPU and on Apple silicon the host reads the buffer where
 // it is, so nothing is gained there.
-bool device_memory_is_separate() {
-  static const bool separate =
-      mx::is_available(mx::Device(mx::Device::gpu)) && !mx::metal::is_available();
-  return separate;
-}
+bool device_memory_is_separate() { return on_cuda(); }
 
 // The slack MLX itself allows before its contiguous copies a row-contiguous view.
 constexpr size_t view_slack_bytes = 16384;

@@ -17,12 +17,6 @@ namespace mlxc {
 
 namespace {
 
-bool on_cuda() {
-  static const bool cuda =
-      mx::is_available(mx::Device(mx::Device::gpu)) && !mx::metal::is_available();
-  return cuda;
-}
-
 // `MLXC_EVALUATION_THREAD=1` moves evaluations on every backend (how the tests exercise this
 // path without a GPU), `=0` on none; unset, on CUDA only.
 bool moves_evaluations() {
@@ -108,6 +102,12 @@ void run_on_evaluator(const std::function<void()>& work) {
 }
 
 }  // namespace
+
+bool on_cuda() {
+  static const bool cuda =
+      mx::is_available(mx::Device(mx::Device::gpu)) && !mx::metal::is_available();
+  return cuda;
+}
 
 void eval_arrays(std::vector<mx::array> targets, bool async) {
   auto run = [&] {

@@ -9,6 +9,9 @@ namespace mlxc {
 
 namespace mx = mlx::core;
 
+// Whether MLX runs on its CUDA backend (a GPU that is not Apple's).
+bool on_cuda();
+
 // MLX's CUDA backend keeps cuBLAS and cuDNN handles per host thread, made the first time the
 // thread launches a matrix product or a convolution, and destroys them when the thread exits,
 // outside any lock of ours: `cublasLtDestroy` synchronizes the whole device context, and a CUDA

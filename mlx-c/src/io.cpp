@@ -147,11 +147,10 @@ std::string gguf_temp_name(const std::string& target) {
 }
 
 // MLX's writers evaluate what they write; evaluating first puts that work where evaluations run.
-void evaluate_values(std::unordered_map<std::string, mx::array>& arrays) {
-  std::vector<mx::array> values;
-  values.reserve(arrays.size());
-  for (auto& [name, a] : arrays) values.push_back(a);
-  eval_arrays(std::move(values));
+void evaluate_values(const std::unordered_map<std::string, mx::array>& arrays,
+                     std::vector<mx::array> more = {}) {
+  for (const auto& [name, a] : arrays) more.push_back(a);
+  eval_arrays(std::move(more));
 }
 
 }  // namespace
@@ -348,12 +347,11 @@ int mlxc_save_gguf(const char* path, mlxc_gguf_map m) {
         metadata.emplace(key, value);
       }
     }
-    evaluate_values(arrays);
     std::vector<mx::array> metadata_arrays;
     for (auto& [key, value] : metadata) {
       if (auto* a = std::get_if<mx::array>(&value)) metadata_arrays.push_back(*a);
     }
-    eval_arrays(std::move(metadata_arrays));
+    evaluate_values(arrays, std::move(metadata_arrays));
     // Written under a temporary name, then moved to `path`: MLX would append ".gguf" to `path`,
     // and a failed save leaves nothing behind (an existing file stays as it was).
     std::string tmp = gguf_temp_name(target);

@@ -476,7 +476,7 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void evaluate_targets(const std::vector<mx::array>& arrays, bool async) {
+void evaluate(const std::vector<mx::array>& arrays, bool async) {
   note_evaluation();
   auto start = Clock::now();
   eval_arrays(arrays, async);
@@ -498,7 +498,7 @@ void region_eval(std::vector<mx::array> targets, bool async) {
   if (r.structure.nodes.empty()) {
     c.stats.trace_seconds += seconds_since(traced);
     // Nothing pending; an ordinary evaluation still waits for arrays already scheduled.
-    evaluate_targets(targets, async);
+    evaluate(targets, async);
     return;
   }
   Entry& e = lookup(c, r);
@@ -531,7 +531,7 @@ void region_eval(std::vector<mx::array> targets, bool async) {
     // Drop the trace's handles first: while they live, MLX cannot free any intermediate buffer
     // during the evaluation, and the peak memory would be that of the whole region.
     r.release();
-    evaluate_targets(targets, async);
+    evaluate(targets, async);
     return;
   }
   c.stats.replays += 1;
@@ -550,7 +550,7 @@ void region_eval(std::vector<mx::array> targets, bool async) {
   r.cut_internal_nodes();
   r.release();
   c.stats.replay_seconds += seconds_since(replayed);
-  evaluate_targets(redirected, async);
+  evaluate(redirected, async);
 }
 
 }  // namespace
