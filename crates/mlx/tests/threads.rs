@@ -58,17 +58,18 @@ fn graph_built_in_one_thread_evaluated_in_another() {
 
 #[test]
 fn concurrent_evaluation_of_one_shared_graph() {
-    // Several threads evaluate (and read) the same lazy node at once.
+    // Several threads evaluate (and read) the same lazy node at once. Float32 throughout, so
+    // that the test also runs on a GPU (MLX's GPU backends have no float64).
     let a = Array::ones::<f32>(&[64, 64]).unwrap();
-    let shared = Arc::new(ops::matmul(&a, &a).unwrap().astype(Dtype::Float64).unwrap());
+    let shared = Arc::new(ops::sqrt(&ops::matmul(&a, &a).unwrap()).unwrap());
     let handles: Vec<_> = (0..8)
         .map(|_| {
             let s = Arc::clone(&shared);
-            thread::spawn(move || s.to_vec::<f64>().unwrap().iter().sum::<f64>())
+            thread::spawn(move || s.to_vec::<f32>().unwrap().iter().sum::<f32>())
         })
         .collect();
     for h in handles {
-        assert_eq!(h.join().unwrap(), 64.0 * 64.0 * 64.0);
+        assert_eq!(h.join().unwrap(), 64.0 * 64.0 * 8.0);
     }
 }
 
