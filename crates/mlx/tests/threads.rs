@@ -17,6 +17,7 @@ fn arrays_are_send_and_sync() {
 
 #[test]
 fn shared_inputs_many_threads() {
+    memory_settings();
     let base = Arc::new(
         Array::arange::<f32>(1000)
             .unwrap()
@@ -48,6 +49,7 @@ fn shared_inputs_many_threads() {
 
 #[test]
 fn graph_built_in_one_thread_evaluated_in_another() {
+    memory_settings();
     let a = Array::ones::<f32>(&[32, 32]).unwrap();
     let lazy = ops::matmul(&a, &a).unwrap();
     let value = thread::spawn(move || lazy.sum(None, false).unwrap().item::<f32>().unwrap())
@@ -58,6 +60,7 @@ fn graph_built_in_one_thread_evaluated_in_another() {
 
 #[test]
 fn concurrent_evaluation_of_one_shared_graph() {
+    memory_settings();
     // Several threads evaluate (and read) the same lazy node at once. Float32 throughout, so
     // that the test also runs on a GPU (MLX's GPU backends have no float64).
     let a = Array::ones::<f32>(&[64, 64]).unwrap();
@@ -75,6 +78,7 @@ fn concurrent_evaluation_of_one_shared_graph() {
 
 #[test]
 fn arrays_dropped_in_other_threads() {
+    memory_settings();
     let arrays: Vec<Array> = (0..100)
         .map(|i| Array::full(&[10], i as f32).unwrap())
         .collect();
@@ -85,6 +89,7 @@ fn arrays_dropped_in_other_threads() {
 
 #[test]
 fn implicit_ops_cross_threads() {
+    memory_settings();
     // MLX builds some nodes itself on the calling thread's default stream: the key split behind
     // a random draw without a key, the cotangents inside a transform. Arrays holding them are
     // evaluated on other threads, and made on other threads are evaluated here.
@@ -116,6 +121,7 @@ fn implicit_ops_cross_threads() {
 /// layer takes its graph lock in handle copies and frees.
 #[test]
 fn sibling_outputs_freed_while_others_evaluate() {
+    memory_settings();
     let a = Array::from_slice(&(1..=64).map(|x| x as f32).collect::<Vec<_>>(), &[8, 8]).unwrap();
     let b = Array::full::<f32>(&[8, 8], 3.0).unwrap();
     for round in 0..20 {
@@ -157,6 +163,7 @@ fn sibling_outputs_freed_while_others_evaluate() {
 
 #[test]
 fn evaluation_errors_reach_the_calling_thread() {
+    memory_settings();
     // MLX fails while evaluating (a singular matrix has no inverse): the error comes back to the
     // thread that asked, wherever the evaluation ran, and the library stays usable there.
     let message = thread::spawn(|| {
@@ -182,6 +189,7 @@ fn evaluation_errors_reach_the_calling_thread() {
 /// segfault within seconds) until evaluations moved to a thread that outlives the callers.
 #[test]
 fn short_lived_threads_beside_a_busy_one() {
+    memory_settings();
     fn conv_sum(x: &[i32; 4], w: &[i32; 4]) -> f32 {
         let x = Array::ones::<f32>(x).unwrap();
         let w = Array::ones::<f32>(w).unwrap();
@@ -228,16 +236,21 @@ fn short_lived_threads_beside_a_busy_one() {
     assert!(busy.join().unwrap() > 0);
 }
 
-/// With CUDA, evaluations asked for on threads other than the process's main one run on one
-/// evaluation thread of the C layer (MLX's per-thread GPU handles die with their threads). The
-/// other tests of this file run again with that path forced on every backend, four at a time.
-#[test]
-fn same_tests_with_evaluations_on_one_thread() {
-    const THIS: &str = "same_tests_with_evaluations_on_one_thread";
-    let run = |args: &[&str], forced: bool| {
+/// `THREADS_TEST_CACHE_LIMIT=BYTES`, set by [`same_tests_without_a_buffer_cache`] for the
+/// child it starts: MLX's buffer cache limit for the tests of this file.
+fn memory_settings() {
+    if let Ok(limit) = std::env::var("THREADS_TEST_CACHE_LIMIT") {
+        mlx::memory::set_cache_limit(limit.parse().unwrap()).unwrap();
+    }
+}
+
+/// Runs this file's tests but `this` again in a child process with `env` set, four at a time,
+/// and checks that each reports ok.
+fn same_tests_with(this: &str, env: (&str, &str)) {
+    let run = |args: &[&str], with_env: bool| {
         let mut command = Command::new(std::env::current_exe().unwrap());
-        if forced {
-            command.env("MLXC_EVALUATION_THREAD", "1");
+        if with_env {
+            command.env(env.0, env.1);
         }
         let out = command.args(args).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -249,14 +262,37 @@ fn same_tests_with_evaluations_on_one_thread() {
     let others: Vec<&str> = listed
         .lines()
         .filter_map(|line| line.strip_suffix(": test"))
-        .filter(|name| *name != THIS)
+        .filter(|name| !name.starts_with("same_tests_"))
         .collect();
     assert!(others.len() >= 5, "{listed}");
-    let report = run(&["--skip", THIS, "--test-threads", "4"], true);
+    let report = run(&["--skip", "same_tests_", "--test-threads", "4"], true);
     for name in others {
         assert!(
             report.contains(&format!("test {name} ... ok")),
-            "{name}:\n{report}"
+            "{this}: {name}:\n{report}"
         );
     }
+}
+
+/// With CUDA, evaluations asked for on threads other than the process's main one run on one
+/// evaluation thread of the C layer (MLX's per-thread GPU handles die with their threads). The
+/// other tests of this file run again with that path forced on every backend.
+#[test]
+fn same_tests_with_evaluations_on_one_thread() {
+    same_tests_with(
+        "same_tests_with_evaluations_on_one_thread",
+        ("MLXC_EVALUATION_THREAD", "1"),
+    );
+}
+
+/// Without a buffer cache every freed buffer goes back to the system (on a GPU, to the device)
+/// at once, from whichever thread drops the last reference: MLX's completion threads included,
+/// which free a finished op's inputs outside the C layer's lock. The CPU runs this way by
+/// default; with a GPU the cache is on unless a program turns it off, as this re-run does.
+#[test]
+fn same_tests_without_a_buffer_cache() {
+    same_tests_with(
+        "same_tests_without_a_buffer_cache",
+        ("THREADS_TEST_CACHE_LIMIT", "0"),
+    );
 }
