@@ -124,106 +124,163 @@ impl<T: Parameters> Parameters for Option<T> {
     }
 }
 
-impl<T: Parameters> Parameters for Vec<T> {
-    fn visit_modules_mut(
-        &mut self,
-        path: &ParamPath,
-        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
-    ) -> Result<()>
+/// A collection whose children are parameter trees reached by a key: the index of a `Vec` or
+/// an array, the name in a map. Children are visited in a fixed order (index order; sorted names,
+/// also for a `HashMap`), so that paths and flattened parameters come out the same every time.
+trait Keyed {
+    type Child: Parameters;
+    type Key<'a>: std::fmt::Display
     where
-        Self: 'static,
-    {
-        for (i, x) in self.iter_mut().enumerate() {
-            x.visit_modules_mut(&path.child(i), f)?;
+        Self: 'a;
+
+    fn entries(&self) -> impl Iterator<Item = (Self::Key<'_>, &Self::Child)>;
+    fn entries_mut(&mut self) -> impl Iterator<Item = (Self::Key<'_>, &mut Self::Child)>;
+}
+
+impl<T: Parameters> Keyed for Vec<T> {
+    type Child = T;
+    type Key<'a>
+        = usize
+    where
+        T: 'a;
+
+    fn entries(&self) -> impl Iterator<Item = (usize, &T)> {
+        self.iter().enumerate()
+    }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = (usize, &mut T)> {
+        self.iter_mut().enumerate()
+    }
+}
+
+impl<T: Parameters, const N: usize> Keyed for [T; N] {
+    type Child = T;
+    type Key<'a>
+        = usize
+    where
+        T: 'a;
+
+    fn entries(&self) -> impl Iterator<Item = (usize, &T)> {
+        self.iter().enumerate()
+    }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = (usize, &mut T)> {
+        self.iter_mut().enumerate()
+    }
+}
+
+impl<T: Parameters> Keyed for BTreeMap<String, T> {
+    type Child = T;
+    type Key<'a>
+        = &'a String
+    where
+        T: 'a;
+
+    fn entries(&self) -> impl Iterator<Item = (&String, &T)> {
+        self.iter()
+    }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut T)> {
+        self.iter_mut()
+    }
+}
+
+impl<T: Parameters, S: BuildHasher> Keyed for HashMap<String, T, S> {
+    type Child = T;
+    type Key<'a>
+        = &'a String
+    where
+        T: 'a,
+        S: 'a;
+
+    fn entries(&self) -> impl Iterator<Item = (&String, &T)> {
+        let mut entries: Vec<(&String, &T)> = self.iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        entries.into_iter()
+    }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut T)> {
+        let mut entries: Vec<(&String, &mut T)> = self.iter_mut().collect();
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        entries.into_iter()
+    }
+}
+
+/// [`Parameters`] for a [`Keyed`] collection: every visit goes through its entries; the given
+/// `map_leaves` builds the collection back.
+macro_rules! keyed_parameters {
+    ([$($generics:tt)*] $collection:ty, $map_leaves:item) => {
+        impl<$($generics)*> Parameters for $collection {
+            fn visit_modules_mut(
+                &mut self,
+                path: &ParamPath,
+                f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
+            ) -> Result<()>
+            where
+                Self: 'static,
+            {
+                for (key, x) in self.entries_mut() {
+                    x.visit_modules_mut(&path.child(key), f)?;
+                }
+                Ok(())
+            }
+
+            fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
+                self.entries().for_each(|(_, x)| x.visit_states(f))
+            }
+
+            fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
+                self.entries_mut().for_each(|(_, x)| x.visit_states_mut(f))
+            }
+
+            fn visit_leaves<'a>(
+                &'a self,
+                path: &ParamPath,
+                f: &mut dyn FnMut(&ParamPath, &'a Array),
+            ) {
+                for (key, x) in self.entries() {
+                    x.visit_leaves(&path.child(key), f);
+                }
+            }
+
+            fn visit_leaves_mut(
+                &mut self,
+                path: &ParamPath,
+                f: &mut dyn FnMut(&ParamPath, &mut Array) -> Result<()>,
+            ) -> Result<()> {
+                for (key, x) in self.entries_mut() {
+                    x.visit_leaves_mut(&path.child(key), f)?;
+                }
+                Ok(())
+            }
+
+            $map_leaves
         }
-        Ok(())
-    }
+    };
+}
 
-    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
-        self.iter().for_each(|x| x.visit_states(f))
-    }
-
-    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
-        self.iter_mut().for_each(|x| x.visit_states_mut(f))
-    }
-
-    fn visit_leaves<'a>(&'a self, path: &ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Array)) {
-        for (i, x) in self.iter().enumerate() {
-            x.visit_leaves(&path.child(i), f);
-        }
-    }
-
-    fn visit_leaves_mut(
-        &mut self,
-        path: &ParamPath,
-        f: &mut dyn FnMut(&ParamPath, &mut Array) -> Result<()>,
-    ) -> Result<()> {
-        for (i, x) in self.iter_mut().enumerate() {
-            x.visit_leaves_mut(&path.child(i), f)?;
-        }
-        Ok(())
-    }
-
+keyed_parameters!(
+    [T: Parameters] Vec<T>,
     fn map_leaves(
         &self,
         path: &ParamPath,
         f: &mut dyn FnMut(&ParamPath, &Array) -> Result<Array>,
     ) -> Result<Self> {
-        self.iter()
-            .enumerate()
+        self.entries()
             .map(|(i, x)| x.map_leaves(&path.child(i), f))
             .collect()
     }
-}
+);
 
-impl<T: Parameters, const N: usize> Parameters for [T; N] {
-    fn visit_modules_mut(
-        &mut self,
-        path: &ParamPath,
-        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
-    ) -> Result<()>
-    where
-        Self: 'static,
-    {
-        for (i, x) in self.iter_mut().enumerate() {
-            x.visit_modules_mut(&path.child(i), f)?;
-        }
-        Ok(())
-    }
-
-    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
-        self.iter().for_each(|x| x.visit_states(f))
-    }
-
-    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
-        self.iter_mut().for_each(|x| x.visit_states_mut(f))
-    }
-
-    fn visit_leaves<'a>(&'a self, path: &ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Array)) {
-        for (i, x) in self.iter().enumerate() {
-            x.visit_leaves(&path.child(i), f);
-        }
-    }
-
-    fn visit_leaves_mut(
-        &mut self,
-        path: &ParamPath,
-        f: &mut dyn FnMut(&ParamPath, &mut Array) -> Result<()>,
-    ) -> Result<()> {
-        for (i, x) in self.iter_mut().enumerate() {
-            x.visit_leaves_mut(&path.child(i), f)?;
-        }
-        Ok(())
-    }
-
+keyed_parameters!(
+    [T: Parameters, const N: usize] [T; N],
     fn map_leaves(
         &self,
         path: &ParamPath,
         f: &mut dyn FnMut(&ParamPath, &Array) -> Result<Array>,
     ) -> Result<Self> {
         let items = self
-            .iter()
-            .enumerate()
+            .entries()
             .map(|(i, x)| x.map_leaves(&path.child(i), f))
             .collect::<Result<Vec<T>>>()?;
         match items.try_into() {
@@ -231,117 +288,35 @@ impl<T: Parameters, const N: usize> Parameters for [T; N] {
             Err(_) => unreachable!("mapping keeps the length"),
         }
     }
-}
+);
 
-impl<T: Parameters> Parameters for BTreeMap<String, T> {
-    fn visit_modules_mut(
-        &mut self,
-        path: &ParamPath,
-        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
-    ) -> Result<()>
-    where
-        Self: 'static,
-    {
-        for (k, x) in self.iter_mut() {
-            x.visit_modules_mut(&path.child(k), f)?;
-        }
-        Ok(())
-    }
-
-    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
-        self.values().for_each(|x| x.visit_states(f))
-    }
-
-    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
-        self.values_mut().for_each(|x| x.visit_states_mut(f))
-    }
-
-    fn visit_leaves<'a>(&'a self, path: &ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Array)) {
-        for (k, x) in self {
-            x.visit_leaves(&path.child(k), f);
-        }
-    }
-
-    fn visit_leaves_mut(
-        &mut self,
-        path: &ParamPath,
-        f: &mut dyn FnMut(&ParamPath, &mut Array) -> Result<()>,
-    ) -> Result<()> {
-        for (k, x) in self.iter_mut() {
-            x.visit_leaves_mut(&path.child(k), f)?;
-        }
-        Ok(())
-    }
-
+keyed_parameters!(
+    [T: Parameters] BTreeMap<String, T>,
     fn map_leaves(
         &self,
         path: &ParamPath,
         f: &mut dyn FnMut(&ParamPath, &Array) -> Result<Array>,
     ) -> Result<Self> {
-        self.iter()
+        self.entries()
             .map(|(k, x)| Ok((k.clone(), x.map_leaves(&path.child(k), f)?)))
             .collect()
     }
-}
+);
 
-impl<T: Parameters, S: BuildHasher + Clone> Parameters for HashMap<String, T, S> {
-    fn visit_modules_mut(
-        &mut self,
-        path: &ParamPath,
-        f: &mut dyn FnMut(&ParamPath, &mut dyn std::any::Any) -> Result<()>,
-    ) -> Result<()>
-    where
-        Self: 'static,
-    {
-        for (k, x) in self.iter_mut() {
-            x.visit_modules_mut(&path.child(k), f)?;
-        }
-        Ok(())
-    }
-
-    fn visit_states(&self, f: &mut dyn FnMut(&ModuleState, &[&str])) {
-        self.values().for_each(|x| x.visit_states(f))
-    }
-
-    fn visit_states_mut(&mut self, f: &mut dyn FnMut(&mut ModuleState, &[&str])) {
-        self.values_mut().for_each(|x| x.visit_states_mut(f))
-    }
-
-    fn visit_leaves<'a>(&'a self, path: &ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Array)) {
-        let mut entries: Vec<(&String, &'a T)> = self.iter().collect();
-        entries.sort_by(|a, b| a.0.cmp(b.0));
-        for (k, x) in entries {
-            x.visit_leaves(&path.child(k), f);
-        }
-    }
-
-    fn visit_leaves_mut(
-        &mut self,
-        path: &ParamPath,
-        f: &mut dyn FnMut(&ParamPath, &mut Array) -> Result<()>,
-    ) -> Result<()> {
-        let mut entries: Vec<(&String, &mut T)> = self.iter_mut().collect();
-        entries.sort_by(|a, b| a.0.cmp(b.0));
-        for (k, x) in entries {
-            x.visit_leaves_mut(&path.child(k), f)?;
-        }
-        Ok(())
-    }
-
+keyed_parameters!(
+    [T: Parameters, S: BuildHasher + Clone] HashMap<String, T, S>,
     fn map_leaves(
         &self,
         path: &ParamPath,
         f: &mut dyn FnMut(&ParamPath, &Array) -> Result<Array>,
     ) -> Result<Self> {
-        let mut keys: Vec<&String> = self.keys().collect();
-        keys.sort();
         let mut out = HashMap::with_capacity_and_hasher(self.len(), self.hasher().clone());
-        for k in keys {
-            out.insert(k.clone(), self[k].map_leaves(&path.child(k), f)?);
+        for (k, x) in self.entries() {
+            out.insert(k.clone(), x.map_leaves(&path.child(k), f)?);
         }
         Ok(out)
     }
-}
+);
 
 macro_rules! tuple_parameters {
     ($($t:ident $i:tt),+) => {
