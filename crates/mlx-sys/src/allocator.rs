@@ -185,6 +185,8 @@ mod tests {
             let block = malloc(SIZE);
             assert!(!block.is_null());
             std::ptr::write_bytes(block, 1, SIZE);
+            // Keeps an optimizing build from dropping the writes, and with them the block.
+            std::hint::black_box(block);
             let resident = resident_bytes();
             free(block);
             resident
