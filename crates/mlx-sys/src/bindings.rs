@@ -2670,6 +2670,19 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn mlxc_window_max_2d(
+        res: *mut mlxc_vector_array,
+        x: mlxc_array,
+        kernel: mlxc_ints,
+        stride: mlxc_ints,
+        padding: mlxc_ints,
+        dilation: mlxc_ints,
+        out: mlxc_ints,
+        positions: bool,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn mlxc_addmm(
         res: *mut mlxc_array,
         c: mlxc_array,

@@ -648,3 +648,62 @@ pub fn convolve(a: &Array, v: &Array, mode: ConvolveMode) -> Result<Array> {
     };
     super::slice(&full, &[start], &[start + len], &[1])
 }
+
+/// Where the windows of [`window_max_2d`] lie, per spatial axis (height, width).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Windows2d {
+    /// Taps per window (at least 1).
+    pub kernel: [i32; 2],
+    /// Step between windows (at least 1).
+    pub stride: [i32; 2],
+    /// Positions before the input, read as `-inf` (at least 0).
+    pub padding: [i32; 2],
+    /// Step between a window's taps (at least 1).
+    pub dilation: [i32; 2],
+    /// Number of windows (at least 0); window `o` starts at `o * stride - padding`, and taps
+    /// outside the input are read as `-inf`, so any count is safe (ceil-mode pooling's last,
+    /// partial windows included).
+    pub out: [i32; 2],
+}
+
+/// Max pooling of a channels-first `[N, C, H, W]` floating-point array, on the CPU, in one pass.
+///
+/// Not an MLX op: a CPU kernel of this crate, taking part in lazy graphs like any op (it has no
+/// gradient in MLX's transforms). It reads `x` through its strides, so a transposed or sliced
+/// view costs no copy, and writes `[N, C, out[0], out[1]]`. A value replaces a window's maximum
+/// only when strictly greater: the first maximum wins and NaN is passed over (where MLX's `max`
+/// propagates it); a window with nothing above `-inf` gives `-inf`. With `positions`, also
+/// returns where each maximum lies as the int32 flat position `h * W + w` in the unpadded input
+/// (0 where nothing exceeds `-inf`).
+///
+/// Errors on a non-CPU default device, a shape that is not 4-d, a non-floating dtype, or a
+/// window parameter out of range.
+pub fn window_max_2d(
+    x: &Array,
+    windows: &Windows2d,
+    positions: bool,
+) -> Result<(Array, Option<Array>)> {
+    let Windows2d {
+        kernel,
+        stride,
+        padding,
+        dilation,
+        out,
+    } = windows;
+    let mut v = super::call_vec(|r, s| unsafe {
+        sys::mlxc_window_max_2d(
+            r,
+            x.as_raw(),
+            ints(kernel),
+            ints(stride),
+            ints(padding),
+            ints(dilation),
+            ints(out),
+            positions,
+            s,
+        )
+    })?;
+    let at = if positions { v.pop() } else { None };
+    let best = v.pop().expect("window_max_2d gives the maxima");
+    Ok((best, at))
+}

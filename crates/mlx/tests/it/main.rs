@@ -25,3 +25,4 @@ mod reduce;
 mod shape;
 mod sort;
 mod transforms;
+mod window_max;

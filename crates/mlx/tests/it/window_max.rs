@@ -1,0 +1,236 @@
+//! `ops::window_max_2d`, the crate's CPU max-pooling kernel, against a reference computed here.
+
+use crate::common;
+use common::{assert_err, sample, unravel, values};
+
+use mlx::ops::{self, Windows2d, window_max_2d};
+use mlx::{Array, Device, Dtype, Stream};
+
+/// Runs `f` on the CPU stream (the kernel's only device).
+fn on_cpu<T>(f: impl FnOnce() -> T) -> T {
+    mlx::with_stream(Stream::default_for(Device::cpu()).unwrap(), f)
+}
+
+/// The maxima and positions of every window, by the kernel's definition: strictly greater
+/// replaces, NaN never does, `-inf` and position 0 where nothing exceeds `-inf`.
+fn reference(x: &[f64], shape: [usize; 4], g: &Windows2d) -> (Vec<f64>, Vec<f64>) {
+    let [n, c, h, w] = shape;
+    let (oh, ow) = (g.out[0] as usize, g.out[1] as usize);
+    let (mut best, mut at) = (Vec::new(), Vec::new());
+    for i in 0..n * c {
+        for y in 0..oh as i64 {
+            for z in 0..ow as i64 {
+                let (mut m, mut p) = (f64::NEG_INFINITY, 0usize);
+                for ky in 0..g.kernel[0] as i64 {
+                    for kx in 0..g.kernel[1] as i64 {
+                        let row = y * g.stride[0] as i64 - g.padding[0] as i64
+                            + ky * g.dilation[0] as i64;
+                        let col = z * g.stride[1] as i64 - g.padding[1] as i64
+                            + kx * g.dilation[1] as i64;
+                        if row < 0 || col < 0 || row >= h as i64 || col >= w as i64 {
+                            continue;
+                        }
+                        let v = x[i * h * w + row as usize * w + col as usize];
+                        if v > m {
+                            (m, p) = (v, row as usize * w + col as usize);
+                        }
+                    }
+                }
+                best.push(m);
+                at.push(p as f64);
+            }
+        }
+    }
+    (best, at)
+}
+
+/// `[2, 3, h, w]` samples with NaN, `-inf` and repeated maxima sprinkled in.
+fn awkward_input(h: i32, w: i32, seed: u64) -> Vec<f64> {
+    let mut x = values(&sample(&[2, 3, h, w], seed, -2.0, 2.0));
+    for (k, v) in x.iter_mut().enumerate() {
+        match k % 11 {
+            3 => *v = f64::NAN,
+            7 => *v = f64::NEG_INFINITY,
+            9 => *v = 1.5,
+            _ => {}
+        }
+    }
+    x
+}
+
+/// Asserts equality, NaN included (maxima are never computed, only chosen).
+fn assert_same(got: &Array, want: &[f64]) {
+    let g = values(got);
+    assert_eq!(g.len(), want.len());
+    for (k, (a, b)) in g.iter().zip(want).enumerate() {
+        assert!(
+            a == b || (a.is_nan() && b.is_nan()),
+            "element {k} ({:?}): got {a}, want {b}",
+            unravel(k, got.shape())
+        );
+    }
+}
+
+#[test]
+fn window_max_2d_matches_the_reference_over_geometries() {
+    let cases = [
+        // kernel, stride, padding, dilation, extra windows (ceil mode)
+        ([2, 2], [2, 2], [0, 0], [1, 1], [0, 0]),
+        ([3, 3], [1, 1], [1, 1], [1, 1], [0, 0]),
+        ([3, 2], [2, 1], [1, 0], [2, 1], [0, 0]),
+        ([2, 3], [3, 2], [0, 1], [1, 2], [1, 1]),
+        ([1, 1], [1, 1], [0, 0], [1, 1], [0, 0]),
+        ([4, 4], [1, 1], [2, 2], [1, 1], [0, 0]),
+    ];
+    for (seed, (kernel, stride, padding, dilation, extra)) in cases.into_iter().enumerate() {
+        let (h, w) = (7, 9);
+        let span = |j: usize, size: i32| {
+            (size + 2 * padding[j] - dilation[j] * (kernel[j] - 1) - 1) / stride[j] + 1 + extra[j]
+        };
+        let g = Windows2d {
+            kernel,
+            stride,
+            padding,
+            dilation,
+            out: [span(0, h), span(1, w)],
+        };
+        let data: Vec<f64> = awkward_input(h, w, seed as u64)
+            .iter()
+            .map(|v| *v as f32 as f64)
+            .collect();
+        let x = on_cpu(|| Array::from_slice(&data, &[2, 3, h, w])?.astype(Dtype::Float32)).unwrap();
+        let (best, at) = on_cpu(|| window_max_2d(&x, &g, true)).unwrap();
+        let (want_best, want_at) = reference(&data, [2, 3, h as usize, w as usize], &g);
+        assert_eq!(best.shape(), &[2, 3, g.out[0], g.out[1]], "{g:?}");
+        assert_eq!(at.as_ref().unwrap().dtype(), Dtype::Int32);
+        assert_same(&best, &want_best);
+        assert_same(at.as_ref().unwrap(), &want_at);
+        let (alone, none) = on_cpu(|| window_max_2d(&x, &g, false)).unwrap();
+        assert!(none.is_none());
+        assert_same(&alone, &want_best);
+    }
+}
+
+#[test]
+fn window_max_2d_reads_views_and_every_float_dtype() {
+    let g = Windows2d {
+        kernel: [2, 2],
+        stride: [2, 2],
+        padding: [0, 0],
+        dilation: [1, 1],
+        out: [3, 4],
+    };
+    let data = awkward_input(6, 8, 11);
+    let x = Array::from_slice(&data, &[2, 3, 6, 8]).unwrap();
+    for dtype in [
+        Dtype::Float32,
+        Dtype::Float64,
+        Dtype::Float16,
+        Dtype::Bfloat16,
+    ] {
+        let typed = on_cpu(|| x.astype(dtype)).unwrap();
+        let (want, want_at) = reference(&values(&typed), [2, 3, 6, 8], &g);
+        // The same values laid out channel-major, handed in as an [N, C, H, W] view.
+        let channel_major =
+            on_cpu(|| ops::swapaxes(&ops::contiguous(&ops::swapaxes(&typed, 0, 1)?)?, 0, 1))
+                .unwrap();
+        for input in [&typed, &channel_major] {
+            let (best, at) = on_cpu(|| window_max_2d(input, &g, true)).unwrap();
+            assert_eq!(best.dtype(), dtype);
+            assert_same(&best, &want);
+            assert_same(&at.unwrap(), &want_at);
+        }
+    }
+}
+
+#[test]
+fn window_max_2d_takes_part_in_lazy_graphs() {
+    let g = Windows2d {
+        kernel: [2, 2],
+        stride: [2, 2],
+        padding: [0, 0],
+        dilation: [1, 1],
+        out: [2, 2],
+    };
+    let x = sample(&[1, 2, 4, 4], 5, -1.0, 1.0);
+    let (best, _) = on_cpu(|| {
+        let lazy = ops::multiply(&x.astype(Dtype::Float32)?, &Array::scalar(-1.0f32))?;
+        window_max_2d(&lazy, &g, false)
+    })
+    .unwrap();
+    let doubled = on_cpu(|| ops::add(&best, &best)).unwrap();
+    let negated: Vec<f64> = values(&x).iter().map(|v| -(*v as f32) as f64).collect();
+    let (want, _) = reference(&negated, [1, 2, 4, 4], &g);
+    assert_same(&doubled, &want.iter().map(|v| v * 2.0).collect::<Vec<_>>());
+}
+
+#[test]
+fn window_max_2d_rejects_bad_arguments() {
+    let good = Windows2d {
+        kernel: [2, 2],
+        stride: [1, 1],
+        padding: [0, 0],
+        dilation: [1, 1],
+        out: [2, 2],
+    };
+    let x = on_cpu(|| sample(&[1, 1, 3, 3], 1, -1.0, 1.0).astype(Dtype::Float32)).unwrap();
+    let call = |x: &Array, g: Windows2d| on_cpu(|| window_max_2d(x, &g, true));
+    assert_err(
+        call(&ops::reshape(&x, &[1, 3, 3]).unwrap(), good),
+        "[N, C, H, W]",
+    );
+    assert_err(
+        call(&x.astype(Dtype::Int32).unwrap(), good),
+        "floating-point",
+    );
+    assert_err(
+        call(
+            &x,
+            Windows2d {
+                kernel: [0, 2],
+                ..good
+            },
+        ),
+        "window size",
+    );
+    assert_err(
+        call(
+            &x,
+            Windows2d {
+                stride: [1, 0],
+                ..good
+            },
+        ),
+        "stride",
+    );
+    assert_err(
+        call(
+            &x,
+            Windows2d {
+                padding: [-1, 0],
+                ..good
+            },
+        ),
+        "padding",
+    );
+    assert_err(
+        call(
+            &x,
+            Windows2d {
+                dilation: [0, 1],
+                ..good
+            },
+        ),
+        "dilation",
+    );
+    assert_err(
+        call(
+            &x,
+            Windows2d {
+                out: [2, -1],
+                ..good
+            },
+        ),
+        "output size",
+    );
+}
