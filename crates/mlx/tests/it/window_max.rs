@@ -58,6 +58,17 @@ fn awkward_input(h: i32, w: i32, seed: u64) -> Vec<f64> {
     x
 }
 
+/// The common pooling: 2×2 windows side by side, `out` of them per axis.
+fn pool_2x2(out: [i32; 2]) -> Windows2d {
+    Windows2d {
+        kernel: [2, 2],
+        stride: [2, 2],
+        padding: [0, 0],
+        dilation: [1, 1],
+        out,
+    }
+}
+
 /// Asserts equality, NaN included (maxima are never computed, only chosen).
 fn assert_same(got: &Array, want: &[f64]) {
     let g = values(got);
@@ -113,13 +124,7 @@ fn window_max_2d_matches_the_reference_over_geometries() {
 
 #[test]
 fn window_max_2d_reads_views_and_every_float_dtype() {
-    let g = Windows2d {
-        kernel: [2, 2],
-        stride: [2, 2],
-        padding: [0, 0],
-        dilation: [1, 1],
-        out: [3, 4],
-    };
+    let g = pool_2x2([3, 4]);
     let data = awkward_input(6, 8, 11);
     let x = Array::from_slice(&data, &[2, 3, 6, 8]).unwrap();
     for dtype in [
@@ -145,13 +150,7 @@ fn window_max_2d_reads_views_and_every_float_dtype() {
 
 #[test]
 fn window_max_2d_takes_part_in_lazy_graphs() {
-    let g = Windows2d {
-        kernel: [2, 2],
-        stride: [2, 2],
-        padding: [0, 0],
-        dilation: [1, 1],
-        out: [2, 2],
-    };
+    let g = pool_2x2([2, 2]);
     let x = sample(&[1, 2, 4, 4], 5, -1.0, 1.0);
     let (best, _) = on_cpu(|| {
         let lazy = ops::multiply(&x.astype(Dtype::Float32)?, &Array::scalar(-1.0f32))?;
@@ -167,11 +166,8 @@ fn window_max_2d_takes_part_in_lazy_graphs() {
 #[test]
 fn window_max_2d_rejects_bad_arguments() {
     let good = Windows2d {
-        kernel: [2, 2],
         stride: [1, 1],
-        padding: [0, 0],
-        dilation: [1, 1],
-        out: [2, 2],
+        ..pool_2x2([2, 2])
     };
     let x = on_cpu(|| sample(&[1, 1, 3, 3], 1, -1.0, 1.0).astype(Dtype::Float32)).unwrap();
     let call = |x: &Array, g: Windows2d| on_cpu(|| window_max_2d(x, &g, true));
