@@ -1227,6 +1227,13 @@ unsafe extern "C" {
     pub fn mlxc_exp(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn mlxc_exp_vectorized(
+        res: *mut mlxc_array,
+        a: mlxc_array,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn mlxc_expm1(res: *mut mlxc_array, a: mlxc_array, s: mlxc_stream)
     -> ::std::os::raw::c_int;
 }

@@ -302,3 +302,15 @@ impl Array {
         clip(self, a_min, a_max)
     }
 }
+
+/// `e^x` as [`exp`], but for float32 on the CPU computed by this crate's vectorized kernel:
+/// MLX's CPU `exp`, as the PyPI wheels build it, computes one element at a time (calling libm
+/// for each multiply-add), and took 5 times as long on 8M floats (2 CPU cores). Not an MLX op;
+/// within 2 ulp of the exact value, as MLX's own polynomial is; +inf above 88.72, NaN for NaN,
+/// and 0 for results below the smallest normal float where the CPU flushes subnormals (MLX's
+/// CPU evaluation does by default; see [`crate::set_cpu_flush_subnormals`]), else down to
+/// -103.97. Other dtypes and devices get MLX's `exp`. Differentiable (its
+/// derivative is itself), vectorizable and compilable like `exp`.
+pub fn exp_vectorized(a: &Array) -> Result<Array> {
+    call(|r, s| unsafe { sys::mlxc_exp_vectorized(r, a.as_raw(), s) })
+}

@@ -1,9 +1,11 @@
-//! `ops::window_max_2d`, the crate's CPU max-pooling kernel, against a reference computed here.
+//! The crate's own CPU kernels against references computed here: `ops::window_max_2d` (max
+//! pooling) and `ops::exp_vectorized`.
 
 use crate::common;
 use common::{assert_err, sample, unravel, values};
 
-use mlx::ops::{self, Windows2d, window_max_2d};
+use mlx::ops::{self, Windows2d, exp_vectorized, window_max_2d};
+use mlx::transforms;
 use mlx::{Array, Device, Dtype, Stream};
 
 /// Runs `f` on the CPU stream (the kernel's only device).
@@ -229,4 +231,113 @@ fn window_max_2d_rejects_bad_arguments() {
         ),
         "output size",
     );
+}
+
+// ---- exp_vectorized --------------------------------------------------------------------------
+
+/// Asserts `got` within `ulps` float32 units in the last place of `e^x` for every `x`: +inf
+/// above the largest float, NaN for NaN, and 0 or the subnormal value below the smallest normal
+/// float (MLX's CPU evaluation flushes subnormals to zero by default).
+fn assert_exp(got: &Array, xs: &[f32], ulps: f64) {
+    for (k, (y, x)) in values(got).iter().zip(xs).enumerate() {
+        let want = (*x as f64).exp();
+        if x.is_nan() {
+            assert!(y.is_nan(), "element {k}: e^NaN gave {y}");
+        } else if want > f32::MAX as f64 {
+            assert_eq!(*y, f64::INFINITY, "element {k}: e^{x}");
+        } else if want < f32::MIN_POSITIVE as f64 {
+            assert!(
+                *y == 0.0 || (y - want).abs() <= f32::MIN_POSITIVE as f64,
+                "element {k}: e^{x} gave {y}"
+            );
+        } else {
+            let ulp = want * f32::EPSILON as f64;
+            assert!(
+                (y - want).abs() <= ulps * ulp,
+                "element {k}: e^{x} gave {y}, want {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn exp_vectorized_is_within_two_ulp_over_the_whole_range() {
+    // Every 9973rd float32 from -103.9 to 88.7 (about 220,000), stepping through the floats
+    // in order: negative ones by their magnitude's bits, then the positive ones.
+    let ordered = |x: f32| {
+        let bits = i64::from(x.to_bits() & 0x7fff_ffff);
+        if x < 0.0 { -bits } else { bits }
+    };
+    let float = |o: i64| {
+        let magnitude = f32::from_bits(o.unsigned_abs() as u32);
+        if o < 0 { -magnitude } else { magnitude }
+    };
+    let xs: Vec<f32> = (ordered(-103.9)..ordered(88.7))
+        .step_by(9973)
+        .map(float)
+        .collect();
+    assert!(xs.len() > 200_000 && xs[0] == -103.9 && *xs.last().unwrap() > 88.6);
+    let y = on_cpu(|| exp_vectorized(&Array::from_slice(&xs, &[xs.len() as i32])?)).unwrap();
+    assert_eq!(y.dtype(), Dtype::Float32);
+    assert_exp(&y, &xs, 2.0);
+}
+
+#[test]
+fn exp_vectorized_at_the_edges_and_on_views() {
+    let xs = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        88.72,
+        88.73,
+        89.0,
+        -87.3,
+        -103.97,
+        -104.0,
+        1e-30,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        f32::MAX,
+        f32::MIN,
+    ];
+    let a = Array::from_slice(&xs, &[4, 4]).unwrap();
+    // The array, its transpose (dense, other order) and a strided slice of it.
+    let y = on_cpu(|| exp_vectorized(&a)).unwrap();
+    assert_exp(&y, &xs, 2.0);
+    let t = on_cpu(|| exp_vectorized(&ops::transpose(&a, None)?)).unwrap();
+    let xt: Vec<f32> = (0..16).map(|k| xs[(k % 4) * 4 + k / 4]).collect();
+    assert_exp(&t, &xt, 2.0);
+    let s = on_cpu(|| exp_vectorized(&ops::slice(&a, &[0, 1], &[4, 4], &[2, 2])?)).unwrap();
+    assert_eq!(s.shape(), &[2, 2]);
+    assert_exp(&s, &[xs[1], xs[3], xs[9], xs[11]], 2.0);
+}
+
+#[test]
+fn exp_vectorized_differentiates_and_maps_like_exp() {
+    let x = sample(&[3, 5], 3, -2.0, 2.0);
+    let x = on_cpu(|| x.astype(Dtype::Float32)).unwrap();
+    let xs: Vec<f32> = values(&x).iter().map(|v| *v as f32).collect();
+    let sum_of_exp = |a: &[Array]| ops::sum(&exp_vectorized(&a[0])?, None, false);
+    let g = on_cpu(|| transforms::grad(sum_of_exp, &[0])(std::slice::from_ref(&x))).unwrap();
+    assert_exp(&g[0], &xs, 2.0);
+    let ones = ops::ones(&[3, 5], Dtype::Float32).unwrap();
+    let (_, tangent) = on_cpu(|| {
+        transforms::jvp(
+            |a| Ok(vec![exp_vectorized(&a[0])?]),
+            std::slice::from_ref(&x),
+            &[ones],
+        )
+    })
+    .unwrap();
+    assert_exp(&tangent[0], &xs, 2.0);
+    let mapped = on_cpu(|| {
+        transforms::vmap(|a| Ok(vec![exp_vectorized(&a[0])?]), &[1], &[1])(std::slice::from_ref(&x))
+    })
+    .unwrap();
+    assert_exp(&mapped[0], &xs, 2.0);
+    // Other dtypes go to MLX's exp.
+    let halves = on_cpu(|| exp_vectorized(&x.astype(Dtype::Float16)?)).unwrap();
+    assert_eq!(halves.dtype(), Dtype::Float16);
 }
