@@ -17,6 +17,7 @@ mod grid_sample;
 mod int;
 mod interpolate;
 pub(crate) mod layout;
+mod max_pool;
 mod module;
 mod nd;
 pub(crate) mod pick;

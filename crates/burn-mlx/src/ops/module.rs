@@ -12,7 +12,7 @@ use burn_backend::ops::{
 };
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
 
-use super::{adaptive_pool, interpolate, pool};
+use super::{adaptive_pool, interpolate, max_pool, pool};
 use crate::{Mlx, MlxFloat, MlxInt};
 
 /// The dtype of pooling indices: the backend's int element.
@@ -384,7 +384,7 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         dilation: usize,
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
-        pool::max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode)
+        max_pool::max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode)
     }
 
     fn max_pool1d_with_indices(
@@ -395,7 +395,7 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         dilation: usize,
         ceil_mode: bool,
     ) -> MaxPool1dWithIndices<Self> {
-        let (output, indices) = pool::max_pool1d_with_indices(
+        let (output, indices) = max_pool::max_pool1d_with_indices(
             x,
             kernel_size,
             stride,
@@ -418,7 +418,7 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         indices: IntTensor<Self>,
     ) -> MaxPool1dBackward<Self> {
         // The indices say where each gradient goes; the window options are not needed.
-        MaxPool1dBackward::new(pool::max_pool1d_with_indices_backward(
+        MaxPool1dBackward::new(max_pool::max_pool1d_with_indices_backward(
             x,
             output_grad,
             indices,
@@ -433,7 +433,7 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         dilation: [usize; 2],
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
-        pool::max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+        max_pool::max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
     }
 
     fn max_pool2d_with_indices(
@@ -444,7 +444,7 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         dilation: [usize; 2],
         ceil_mode: bool,
     ) -> MaxPool2dWithIndices<Self> {
-        let (output, indices) = pool::max_pool2d_with_indices(
+        let (output, indices) = max_pool::max_pool2d_with_indices(
             x,
             kernel_size,
             stride,
@@ -467,7 +467,7 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
         indices: IntTensor<Self>,
     ) -> MaxPool2dBackward<Self> {
         // The indices say where each gradient goes; the window options are not needed.
-        MaxPool2dBackward::new(pool::max_pool2d_with_indices_backward(
+        MaxPool2dBackward::new(max_pool::max_pool2d_with_indices_backward(
             x,
             output_grad,
             indices,
