@@ -2,7 +2,7 @@
 //! pooling written here work channels-last (NHWC): each op transposes its inputs once on the
 //! way in and its result once on the way out (lazily: MLX folds the transposes into its copies).
 //!
-//! Sections: convolutions (conv.rs), pooling (pool.rs), interpolation (interpolate.rs),
+//! Sections: convolutions (conv.rs), pooling (pool.rs, max_pool.rs), interpolation (interpolate.rs),
 //! attention and the rest (attention.rs, misc in this file).
 
 use burn_backend::ops::{
@@ -275,7 +275,7 @@ impl<F: MlxFloat, I: MlxInt> ModuleOps<Self> for Mlx<F, I> {
 
     // ---- pooling ------------------------------------------------------------------------------
     //
-    // Native in pool.rs. The 1-d methods (default bodies in Burn: reshape, 2-d op, reshape) are
+    // Native in pool.rs and max_pool.rs. The 1-d methods (default bodies in Burn: reshape, 2-d op, reshape) are
     // overridden so that each stays one op of this backend over the same MLX expression.
 
     fn avg_pool1d(
