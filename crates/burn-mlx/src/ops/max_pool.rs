@@ -49,11 +49,6 @@ fn running_max(
     track: bool,
     order: Order,
 ) -> mlx::Result<(Array, Option<Array>)> {
-    if order == Order::ChannelsFirst
-        && let Some(windows) = kernel_windows(x, g)
-    {
-        return ops::window_max_2d(x, &windows, track);
-    }
     let padded = g.padded(x, f64::NEG_INFINITY, order)?;
     let lowest = Scalar::Float(f64::NEG_INFINITY).to_array(x.dtype());
     let (h, w) = (&g.h, &g.w);
@@ -113,32 +108,23 @@ fn kernel_windows(x: &Array, g: &Geometry) -> Option<ops::Windows2d> {
     })
 }
 
-/// The order max pooling of `t` works in: channels-first where the CPU kernel computes it
-/// (it reads any memory order through the strides), else as [`Order::of`].
-fn max_order(t: &MlxTensor, g: &Geometry) -> Order {
-    if kernel_windows(&t.array, g).is_some() {
-        Order::ChannelsFirst
-    } else {
-        Order::of(t)
-    }
-}
-
-/// Max pooling of NCHW `x` (working in `order`, see [`Order`]).
-fn max_pool_array(x: &Array, g: &Geometry, order: Order) -> mlx::Result<Array> {
-    let (best, _) = running_max(&order.view(x)?, g, false, order)?;
-    order.unview(&best)
-}
-
-/// Maxima and Burn's indices (NCHW, indices in `index_dtype`).
-fn max_pool_with_indices_array(
+/// Max pooling of NCHW `x`: the maxima, with `track` Burn's indices (int32), and the memory
+/// order the results are in. On the CPU (decided here, on the op's own stream) the kernel reads
+/// `x` as it is and writes channels-first results; elsewhere the fold of [`running_max`] works
+/// in `order`.
+fn max_pool_arrays(
     x: &Array,
     g: &Geometry,
-    index_dtype: Dtype,
+    track: bool,
     order: Order,
-) -> mlx::Result<Vec<Array>> {
-    let (values, index) = running_max(&order.view(x)?, g, true, order)?;
-    let index = index.expect("tracked").astype(index_dtype)?;
-    Ok(vec![order.unview(&values)?, order.unview(&index)?])
+) -> mlx::Result<(Array, Option<Array>, Order)> {
+    if let Some(windows) = kernel_windows(x, g) {
+        let (best, at) = ops::window_max_2d(x, &windows, track)?;
+        return Ok((best, at, Order::ChannelsFirst));
+    }
+    let (best, at) = running_max(&order.view(x)?, g, track, order)?;
+    let at = at.map(|a| order.unview(&a)).transpose()?;
+    Ok((order.unview(&best)?, at, order))
 }
 
 /// Adds `grad` (NCHW) at the flat spatial positions `indices` of a zero `[N, C, H, W]`
@@ -186,10 +172,13 @@ pub(crate) fn max_pool2d(
         dilation,
         ceil_mode,
     );
-    let order = max_order(&x, &g);
-    order.mark(op(&[&x], "max_pool2d", || {
-        max_pool_array(&x.array, &g, order)
-    }))
+    let mut order = Order::of(&x);
+    let best = op(&[&x], "max_pool2d", || {
+        let (best, _, used) = max_pool_arrays(&x.array, &g, false, order)?;
+        order = used;
+        Ok(best)
+    });
+    order.mark(best)
 }
 
 pub(crate) fn max_pool2d_with_indices(
@@ -211,9 +200,11 @@ pub(crate) fn max_pool2d_with_indices(
         dilation,
         ceil_mode,
     );
-    let order = max_order(&x, &g);
+    let mut order = Order::of(&x);
     let mut out = op_multi(&[&x], name, || {
-        max_pool_with_indices_array(&x.array, &g, index_dtype, order)
+        let (best, at, used) = max_pool_arrays(&x.array, &g, true, order)?;
+        order = used;
+        Ok(vec![best, at.expect("tracked").astype(index_dtype)?])
     })
     .into_iter()
     .map(|t| order.mark(t));
@@ -277,11 +268,8 @@ pub(crate) fn max_pool1d(
         ceil_mode,
     );
     op(&[&x], "max_pool1d", || {
-        as_signal(&max_pool_array(
-            &as_image(&x.array)?,
-            &g,
-            Order::ChannelsFirst,
-        )?)
+        let (best, _, _) = max_pool_arrays(&as_image(&x.array)?, &g, false, Order::ChannelsFirst)?;
+        as_signal(&best)
     })
 }
 
@@ -307,13 +295,9 @@ pub(crate) fn max_pool1d_with_indices(
         ceil_mode,
     );
     let mut out = op_multi(&[&x], name, || {
-        let arrays = max_pool_with_indices_array(
-            &as_image(&x.array)?,
-            &g,
-            index_dtype,
-            Order::ChannelsFirst,
-        )?;
-        arrays.iter().map(as_signal).collect()
+        let (best, at, _) = max_pool_arrays(&as_image(&x.array)?, &g, true, Order::ChannelsFirst)?;
+        let at = at.expect("tracked").astype(index_dtype)?;
+        Ok(vec![as_signal(&best)?, as_signal(&at)?])
     });
     let indices = mark_positions(out.pop().expect("two outputs"), &g);
     (out.pop().expect("two outputs"), indices)
