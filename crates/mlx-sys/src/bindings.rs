@@ -2690,6 +2690,17 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn mlxc_conv_channel_major(
+        res: *mut mlxc_array,
+        x: mlxc_array,
+        weight: mlxc_array,
+        bias: mlxc_array,
+        stride: mlxc_ints,
+        dilation: mlxc_ints,
+        s: mlxc_stream,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn mlxc_addmm(
         res: *mut mlxc_array,
         c: mlxc_array,

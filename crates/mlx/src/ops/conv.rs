@@ -649,6 +649,41 @@ pub fn convolve(a: &Array, v: &Array, mode: ConvolveMode) -> Result<Array> {
     super::slice(&full, &[start], &[start + len], &[1])
 }
 
+/// Float32 convolution of a channels-first `[N, C, *spatial]` input with a `[O, C, *kernel]`
+/// weight, plus an optional `[O]` bias, on the CPU, with a channel-major `[O, N, *out]` result.
+///
+/// Not an MLX op: a CPU kernel of this crate, taking part in lazy graphs like any op (it has no
+/// gradient in MLX's transforms). It is the product of the weight, as `[O, C * K]`, and the
+/// input unfolded into columns `[C * K, N * P]` (`K` kernel taps, `P` output positions per
+/// image), computed a block of images at a time in a small scratch buffer of the task that runs
+/// it, so that no batch-sized unfolded input is ever allocated, and multiplied by the BLAS that
+/// MLX links. The input is read through its strides (a transposed view costs no copy) and is
+/// not padded: pad it first. Per spatial axis `j`, `out[j] = (size[j] - (kernel[j] - 1) *
+/// dilation[j] - 1) / stride[j] + 1`; `stride` and `dilation` hold one value per spatial axis
+/// (1 to 3 of them). Swapping the result's first two axes gives MLX's channels-first layout.
+///
+/// Errors on a non-CPU default device, a dtype other than float32, shapes that do not fit, or a
+/// kernel larger than the input.
+pub fn conv_channel_major(
+    x: &Array,
+    weight: &Array,
+    bias: Option<&Array>,
+    stride: &[i32],
+    dilation: &[i32],
+) -> Result<Array> {
+    call(|r, s| unsafe {
+        sys::mlxc_conv_channel_major(
+            r,
+            x.as_raw(),
+            weight.as_raw(),
+            crate::linalg::opt_raw(bias),
+            ints(stride),
+            ints(dilation),
+            s,
+        )
+    })
+}
+
 /// Where the windows of [`window_max_2d`] lie, per spatial axis (height, width).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Windows2d {
