@@ -177,26 +177,39 @@ struct Unfold {
   }
 };
 
+// How a batch is cut for the products: the sizes of one image's columns and the images per
+// block.
+struct Blocks {
+  int64_t taps, positions, rows, images;
+
+  Blocks(const mx::Shape& shape, const Unfold& g) {
+    auto product = [](const std::vector<int>& v) {
+      return std::accumulate(v.begin(), v.end(), int64_t{1}, std::multiplies<int64_t>());
+    };
+    taps = product(g.kernel);
+    positions = product(g.out);
+    rows = shape[1] * taps;
+    images = std::clamp<int64_t>(kColumnsBlock / std::max<int64_t>(rows * positions, 1), 1,
+                                 std::max<int64_t>(shape[0], 1));
+  }
+
+  // Floats of the scratch buffer that holds one block's columns.
+  int64_t scratch() const { return images * rows * positions; }
+};
+
 // y [O, N, *out] (row-major) = w [O, C * K] times the unfolded x, plus bias [O]. x [N, C, *S] is
 // read through its strides. The batch goes a block of images at a time: the block's columns
-// [C * K, images * P] are gathered into one scratch buffer, allocated here on the CPU stream's
-// thread for the duration of the task (so MLX never holds a whole batch's columns at once), and
-// multiplied straight into the block's slice of y (leading dimension N * P).
+// [C * K, images * P] are gathered into `columns` (Blocks::scratch() floats) and multiplied
+// straight into the block's slice of y (leading dimension N * P).
 void conv_channel_major_cpu(const float* x, const mx::Shape& shape, const mx::Strides& strides,
                             const float* w, const float* bias, const Unfold& g, int64_t outputs,
-                            float* y) {
+                            float* columns, float* y) {
   const size_t dims = g.kernel.size();
   const int64_t batch = shape[0], channels = shape[1];
-  const int64_t taps = std::accumulate(g.kernel.begin(), g.kernel.end(), int64_t{1},
-                                       std::multiplies<int64_t>());
-  const int64_t positions = std::accumulate(g.out.begin(), g.out.end(), int64_t{1},
-                                            std::multiplies<int64_t>());
-  const int64_t rows = channels * taps;
+  const Blocks blocks(shape, g);
+  const int64_t taps = blocks.taps, positions = blocks.positions, rows = blocks.rows;
+  const int64_t images = blocks.images;
   if (batch == 0 || positions == 0 || outputs == 0) return;
-  const int64_t per_image = rows * positions;
-  const int64_t images = std::clamp<int64_t>(kColumnsBlock / std::max<int64_t>(per_image, 1), 1,
-                                             batch);
-  std::unique_ptr<float[]> columns(new float[static_cast<size_t>(images * per_image)]);
   const int64_t last = static_cast<int64_t>(dims) - 1;
   const int64_t inner = g.out[last];
   const int64_t inner_step = static_cast<int64_t>(g.stride[last]) * strides[2 + last];
@@ -215,7 +228,7 @@ void conv_channel_major_cpu(const float* x, const mx::Shape& shape, const mx::St
           tap_offset += (rest % g.kernel[j]) * g.dilation[j] * strides[2 + j];
           rest /= g.kernel[j];
         }
-        float* dst = columns.get() + (c * taps + tap) * width;
+        float* dst = columns + (c * taps + tap) * width;
         for (int64_t image = 0; image < count; ++image) {
           const float* src = x + (first + image) * strides[0] + c * strides[1] + tap_offset;
           for (int64_t o = 0; o < outer; ++o) {
@@ -241,7 +254,7 @@ void conv_channel_major_cpu(const float* x, const mx::Shape& shape, const mx::St
       for (int64_t o = 0; o < outputs; ++o) std::fill_n(block + o * ldc, width, bias[o]);
     }
     sgemm(kRowMajor, kNoTrans, kNoTrans, static_cast<int>(outputs), static_cast<int>(width),
-          static_cast<int>(rows), 1.0f, w, static_cast<int>(rows), columns.get(),
+          static_cast<int>(rows), 1.0f, w, static_cast<int>(rows), columns,
           static_cast<int>(width), bias != nullptr ? 1.0f : 0.0f, block, static_cast<int>(ldc));
   }
 }
@@ -261,10 +274,23 @@ class ConvChannelMajor : public mx::Primitive {
     for (const auto& in : inputs) encoder.set_input_array(in);
     encoder.set_output_array(y);
     const float* bias = inputs.size() > 2 ? inputs[2].data<float>() : nullptr;
+    // The scratch buffer is allocated here, when MLX schedules the op, so that a failure is an
+    // error of the evaluation (a throw inside the task would end the process); the encoder
+    // keeps it until the task has run.
+    const int64_t scratch = Blocks(x.shape(), g_).scratch();
+    mx::array columns(mx::allocator::malloc(static_cast<size_t>(scratch) * sizeof(float)),
+                      mx::Shape{static_cast<int>(std::min<int64_t>(scratch, INT32_MAX))},
+                      mx::float32);
+    if (scratch > 0 && columns.data<float>() == nullptr) {
+      throw std::runtime_error("[conv_channel_major] cannot allocate " +
+                               std::to_string(scratch * 4) + " bytes of scratch memory");
+    }
+    float* scratch_data = columns.data<float>();
+    encoder.add_temporary(std::move(columns));
     encoder.dispatch([src = x.data<float>(), shape = x.shape(), strides = x.strides(),
                       w = w.data<float>(), bias, g = g_, outputs = int64_t{w.shape(0)},
-                      dst = y.data<float>()]() {
-      conv_channel_major_cpu(src, shape, strides, w, bias, g, outputs, dst);
+                      scratch_data, dst = y.data<float>()]() {
+      conv_channel_major_cpu(src, shape, strides, w, bias, g, outputs, scratch_data, dst);
     });
   }
 
