@@ -168,12 +168,14 @@ Sgemm find_sgemm() {
 constexpr int64_t kColumnsBlock = int64_t{1} << 18;
 
 // Where the windows of a channel-major convolution lie: per spatial axis the kernel's size, the
-// step between windows, the step between a window's taps, and the number of windows.
+// step between windows, the step between a window's taps, the zeros before the input, and the
+// number of windows (which fixes the zeros after it).
 struct Unfold {
-  std::vector<int> kernel, stride, dilation, out;
+  std::vector<int> kernel, stride, dilation, lo, out;
 
   bool operator==(const Unfold& o) const {
-    return kernel == o.kernel && stride == o.stride && dilation == o.dilation && out == o.out;
+    return kernel == o.kernel && stride == o.stride && dilation == o.dilation && lo == o.lo &&
+           out == o.out;
   }
 };
 
@@ -220,30 +222,44 @@ void conv_channel_major_cpu(const float* x, const mx::Shape& shape, const mx::St
     const int64_t count = std::min(images, batch - first);
     const int64_t width = count * positions;  // columns of this block
     // Row c * K + tap of the columns: for each image, the input at every output position's
-    // window tap.
+    // window tap, 0 where the tap falls in the padding.
     for (int64_t c = 0; c < channels; ++c) {
       for (int64_t tap = 0; tap < taps; ++tap) {
-        int64_t tap_offset = 0;
+        std::array<int64_t, 3> k{};  // the tap's position in the kernel, per axis
         for (int64_t j = last, rest = tap; j >= 0; --j) {
-          tap_offset += (rest % g.kernel[j]) * g.dilation[j] * strides[2 + j];
+          k[j] = rest % g.kernel[j];
           rest /= g.kernel[j];
         }
+        // Along the last axis, output z reads input z * stride + tap_start, inside the input
+        // for z in [z0, z1).
+        const int64_t tap_start = k[last] * g.dilation[last] - g.lo[last];
+        const auto [z0, z1] =
+            windows_inside(tap_start, g.stride[last], shape[2 + last], g.out[last]);
         float* dst = columns + (c * taps + tap) * width;
         for (int64_t image = 0; image < count; ++image) {
-          const float* src = x + (first + image) * strides[0] + c * strides[1] + tap_offset;
-          for (int64_t o = 0; o < outer; ++o) {
-            int64_t offset = 0;  // the window start of output row `o` (all axes but the last)
+          const float* src = x + (first + image) * strides[0] + c * strides[1];
+          for (int64_t o = 0; o < outer; ++o, dst += inner) {
+            // The input row of output row `o` (all axes but the last), if inside the input.
+            int64_t offset = 0;
+            bool inside = true;
             for (int64_t j = last - 1, rest = o; j >= 0; --j) {
-              offset += (rest % g.out[j]) * g.stride[j] * strides[2 + j];
+              const int64_t at = (rest % g.out[j]) * g.stride[j] + k[j] * g.dilation[j] - g.lo[j];
+              inside = inside && at >= 0 && at < shape[2 + j];
+              offset += at * strides[2 + j];
               rest /= g.out[j];
             }
-            const float* row = src + offset;
-            if (inner_step == 1) {
-              std::copy_n(row, inner, dst);
-            } else {
-              for (int64_t z = 0; z < inner; ++z) dst[z] = row[z * inner_step];
+            if (!inside || z0 >= z1) {
+              std::fill_n(dst, inner, 0.0f);
+              continue;
             }
-            dst += inner;
+            std::fill_n(dst, z0, 0.0f);
+            const float* row = src + offset + (z0 * g.stride[last] + tap_start) * strides[2 + last];
+            if (inner_step == 1) {
+              std::copy_n(row, z1 - z0, dst + z0);
+            } else {
+              for (int64_t z = z0; z < z1; ++z) dst[z] = row[(z - z0) * inner_step];
+            }
+            std::fill_n(dst + z1, inner - z1, 0.0f);
           }
         }
       }
@@ -349,8 +365,9 @@ std::vector<mx::array> window_max_2d(const mx::array& x, const std::vector<int>&
 
 mx::array conv_channel_major(const mx::array& x, const mx::array& w,
                              const std::optional<mx::array>& bias,
-                             const std::vector<int>& stride, const std::vector<int>& dilation,
-                             mx::StreamOrDevice s) {
+                             const std::vector<int>& stride, const std::vector<int>& padding_lo,
+                             const std::vector<int>& padding_hi,
+                             const std::vector<int>& dilation, mx::StreamOrDevice s) {
   const char* op = "[conv_channel_major] ";
   const int dims = x.ndim() - 2;
   if (dims < 1 || dims > 3) {
@@ -372,23 +389,26 @@ mx::array conv_channel_major(const mx::array& x, const mx::array& w,
                                 checks::shape_str(bias->shape()) + " does not fit " +
                                 std::to_string(w.shape(0)) + " output channels");
   }
-  auto per_axis = [&](const std::vector<int>& v, const char* what) {
+  auto per_axis = [&](const std::vector<int>& v, const char* what, int least) {
     if (v.size() != static_cast<size_t>(dims) ||
-        std::any_of(v.begin(), v.end(), [](int e) { return e < 1; })) {
+        std::any_of(v.begin(), v.end(), [&](int e) { return e < least; })) {
       throw std::invalid_argument(std::string(op) + what + " needs " + std::to_string(dims) +
-                                  " values of at least 1");
+                                  " values of at least " + std::to_string(least));
     }
   };
-  per_axis(stride, "the stride");
-  per_axis(dilation, "the dilation");
-  Unfold g{std::vector<int>(w.shape().begin() + 2, w.shape().end()), stride, dilation, {}};
+  per_axis(stride, "the stride", 1);
+  per_axis(dilation, "the dilation", 1);
+  per_axis(padding_lo, "the padding before", 0);
+  per_axis(padding_hi, "the padding after", 0);
+  Unfold g{std::vector<int>(w.shape().begin() + 2, w.shape().end()), stride, dilation,
+           padding_lo, {}};
   for (int j = 0; j < dims; ++j) {
     const int64_t span = static_cast<int64_t>(g.kernel[j] - 1) * dilation[j] + 1;
-    const int64_t size = x.shape(2 + j);
+    const int64_t size = static_cast<int64_t>(x.shape(2 + j)) + padding_lo[j] + padding_hi[j];
     if (g.kernel[j] < 1 || span > size) {
       throw std::invalid_argument(std::string(op) + "a kernel spanning " + std::to_string(span) +
                                   " positions does not fit spatial axis " + std::to_string(j) +
-                                  " of size " + std::to_string(size));
+                                  " of size " + std::to_string(size) + " (padding included)");
     }
     g.out.push_back(static_cast<int>((size - span) / stride[j] + 1));
   }

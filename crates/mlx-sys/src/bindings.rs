@@ -2696,6 +2696,8 @@ unsafe extern "C" {
         weight: mlxc_array,
         bias: mlxc_array,
         stride: mlxc_ints,
+        padding_lo: mlxc_ints,
+        padding_hi: mlxc_ints,
         dilation: mlxc_ints,
         s: mlxc_stream,
     ) -> ::std::os::raw::c_int;

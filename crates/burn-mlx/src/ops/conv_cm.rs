@@ -14,12 +14,13 @@
 //! training steps of the benchmark CNN take about as long as before.
 //!
 //! The product runs as one op of the `mlx` crate, [`ops::conv_channel_major`]: a CPU kernel that
-//! unfolds a block of images at a time into a scratch buffer of its own task (1 MiB) and
-//! multiplies it straight into the result. MLX allocates an op's result when it schedules the
+//! unfolds a block of images at a time, zero padding included, into a scratch buffer of its own
+//! task (1 MiB) and multiplies it straight into the result. MLX allocates an op's result when it schedules the
 //! op, ahead of the computation, so an unfolded input built from MLX ops (as large as the
 //! input times the kernel's taps) was allocated for every convolution of an evaluation before
-//! the first ran (19 MB of the `learner` example's peak heap), and a copy pass over memory
-//! that the kernel now reads from the caches.
+//! the first ran (19 MB of the `learner` example's peak heap), as was each padded copy of an
+//! input (the input gradient of a convolution is one over its output gradient padded by the
+//! kernel's reach), and each cost a pass over memory that the kernel now reads from the caches.
 //!
 //! The result is channel-major memory, `[O, N, *S]`, handed out as a `[N, O, *S]` view: the
 //! spatial axes stay contiguous, which the channels-first paths of the ops after a convolution
@@ -32,7 +33,7 @@
 
 use mlx::{Array, Dtype, Result, ops};
 
-use super::conv::{Spec, dilate, pad_spatial};
+use super::conv::{Spec, dilate};
 use crate::device::MlxDevice;
 
 /// Whether [`conv`] computes this convolution: float32 on the CPU, one group, no cropping, no
@@ -55,14 +56,19 @@ pub(super) fn conv(x: &Array, w: &Array, bias: Option<&Array>, spec: &Spec) -> R
     for j in 0..n {
         x = dilate(&x, j + 2, spec.idil[j])?;
     }
-    let x = pad_spatial(&x, 2, &spec.lo, &spec.hi)?;
     let w = if spec.flip {
         ops::flip(w, Some(&(2..n as i32 + 2).collect::<Vec<_>>()))?
     } else {
         w.clone()
     };
     let fused_bias = bias.filter(|b| b.dtype() == Dtype::Float32);
-    let mut y = ops::conv_channel_major(&x, &w, fused_bias, &spec.stride, &spec.kdil)?;
+    let geometry = ops::ChannelMajorConv {
+        stride: &spec.stride,
+        padding_lo: &spec.lo,
+        padding_hi: &spec.hi,
+        dilation: &spec.kdil,
+    };
+    let mut y = ops::conv_channel_major(&x, &w, fused_bias, &geometry)?;
     if let Some(b) = bias.filter(|b| b.dtype() != Dtype::Float32) {
         let mut shape = vec![b.size() as i32];
         shape.extend(std::iter::repeat_n(1, n + 1));

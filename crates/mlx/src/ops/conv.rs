@@ -656,20 +656,21 @@ pub fn convolve(a: &Array, v: &Array, mode: ConvolveMode) -> Result<Array> {
 /// gradient in MLX's transforms). It is the product of the weight, as `[O, C * K]`, and the
 /// input unfolded into columns `[C * K, N * P]` (`K` kernel taps, `P` output positions per
 /// image), computed a block of images at a time in a small scratch buffer of the task that runs
-/// it, so that no batch-sized unfolded input is ever allocated, and multiplied by the BLAS that
-/// MLX links. The input is read through its strides (a transposed view costs no copy) and is
-/// not padded: pad it first. Per spatial axis `j`, `out[j] = (size[j] - (kernel[j] - 1) *
-/// dilation[j] - 1) / stride[j] + 1`; `stride` and `dilation` hold one value per spatial axis
-/// (1 to 3 of them). Swapping the result's first two axes gives MLX's channels-first layout.
+/// it, so that no batch-sized unfolded input (nor a padded copy of the input) is ever
+/// allocated, and multiplied by the BLAS that MLX links. The input is read through its strides
+/// (a transposed view costs no copy) and zero-padded by `padding_lo` before and `padding_hi`
+/// after each spatial axis. Per spatial axis `j`, `out[j] = (size[j] + padding_lo[j] +
+/// padding_hi[j] - (kernel[j] - 1) * dilation[j] - 1) / stride[j] + 1`; each of `stride`,
+/// `padding_lo`, `padding_hi` and `dilation` holds one value per spatial axis (1 to 3 of them).
+/// Swapping the result's first two axes gives MLX's channels-first layout.
 ///
 /// Errors on a non-CPU default device, a dtype other than float32, shapes that do not fit, or a
-/// kernel larger than the input.
+/// kernel larger than the padded input.
 pub fn conv_channel_major(
     x: &Array,
     weight: &Array,
     bias: Option<&Array>,
-    stride: &[i32],
-    dilation: &[i32],
+    geometry: &ChannelMajorConv<'_>,
 ) -> Result<Array> {
     call(|r, s| unsafe {
         sys::mlxc_conv_channel_major(
@@ -677,11 +678,26 @@ pub fn conv_channel_major(
             x.as_raw(),
             weight.as_raw(),
             crate::linalg::opt_raw(bias),
-            ints(stride),
-            ints(dilation),
+            ints(geometry.stride),
+            ints(geometry.padding_lo),
+            ints(geometry.padding_hi),
+            ints(geometry.dilation),
             s,
         )
     })
+}
+
+/// Where the windows of [`conv_channel_major`] lie: one value per spatial axis in each field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelMajorConv<'a> {
+    /// Step between windows (at least 1).
+    pub stride: &'a [i32],
+    /// Zeros before the input (at least 0).
+    pub padding_lo: &'a [i32],
+    /// Zeros after the input (at least 0).
+    pub padding_hi: &'a [i32],
+    /// Step between a window's taps (at least 1).
+    pub dilation: &'a [i32],
 }
 
 /// Where the windows of [`window_max_2d`] lie, per spatial axis (height, width).

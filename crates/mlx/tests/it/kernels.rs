@@ -4,7 +4,9 @@
 use crate::common;
 use common::{assert_close, assert_err, sample, sample_f32, unravel, values};
 
-use mlx::ops::{self, Windows2d, conv_channel_major, exp_vectorized, window_max_2d};
+use mlx::ops::{
+    self, ChannelMajorConv, Windows2d, conv_channel_major, exp_vectorized, window_max_2d,
+};
 use mlx::transforms;
 use mlx::{Array, Device, Dtype, Stream};
 
@@ -235,20 +237,22 @@ fn window_max_2d_rejects_bad_arguments() {
 
 // ---- conv_channel_major ----------------------------------------------------------------------
 
-/// The cross-correlation of `x` `[N, C, *S]` with `w` `[O, C, *K]` plus `bias`, by its
-/// definition in float64: `[O, N, *out]` values and that shape.
+/// The cross-correlation of `x` `[N, C, *S]`, zero-padded, with `w` `[O, C, *K]` plus `bias`,
+/// by its definition in float64: `[O, N, *out]` values and that shape.
 fn conv_reference(
     x: &Array,
     w: &Array,
     bias: Option<&Array>,
-    stride: &[i32],
-    dilation: &[i32],
+    g: &ChannelMajorConv<'_>,
 ) -> (Vec<f64>, Vec<i32>) {
     let (xv, wv) = (values(x), values(w));
     let (xs, ws) = (x.shape().to_vec(), w.shape().to_vec());
     let dims = xs.len() - 2;
     let out: Vec<i32> = (0..dims)
-        .map(|j| (xs[j + 2] - (ws[j + 2] - 1) * dilation[j] - 1) / stride[j] + 1)
+        .map(|j| {
+            let padded = xs[j + 2] + g.padding_lo[j] + g.padding_hi[j];
+            (padded - (ws[j + 2] - 1) * g.dilation[j] - 1) / g.stride[j] + 1
+        })
         .collect();
     let mut shape = vec![ws[0], xs[0]];
     shape.extend(&out);
@@ -260,13 +264,17 @@ fn conv_reference(
             let (o, n) = (at[0], at[1]);
             let mut sum = bias.map_or(0.0, |b| values(b)[o]);
             for c in 0..xs[1] as usize {
-                for t in 0..taps as usize {
+                'taps: for t in 0..taps as usize {
                     let tap = unravel(t, &ws[2..]);
                     let mut xi = n * xs[1] as usize + c;
                     let mut wi = o * ws[1] as usize + c;
                     for j in 0..dims {
-                        let pos = at[2 + j] * stride[j] as usize + tap[j] * dilation[j] as usize;
-                        xi = xi * xs[2 + j] as usize + pos;
+                        let pos = (at[2 + j] as i32 * g.stride[j] + tap[j] as i32 * g.dilation[j]
+                            - g.padding_lo[j]) as i64;
+                        if pos < 0 || pos >= i64::from(xs[2 + j]) {
+                            continue 'taps;
+                        }
+                        xi = xi * xs[2 + j] as usize + pos as usize;
                         wi = wi * ws[2 + j] as usize + tap[j];
                     }
                     sum += xv[xi] * wv[wi];
@@ -278,41 +286,104 @@ fn conv_reference(
     (result, shape)
 }
 
+/// A geometry of `stride` and `dilation` without padding.
+fn unpadded<'a>(stride: &'a [i32], dilation: &'a [i32], zeros: &'a [i32]) -> ChannelMajorConv<'a> {
+    ChannelMajorConv {
+        stride,
+        padding_lo: &zeros[..stride.len()],
+        padding_hi: &zeros[..stride.len()],
+        dilation,
+    }
+}
+
 /// Checks the kernel against [`conv_reference`] on float32 samples of these shapes.
-fn check_conv(x_shape: &[i32], w_shape: &[i32], bias: bool, stride: &[i32], dilation: &[i32]) {
+fn check_conv(x_shape: &[i32], w_shape: &[i32], bias: bool, g: &ChannelMajorConv<'_>) {
     let x = sample_f32(x_shape, 11, -1.0, 1.0);
     let w = sample_f32(w_shape, 12, -1.0, 1.0);
     let b = bias.then(|| sample_f32(&[w_shape[0]], 13, -1.0, 1.0));
-    let y = on_cpu(|| conv_channel_major(&x, &w, b.as_ref(), stride, dilation)).unwrap();
-    let (want, shape) = conv_reference(&x, &w, b.as_ref(), stride, dilation);
-    assert_eq!(y.shape(), &shape[..], "x {x_shape:?}, w {w_shape:?}");
+    let y = on_cpu(|| conv_channel_major(&x, &w, b.as_ref(), g)).unwrap();
+    let (want, shape) = conv_reference(&x, &w, b.as_ref(), g);
+    assert_eq!(y.shape(), &shape[..], "x {x_shape:?}, w {w_shape:?}, {g:?}");
     assert_eq!(y.dtype(), Dtype::Float32);
     assert_close(&y, &want, 1e-4, 1e-4);
 }
 
+const ZEROS: [i32; 3] = [0; 3];
+
 #[test]
 fn conv_channel_major_matches_the_definition_in_one_to_three_dimensions() {
-    check_conv(&[2, 3, 11], &[5, 3, 4], false, &[3], &[2]);
-    check_conv(&[3, 2, 9, 7], &[4, 2, 3, 2], true, &[2, 1], &[1, 2]);
+    check_conv(
+        &[2, 3, 11],
+        &[5, 3, 4],
+        false,
+        &unpadded(&[3], &[2], &ZEROS),
+    );
+    check_conv(
+        &[3, 2, 9, 7],
+        &[4, 2, 3, 2],
+        true,
+        &unpadded(&[2, 1], &[1, 2], &ZEROS),
+    );
     check_conv(
         &[2, 2, 5, 6, 4],
         &[3, 2, 2, 3, 2],
         true,
-        &[1, 2, 1],
-        &[2, 1, 1],
+        &unpadded(&[1, 2, 1], &[2, 1, 1], &ZEROS),
     );
     // A 1x1 kernel, and a kernel as large as the input (one output position).
-    check_conv(&[2, 3, 4, 4], &[2, 3, 1, 1], true, &[1, 1], &[1, 1]);
-    check_conv(&[2, 3, 4, 5], &[2, 3, 4, 5], false, &[1, 1], &[1, 1]);
+    check_conv(
+        &[2, 3, 4, 4],
+        &[2, 3, 1, 1],
+        true,
+        &unpadded(&[1, 1], &[1, 1], &ZEROS),
+    );
+    check_conv(
+        &[2, 3, 4, 5],
+        &[2, 3, 4, 5],
+        false,
+        &unpadded(&[1, 1], &[1, 1], &ZEROS),
+    );
+}
+
+#[test]
+fn conv_channel_major_pads_with_zeros() {
+    // "Same" padding, padding on one side only, padding wider than the kernel's reach (whole
+    // rows and columns of zeros) and a kernel that fits only once padded.
+    let geometry = |stride, lo, hi, dilation| ChannelMajorConv {
+        stride,
+        padding_lo: lo,
+        padding_hi: hi,
+        dilation,
+    };
+    let same = geometry(&[1, 1], &[1, 1], &[1, 1], &[1, 1]);
+    check_conv(&[2, 3, 7, 6], &[4, 3, 3, 3], true, &same);
+    let one_side = geometry(&[2, 1], &[2, 0], &[0, 3], &[1, 2]);
+    check_conv(&[2, 2, 9, 7], &[3, 2, 3, 2], false, &one_side);
+    let wide = geometry(&[3, 2], &[5, 4], &[4, 6], &[1, 1]);
+    check_conv(&[1, 2, 4, 5], &[2, 2, 2, 3], true, &wide);
+    let fits_padded = geometry(&[1], &[2], &[2], &[1]);
+    check_conv(&[2, 3, 2], &[2, 3, 5], false, &fits_padded);
+    let volume = geometry(&[1, 2, 1], &[1, 0, 2], &[1, 2, 0], &[1, 1, 2]);
+    check_conv(&[1, 2, 4, 5, 6], &[2, 2, 2, 3, 2], true, &volume);
 }
 
 #[test]
 fn conv_channel_major_over_several_blocks_of_images() {
     // 8 * 9 taps by 100 positions per image: the kernel's 2^18-float blocks hold 36 images,
     // so 40 images take a full block and a partial one.
-    check_conv(&[40, 8, 12, 12], &[6, 8, 3, 3], true, &[1, 1], &[1, 1]);
+    check_conv(
+        &[40, 8, 12, 12],
+        &[6, 8, 3, 3],
+        true,
+        &unpadded(&[1, 1], &[1, 1], &ZEROS),
+    );
     // One image larger than a block.
-    check_conv(&[2, 4, 70, 70], &[3, 4, 3, 3], false, &[1, 1], &[1, 1]);
+    check_conv(
+        &[2, 4, 70, 70],
+        &[3, 4, 3, 3],
+        false,
+        &unpadded(&[1, 1], &[1, 1], &ZEROS),
+    );
 }
 
 #[test]
@@ -323,19 +394,21 @@ fn conv_channel_major_reads_views_and_takes_part_in_graphs() {
     let w = sample_f32(&[4, 3, 2, 2], 22, -1.0, 1.0);
     let view = ops::swapaxes(&memory, 0, 1).unwrap();
     let dense = on_cpu(|| ops::contiguous(&view)).unwrap();
-    let y = on_cpu(|| conv_channel_major(&view, &w, None, &[1, 2], &[1, 1])).unwrap();
-    let (want, _) = conv_reference(&dense, &w, None, &[1, 2], &[1, 1]);
+    let y = on_cpu(|| conv_channel_major(&view, &w, None, &unpadded(&[1, 2], &[1, 1], &ZEROS)))
+        .unwrap();
+    let (want, _) = conv_reference(&dense, &w, None, &unpadded(&[1, 2], &[1, 1], &ZEROS));
     assert_close(&y, &want, 1e-4, 1e-4);
     let doubled = on_cpu(|| {
         let lazy = ops::multiply(&view, &Array::scalar(2.0f32))?;
-        conv_channel_major(&lazy, &w, None, &[1, 2], &[1, 1])
+        conv_channel_major(&lazy, &w, None, &unpadded(&[1, 2], &[1, 1], &ZEROS))
     })
     .unwrap();
     let twice: Vec<f64> = want.iter().map(|v| v * 2.0).collect();
     assert_close(&doubled, &twice, 1e-4, 1e-4);
     // An empty batch gives an empty result of the right shape.
     let none = sample_f32(&[0, 3, 6, 5], 23, -1.0, 1.0);
-    let y = on_cpu(|| conv_channel_major(&none, &w, None, &[1, 1], &[1, 1])).unwrap();
+    let y = on_cpu(|| conv_channel_major(&none, &w, None, &unpadded(&[1, 1], &[1, 1], &ZEROS)))
+        .unwrap();
     assert_eq!(y.shape(), &[4, 0, 5, 4]);
     assert!(values(&y).is_empty());
     // No gradient in MLX's transforms: an error, not a crash.
@@ -343,7 +416,7 @@ fn conv_channel_major_reads_views_and_takes_part_in_graphs() {
     let grad = on_cpu(|| {
         transforms::grad(
             |a: &[Array]| {
-                let y = conv_channel_major(&a[0], &w, None, &[1, 1], &[1, 1])?;
+                let y = conv_channel_major(&a[0], &w, None, &unpadded(&[1, 1], &[1, 1], &ZEROS))?;
                 ops::sum(&y, None, false)
             },
             &[0],
@@ -357,13 +430,21 @@ fn conv_channel_major_rejects_bad_arguments() {
     let x = sample_f32(&[2, 3, 5, 5], 31, -1.0, 1.0);
     let w = sample_f32(&[4, 3, 2, 2], 32, -1.0, 1.0);
     let call = |x: &Array, w: &Array, b: Option<&Array>, stride: &[i32], dilation: &[i32]| {
-        on_cpu(|| conv_channel_major(x, w, b, stride, dilation))
+        on_cpu(|| conv_channel_major(x, w, b, &unpadded(stride, dilation, &ZEROS)))
     };
-    assert_err(call(&x, &w, None, &[1], &[1, 1]), "stride needs 2");
+    assert_err(call(&x, &w, None, &[1, 1, 1], &[1, 1]), "stride needs 2");
     assert_err(call(&x, &w, None, &[1, 1], &[0, 1]), "dilation");
     assert_err(
         call(&x, &w, None, &[1, 1], &[5, 1]),
         "does not fit spatial axis 0",
+    );
+    let negative = ChannelMajorConv {
+        padding_lo: &[0, -1],
+        ..unpadded(&[1, 1], &[1, 1], &ZEROS)
+    };
+    assert_err(
+        on_cpu(|| conv_channel_major(&x, &w, None, &negative)),
+        "padding before",
     );
     let w5 = sample_f32(&[4, 2, 2, 2], 33, -1.0, 1.0);
     assert_err(
