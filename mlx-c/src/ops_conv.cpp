@@ -266,12 +266,15 @@ void conv_channel_major_cpu(const float* x, const mx::Shape& shape, const mx::St
     }
     float* block = y + first * positions;
     const int64_t ldc = batch * positions;
-    if (bias != nullptr) {
-      for (int64_t o = 0; o < outputs; ++o) std::fill_n(block + o * ldc, width, bias[o]);
+    for (int64_t o = 0; o < outputs; ++o) {
+      std::fill_n(block + o * ldc, width, bias != nullptr ? bias[o] : 0.0f);
     }
+    // No input channels: the bias (or zeros) is the result; BLAS would reject a leading
+    // dimension of 0 (the reference BLAS by ending the process).
+    if (rows == 0) continue;
     sgemm(kRowMajor, kNoTrans, kNoTrans, static_cast<int>(outputs), static_cast<int>(width),
           static_cast<int>(rows), 1.0f, w, static_cast<int>(rows), columns,
-          static_cast<int>(width), bias != nullptr ? 1.0f : 0.0f, block, static_cast<int>(ldc));
+          static_cast<int>(width), 1.0f, block, static_cast<int>(ldc));
   }
 }
 

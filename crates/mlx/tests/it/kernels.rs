@@ -411,6 +411,15 @@ fn conv_channel_major_reads_views_and_takes_part_in_graphs() {
         .unwrap();
     assert_eq!(y.shape(), &[4, 0, 5, 4]);
     assert!(values(&y).is_empty());
+    // No input channels: the bias alone.
+    let (x0, w0) = (
+        sample_f32(&[2, 0, 3, 3], 24, -1.0, 1.0),
+        sample_f32(&[2, 0, 2, 2], 25, -1.0, 1.0),
+    );
+    let b = Array::from_slice(&[1.5f32, -2.0], &[2]).unwrap();
+    let y = on_cpu(|| conv_channel_major(&x0, &w0, Some(&b), &unpadded(&[1, 1], &[1, 1], &ZEROS)))
+        .unwrap();
+    assert_eq!(values(&y), [[1.5; 8], [-2.0; 8]].concat());
     // No gradient in MLX's transforms: an error, not a crash.
     let x = dense.clone();
     let grad = on_cpu(|| {
