@@ -28,8 +28,10 @@ struct Windows {
   }
 };
 
-// The first window index `z` whose tap at `offset` (the tap's position in a window whose start
-// is `z * stride - padding`) lies at or after position 0, and the first past position `size`.
+// The indices `z` in [0, count) for which `z * stride + offset` lies in [0, size), as a range:
+// the windows whose tap at `offset` (the tap's position in a window whose start is
+// `z * stride - padding`) falls inside an input of `size`, or the taps of a window (offset its
+// start, stride the dilation) that do.
 inline std::pair<int64_t, int64_t> windows_inside(int64_t offset, int64_t stride, int64_t size,
                                                    int64_t windows) {
   auto first_at_least = [&](int64_t position) {  // smallest z with z * stride + offset >= position
@@ -55,6 +57,14 @@ void window_max(const T* x, mx::Shape shape, mx::Strides strides, const Windows&
   const int64_t h = shape[2], w = shape[3], oh = g.out[0], ow = g.out[1];
   const int64_t row_step = strides[2], col_step = strides[3];
   const T lowest = static_cast<T>(-std::numeric_limits<float>::infinity());
+  // Only taps that can fall inside the input are visited, and nothing when there are no
+  // windows, so the work is bounded by the output and the input, never by the parameters alone
+  // (a window count of 2^31 - 1 beside a 0 is an empty result, not 2^31 loop turns).
+  if (oh == 0 || ow == 0) return;
+  // Along the width, tap kx reaches the input from some window iff kx * dilation lies in
+  // [padding - (ow - 1) * stride, padding + W).
+  const auto [kx0, kx1] = windows_inside(-g.padding[1] + (ow - 1) * g.stride[1], g.dilation[1],
+                                         w + (ow - 1) * g.stride[1], g.kernel[1]);
   for (int64_t p = 0; p < planes; ++p) {
     const T* plane = x + (p / shape[1]) * strides[0] + (p % shape[1]) * strides[1];
     for (int64_t y = 0; y < oh; ++y) {
@@ -62,10 +72,12 @@ void window_max(const T* x, mx::Shape shape, mx::Strides strides, const Windows&
       int32_t* at = at_out != nullptr ? at_out + (p * oh + y) * ow : nullptr;
       std::fill(best, best + ow, lowest);
       if (at != nullptr) std::fill(at, at + ow, 0);
-      for (int64_t ky = 0; ky < g.kernel[0]; ++ky) {
+      // The taps of this row of windows whose input row lies inside the input.
+      const auto [ky0, ky1] =
+          windows_inside(y * g.stride[0] - g.padding[0], g.dilation[0], h, g.kernel[0]);
+      for (int64_t ky = ky0; ky < ky1; ++ky) {
         const int64_t row = y * g.stride[0] - g.padding[0] + ky * g.dilation[0];
-        if (row < 0 || row >= h) continue;
-        for (int64_t kx = 0; kx < g.kernel[1]; ++kx) {
+        for (int64_t kx = kx0; kx < kx1; ++kx) {
           const int64_t offset = kx * g.dilation[1] - g.padding[1];
           auto [z0, z1] = windows_inside(offset, g.stride[1], w, ow);
           const T* src = plane + row * row_step + (z0 * g.stride[1] + offset) * col_step;
@@ -297,13 +309,14 @@ class ConvChannelMajor : public mx::Primitive {
     // error of the evaluation (a throw inside the task would end the process); the encoder
     // keeps it until the task has run.
     const int64_t scratch = Blocks(x.shape(), g_).scratch();
-    mx::array columns(mx::allocator::malloc(static_cast<size_t>(scratch) * sizeof(float)),
-                      mx::Shape{static_cast<int>(std::min<int64_t>(scratch, INT32_MAX))},
-                      mx::float32);
-    if (scratch > 0 && columns.data<float>() == nullptr) {
+    auto data = mx::allocator::malloc(static_cast<size_t>(scratch) * sizeof(float));
+    if (scratch > 0 && data.buffer().ptr() == nullptr) {
       throw std::runtime_error("[conv_channel_major] cannot allocate " +
                                std::to_string(scratch * 4) + " bytes of scratch memory");
     }
+    mx::array columns(std::move(data),
+                      mx::Shape{static_cast<int>(std::min<int64_t>(scratch, INT32_MAX))},
+                      mx::float32);
     float* scratch_data = columns.data<float>();
     encoder.add_temporary(std::move(columns));
     encoder.dispatch([src = x.data<float>(), shape = x.shape(), strides = x.strides(),
@@ -413,7 +426,12 @@ mx::array conv_channel_major(const mx::array& x, const mx::array& w,
                                   " positions does not fit spatial axis " + std::to_string(j) +
                                   " of size " + std::to_string(size) + " (padding included)");
     }
-    g.out.push_back(static_cast<int>((size - span) / stride[j] + 1));
+    const int64_t out = (size - span) / stride[j] + 1;
+    if (out > INT32_MAX) {
+      throw std::invalid_argument(std::string(op) + "axis " + std::to_string(j) + " would have " +
+                                  std::to_string(out) + " windows, more than 2^31 - 1");
+    }
+    g.out.push_back(static_cast<int>(out));
   }
   mx::Stream stream = mx::to_stream(s);
   if (stream.device != mx::Device::cpu) {
@@ -425,14 +443,21 @@ mx::array conv_channel_major(const mx::array& x, const mx::array& w,
   mx::Shape shape{w.shape(0), x.shape(0)};
   shape.insert(shape.end(), g.out.begin(), g.out.end());
   checks::check_bytes("conv_channel_major", shape, mx::float32, 1.0);
-  // BLAS takes int sizes: the result's row (N * P) and a weight row (C * K) must fit.
+  // BLAS takes int sizes: an image's positions (P), the result's row (N * P) and a weight row
+  // (C * K) must fit.
   const int64_t rows = std::accumulate(w.shape().begin() + 1, w.shape().end(), int64_t{1},
                                        std::multiplies<int64_t>());
-  if (static_cast<int64_t>(x.shape(0)) * std::accumulate(g.out.begin(), g.out.end(), int64_t{1},
-                                                          std::multiplies<int64_t>()) > INT32_MAX ||
-      rows > INT32_MAX) {
+  const int64_t positions = std::accumulate(g.out.begin(), g.out.end(), int64_t{1},
+                                            std::multiplies<int64_t>());
+  if (positions > INT32_MAX || x.shape(0) * positions > INT32_MAX || rows > INT32_MAX) {
     throw std::invalid_argument(std::string(op) + "the product's sides exceed 2^31 - 1");
   }
+  // The scratch buffer of one block of images, allocated when the op is scheduled.
+  const Blocks blocks(x.shape(), g);
+  checks::check_bytes("conv_channel_major",
+                      mx::Shape{static_cast<int>(blocks.images), static_cast<int>(rows),
+                                static_cast<int>(blocks.positions)},
+                      mx::float32, 1.0);
   std::vector<mx::array> inputs{
       x, mx::contiguous(mx::reshape(w, {w.shape(0), static_cast<int>(rows)}, stream), false,
                         stream)};

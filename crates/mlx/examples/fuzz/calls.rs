@@ -6,7 +6,7 @@ use mlx::{Array, Dtype, Idx, Result, fft, linalg, random, transforms};
 use super::draw::*;
 
 /// The number of ops [`call`] chooses from.
-pub(super) const OPS: u64 = 120;
+pub(super) const OPS: u64 = 123;
 
 /// One random call; returns its description and result.
 pub(super) fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
@@ -758,6 +758,41 @@ pub(super) fn call(s: &mut Src) -> (String, Result<Vec<Array>>) {
                 1 => go!(da, ax, keep; two(ops::minmax(&a, ax.as_deref(), keep))),
                 _ => go!(da, ax, keep; one(ops::count_nonzero(&a, ax.as_deref(), keep))),
             }
+        }
+        // The crate's own CPU kernels.
+        119 => {
+            let (x, w) = (float_array(s), float_array(s));
+            let b = s.flag().then(|| float_array(s));
+            let d = (describe(&x), describe(&w), b.as_ref().map(describe));
+            let ints = |s: &mut Src| (0..s.draw(4)).map(|_| int(s)).collect::<Vec<_>>();
+            let (st, lo, hi, dl) = (ints(s), ints(s), ints(s), ints(s));
+            let g = ops::ChannelMajorConv {
+                stride: &st,
+                padding_lo: &lo,
+                padding_hi: &hi,
+                dilation: &dl,
+            };
+            go!(d, st, lo, hi, dl; one(ops::conv_channel_major(&x, &w, b.as_ref(), &g)))
+        }
+        120 => {
+            let x = float_array(s);
+            let dx = describe(&x);
+            let pair = |s: &mut Src| [int(s), int(s)];
+            let w = ops::Windows2d {
+                kernel: pair(s),
+                stride: pair(s),
+                padding: pair(s),
+                dilation: pair(s),
+                out: pair(s),
+            };
+            let positions = s.flag();
+            go!(dx, w, positions; ops::window_max_2d(&x, &w, positions)
+                .map(|(best, at)| std::iter::once(best).chain(at).collect()))
+        }
+        121 => {
+            let a = array(s);
+            let da = describe(&a);
+            go!(da; one(ops::exp_vectorized(&a)))
         }
         _ => {
             let (a, b) = (array(s), array(s));

@@ -168,6 +168,43 @@ fn window_max_2d_takes_part_in_lazy_graphs() {
 }
 
 #[test]
+fn window_max_2d_work_is_bounded_by_its_input_and_output() {
+    // A window count of 2^31 - 1 beside a 0 is an empty result, and a window of 2^30 taps over a
+    // 3x3 input visits the 9 that exist: both return at once (they took 36 s and minutes).
+    let x = sample_f32(&[3, 1, 3, 3], 41, -1.0, 1.0);
+    let empty = Windows2d {
+        kernel: [4, 11],
+        stride: [34, 2],
+        padding: [4, 3],
+        dilation: [1, 1],
+        out: [i32::MAX, 0],
+    };
+    let (best, _) = on_cpu(|| window_max_2d(&x, &empty, false)).unwrap();
+    assert_eq!(best.shape(), &[3, 1, i32::MAX, 0]);
+    assert!(values(&best).is_empty());
+    let huge = Windows2d {
+        kernel: [1 << 30, 1 << 30],
+        stride: [1, 1],
+        padding: [0, 0],
+        dilation: [1, 1],
+        out: [1, 1],
+    };
+    let (best, at) = on_cpu(|| window_max_2d(&x, &huge, true)).unwrap();
+    let xs = values(&x);
+    for plane in 0..3 {
+        let window = &xs[plane * 9..plane * 9 + 9];
+        let (k, m) = window
+            .iter()
+            .enumerate()
+            .fold((0, f64::NEG_INFINITY), |(k, m), (i, v)| {
+                if *v > m { (i, *v) } else { (k, m) }
+            });
+        assert_eq!(values(&best)[plane], m);
+        assert_eq!(values(at.as_ref().unwrap())[plane], k as f64);
+    }
+}
+
+#[test]
 fn window_max_2d_rejects_bad_arguments() {
     let good = Windows2d {
         stride: [1, 1],
