@@ -216,11 +216,10 @@ struct Blocks {
 // [C * K, images * P] are gathered into `columns` (Blocks::scratch() floats) and multiplied
 // straight into the block's slice of y (leading dimension N * P).
 void conv_channel_major_cpu(const float* x, const mx::Shape& shape, const mx::Strides& strides,
-                            const float* w, const float* bias, const Unfold& g, int64_t outputs,
-                            float* columns, float* y) {
+                            const float* w, const float* bias, const Unfold& g,
+                            const Blocks& blocks, int64_t outputs, float* columns, float* y) {
   const size_t dims = g.kernel.size();
   const int64_t batch = shape[0], channels = shape[1];
-  const Blocks blocks(shape, g);
   const int64_t taps = blocks.taps, positions = blocks.positions, rows = blocks.rows;
   const int64_t images = blocks.images;
   if (batch == 0 || positions == 0 || outputs == 0) return;
@@ -308,7 +307,8 @@ class ConvChannelMajor : public mx::Primitive {
     // The scratch buffer is allocated here, when MLX schedules the op, so that a failure is an
     // error of the evaluation (a throw inside the task would end the process); the encoder
     // keeps it until the task has run.
-    const int64_t scratch = Blocks(x.shape(), g_).scratch();
+    const Blocks blocks(x.shape(), g_);
+    const int64_t scratch = blocks.scratch();
     auto data = mx::allocator::malloc(static_cast<size_t>(scratch) * sizeof(float));
     if (scratch > 0 && data.buffer().ptr() == nullptr) {
       throw std::runtime_error("[conv_channel_major] cannot allocate " +
@@ -320,9 +320,9 @@ class ConvChannelMajor : public mx::Primitive {
     float* scratch_data = columns.data<float>();
     encoder.add_temporary(std::move(columns));
     encoder.dispatch([src = x.data<float>(), shape = x.shape(), strides = x.strides(),
-                      w = w.data<float>(), bias, g = g_, outputs = int64_t{w.shape(0)},
+                      w = w.data<float>(), bias, g = g_, blocks, outputs = int64_t{w.shape(0)},
                       scratch_data, dst = y.data<float>()]() {
-      conv_channel_major_cpu(src, shape, strides, w, bias, g, outputs, scratch_data, dst);
+      conv_channel_major_cpu(src, shape, strides, w, bias, g, blocks, outputs, scratch_data, dst);
     });
   }
 
@@ -443,20 +443,29 @@ mx::array conv_channel_major(const mx::array& x, const mx::array& w,
   mx::Shape shape{w.shape(0), x.shape(0)};
   shape.insert(shape.end(), g.out.begin(), g.out.end());
   checks::check_bytes("conv_channel_major", shape, mx::float32, 1.0);
-  // BLAS takes int sizes: an image's positions (P), the result's row (N * P) and a weight row
-  // (C * K) must fit.
-  const int64_t rows = std::accumulate(w.shape().begin() + 1, w.shape().end(), int64_t{1},
-                                       std::multiplies<int64_t>());
-  const int64_t positions = std::accumulate(g.out.begin(), g.out.end(), int64_t{1},
-                                            std::multiplies<int64_t>());
-  if (positions > INT32_MAX || x.shape(0) * positions > INT32_MAX || rows > INT32_MAX) {
-    throw std::invalid_argument(std::string(op) + "the product's sides exceed 2^31 - 1");
-  }
+  // BLAS takes int sizes: a weight row (C * K), an image's positions (P) and the result's row
+  // (N * P) must fit. Each factor is below 2^31, so a product checked at every step cannot
+  // overflow (an empty product is 0 whatever its other factors).
+  auto too_large = [&]() {
+    return std::invalid_argument(std::string(op) + "the product's sides exceed 2^31 - 1");
+  };
+  auto int_sized_product = [&](auto first, auto last) {
+    if (std::find(first, last, 0) != last) return int64_t{0};
+    int64_t product = 1;
+    for (; first != last; ++first) {
+      product *= *first;
+      if (product > INT32_MAX) throw too_large();
+    }
+    return product;
+  };
+  const int64_t rows = int_sized_product(w.shape().begin() + 1, w.shape().end());
+  const int64_t positions = int_sized_product(g.out.begin(), g.out.end());
+  if (x.shape(0) * positions > INT32_MAX) throw too_large();
   // The scratch buffer of one block of images, allocated when the op is scheduled.
   const Blocks blocks(x.shape(), g);
   checks::check_bytes("conv_channel_major",
                       mx::Shape{static_cast<int>(blocks.images), static_cast<int>(rows),
-                                static_cast<int>(blocks.positions)},
+                                static_cast<int>(positions)},
                       mx::float32, 1.0);
   std::vector<mx::array> inputs{
       x, mx::contiguous(mx::reshape(w, {w.shape(0), static_cast<int>(rows)}, stream), false,

@@ -324,11 +324,12 @@ fn conv_reference(
 }
 
 /// A geometry of `stride` and `dilation` without padding.
-fn unpadded<'a>(stride: &'a [i32], dilation: &'a [i32], zeros: &'a [i32]) -> ChannelMajorConv<'a> {
+fn unpadded<'a>(stride: &'a [i32], dilation: &'a [i32]) -> ChannelMajorConv<'a> {
+    static ZEROS: [i32; 3] = [0; 3];
     ChannelMajorConv {
         stride,
-        padding_lo: &zeros[..stride.len()],
-        padding_hi: &zeros[..stride.len()],
+        padding_lo: &ZEROS[..stride.len().min(3)],
+        padding_hi: &ZEROS[..stride.len().min(3)],
         dilation,
     }
 }
@@ -345,40 +346,33 @@ fn check_conv(x_shape: &[i32], w_shape: &[i32], bias: bool, g: &ChannelMajorConv
     assert_close(&y, &want, 1e-4, 1e-4);
 }
 
-const ZEROS: [i32; 3] = [0; 3];
-
 #[test]
 fn conv_channel_major_matches_the_definition_in_one_to_three_dimensions() {
-    check_conv(
-        &[2, 3, 11],
-        &[5, 3, 4],
-        false,
-        &unpadded(&[3], &[2], &ZEROS),
-    );
+    check_conv(&[2, 3, 11], &[5, 3, 4], false, &unpadded(&[3], &[2]));
     check_conv(
         &[3, 2, 9, 7],
         &[4, 2, 3, 2],
         true,
-        &unpadded(&[2, 1], &[1, 2], &ZEROS),
+        &unpadded(&[2, 1], &[1, 2]),
     );
     check_conv(
         &[2, 2, 5, 6, 4],
         &[3, 2, 2, 3, 2],
         true,
-        &unpadded(&[1, 2, 1], &[2, 1, 1], &ZEROS),
+        &unpadded(&[1, 2, 1], &[2, 1, 1]),
     );
     // A 1x1 kernel, and a kernel as large as the input (one output position).
     check_conv(
         &[2, 3, 4, 4],
         &[2, 3, 1, 1],
         true,
-        &unpadded(&[1, 1], &[1, 1], &ZEROS),
+        &unpadded(&[1, 1], &[1, 1]),
     );
     check_conv(
         &[2, 3, 4, 5],
         &[2, 3, 4, 5],
         false,
-        &unpadded(&[1, 1], &[1, 1], &ZEROS),
+        &unpadded(&[1, 1], &[1, 1]),
     );
 }
 
@@ -412,14 +406,14 @@ fn conv_channel_major_over_several_blocks_of_images() {
         &[40, 8, 12, 12],
         &[6, 8, 3, 3],
         true,
-        &unpadded(&[1, 1], &[1, 1], &ZEROS),
+        &unpadded(&[1, 1], &[1, 1]),
     );
     // One image larger than a block.
     check_conv(
         &[2, 4, 70, 70],
         &[3, 4, 3, 3],
         false,
-        &unpadded(&[1, 1], &[1, 1], &ZEROS),
+        &unpadded(&[1, 1], &[1, 1]),
     );
 }
 
@@ -431,21 +425,19 @@ fn conv_channel_major_reads_views_and_takes_part_in_graphs() {
     let w = sample_f32(&[4, 3, 2, 2], 22, -1.0, 1.0);
     let view = ops::swapaxes(&memory, 0, 1).unwrap();
     let dense = on_cpu(|| ops::contiguous(&view)).unwrap();
-    let y = on_cpu(|| conv_channel_major(&view, &w, None, &unpadded(&[1, 2], &[1, 1], &ZEROS)))
-        .unwrap();
-    let (want, _) = conv_reference(&dense, &w, None, &unpadded(&[1, 2], &[1, 1], &ZEROS));
+    let y = on_cpu(|| conv_channel_major(&view, &w, None, &unpadded(&[1, 2], &[1, 1]))).unwrap();
+    let (want, _) = conv_reference(&dense, &w, None, &unpadded(&[1, 2], &[1, 1]));
     assert_close(&y, &want, 1e-4, 1e-4);
     let doubled = on_cpu(|| {
         let lazy = ops::multiply(&view, &Array::scalar(2.0f32))?;
-        conv_channel_major(&lazy, &w, None, &unpadded(&[1, 2], &[1, 1], &ZEROS))
+        conv_channel_major(&lazy, &w, None, &unpadded(&[1, 2], &[1, 1]))
     })
     .unwrap();
     let twice: Vec<f64> = want.iter().map(|v| v * 2.0).collect();
     assert_close(&doubled, &twice, 1e-4, 1e-4);
     // An empty batch gives an empty result of the right shape.
     let none = sample_f32(&[0, 3, 6, 5], 23, -1.0, 1.0);
-    let y = on_cpu(|| conv_channel_major(&none, &w, None, &unpadded(&[1, 1], &[1, 1], &ZEROS)))
-        .unwrap();
+    let y = on_cpu(|| conv_channel_major(&none, &w, None, &unpadded(&[1, 1], &[1, 1]))).unwrap();
     assert_eq!(y.shape(), &[4, 0, 5, 4]);
     assert!(values(&y).is_empty());
     // No input channels: the bias alone.
@@ -454,15 +446,14 @@ fn conv_channel_major_reads_views_and_takes_part_in_graphs() {
         sample_f32(&[2, 0, 2, 2], 25, -1.0, 1.0),
     );
     let b = Array::from_slice(&[1.5f32, -2.0], &[2]).unwrap();
-    let y = on_cpu(|| conv_channel_major(&x0, &w0, Some(&b), &unpadded(&[1, 1], &[1, 1], &ZEROS)))
-        .unwrap();
+    let y = on_cpu(|| conv_channel_major(&x0, &w0, Some(&b), &unpadded(&[1, 1], &[1, 1]))).unwrap();
     assert_eq!(values(&y), [[1.5; 8], [-2.0; 8]].concat());
     // No gradient in MLX's transforms: an error, not a crash.
     let x = dense.clone();
     let grad = on_cpu(|| {
         transforms::grad(
             |a: &[Array]| {
-                let y = conv_channel_major(&a[0], &w, None, &unpadded(&[1, 1], &[1, 1], &ZEROS))?;
+                let y = conv_channel_major(&a[0], &w, None, &unpadded(&[1, 1], &[1, 1]))?;
                 ops::sum(&y, None, false)
             },
             &[0],
@@ -476,7 +467,7 @@ fn conv_channel_major_rejects_bad_arguments() {
     let x = sample_f32(&[2, 3, 5, 5], 31, -1.0, 1.0);
     let w = sample_f32(&[4, 3, 2, 2], 32, -1.0, 1.0);
     let call = |x: &Array, w: &Array, b: Option<&Array>, stride: &[i32], dilation: &[i32]| {
-        on_cpu(|| conv_channel_major(x, w, b, &unpadded(stride, dilation, &ZEROS)))
+        on_cpu(|| conv_channel_major(x, w, b, &unpadded(stride, dilation)))
     };
     assert_err(call(&x, &w, None, &[1, 1, 1], &[1, 1]), "stride needs 2");
     assert_err(call(&x, &w, None, &[1, 1], &[0, 1]), "dilation");
@@ -486,7 +477,7 @@ fn conv_channel_major_rejects_bad_arguments() {
     );
     let negative = ChannelMajorConv {
         padding_lo: &[0, -1],
-        ..unpadded(&[1, 1], &[1, 1], &ZEROS)
+        ..unpadded(&[1, 1], &[1, 1])
     };
     assert_err(
         on_cpu(|| conv_channel_major(&x, &w, None, &negative)),
