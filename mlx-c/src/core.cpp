@@ -336,6 +336,18 @@ void note_evaluation() {
   std::lock_guard<std::mutex> lock(memo.mutex);
   memo.depth.clear();
 }
+
+mx::array array_from_bytes(const void* data, mx::Shape shape, mx::Dtype dtype) {
+  size_t bytes = dtype.size();
+  for (auto d : shape) bytes *= static_cast<size_t>(d);
+  // An MLX buffer of the array's own: it owns its data from here on.
+  auto storage = mx::allocator::malloc(bytes);
+  if (bytes > 0) {
+    auto buffer = storage.buffer();
+    std::memcpy(buffer.raw_ptr(), data, bytes);
+  }
+  return mx::array(std::move(storage), std::move(shape), dtype);
+}
 }  // namespace mlxc
 
 extern "C" {
@@ -374,13 +386,7 @@ int mlxc_array_from_data(mlxc_array* res, const void* data, mlxc_ints shape, mlx
       n *= static_cast<size_t>(d);
     }
     if (data == nullptr && n > 0) throw std::invalid_argument("[array] null data pointer");
-    // Allocate an MLX buffer and copy into it: the array owns its data from here on.
-    auto storage = mx::allocator::malloc(n * dt.size());
-    if (n > 0) {
-      auto buffer = storage.buffer();
-      std::memcpy(buffer.raw_ptr(), data, n * dt.size());
-    }
-    put(res, mx::array(std::move(storage), std::move(sh), dt));
+    put(res, array_from_bytes(data, std::move(sh), dt));
   });
 }
 

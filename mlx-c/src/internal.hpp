@@ -38,6 +38,9 @@ std::recursive_mutex& graph_lock();
 // `mlxc_array_pending_depth`) may no longer hold.
 void note_evaluation();
 
+// A new, computed array holding a copy of `data`, row-major in `shape`.
+mx::array array_from_bytes(const void* data, mx::Shape shape, mx::Dtype dtype);
+
 // MLX 0.32 keeps a default stream per thread, and a stream made by `new_stream` can only be
 // evaluated on the thread that made it ("There is no Stream(cpu, 1) in current thread"). Ops MLX
 // builds on its own (the key split behind a random op without a key, cotangents inside a

@@ -79,6 +79,9 @@ struct Region {
   Structure structure;
   std::vector<mx::array> inputs;
   std::vector<mx::array> values;  // every node output, by slot minus the input count
+  // Per value: whether it is a scalar broadcast to a shape (see `Tracer`), which the region
+  // computes for its own nodes but does not hand back, and whose node it leaves as it is.
+  std::vector<bool> scalar_broadcast;
   size_t hash = 0;
   bool compilable = true;
 
@@ -87,6 +90,7 @@ struct Region {
     structure.clear();
     inputs.clear();
     values.clear();
+    scalar_broadcast.clear();
   }
 
   // After a compiled replay: the traced graph will never be evaluated, and its internal nodes
@@ -104,6 +108,7 @@ struct Region {
         next += 1;
         continue;
       }
+      if (scalar_broadcast[i]) continue;
       mx::array& a = values[i];
       a.inputs().clear();
       a.set_siblings({}, 0);
@@ -207,13 +212,68 @@ class SlotMap {
   size_t size_ = 0;
 };
 
+// Whether `a` is available and repeats one element over a shape of several: a scalar broadcast
+// to that shape and computed (a view with zero strides).
+bool is_broadcast_view(const mx::array& a) {
+  // `is_available` last: it waits for nothing, but can only tell once the array has been
+  // scheduled, and it then notes that the computation has finished.
+  return a.ndim() > 0 && a.size() > 1 && a.data_size() == 1 &&
+         a.itemsize() <= sizeof(uint64_t) && a.is_available();
+}
+
+// A `Broadcast` primitive to `shape` on `stream`, made through `mx::broadcast_to` (libmlx does not
+// export the class). Kept between traces, by stream and shape: regions meet the same few.
+std::shared_ptr<mx::Primitive> broadcast_primitive(mx::Stream stream, const mx::Shape& shape) {
+  struct Made {
+    mx::Stream stream;
+    mx::Shape shape;
+    std::shared_ptr<mx::Primitive> primitive;
+  };
+  static std::vector<Made> made;
+  for (const auto& m : made) {
+    if (m.stream == stream && m.shape == shape) return m.primitive;
+  }
+  if (made.size() >= 64) made.clear();
+  auto p = mx::broadcast_to(mx::array(0.0f), shape, stream).primitive_ptr();
+  made.push_back({stream, shape, p});
+  return p;
+}
+
+// The type of MLX's `Broadcast` primitive.
+const std::type_info& broadcast_type() {
+  static const std::type_info& t = typeid(*mx::broadcast_to(mx::array(0.0f), {2}).primitive_ptr());
+  return t;
+}
+
+// Whether `a` is a pending `Broadcast` of a computed 0-d scalar.
+bool is_pending_scalar_broadcast(const mx::array& a) {
+  if (!a.has_primitive() || a.inputs().size() != 1) return false;
+  const mx::array& in = a.inputs()[0];
+  return in.ndim() == 0 && a.ndim() > 0 && in.status() == mx::array::Status::available &&
+         typeid(a.primitive()) == broadcast_type();
+}
+
 // Everything a trace needs besides its result, kept between traces (which run under the graph
 // lock, one at a time) so that tracing a region seen before allocates nothing.
+//
+// Scalars broadcast to a shape. A program that adds the same scalar to many arrays of one shape
+// may keep the scalar broadcast to that shape (burn-mlx does: one node instead of one per op),
+// and once computed that array is a view whose strides are 0. As a region input it would be
+// a strided array, which takes MLX's fused kernels off their contiguous path (a chain of
+// `x + 1` evaluated 2.2 times slower), and equal scalars would not share one input. The trace
+// therefore reads such a view as its scalar (0-d, one input per value) followed by a
+// `Broadcast` node, which the compiler fuses away. The same holds for a pending `Broadcast` of
+// a computed scalar that something outside the region keeps: the region computes it for its own
+// nodes, but does not hand it back, since a fused kernel's results are dense arrays and a kept
+// broadcast would become a full-size copy; the node stays pending for the next region (unless
+// it is one of the arrays being evaluated).
 struct Tracer {
   Region region;
   SlotMap slot_of;
   std::vector<std::pair<mx::array, size_t>> stack;
   std::unordered_map<ScalarKey, uint32_t, ScalarKeyHash> scalar_slot;
+  // 0-d copies of the scalars that broadcast views repeat, by value; bounded.
+  std::unordered_map<ScalarKey, mx::array, ScalarKeyHash> view_scalars;
   std::vector<long> internal;
   std::vector<bool> is_output;
 
@@ -226,11 +286,78 @@ struct Tracer {
     region.release();
     stack.clear();
   }
+
+ private:
+  // Makes `a`, computed or scheduled, an input of the region.
+  void add_input(const mx::array& a);
+  // Appends a node applying `primitive` to the values `in` (their ids are traced already),
+  // with the outputs `outputs`.
+  void add_node(std::shared_ptr<mx::Primitive> primitive, const std::vector<mx::array>& in,
+                const std::vector<mx::array>& outputs, bool scalar_broadcast);
+  // Adds `view` (see `is_broadcast_view`), read by a node on `stream`, as its scalar followed by
+  // a `Broadcast` node.
+  void add_broadcast_view(const mx::array& view, mx::Stream stream);
 };
 
 Tracer& tracer() {
   static Tracer t;
   return t;
+}
+
+void Tracer::add_input(const mx::array& a) {
+  Region& r = region;
+  uint32_t slot = static_cast<uint32_t>(r.inputs.size());
+  // Scalars already computed on the host (`x + 1.0`, an optimizer's betas: a new array per op)
+  // are one input per value: a chain of 200 `+ 1.0` reads one scalar, not 200, and each call of
+  // its compiled function passes 2 arrays instead of 201. Which scalars are equal is then part
+  // of the structure: a step whose values happen to coincide differently is another region
+  // (compiled separately, never wrong).
+  if (auto key = scalar_key(a)) {
+    auto [it, fresh] = scalar_slot.emplace(*key, slot);
+    if (!fresh) {
+      slot_of.insert(a.id(), it->second);
+      return;
+    }
+  }
+  slot_of.insert(a.id(), slot);
+  r.inputs.push_back(a);
+  push_shape(r.structure.input_dims, a.shape());
+  r.structure.input_dtypes.push_back(a.dtype());
+}
+
+void Tracer::add_node(std::shared_ptr<mx::Primitive> primitive, const std::vector<mx::array>& in,
+                      const std::vector<mx::array>& outputs, bool scalar_broadcast) {
+  Region& r = region;
+  Structure& st = r.structure;
+  Node n;
+  n.edges_begin = static_cast<uint32_t>(st.edges.size());
+  for (const auto& i : in) st.edges.push_back(*slot_of.find(i.id()));
+  n.edges_end = static_cast<uint32_t>(st.edges.size());
+  n.outputs = static_cast<uint32_t>(outputs.size());
+  for (const auto& o : outputs) {
+    push_shape(st.value_dims, o.shape());
+    st.value_dtypes.push_back(o.dtype());
+    // Node slots are provisional (inputs found later still take the low numbers).
+    uint32_t provisional = (1u << 31) | static_cast<uint32_t>(r.values.size());
+    slot_of.insert(o.id(), provisional);
+    r.values.push_back(o);
+    r.scalar_broadcast.push_back(scalar_broadcast);
+  }
+  r.compilable = r.compilable && primitive->is_equivalent(*primitive);
+  n.primitive = std::move(primitive);
+  st.nodes.push_back(std::move(n));
+}
+
+void Tracer::add_broadcast_view(const mx::array& view, mx::Stream stream) {
+  ScalarKey key{static_cast<int>(view.dtype().val()), 0};
+  std::memcpy(&key.bits, view.data<uint8_t>(), view.itemsize());
+  auto it = view_scalars.find(key);
+  if (it == view_scalars.end()) {
+    if (view_scalars.size() >= 256) view_scalars.clear();
+    it = view_scalars.emplace(key, array_from_bytes(view.data<uint8_t>(), {}, view.dtype())).first;
+  }
+  add_input(it->second);
+  add_node(broadcast_primitive(stream, view.shape()), {it->second}, {view}, true);
 }
 
 Region& Tracer::trace(const std::vector<mx::array>& targets) {
@@ -241,29 +368,10 @@ Region& Tracer::trace(const std::vector<mx::array>& targets) {
   slot_of.clear();
   stack.clear();
   scalar_slot.clear();
-  // Scalars already computed on the host (`x + 1.0`, an optimizer's betas: a new array per op)
-  // are one input per value: a chain of 200 `+ 1.0` reads one scalar, not 200, and each call of
-  // its compiled function passes 2 arrays instead of 201. Which scalars are equal is then part
-  // of the structure: a step whose values happen to coincide differently is another region
-  // (compiled separately, never wrong).
-  auto input_slot = [&](const mx::array& a) {
-    uint32_t slot = static_cast<uint32_t>(r.inputs.size());
-    if (auto key = scalar_key(a)) {
-      auto [it, fresh] = scalar_slot.emplace(*key, slot);
-      if (!fresh) {
-        slot_of.insert(a.id(), it->second);
-        return;
-      }
-    }
-    slot_of.insert(a.id(), slot);
-    r.inputs.push_back(a);
-    push_shape(st.input_dims, a.shape());
-    st.input_dtypes.push_back(a.dtype());
-  };
   for (const auto& t : targets) {
     if (slot_of.find(t.id())) continue;
     if (t.status() != mx::array::Status::unscheduled) {
-      input_slot(t);
+      add_input(t);
       continue;
     }
     stack.emplace_back(t, 0);
@@ -272,31 +380,17 @@ Region& Tracer::trace(const std::vector<mx::array>& targets) {
       if (next < a.inputs().size()) {
         const mx::array& in = a.inputs()[next++];
         if (slot_of.find(in.id())) continue;
-        if (in.status() != mx::array::Status::unscheduled) {
-          input_slot(in);
-        } else {
+        if (in.status() == mx::array::Status::unscheduled) {
           stack.emplace_back(in, 0);
+        } else if (is_broadcast_view(in)) {
+          add_broadcast_view(in, a.primitive().stream());
+        } else {
+          add_input(in);
         }
         continue;
       }
       if (!slot_of.find(a.id())) {
-        Node n;
-        n.primitive = a.primitive_ptr();
-        n.edges_begin = static_cast<uint32_t>(st.edges.size());
-        for (const auto& in : a.inputs()) st.edges.push_back(*slot_of.find(in.id()));
-        n.edges_end = static_cast<uint32_t>(st.edges.size());
-        const auto& outputs = a.outputs();
-        n.outputs = static_cast<uint32_t>(outputs.size());
-        for (const auto& o : outputs) {
-          push_shape(st.value_dims, o.shape());
-          st.value_dtypes.push_back(o.dtype());
-          // Node slots are provisional (inputs found later still take the low numbers).
-          uint32_t provisional = (1u << 31) | static_cast<uint32_t>(r.values.size());
-          slot_of.insert(o.id(), provisional);
-          r.values.push_back(o);
-        }
-        r.compilable = r.compilable && n.primitive->is_equivalent(*n.primitive);
-        st.nodes.push_back(std::move(n));
+        add_node(a.primitive_ptr(), a.inputs(), a.outputs(), is_pending_scalar_broadcast(a));
       }
       stack.pop_back();
     }
@@ -307,7 +401,8 @@ Region& Tracer::trace(const std::vector<mx::array>& targets) {
     return (s & (1u << 31)) ? n_inputs + (s & ~(1u << 31)) : s;
   };
   for (auto& s : st.edges) s = final_slot(s);
-  // Outputs: the targets, and every intermediate held from outside the region.
+  // Outputs: the targets, and every intermediate held from outside the region (but scalar
+  // broadcasts, see above).
   internal.assign(r.values.size(), 1);  // the handle in `values`
   for (auto s : st.edges) {
     if (s >= n_inputs) internal[s - n_inputs] += 1;
@@ -326,6 +421,11 @@ Region& Tracer::trace(const std::vector<mx::array>& targets) {
     }
   }
   for (size_t i = 0; i < r.values.size(); ++i) {
+    // A broadcast view read as its scalar is computed already, even where it is a target.
+    if (r.scalar_broadcast[i] &&
+        (!is_output[i] || r.values[i].status() != mx::array::Status::unscheduled)) {
+      continue;
+    }
     if (is_output[i] || use_count(r.values[i]) > internal[i]) {
       st.outputs.push_back(n_inputs + static_cast<uint32_t>(i));
     }
@@ -373,12 +473,23 @@ bool same(const Structure& a, const Structure& b) {
 Fn replay(std::shared_ptr<const Structure> s) {
   return [s](const std::vector<mx::array>& inputs) {
     std::vector<mx::array> slots(inputs);
+    // Each node that reads a broadcast scalar gets a `Broadcast` node of its own, as MLX's ops
+    // build it: MLX's compiler fuses a broadcast into the kernel of its reader, but leaves one
+    // that kernels of several readers share as a strided array between them.
+    std::vector<bool> broadcast_scalar(inputs.size(), false);
     size_t dims = 0;  // cursor in value_dims
     size_t value = 0;  // cursor in value_dtypes
     for (const auto& n : s->nodes) {
       std::vector<mx::array> in;
       in.reserve(n.edges_end - n.edges_begin);
-      for (uint32_t e = n.edges_begin; e < n.edges_end; ++e) in.push_back(slots[s->edges[e]]);
+      for (uint32_t e = n.edges_begin; e < n.edges_end; ++e) {
+        const mx::array& v = slots[s->edges[e]];
+        if (broadcast_scalar[s->edges[e]]) {
+          in.push_back(mx::broadcast_to(v.inputs()[0], v.shape(), v.primitive().stream()));
+        } else {
+          in.push_back(v);
+        }
+      }
       std::vector<mx::Shape> shapes;
       std::vector<mx::Dtype> dtypes;
       for (uint32_t k = 0; k < n.outputs; ++k) {
@@ -388,8 +499,12 @@ Fn replay(std::shared_ptr<const Structure> s) {
         dims += rank + 1;
         dtypes.push_back(s->value_dtypes[value++]);
       }
+      bool broadcasts_scalar = in.size() == 1 && in[0].ndim() == 0 && n.outputs == 1 &&
+                               typeid(*n.primitive) == broadcast_type();
       auto out = mx::array::make_arrays(std::move(shapes), dtypes, n.primitive, in);
       slots.insert(slots.end(), out.begin(), out.end());
+      broadcast_scalar.resize(slots.size(), false);
+      broadcast_scalar.back() = broadcasts_scalar;
     }
     std::vector<mx::array> outputs;
     outputs.reserve(s->outputs.size());

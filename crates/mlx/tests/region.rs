@@ -35,6 +35,7 @@ fn regions() -> Result<()> {
     replays_draw_fresh_random_values_from_their_key_inputs()?;
     a_region_compiled_on_one_thread_replays_on_others()?;
     equal_scalars_are_one_input_and_other_values_flow_in()?;
+    kept_scalar_broadcasts_stay_scalars()?;
     compile_modes_apply_to_regions()?;
     held_outputs_outlive_their_internal_siblings()?;
     evaluation_keeps_no_array_alive()
@@ -135,6 +136,54 @@ fn equal_scalars_are_one_input_and_other_values_flow_in() -> Result<()> {
     let after = region::stats()?;
     // Replayed: the second and third (1, 1), the second (1, 2), (2, 1), the last (1, 1).
     assert_eq!(after.replays - before.replays, 5);
+    Ok(())
+}
+
+/// A scalar broadcast to a shape and kept between steps (as burn-mlx keeps `x + 1.0`'s operand)
+/// is read as its scalar, computed or not: the region replays whether the kept broadcast is
+/// computed (a view of one element) or pending, and does not hand a pending one back (it would
+/// come back as a full-size array); one evaluated on its own is computed.
+fn kept_scalar_broadcasts_stay_scalars() -> Result<()> {
+    region::set_options(64, 1 << 18, 2)?;
+    let values = [0.5f32, -1.0, 2.0, 4.0];
+    let x = Array::from_slice(&values, &[4])?;
+    let want =
+        |b: f32, c: f32| -> Vec<f32> { values.iter().map(|v| ((v + b) * c + b) * b).collect() };
+    let before = region::stats()?;
+    // Step 1 runs as usual and computes `b` and `c` (views); steps 2 and 3 read them computed;
+    // step 4 has a new `b`, pending, and a new value in it.
+    let mut b = mlx::ops::broadcast_to(&Array::scalar(1.5f32), &[4])?;
+    let c = mlx::ops::broadcast_to(&Array::scalar(-2.0f32), &[4])?;
+    for step in 0..4 {
+        let b_value = if step == 3 { 0.25 } else { 1.5 };
+        if step == 3 {
+            b = mlx::ops::broadcast_to(&Array::scalar(b_value), &[4])?;
+        }
+        let y = ((&x + &b) * &c + &b) * &b;
+        region::eval([&y])?;
+        assert_eq!(y.to_vec::<f32>()?, want(b_value, -2.0), "step {step}");
+    }
+    assert_eq!(region::stats()?.replays - before.replays, 3);
+    assert_eq!(b.status(), Status::Unscheduled);
+    assert_eq!(b.to_vec::<f32>()?, vec![0.25; 4]);
+    // Evaluated beside their reader (the second time compiled): a pending one is computed, a
+    // computed one stays as it is.
+    let before = region::stats()?;
+    for step in 0..2 {
+        let b = mlx::ops::broadcast_to(&Array::scalar(0.75f32), &[4])?;
+        let y = ((&x + &b) * &c + &b) * &b;
+        region::eval([&y, &b, &c])?;
+        assert_eq!(y.to_vec::<f32>()?, want(0.75, -2.0), "step {step}");
+        assert_eq!(b.status(), Status::Available);
+        assert_eq!(b.to_vec::<f32>()?, vec![0.75; 4]);
+        assert_eq!(c.to_vec::<f32>()?, vec![-2.0; 4]);
+    }
+    assert_eq!(region::stats()?.replays - before.replays, 1);
+    // Evaluated itself, a pending broadcast is computed.
+    let alone = mlx::ops::broadcast_to(&Array::scalar(3i32), &[2, 3])?;
+    region::eval([&alone])?;
+    assert_eq!(alone.status(), Status::Available);
+    assert_eq!(alone.to_vec::<i32>()?, vec![3; 6]);
     Ok(())
 }
 

@@ -129,19 +129,18 @@ pub(crate) fn with_scalar(
 /// chain of ops, an optimizer's constants step after step) now builds that node once; once
 /// computed, it is a view of the scalar (stride 0) that every later op reads as is.
 ///
-/// With compiled execution on ([`crate::compile`]) the scalar stays 0-d: there the `Broadcast`
-/// node is fused away, while a computed full-shape view would enter the compiled region as an
-/// array input, which MLX's fused kernels index as a strided array (their contiguous fast path
-/// takes only 0-d arrays as scalars), and equal scalars would no longer share one input. On 2
-/// CPU cores the compiled MLP step of the repository's benchmark took 53 ms with broadcast
-/// scalars and 27.5 ms with 0-d ones.
+/// With compiled execution on ([`crate::compile`]) the same holds: a compiled region reads a
+/// kept broadcast as its scalar, 0-d, followed by a `Broadcast` node that MLX's compiler fuses
+/// into each reader's kernel (`mlx::region`), and never hands it back as a full-size array. The
+/// region then has one node less per scalar op: a compiled chain of 200 `x + 1.0` took 0.76 µs
+/// per op instead of 1.02 on 2 CPU cores, tracing and replaying 202 nodes instead of 401.
 fn broadcast_scalar(
     value: Scalar,
     dtype: Dtype,
     shape: &[i32],
     device: crate::MlxDevice,
 ) -> mlx::Result<Array> {
-    if shape.is_empty() || shape.len() > MAX_CACHED_RANK || crate::compile::is_enabled() {
+    if shape.is_empty() || shape.len() > MAX_CACHED_RANK {
         return Ok(scalar(value, dtype));
     }
     let (value, scalar) = scalar_key(value, dtype);
