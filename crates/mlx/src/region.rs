@@ -15,6 +15,12 @@
 //! ordinary evaluation keeps them. A region holding a primitive that MLX's compiler cannot
 //! compare (a file load, a custom transform) is evaluated as usual; [`stats`] counts those.
 //!
+//! Scalars: computed 0-d arrays of equal value are one input. A scalar broadcast to a shape and
+//! kept from step to step (one array for every `x + 1.0` on that shape, instead of a
+//! `Broadcast` per op) is read as its scalar too, whether computed (a view of one element) or
+//! pending, and the compiler fuses the broadcast into each kernel that reads it; a pending one
+//! held outside the region stays pending unless it is among the arrays evaluated.
+//!
 //! Random draws made without an explicit key use MLX's global key, whose next value is a lazy
 //! split of the previous one: pass keys made from data ([`crate::random::key`]) so each region's
 //! draws are inputs, not part of an ever longer chain.
