@@ -110,18 +110,18 @@ fn compiled_training_matches_uncompiled_and_ndarray() {
     // Ten Adam steps amplify the backends' rounding differences a little.
     assert_losses_close(&compiled, &oracle, 1e-3, "compiled vs burn-ndarray");
 
-    // Scalars enter a compiled region 0-d, as MLX's fused kernels want them (a pre-broadcast
-    // operand would be read as a strided array): `x + 1.0` is MLX's `Broadcast` and `Add`.
-    // Twice: a broadcast scalar, once computed, would be an input the second time.
+    // Scalars enter a compiled region 0-d, as MLX's fused kernels want them (a computed
+    // broadcast operand would be read as a strided array), and one scalar broadcast to a shape
+    // serves every op on that shape: ten `+ 1.0` are one `Broadcast` and ten `Add`s. Three
+    // times: the kept broadcast is pending the first time, computed (a view of the scalar, read
+    // as the scalar again) after the first evaluation.
     let x = Tensor::<AM, 1>::from_data([1.0f32, 2.0, 3.0], &dev);
     AM::sync(&dev).unwrap();
-    for _ in 0..2 {
+    for _ in 0..3 {
         let before = burn_mlx::compile::stats();
-        assert_eq!(
-            (x.clone() + 1.0).into_data().to_vec::<f32>().unwrap(),
-            [2.0, 3.0, 4.0]
-        );
-        assert_eq!(burn_mlx::compile::stats().nodes - before.nodes, 2);
+        let y = (0..10).fold(x.clone(), |y, _| y + 1.0);
+        assert_eq!(y.into_data().to_vec::<f32>().unwrap(), [11.0, 12.0, 13.0]);
+        assert_eq!(burn_mlx::compile::stats().nodes - before.nodes, 11);
     }
 
     // Dropout draws a new mask every replayed step: the same input gives other outputs.
