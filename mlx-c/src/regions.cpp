@@ -137,14 +137,18 @@ struct ScalarKeyHash {
     return h;
   }
 };
+// The dtype and bits of the element at `a`'s data (its first element), which must be computed.
+ScalarKey element_key(const mx::array& a) {
+  ScalarKey k{static_cast<int>(a.dtype().val()), 0};
+  std::memcpy(&k.bits, a.data<uint8_t>(), a.itemsize());
+  return k;
+}
 std::optional<ScalarKey> scalar_key(const mx::array& a) {
   if (a.ndim() != 0 || a.nbytes() > sizeof(uint64_t) ||
       a.status() != mx::array::Status::available) {
     return std::nullopt;
   }
-  ScalarKey k{static_cast<int>(a.dtype().val()), 0};
-  std::memcpy(&k.bits, a.data<uint8_t>(), a.nbytes());
-  return k;
+  return element_key(a);
 }
 
 // Array ids to slots, by open addressing. Reused from trace to trace: a generation stamp empties
@@ -349,8 +353,7 @@ void Tracer::add_node(std::shared_ptr<mx::Primitive> primitive, const std::vecto
 }
 
 void Tracer::add_broadcast_view(const mx::array& view, mx::Stream stream) {
-  ScalarKey key{static_cast<int>(view.dtype().val()), 0};
-  std::memcpy(&key.bits, view.data<uint8_t>(), view.itemsize());
+  const ScalarKey key = element_key(view);
   auto it = view_scalars.find(key);
   if (it == view_scalars.end()) {
     if (view_scalars.size() >= 256) view_scalars.clear();

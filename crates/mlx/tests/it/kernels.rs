@@ -348,32 +348,31 @@ fn check_conv(x_shape: &[i32], w_shape: &[i32], bias: bool, g: &ChannelMajorConv
 
 #[test]
 fn conv_channel_major_matches_the_definition_in_one_to_three_dimensions() {
-    check_conv(&[2, 3, 11], &[5, 3, 4], false, &unpadded(&[3], &[2]));
-    check_conv(
-        &[3, 2, 9, 7],
-        &[4, 2, 3, 2],
-        true,
-        &unpadded(&[2, 1], &[1, 2]),
+    // Input, weight, bias, stride, dilation; the last two: a 1x1 kernel, and a kernel as large
+    // as the input (one output position).
+    type Case = (
+        &'static [i32],
+        &'static [i32],
+        bool,
+        &'static [i32],
+        &'static [i32],
     );
-    check_conv(
-        &[2, 2, 5, 6, 4],
-        &[3, 2, 2, 3, 2],
-        true,
-        &unpadded(&[1, 2, 1], &[2, 1, 1]),
-    );
-    // A 1x1 kernel, and a kernel as large as the input (one output position).
-    check_conv(
-        &[2, 3, 4, 4],
-        &[2, 3, 1, 1],
-        true,
-        &unpadded(&[1, 1], &[1, 1]),
-    );
-    check_conv(
-        &[2, 3, 4, 5],
-        &[2, 3, 4, 5],
-        false,
-        &unpadded(&[1, 1], &[1, 1]),
-    );
+    let cases: [Case; 5] = [
+        (&[2, 3, 11], &[5, 3, 4], false, &[3], &[2]),
+        (&[3, 2, 9, 7], &[4, 2, 3, 2], true, &[2, 1], &[1, 2]),
+        (
+            &[2, 2, 5, 6, 4],
+            &[3, 2, 2, 3, 2],
+            true,
+            &[1, 2, 1],
+            &[2, 1, 1],
+        ),
+        (&[2, 3, 4, 4], &[2, 3, 1, 1], true, &[1, 1], &[1, 1]),
+        (&[2, 3, 4, 5], &[2, 3, 4, 5], false, &[1, 1], &[1, 1]),
+    ];
+    for (x, w, bias, stride, dilation) in cases {
+        check_conv(x, w, bias, &unpadded(stride, dilation));
+    }
 }
 
 #[test]
@@ -402,19 +401,10 @@ fn conv_channel_major_pads_with_zeros() {
 fn conv_channel_major_over_several_blocks_of_images() {
     // 8 * 9 taps by 100 positions per image: the kernel's 2^18-float blocks hold 36 images,
     // so 40 images take a full block and a partial one.
-    check_conv(
-        &[40, 8, 12, 12],
-        &[6, 8, 3, 3],
-        true,
-        &unpadded(&[1, 1], &[1, 1]),
-    );
+    let dense = unpadded(&[1, 1], &[1, 1]);
+    check_conv(&[40, 8, 12, 12], &[6, 8, 3, 3], true, &dense);
     // One image larger than a block.
-    check_conv(
-        &[2, 4, 70, 70],
-        &[3, 4, 3, 3],
-        false,
-        &unpadded(&[1, 1], &[1, 1]),
-    );
+    check_conv(&[2, 4, 70, 70], &[3, 4, 3, 3], false, &dense);
 }
 
 #[test]
