@@ -40,6 +40,11 @@ for i in range(iters + 2):
 print(f"median_ms={statistics.median(times):.3f}")
 "#;
 
+/// burn-ndarray, the CPU peer, in its fastest configuration. The workspace leaves its `simd`
+/// feature off (it is burn-mlx's test oracle, and its SIMD code is approximate on some CPUs), so
+/// the benchmarks turn it on for themselves.
+const NDARRAY_SIMD: &str = "burn-ndarray/simd";
+
 pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("matmul") => matmul(args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1024)),
@@ -51,13 +56,24 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "burn-mlx-array",
                 "--example",
                 "bench_training",
+                "--features",
+                NDARRAY_SIMD,
                 "--",
             ];
             cmd.extend(args[1..].iter().map(String::as_str));
             crate::cargo(&cmd)
         }
         Some(command @ ("peers" | "census")) => {
-            let mut cmd = vec!["run", "--release", "-p", "mlx-bench", "--", command];
+            let mut cmd = vec![
+                "run",
+                "--release",
+                "-p",
+                "mlx-bench",
+                "--features",
+                NDARRAY_SIMD,
+                "--",
+                command,
+            ];
             cmd.extend(args[1..].iter().map(String::as_str));
             let python = native_mlx_python(&args[1..]);
             if let Some(python) = &python {
