@@ -295,9 +295,9 @@ struct Tracer {
   // Makes `a`, computed or scheduled, an input of the region.
   void add_input(const mx::array& a);
   // Appends a node applying `primitive` to the values `in` (their ids are traced already),
-  // with the outputs `outputs`.
+  // whose outputs are `output` and its siblings.
   void add_node(std::shared_ptr<mx::Primitive> primitive, const std::vector<mx::array>& in,
-                const std::vector<mx::array>& outputs, bool scalar_broadcast);
+                const mx::array& output, bool scalar_broadcast);
   // Adds `view` (see `is_broadcast_view`), read by a node on `stream`, as its scalar followed by
   // a `Broadcast` node.
   void add_broadcast_view(const mx::array& view, mx::Stream stream);
@@ -330,15 +330,20 @@ void Tracer::add_input(const mx::array& a) {
 }
 
 void Tracer::add_node(std::shared_ptr<mx::Primitive> primitive, const std::vector<mx::array>& in,
-                      const std::vector<mx::array>& outputs, bool scalar_broadcast) {
+                      const mx::array& output, bool scalar_broadcast) {
   Region& r = region;
   Structure& st = r.structure;
   Node n;
   n.edges_begin = static_cast<uint32_t>(st.edges.size());
   for (const auto& i : in) st.edges.push_back(*slot_of.find(i.id()));
   n.edges_end = static_cast<uint32_t>(st.edges.size());
-  n.outputs = static_cast<uint32_t>(outputs.size());
-  for (const auto& o : outputs) {
+  // The node's outputs in the primitive's order, as `output.outputs()` lists them, without the
+  // vector that call builds (one allocation per node of every traced region).
+  const auto& siblings = output.siblings();
+  const size_t position = output.sibling_position();
+  n.outputs = static_cast<uint32_t>(siblings.size() + 1);
+  for (size_t k = 0; k < n.outputs; ++k) {
+    const mx::array& o = k == position ? output : siblings[k < position ? k : k - 1];
     push_shape(st.value_dims, o.shape());
     st.value_dtypes.push_back(o.dtype());
     // Node slots are provisional (inputs found later still take the low numbers).
@@ -360,7 +365,7 @@ void Tracer::add_broadcast_view(const mx::array& view, mx::Stream stream) {
     it = view_scalars.emplace(key, array_from_bytes(view.data<uint8_t>(), {}, view.dtype())).first;
   }
   add_input(it->second);
-  add_node(broadcast_primitive(stream, view.shape()), {it->second}, {view}, true);
+  add_node(broadcast_primitive(stream, view.shape()), {it->second}, view, true);
 }
 
 Region& Tracer::trace(const std::vector<mx::array>& targets) {
@@ -393,7 +398,7 @@ Region& Tracer::trace(const std::vector<mx::array>& targets) {
         continue;
       }
       if (!slot_of.find(a.id())) {
-        add_node(a.primitive_ptr(), a.inputs(), a.outputs(), is_pending_scalar_broadcast(a));
+        add_node(a.primitive_ptr(), a.inputs(), a, is_pending_scalar_broadcast(a));
       }
       stack.pop_back();
     }
