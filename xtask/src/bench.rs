@@ -42,10 +42,8 @@ print(f"median_ms={statistics.median(times):.3f}")
 
 /// burn-ndarray, the CPU peer, in its fastest configuration. The workspace leaves its `simd`
 /// feature off (it is burn-mlx's test oracle, and its SIMD code is approximate on some CPUs), so
-/// the benchmarks turn it on for themselves: burn-mlx's example through the dependency's
-/// feature, mlx-bench through its own.
+/// the benchmarks turn it on for themselves.
 const NDARRAY_SIMD: &str = "burn-ndarray/simd";
-const BENCH_NDARRAY_SIMD: &str = "ndarray-simd";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
@@ -72,7 +70,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "-p",
                 "mlx-bench",
                 "--features",
-                BENCH_NDARRAY_SIMD,
+                NDARRAY_SIMD,
                 "--",
                 command,
             ];

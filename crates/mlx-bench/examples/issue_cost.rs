@@ -27,7 +27,7 @@ fn median_ns(rounds: usize, n: usize, mut f: impl FnMut()) -> f64 {
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(1);
     let n = (n / divide).max(1);
-    let mut v: Vec<f64> = (0..rounds)
+    let per_call: Vec<f64> = (0..rounds)
         .map(|_| {
             let t = Instant::now();
             for _ in 0..n {
@@ -36,8 +36,7 @@ fn median_ns(rounds: usize, n: usize, mut f: impl FnMut()) -> f64 {
             t.elapsed().as_nanos() as f64 / n as f64
         })
         .collect();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    mlx_bench::report::median(&per_call).expect("at least one round")
 }
 
 fn mlx_layer(device: Device) -> mlx::Result<()> {
